@@ -1,0 +1,186 @@
+//! The abstract syntax tree. Every node carries the [`Span`] of the source it came from; every
+//! expression has an [`ExprId`] that indexes the side tables the semantic passes produce.
+
+use crate::diag::Span;
+
+/// A whole script.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    /// `#include`/`#define` lines and C type definitions, verbatim, in order.
+    pub preamble: Vec<PreambleItem>,
+    pub config: Vec<ConfigItem>,
+    pub probes: Vec<Probe>,
+    /// Number of expression ids handed out (the length of per-expression side tables).
+    pub expr_count: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PreambleItem {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigItem {
+    pub key: String,
+    pub value: String,
+    pub span: Span,
+}
+
+/// `attach[, attach...] /predicate/ { body }`
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub attach: Vec<AttachPoint>,
+    pub predicate: Option<Expr>,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// One attach point as written, e.g. `tracepoint:syscalls:sys_enter_openat` or `i:s:1`.
+#[derive(Debug, Clone)]
+pub struct AttachPoint {
+    pub raw: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum StmtKind {
+    Expr(Expr),
+    /// `target = value` or, with `op`, `target op= value`.
+    Assign { target: Expr, op: Option<BinOp>, value: Expr },
+    If { cond: Expr, then: Block, els: Option<Block> },
+    While { cond: Expr, body: Block },
+    Unroll { count: Expr, body: Block },
+    For { var: String, var_span: Span, map: Expr, body: Block },
+    Block(Block),
+    Break,
+    Continue,
+    Return,
+}
+
+/// Index of an expression in side tables (types, constant values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExprId(pub u32);
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub id: ExprId,
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    /// An integer literal; `negative`-free magnitude, as written (suffixes stripped).
+    Int(u64),
+    Str(String),
+    /// A builtin identifier such as `pid` or `comm`.
+    Builtin(String),
+    /// `$name`
+    Var(String),
+    /// `$1` .. `$N`
+    Positional(u32),
+    /// `$#`
+    ParamCount,
+    /// `@name` or `@name[keys]`; `keys` is empty for a scalar map.
+    Map { name: String, keys: Vec<Expr> },
+    Call { name: String, name_span: Span, args: Vec<Expr> },
+    Unary { op: UnaryOp, expr: Box<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    /// `expr.field` (also `args.x` and tuple `.0`).
+    Field { expr: Box<Expr>, field: String, field_span: Span },
+    /// `expr->field`
+    Arrow { expr: Box<Expr>, field: String, field_span: Span },
+    Index { expr: Box<Expr>, index: Box<Expr> },
+    Tuple(Vec<Expr>),
+    Cast { ty: TypeName, expr: Box<Expr> },
+    /// `++x`, `x++`, `--x`, `x--`
+    IncDec { target: Box<Expr>, increment: bool, prefix: bool },
+    SizeofType(TypeName),
+    SizeofExpr(Box<Expr>),
+    Offsetof { ty: TypeName, fields: Vec<String> },
+}
+
+/// A type as written in a cast, `sizeof` or `offsetof`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeName {
+    /// `struct`, `union` or `enum` when written.
+    pub keyword: Option<String>,
+    pub name: String,
+    pub array: Option<u64>,
+    pub pointers: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+    BitNot,
+    Deref,
+    AddrOf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    BitOr,
+    BitXor,
+    BitAnd,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Shl,
+    Shr,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "||",
+            BinOp::And => "&&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::BitAnd => "&",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+    }
+}

@@ -1,0 +1,526 @@
+//! Expressions, builtins and assignments.
+
+use super::func::{llvm_err, FnCx, Val, R};
+use crate::ast::{BinOp, Expr, ExprKind, UnaryOp};
+use crate::types::Type;
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+/// BPF helper numbers (include/uapi/linux/bpf.h).
+pub(crate) mod helper {
+    pub const MAP_LOOKUP_ELEM: u64 = 1;
+    pub const MAP_UPDATE_ELEM: u64 = 2;
+    pub const GET_PRANDOM_U32: u64 = 7;
+    pub const GET_SMP_PROCESSOR_ID: u64 = 8;
+    pub const GET_CURRENT_PID_TGID: u64 = 14;
+    pub const GET_CURRENT_UID_GID: u64 = 15;
+    pub const GET_CURRENT_COMM: u64 = 16;
+    pub const GET_CURRENT_TASK: u64 = 35;
+    pub const GET_NUMA_NODE_ID: u64 = 42;
+    pub const GET_CURRENT_CGROUP_ID: u64 = 80;
+    pub const PROBE_READ_USER_STR: u64 = 114;
+    pub const PROBE_READ_KERNEL: u64 = 113;
+    pub const PROBE_READ_KERNEL_STR: u64 = 115;
+    pub const JIFFIES64: u64 = 118;
+    pub const KTIME_GET_BOOT_NS: u64 = 125;
+    pub const RINGBUF_OUTPUT: u64 = 130;
+}
+
+impl<'ctx> FnCx<'_, 'ctx> {
+    pub fn ty(&self, e: &Expr) -> Type {
+        self.inst.ty(e)
+    }
+
+    pub fn expr(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        match &e.kind {
+            ExprKind::Int(v) => Ok(Val::Int(self.u64c(*v))),
+            ExprKind::Str(s) => self.string_literal(s.as_bytes(), &self.ty(e)),
+            ExprKind::Builtin(name) => self.builtin(name, e),
+            ExprKind::Var(name) => {
+                let slot = *self.vars.get(name).ok_or_else(|| llvm_err(format!("unknown variable ${name}")))?;
+                match self.ty(e) {
+                    t if t.is_scalar() => Ok(Val::Int(self.load_i64(slot)?)),
+                    _ => Ok(Val::Mem(slot)),
+                }
+            }
+            ExprKind::Map { name, keys } => self.map_read(name, keys, &self.ty(e)),
+            ExprKind::Call { name, args, .. } => self.call(e, name, args),
+            ExprKind::Unary { op, expr } => {
+                let v = self.expr(expr)?;
+                let v = self.as_int(v)?;
+                let r = match op {
+                    UnaryOp::Neg => self.b.build_int_neg(v, "neg"),
+                    UnaryOp::BitNot => self.b.build_not(v, "not"),
+                    UnaryOp::Not => {
+                        let c = self.b.build_int_compare(IntPredicate::EQ, v, self.i64(0), "lnot").map_err(llvm_err)?;
+                        self.b.build_int_z_extend(c, self.m.context.i64_type(), "lnot64")
+                    }
+                    UnaryOp::Deref | UnaryOp::AddrOf => return Err("pointer operations are not supported yet".into()),
+                }
+                .map_err(llvm_err)?;
+                // Keep the declared width of ~x for narrow types.
+                Ok(Val::Int(self.fit(r, &self.ty(e))?))
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs),
+            ExprKind::Ternary { cond, then, els } => {
+                let ty = self.ty(e);
+                let c = self.cond(cond)?;
+                let then_bb = self.new_block("t_then");
+                let else_bb = self.new_block("t_else");
+                let end = self.new_block("t_end");
+                let slot = if ty.is_scalar() { None } else { Some(self.alloca_for(&ty, "ternary")?) };
+                self.b.build_conditional_branch(c, then_bb, else_bb).map_err(llvm_err)?;
+                self.b.position_at_end(then_bb);
+                let a = self.expr(then)?;
+                let a = self.materialize(a, &self.ty(then), &ty, slot)?;
+                let a_end = self.b.get_insert_block().ok_or("no block")?;
+                self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+                self.b.position_at_end(else_bb);
+                let bv = self.expr(els)?;
+                let bv = self.materialize(bv, &self.ty(els), &ty, slot)?;
+                let b_end = self.b.get_insert_block().ok_or("no block")?;
+                self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+                self.b.position_at_end(end);
+                match (a, bv, slot) {
+                    (Val::Int(x), Val::Int(y), None) => {
+                        let phi = self.b.build_phi(self.m.context.i64_type(), "t").map_err(llvm_err)?;
+                        phi.add_incoming(&[(&x, a_end), (&y, b_end)]);
+                        Ok(Val::Int(phi.as_basic_value().into_int_value()))
+                    }
+                    (_, _, Some(s)) => Ok(Val::Mem(s)),
+                    _ => Err(llvm_err("ternary")),
+                }
+            }
+            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => {
+                match self.ty(expr) {
+                    Type::Record(r) if matches!(&expr.kind, ExprKind::Builtin(b) if b == "args") => {
+                        let f = r.field(field).ok_or_else(|| llvm_err(format!("no field {field}")))?.clone();
+                        self.ctx_field(&f)
+                    }
+                    Type::Tuple(elems) => {
+                        let i: usize = field.parse().map_err(llvm_err)?;
+                        let base = self.expr(expr)?;
+                        let base = self.as_mem(base)?;
+                        let layout = Type::Tuple(elems.clone()).layout();
+                        let btc_bpfprog::Ty::Tuple { fields, .. } = layout else { return Err(llvm_err("tuple")) };
+                        let off = fields.get(i).map(|f| f.offset).ok_or_else(|| llvm_err("tuple index"))?;
+                        let p = self.offset(base, off)?;
+                        match &elems[i] {
+                            t if t.is_scalar() => Ok(Val::Int(self.load_i64(p)?)),
+                            _ => Ok(Val::Mem(p)),
+                        }
+                    }
+                    other => Err(format!("field access on {other} is not supported yet")),
+                }
+            }
+            ExprKind::Index { expr, index } => {
+                let Type::Record(_) = self.ty(expr) else {
+                    // Arrays of tracepoint args.
+                    if let (ExprKind::Field { expr: base, field, .. }, ExprKind::Int(i)) = (&expr.kind, &index.kind) {
+                        if let Type::Record(r) = self.ty(base) {
+                            let f = r.field(field).ok_or_else(|| llvm_err("field"))?.clone();
+                            if let Type::Array { elem, .. } = &f.ty {
+                                let esz = match **elem {
+                                    Type::Int { bits, .. } => u32::from(bits / 8),
+                                    _ => 8,
+                                };
+                                let off = f.offset + esz * u32::try_from(*i).unwrap_or(0);
+                                return self.ctx_int(off, elem);
+                            }
+                        }
+                    }
+                    return Err("indexing is not supported here yet".into());
+                };
+                Err("indexing is not supported here yet".into())
+            }
+            ExprKind::Tuple(elems) => {
+                let ty = self.ty(e);
+                let slot = self.alloca_for(&ty, "tuple")?;
+                self.zero(slot, &ty)?;
+                let btc_bpfprog::Ty::Tuple { fields, .. } = ty.layout() else { return Err(llvm_err("tuple")) };
+                for (x, f) in elems.iter().zip(fields) {
+                    let v = self.expr(x)?;
+                    let xt = self.ty(x);
+                    let p = self.offset(slot, f.offset)?;
+                    self.store_value(p, &xt, v, &xt)?;
+                }
+                Ok(Val::Mem(slot))
+            }
+            ExprKind::Cast { expr, .. } => {
+                let v = self.expr(expr)?;
+                let v = self.as_int(v)?;
+                Ok(Val::Int(self.fit(v, &self.ty(e))?))
+            }
+            ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix),
+            _ => Err("this expression is not supported yet".into()),
+        }
+    }
+
+    /// Truncates and re-extends an i64 to the width and signedness of `ty`.
+    pub fn fit(&self, v: IntValue<'ctx>, ty: &Type) -> R<IntValue<'ctx>> {
+        let Type::Int { bits, signed } = ty else { return Ok(v) };
+        if *bits >= 64 {
+            return Ok(v);
+        }
+        let narrow = self.int_type(u32::from(*bits));
+        let t = self.b.build_int_truncate(v, narrow, "trunc").map_err(llvm_err)?;
+        let i64t = self.m.context.i64_type();
+        if *signed {
+            self.b.build_int_s_extend(t, i64t, "sext")
+        } else {
+            self.b.build_int_z_extend(t, i64t, "zext")
+        }
+        .map_err(llvm_err)
+    }
+
+    /// Puts a value of type `from` into the representation of type `to` (widening strings), in
+    /// `slot` when the result lives in memory.
+    fn materialize(&mut self, v: Val<'ctx>, from: &Type, to: &Type, slot: Option<PointerValue<'ctx>>) -> R<Val<'ctx>> {
+        match slot {
+            None => Ok(v),
+            Some(s) => {
+                self.store_value(s, to, v, from)?;
+                Ok(Val::Mem(s))
+            }
+        }
+    }
+
+    /// Stores `v` (of type `from`) at `dst`, laid out as type `to`.
+    pub fn store_value(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
+        match (to, from) {
+            (t, _) if t.is_scalar() => self.store_i64(dst, self.as_int(v)?),
+            (Type::Str { len: dl }, Type::Str { len: sl }) => {
+                let src = self.as_mem(v)?;
+                if sl < dl {
+                    self.memset0(dst, *dl)?;
+                    self.memcpy(dst, src, *sl)
+                } else {
+                    self.memcpy(dst, src, dl - 1)?;
+                    let last = self.offset(dst, dl - 1)?;
+                    self.b.build_store(last, self.m.context.i8_type().const_zero()).map_err(llvm_err)?;
+                    Ok(())
+                }
+            }
+            (Type::Tuple(dt), Type::Tuple(st)) => {
+                let src = self.as_mem(v)?;
+                if dt == st {
+                    return self.memcpy(dst, src, to.layout().size());
+                }
+                self.memset0(dst, to.layout().size())?;
+                let (btc_bpfprog::Ty::Tuple { fields: df, .. }, btc_bpfprog::Ty::Tuple { fields: sf, .. }) =
+                    (to.layout(), from.layout())
+                else {
+                    return Err(llvm_err("tuple layout"));
+                };
+                for i in 0..dt.len().min(st.len()) {
+                    let sp = self.offset(src, sf[i].offset)?;
+                    let dp = self.offset(dst, df[i].offset)?;
+                    let ev = if st[i].is_scalar() { Val::Int(self.load_i64(sp)?) } else { Val::Mem(sp) };
+                    self.store_value(dp, &dt[i], ev, &st[i])?;
+                }
+                Ok(())
+            }
+            _ => Err(format!("can't store a {from} as a {to}")),
+        }
+    }
+
+    /// A string literal in a stack buffer of the literal's type.
+    pub fn string_literal(&mut self, bytes: &[u8], ty: &Type) -> R<Val<'ctx>> {
+        let size = ty.layout().size().max(u32::try_from(bytes.len() + 1).unwrap_or(u32::MAX));
+        let slot = self.alloca_bytes(size, "str")?;
+        let mut padded = bytes.to_vec();
+        padded.resize(size.div_ceil(8) as usize * 8, 0);
+        let i64t = self.m.context.i64_type();
+        for (i, chunk) in padded.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let p = self.offset(slot, u32::try_from(i * 8).unwrap_or(0))?;
+            self.b.build_store(p, i64t.const_int(u64::from_le_bytes(w), false)).map_err(llvm_err)?;
+        }
+        Ok(Val::Mem(slot))
+    }
+
+    fn builtin(&mut self, name: &str, e: &Expr) -> R<Val<'ctx>> {
+        use helper::*;
+        let v = match name {
+            "pid" | "tid" => {
+                let r = self.helper(GET_CURRENT_PID_TGID, &[])?;
+                if name == "pid" {
+                    self.b.build_right_shift(r, self.u64c(32), false, "pid").map_err(llvm_err)?
+                } else {
+                    self.b.build_and(r, self.u64c(0xffff_ffff), "tid").map_err(llvm_err)?
+                }
+            }
+            "uid" | "gid" => {
+                let r = self.helper(GET_CURRENT_UID_GID, &[])?;
+                if name == "gid" {
+                    self.b.build_right_shift(r, self.u64c(32), false, "gid").map_err(llvm_err)?
+                } else {
+                    self.b.build_and(r, self.u64c(0xffff_ffff), "uid").map_err(llvm_err)?
+                }
+            }
+            "nsecs" => self.helper(KTIME_GET_BOOT_NS, &[])?,
+            "cpu" => self.helper(GET_SMP_PROCESSOR_ID, &[])?,
+            "rand" => self.helper(GET_PRANDOM_U32, &[])?,
+            "numaid" => self.helper(GET_NUMA_NODE_ID, &[])?,
+            "cgroup" => self.helper(GET_CURRENT_CGROUP_ID, &[])?,
+            "jiffies" => self.helper(JIFFIES64, &[])?,
+            "curtask" => self.helper(GET_CURRENT_TASK, &[])?,
+            "comm" => {
+                let slot = self.alloca_bytes(16, "comm")?;
+                self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;
+                return Ok(Val::Mem(slot));
+            }
+            "probe" => {
+                let name = self.inst.probe.name.clone();
+                return self.string_literal(name.as_bytes(), &self.ty(e));
+            }
+            other => return Err(format!("the {other} builtin is not supported yet")),
+        };
+        // Helpers returning 32-bit values may leave garbage in the upper half.
+        Ok(Val::Int(self.fit(v, &self.ty(e))?))
+    }
+
+    /// Reads a field of the probe's context record (tracepoint `args`).
+    fn ctx_field(&mut self, f: &crate::types::RecordField) -> R<Val<'ctx>> {
+        if f.data_loc {
+            let loc = self.ctx_int(f.offset, &Type::U32)?;
+            let Val::Int(loc) = loc else { return Err(llvm_err("data_loc")) };
+            let off = self.b.build_and(loc, self.u64c(0xffff), "dl_off").map_err(llvm_err)?;
+            let i8t = self.m.context.i8_type();
+            let src = unsafe { self.b.build_gep(i8t, self.ctx_arg, &[off], "dl") }.map_err(llvm_err)?;
+            let len = f.ty.layout().size();
+            let slot = self.alloca_bytes(len, "dl_str")?;
+            self.memset0(slot, len)?;
+            self.helper(helper::PROBE_READ_KERNEL_STR, &[slot.into(), self.u64c(u64::from(len)).into(), src.into()])?;
+            return Ok(Val::Mem(slot));
+        }
+        match &f.ty {
+            Type::Str { len } => {
+                let slot = self.alloca_bytes(*len, "tp_str")?;
+                self.memset0(slot, *len)?;
+                let src = self.offset(self.ctx_arg, f.offset)?;
+                self.helper(helper::PROBE_READ_KERNEL, &[slot.into(), self.u64c(u64::from(*len)).into(), src.into()])?;
+                Ok(Val::Mem(slot))
+            }
+            t @ (Type::Int { .. } | Type::Ptr { .. }) => self.ctx_int(f.offset, t),
+            other => Err(format!("reading a tracepoint field of type {other} is not supported yet")),
+        }
+    }
+
+    /// Loads an integer of type `ty` at `offset` in the context.
+    fn ctx_int(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
+        let (bits, signed) = match ty {
+            Type::Int { bits, signed } => (u32::from(*bits), *signed),
+            _ => (64, false),
+        };
+        let p = self.offset(self.ctx_arg, offset)?;
+        let it = self.int_type(bits);
+        let v = self.b.build_load(it, p, "ctxld").map_err(llvm_err)?.into_int_value();
+        let i64t = self.m.context.i64_type();
+        let v = if bits == 64 {
+            v
+        } else if signed {
+            self.b.build_int_s_extend(v, i64t, "sx").map_err(llvm_err)?
+        } else {
+            self.b.build_int_z_extend(v, i64t, "zx").map_err(llvm_err)?
+        };
+        Ok(Val::Int(v))
+    }
+
+    fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Val<'ctx>> {
+        if matches!(op, BinOp::And | BinOp::Or) {
+            return self.logical(op, lhs, rhs);
+        }
+        let (lt, rt) = (self.ty(lhs), self.ty(rhs));
+        if let (Type::Str { len: la }, Type::Str { len: lb }) = (&lt, &rt) {
+            let a = self.expr(lhs)?;
+            let b = self.expr(rhs)?;
+            let eq = self.str_eq(self.as_mem(a)?, *la, self.as_mem(b)?, *lb)?;
+            let r = if op == BinOp::Eq { eq } else { self.b.build_xor(eq, self.u64c(1), "ne").map_err(llvm_err)? };
+            return Ok(Val::Int(r));
+        }
+        let a = self.expr(lhs)?;
+        let a = self.as_int(a)?;
+        let b = self.expr(rhs)?;
+        let b = self.as_int(b)?;
+        let signed = lt.is_signed() && rt.is_signed();
+        Ok(Val::Int(self.int_op(op, a, b, signed, &self.ty(e))?))
+    }
+
+    /// An arithmetic, bitwise or comparison operation on i64 values.
+    pub fn int_op(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool, _ty: &Type) -> R<IntValue<'ctx>> {
+        let bl = &self.b;
+        let i64t = self.m.context.i64_type();
+        let cmp = |p: IntPredicate| -> R<IntValue<'ctx>> {
+            let c = bl.build_int_compare(p, a, b, "cmp").map_err(llvm_err)?;
+            bl.build_int_z_extend(c, i64t, "cmp64").map_err(llvm_err)
+        };
+        let r = match op {
+            BinOp::Add => bl.build_int_add(a, b, "add"),
+            BinOp::Sub => bl.build_int_sub(a, b, "sub"),
+            BinOp::Mul => bl.build_int_mul(a, b, "mul"),
+            BinOp::Div | BinOp::Mod => return self.div_mod(op, a, b, signed),
+            BinOp::BitAnd => bl.build_and(a, b, "and"),
+            BinOp::BitOr => bl.build_or(a, b, "or"),
+            BinOp::BitXor => bl.build_xor(a, b, "xor"),
+            BinOp::Shl => bl.build_left_shift(a, b, "shl"),
+            BinOp::Shr => bl.build_right_shift(a, b, signed, "shr"),
+            BinOp::Eq => return cmp(IntPredicate::EQ),
+            BinOp::Ne => return cmp(IntPredicate::NE),
+            BinOp::Lt => return cmp(if signed { IntPredicate::SLT } else { IntPredicate::ULT }),
+            BinOp::Le => return cmp(if signed { IntPredicate::SLE } else { IntPredicate::ULE }),
+            BinOp::Gt => return cmp(if signed { IntPredicate::SGT } else { IntPredicate::UGT }),
+            BinOp::Ge => return cmp(if signed { IntPredicate::SGE } else { IntPredicate::UGE }),
+            BinOp::And | BinOp::Or => return Err(llvm_err("logical op")),
+        };
+        r.map_err(llvm_err)
+    }
+
+    /// Division and modulo. BPF (cpu v3) has only unsigned division, so signed operands are
+    /// divided as magnitudes and the sign is fixed after. Division by zero yields 0 and modulo by
+    /// zero the dividend, as the BPF instruction set defines.
+    fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+        let bl = &self.b;
+        let zero = self.i64(0);
+        let udiv = |x: IntValue<'ctx>, y: IntValue<'ctx>| -> R<IntValue<'ctx>> {
+            // Guard the divisor so LLVM can't treat division by zero as undefined behaviour.
+            let is_zero = bl.build_int_compare(IntPredicate::EQ, y, zero, "dz").map_err(llvm_err)?;
+            let safe = bl.build_select(is_zero, self.i64(1), y, "sy").map_err(llvm_err)?.into_int_value();
+            let r = if op == BinOp::Div {
+                bl.build_int_unsigned_div(x, safe, "udiv")
+            } else {
+                bl.build_int_unsigned_rem(x, safe, "urem")
+            }
+            .map_err(llvm_err)?;
+            let when_zero = if op == BinOp::Div { zero } else { x };
+            bl.build_select(is_zero, when_zero, r, "dres").map(|v| v.into_int_value()).map_err(llvm_err)
+        };
+        if !signed {
+            return udiv(a, b);
+        }
+        let abs = |x: IntValue<'ctx>| -> R<IntValue<'ctx>> {
+            let neg = bl.build_int_compare(IntPredicate::SLT, x, zero, "isneg").map_err(llvm_err)?;
+            let nx = bl.build_int_neg(x, "negx").map_err(llvm_err)?;
+            bl.build_select(neg, nx, x, "abs").map(|v| v.into_int_value()).map_err(llvm_err)
+        };
+        let r = udiv(abs(a)?, abs(b)?)?;
+        let an = bl.build_int_compare(IntPredicate::SLT, a, zero, "an").map_err(llvm_err)?;
+        let bn = bl.build_int_compare(IntPredicate::SLT, b, zero, "bn").map_err(llvm_err)?;
+        // The quotient is negative when the signs differ; the remainder takes the dividend's sign.
+        let negate = if op == BinOp::Div { bl.build_xor(an, bn, "sdiff").map_err(llvm_err)? } else { an };
+        let nr = bl.build_int_neg(r, "nr").map_err(llvm_err)?;
+        bl.build_select(negate, nr, r, "sres").map(|v| v.into_int_value()).map_err(llvm_err)
+    }
+
+    /// `&&` and `||` with short-circuit evaluation, giving 0 or 1.
+    fn logical(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Val<'ctx>> {
+        let slot = self.alloca_bytes(8, "logic")?;
+        let a = self.cond(lhs)?;
+        let rhs_bb = self.new_block("logic_rhs");
+        let short_bb = self.new_block("logic_short");
+        let end = self.new_block("logic_end");
+        if op == BinOp::And {
+            self.b.build_conditional_branch(a, rhs_bb, short_bb).map_err(llvm_err)?;
+        } else {
+            self.b.build_conditional_branch(a, short_bb, rhs_bb).map_err(llvm_err)?;
+        }
+        self.b.position_at_end(short_bb);
+        self.store_i64(slot, self.i64(if op == BinOp::And { 0 } else { 1 }))?;
+        self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+        self.b.position_at_end(rhs_bb);
+        let c = self.cond(rhs)?;
+        let c64 = self.b.build_int_z_extend(c, self.m.context.i64_type(), "c64").map_err(llvm_err)?;
+        self.store_i64(slot, c64)?;
+        self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+        self.b.position_at_end(end);
+        Ok(Val::Int(self.load_i64(slot)?))
+    }
+
+    /// 1 when the NUL-terminated strings are equal, else 0.
+    fn str_eq(&mut self, a: PointerValue<'ctx>, la: u32, b: PointerValue<'ctx>, lb: u32) -> R<IntValue<'ctx>> {
+        let slot = self.alloca_bytes(8, "streq")?;
+        self.store_i64(slot, self.i64(0))?;
+        let end = self.new_block("streq_end");
+        let i8t = self.m.context.i8_type();
+        let n = la.min(lb);
+        for i in 0..n {
+            let pa = self.offset(a, i)?;
+            let pb = self.offset(b, i)?;
+            let ca = self.b.build_load(i8t, pa, "ca").map_err(llvm_err)?.into_int_value();
+            let cb = self.b.build_load(i8t, pb, "cb").map_err(llvm_err)?.into_int_value();
+            let same = self.b.build_int_compare(IntPredicate::EQ, ca, cb, "same").map_err(llvm_err)?;
+            let next = self.new_block("streq_next");
+            self.b.build_conditional_branch(same, next, end).map_err(llvm_err)?;
+            self.b.position_at_end(next);
+            let nul = self.b.build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul").map_err(llvm_err)?;
+            let cont = self.new_block("streq_cont");
+            let equal = self.new_block("streq_equal");
+            self.b.build_conditional_branch(nul, equal, cont).map_err(llvm_err)?;
+            self.b.position_at_end(equal);
+            self.store_i64(slot, self.i64(1))?;
+            self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+            self.b.position_at_end(cont);
+        }
+        // Every compared byte matched and none was NUL: equal only if the longer one ends here.
+        let tail_equal = if la == lb {
+            self.i64(1)
+        } else {
+            let (p, _) = if la > lb { (a, la) } else { (b, lb) };
+            let pt = self.offset(p, n)?;
+            let c = self.b.build_load(i8t, pt, "tail").map_err(llvm_err)?.into_int_value();
+            let z = self.b.build_int_compare(IntPredicate::EQ, c, i8t.const_zero(), "tz").map_err(llvm_err)?;
+            self.b.build_int_z_extend(z, self.m.context.i64_type(), "tz64").map_err(llvm_err)?
+        };
+        self.store_i64(slot, tail_equal)?;
+        self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+        self.b.position_at_end(end);
+        self.load_i64(slot)
+    }
+
+    pub fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr) -> R<()> {
+        let tt = self.ty(target);
+        match &target.kind {
+            ExprKind::Var(name) => {
+                let slot = *self.vars.get(name).ok_or_else(|| llvm_err("variable"))?;
+                let v = self.expr(value)?;
+                let v = match op {
+                    Some(o) => {
+                        let old = self.load_i64(slot)?;
+                        let signed = tt.is_signed() && self.ty(value).is_signed();
+                        Val::Int(self.int_op(o, old, self.as_int(v)?, signed, &tt)?)
+                    }
+                    None => v,
+                };
+                let v = match v {
+                    Val::Int(i) => Val::Int(self.fit(i, &tt)?),
+                    other => other,
+                };
+                let from = if op.is_some() { tt.clone() } else { self.ty(value) };
+                self.store_value(slot, &tt, v, &from)
+            }
+            ExprKind::Map { name, keys } => self.map_assign(name, keys, op, value),
+            _ => Err("can only assign to variables and maps".into()),
+        }
+    }
+
+    fn inc_dec(&mut self, target: &Expr, increment: bool, prefix: bool) -> R<Val<'ctx>> {
+        let op = if increment { BinOp::Add } else { BinOp::Sub };
+        match &target.kind {
+            ExprKind::Var(name) => {
+                let slot = *self.vars.get(name).ok_or_else(|| llvm_err("variable"))?;
+                let tt = self.ty(target);
+                let old = self.load_i64(slot)?;
+                let new = self.int_op(op, old, self.i64(1), tt.is_signed(), &tt)?;
+                let new = self.fit(new, &tt)?;
+                self.store_i64(slot, new)?;
+                Ok(Val::Int(if prefix { new } else { old }))
+            }
+            ExprKind::Map { name, keys } => {
+                let (old, new) = self.map_update_int(name, keys, |f, old| f.int_op(op, old, f.i64(1), true, &Type::I64))?;
+                Ok(Val::Int(if prefix { new } else { old }))
+            }
+            _ => Err("++/-- on this expression is not supported".into()),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! LLVM IR generation with inkwell, and object emission through LLVM's BPF backend.
+//!
+//! - `mod.rs`: the module, maps, programs and metadata; emission.
+//! - `func.rs`: per-program state: statements and control flow.
+//! - `expr.rs`: expressions and builtins.
+//! - `calls.rs`: function calls (printf, exit, print, count, sum, str).
+//! - `maps.rs`: map keys, lookups and updates.
+//! - `debuginfo.rs`: debug info for BTF.
+
+mod calls;
+mod debuginfo;
+mod expr;
+mod func;
+mod maps;
+
+use crate::ast::Program;
+use crate::sema::{Analysis, MapKind};
+use btc_bpfprog as bp;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetTriple};
+use inkwell::values::GlobalValue;
+use inkwell::OptimizationLevel;
+use std::collections::HashMap;
+
+/// What to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    Object,
+    LlvmIr,
+    Asm,
+}
+
+/// Code generation options.
+#[derive(Debug, Clone)]
+pub struct CodegenOptions {
+    /// Name of the source, recorded in debug info.
+    pub file: String,
+    /// Maximum entries of every map (BPFTRACE_MAX_MAP_KEYS).
+    pub max_map_keys: u32,
+}
+
+pub const BPF_MAP_TYPE_HASH: u32 = 1;
+pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+
+/// A user map as generated.
+pub(crate) struct MapDef<'ctx> {
+    pub global: GlobalValue<'ctx>,
+    pub index: u32,
+    pub key: bp::Ty,
+    /// The key's type as the checker fixed it; `None` for scalar maps.
+    pub key_ty: Option<crate::types::Type>,
+    pub value: bp::Ty,
+    pub kind: MapKind,
+    pub scalar: bool,
+}
+
+/// State shared by all programs of a module.
+pub(crate) struct ModuleCx<'ctx> {
+    pub context: &'ctx Context,
+    pub module: Module<'ctx>,
+    pub maps: HashMap<String, MapDef<'ctx>>,
+    pub ringbuf: GlobalValue<'ctx>,
+    pub lost: GlobalValue<'ctx>,
+    pub formats: Vec<bp::FormatInfo>,
+}
+
+impl ModuleCx<'_> {
+    /// The index of a format, adding it when new.
+    pub fn format_index(&mut self, fmt: &str, args: bp::Ty) -> u32 {
+        let info = bp::FormatInfo { fmt: fmt.to_string(), args };
+        let idx = match self.formats.iter().position(|f| *f == info) {
+            Some(i) => i,
+            None => {
+                self.formats.push(info);
+                self.formats.len() - 1
+            }
+        };
+        u32::try_from(idx).unwrap_or(u32::MAX)
+    }
+}
+
+/// Generates the module and emits what was asked for.
+pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit: Emit) -> Result<Vec<u8>, String> {
+    Target::initialize_bpf(&InitializationConfig::default());
+    let context = Context::create();
+    let module = context.create_module("btc");
+    let triple = TargetTriple::create("bpfel");
+    module.set_triple(&triple);
+    let target = Target::from_triple(&triple).map_err(|e| format!("LLVM has no BPF target: {e}"))?;
+    let machine = target
+        .create_target_machine(&triple, "v3", "", OptimizationLevel::Aggressive, RelocMode::PIC, CodeModel::Default)
+        .ok_or("LLVM could not create a BPF target machine")?;
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+
+    let di = debuginfo::DebugInfo::new(&context, &module, &opts.file);
+    let map_struct = |n: usize| {
+        let ptr = context.ptr_type(inkwell::AddressSpace::default());
+        context.struct_type(&vec![ptr.into(); n], false)
+    };
+    let define_map = |name: &str, attrs: &[(&str, u32)]| {
+        let ty = map_struct(attrs.len());
+        let g = module.add_global(ty, None, name);
+        g.set_initializer(&ty.const_zero());
+        g.set_section(Some(".maps"));
+        g.set_linkage(Linkage::External);
+        g.set_alignment(8);
+        di.describe_map(&context, g, name, attrs);
+        g
+    };
+
+    let ringbuf = define_map(bp::RINGBUF_MAP, &[("type", BPF_MAP_TYPE_RINGBUF), ("max_entries", bp::RINGBUF_SIZE)]);
+    let lost = define_map(
+        bp::LOST_MAP,
+        &[("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", 1), ("key_size", 4), ("value_size", 8)],
+    );
+
+    let mut maps = HashMap::new();
+    let mut map_infos = Vec::new();
+    for (i, sig) in analysis.maps.iter().enumerate() {
+        let index = u32::try_from(i).map_err(|_| "too many maps")?;
+        let bpf_name = format!("btc_m{i}");
+        let key = sig.key.as_ref().map_or(bp::Ty::U64, |k| k.layout());
+        let (value, map_type, meta_value) = match &sig.kind {
+            MapKind::Plain(t) => (t.layout(), BPF_MAP_TYPE_HASH, bp::MapValue::Plain { ty: t.layout() }),
+            MapKind::Agg(crate::types::AggKind::Count) => (bp::Ty::U64, BPF_MAP_TYPE_PERCPU_HASH, bp::MapValue::Count),
+            MapKind::Agg(crate::types::AggKind::Sum) => (bp::Ty::I64, BPF_MAP_TYPE_PERCPU_HASH, bp::MapValue::Sum),
+        };
+        let global = define_map(
+            &bpf_name,
+            &[
+                ("type", map_type),
+                ("max_entries", opts.max_map_keys),
+                ("key_size", key.size()),
+                ("value_size", value.size()),
+            ],
+        );
+        map_infos.push(bp::MapInfo {
+            name: sig.name.clone(),
+            bpf_name,
+            key: key.clone(),
+            scalar: sig.key.is_none(),
+            value: meta_value,
+        });
+        maps.insert(
+            sig.name.clone(),
+            MapDef { global, index, key, key_ty: sig.key.clone(), value, kind: sig.kind.clone(), scalar: sig.key.is_none() },
+        );
+    }
+
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new() };
+    let mut probes = Vec::new();
+    for (i, inst) in analysis.instances.iter().enumerate() {
+        let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
+        let fname = format!("btc_p{i}");
+        let section = section_of(&inst.probe.kind);
+        let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
+        let _ = func;
+        probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
+    }
+
+    let license = context.const_string(b"GPL", true);
+    let lic = cx.module.add_global(license.get_type(), None, "_license");
+    lic.set_initializer(&license);
+    lic.set_section(Some("license"));
+
+    let meta = bp::Metadata {
+        version: bp::FORMAT_VERSION,
+        compiler: format!("btc {}", env!("CARGO_PKG_VERSION")),
+        probes,
+        maps: map_infos,
+        formats: cx.formats.clone(),
+    };
+    let bytes = context.const_string(&meta.to_bytes(), false);
+    let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);
+    mg.set_initializer(&bytes);
+    mg.set_section(Some(bp::META_SECTION));
+    mg.set_constant(true);
+
+    di.finalize();
+    cx.module.verify().map_err(|e| format!("internal error: invalid LLVM IR: {}", e.to_string()))?;
+    cx.module
+        .run_passes("default<O2>", &machine, PassBuilderOptions::create())
+        .map_err(|e| format!("LLVM optimisation failed: {e}"))?;
+
+    match emit {
+        Emit::LlvmIr => Ok(cx.module.print_to_string().to_bytes().to_vec()),
+        Emit::Asm => machine
+            .write_to_memory_buffer(&cx.module, FileType::Assembly)
+            .map(|b| b.as_slice().to_vec())
+            .map_err(|e| format!("LLVM could not emit assembly: {e}")),
+        Emit::Object => machine
+            .write_to_memory_buffer(&cx.module, FileType::Object)
+            .map(|b| b.as_slice().to_vec())
+            .map_err(|e| format!("LLVM could not emit the object: {e}")),
+    }
+}
+
+/// The ELF section (libbpf's program type convention) for a probe kind.
+fn section_of(kind: &bp::ProbeKind) -> String {
+    match kind {
+        bp::ProbeKind::Begin | bp::ProbeKind::End => "raw_tp".to_string(),
+        bp::ProbeKind::Interval { .. } | bp::ProbeKind::Profile { .. } => "perf_event".to_string(),
+        bp::ProbeKind::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+    }
+}

@@ -1,0 +1,168 @@
+//! Diagnostics: errors and warnings with source spans, rendered as
+//! `FILE:LINE:COL: error: MESSAGE`, the source line, and a caret under the offending text.
+//!
+//! The renderer is our own rather than codespan-reporting/ariadne: bpftrace users expect the
+//! compact `file:line:col` shape with `~` underlines, which neither crate produces.
+
+use std::fmt::Write as _;
+
+/// A byte range in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start: clamp_u32(start), end: clamp_u32(end) }
+    }
+
+    pub fn from_pest(s: pest::Span<'_>) -> Span {
+        Span::new(s.start(), s.end())
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+fn clamp_u32(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One message about the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub span: Span,
+    /// Secondary locations with a message each (e.g. where a type was fixed).
+    pub notes: Vec<(Span, String)>,
+    /// A suggestion shown after the source excerpt.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, message: message.into(), span, notes: vec![], hint: None }
+    }
+
+    pub fn warning(span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, message: message.into(), span, notes: vec![], hint: None }
+    }
+
+    pub fn with_note(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
+        self.notes.push((span, note.into()));
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Diagnostics collected by the passes of one compilation.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.push(Diagnostic::error(span, message));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Renders every diagnostic against `source`, named `file` in the output.
+    pub fn render(&self, file: &str, source: &str, warnings: bool) -> String {
+        let mut out = String::new();
+        for d in &self.items {
+            if d.severity == Severity::Warning && !warnings {
+                continue;
+            }
+            render_one(&mut out, file, source, d);
+        }
+        out
+    }
+}
+
+/// 1-based line and column of a byte offset (columns count characters).
+pub fn line_col(source: &str, offset: u32) -> (usize, usize) {
+    let offset = (offset as usize).min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
+    let (line, col) = line_col(source, d.span.start);
+    let kind = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
+    excerpt(out, source, d.span);
+    for (span, note) in &d.notes {
+        let (l, c) = line_col(source, span.start);
+        let _ = writeln!(out, "{file}:{l}:{c}: note: {note}");
+        excerpt(out, source, *span);
+    }
+    if let Some(hint) = &d.hint {
+        let _ = writeln!(out, "help: {hint}");
+    }
+}
+
+/// The source line of `span.start` and a `^~~~` marker under the part of the span on that line.
+fn excerpt(out: &mut String, source: &str, span: Span) {
+    let start = (span.start as usize).min(source.len());
+    let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);
+    let line_end = source[start..].find('\n').map_or(source.len(), |p| start + p);
+    let text = &source[line_start..line_end];
+    let end = (span.end as usize).clamp(start, line_end);
+    let pad: String = source[line_start..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let width = source[start..end].chars().count().max(1);
+    let _ = writeln!(out, "{text}");
+    let _ = writeln!(out, "{pad}^{}", "~".repeat(width - 1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_col_and_caret() {
+        let src = "BEGIN {\n  foo(1);\n}";
+        let mut d = Diagnostics::default();
+        d.error(Span::new(10, 13), "unknown function 'foo'");
+        assert_eq!(
+            d.render("x.bt", src, true),
+            "x.bt:2:3: error: unknown function 'foo'\n  foo(1);\n  ^~~\n"
+        );
+    }
+
+    #[test]
+    fn caret_at_end_of_input() {
+        let src = "BEGIN {";
+        let mut d = Diagnostics::default();
+        d.error(Span::new(7, 7), "unexpected end of input");
+        assert_eq!(d.render("stdin", src, true), "stdin:1:8: error: unexpected end of input\nBEGIN {\n       ^\n");
+    }
+}

@@ -1,0 +1,30 @@
+//! Semantic passes. [`analyse`] runs them in order.
+
+pub mod check;
+pub mod format;
+pub mod probes;
+
+use crate::ast::Program;
+use crate::diag::Diagnostics;
+use crate::types::TypeSource;
+pub use check::{CheckOptions, Instance, MapKind, MapSig};
+
+/// The result of the semantic passes: every probe instance with its types, and every map.
+#[derive(Debug)]
+pub struct Analysis {
+    pub instances: Vec<Instance>,
+    pub maps: Vec<MapSig>,
+}
+
+/// Runs the semantic passes in order:
+/// 1. `probes::resolve` — attach points are expanded first, because the types of `args` depend on
+///    the probe (tracepoint format files).
+/// 2. `check::check` — types every expression per probe instance and fixes map signatures.
+pub fn analyse(prog: &Program, types: &dyn TypeSource, opts: &CheckOptions, diags: &mut Diagnostics) -> Analysis {
+    let resolved = probes::resolve(prog, types, diags);
+    if prog.probes.is_empty() {
+        diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
+    }
+    let (instances, maps) = check::check(prog, resolved, opts, diags);
+    Analysis { instances, maps }
+}

@@ -1,0 +1,119 @@
+//! Tracepoint format files (`events/CAT/NAME/format` under tracefs) as records.
+
+use super::{Record, RecordField, Type};
+
+/// Parses the text of a format file into the record of the tracepoint's arguments.
+/// `user_pointers` marks pointer fields as user-space pointers (syscall tracepoints).
+pub fn parse_format(text: &str, user_pointers: bool) -> Result<Record, String> {
+    let mut fields = Vec::new();
+    let mut size = 0u32;
+    for line in text.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("field:") else { continue };
+        let mut decl = None;
+        let mut offset = None;
+        let mut fsize = None;
+        let mut signed = false;
+        for part in rest.split(';') {
+            let part = part.trim();
+            if let Some(v) = part.strip_prefix("offset:") {
+                offset = v.trim().parse::<u32>().ok();
+            } else if let Some(v) = part.strip_prefix("size:") {
+                fsize = v.trim().parse::<u32>().ok();
+            } else if let Some(v) = part.strip_prefix("signed:") {
+                signed = v.trim() == "1";
+            } else if decl.is_none() && !part.is_empty() {
+                decl = Some(part.to_string());
+            }
+        }
+        let (Some(decl), Some(offset), Some(fsize)) = (decl, offset, fsize) else {
+            return Err(format!("malformed field line: {line}"));
+        };
+        let (name, ty, data_loc) = field_type(&decl, fsize, signed, user_pointers);
+        size = size.max(offset + fsize);
+        if name.starts_with("common_") {
+            continue;
+        }
+        fields.push(RecordField { name, offset, ty, data_loc });
+    }
+    Ok(Record { name: "args".into(), fields, size })
+}
+
+/// The name and type of a field from its C declaration and the sizes the format file gives.
+fn field_type(decl: &str, size: u32, signed: bool, user_pointers: bool) -> (String, Type, bool) {
+    let data_loc = decl.starts_with("__data_loc");
+    let stripped = decl.trim_start_matches("__data_loc").replace("[]", "");
+    let decl = stripped.trim();
+    // The name is the last identifier, possibly followed by `[N]`.
+    let (head, array) = match decl.find('[') {
+        Some(i) => (&decl[..i], Some(&decl[i..])),
+        None => (decl, None),
+    };
+    let head = head.trim_end();
+    let name_start = head.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+    let name = head[name_start..].to_string();
+    let base = head[..name_start].trim();
+    let is_char = base.ends_with("char") && !base.contains('*');
+    let ty = if data_loc {
+        Type::Str { len: super::DEFAULT_STRLEN }
+    } else if array.is_some() && is_char {
+        Type::Str { len: size }
+    } else if base.contains('*') {
+        Type::Ptr { pointee: Box::new(pointee_of(base)), user: user_pointers }
+    } else if array.is_some() {
+        let elems = array.and_then(|a| a.trim_matches(['[', ']']).parse::<u32>().ok()).filter(|&n| n > 0);
+        let count = elems.unwrap_or(1);
+        let elem = size / count.max(1);
+        Type::Array { elem: Box::new(int_of_size(elem, signed)), count }
+    } else {
+        int_of_size(size, signed)
+    };
+    (name, ty, data_loc)
+}
+
+fn int_of_size(size: u32, signed: bool) -> Type {
+    let bits = match size {
+        1 => 8,
+        2 => 16,
+        4 => 32,
+        _ => 64,
+    };
+    Type::Int { bits, signed }
+}
+
+fn pointee_of(base: &str) -> Type {
+    let t = base.trim_end_matches('*').trim().trim_start_matches("const ").trim();
+    match t {
+        "char" | "unsigned char" | "signed char" | "u8" | "__u8" => Type::Int { bits: 8, signed: false },
+        "short" | "u16" | "__u16" => Type::Int { bits: 16, signed: false },
+        "int" | "u32" | "__u32" => Type::Int { bits: 32, signed: true },
+        _ => Type::Void,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENAT: &str = "name: sys_enter_openat\nID: 1\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;\n\
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+\tfield:char comm[16];\toffset:32;\tsize:16;\tsigned:0;\n\
+\tfield:__data_loc char[] name;\toffset:48;\tsize:4;\tsigned:0;\n\
+\nprint fmt: \"\"\n";
+
+    #[test]
+    fn parses_fields() {
+        let r = parse_format(OPENAT, true).expect("parses");
+        let names: Vec<_> = r.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["__syscall_nr", "dfd", "filename", "comm", "name"]);
+        assert_eq!(r.fields[1].ty, Type::Int { bits: 64, signed: false });
+        assert!(matches!(r.fields[2].ty, Type::Ptr { user: true, .. }));
+        assert_eq!(r.fields[3].ty, Type::Str { len: 16 });
+        assert!(r.fields[4].data_loc);
+        assert_eq!(r.size, 52);
+    }
+}
