@@ -19,11 +19,11 @@ pub const META_SYMBOL: &str = "__btc_meta";
 /// Version of the metadata schema. Bump on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 /// Name of the BPF ring buffer map all async actions go through.
-pub const RINGBUF_MAP: &str = "ringbuf";
+pub const RINGBUF_MAP: &str = "btc_ringbuf";
 /// Default size of the ring buffer in bytes (must be a power of two multiple of the page size).
 pub const RINGBUF_SIZE: u32 = 64 * 4096;
 /// Name of the per-CPU array map counting events lost because the ring buffer was full.
-pub const LOST_MAP: &str = "lost_events";
+pub const LOST_MAP: &str = "btc_lost";
 
 /// Everything the runtime needs to know about a compiled program besides the BPF code itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -81,11 +81,19 @@ pub(crate) fn generate<'ctx>(
         let skip = f.new_block("skip");
         f.b.build_conditional_branch(pass, body, skip).map_err(llvm_err)?;
         f.b.position_at_end(skip);
-        f.ret()?;
+        f.b.build_return(Some(&context.i32_type().const_zero())).map_err(llvm_err)?;
         f.b.position_at_end(body);
     }
     f.block(&probe.body)?;
     f.b.build_return(Some(&context.i32_type().const_zero())).map_err(llvm_err)?;
+    // Code after `return`, `exit()`, `break` or `continue` lands in blocks nothing jumps to;
+    // an empty one still needs a terminator.
+    for bb in func.get_basic_blocks() {
+        if bb.get_terminator().is_none() {
+            f.b.position_at_end(bb);
+            f.b.build_unreachable().map_err(llvm_err)?;
+        }
+    }
     Ok(func)
 }
 

@@ -128,16 +128,61 @@ fn syntax_error(source: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     let end = pos + found.len();
     let found_text = if found.is_empty() { "end of file".to_string() } else { format!("'{found}'") };
     let mut msg = format!("syntax error, unexpected {found_text}");
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
-        let mut names: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
-        names.sort_unstable();
-        names.dedup();
-        if !names.is_empty() && names.len() <= 6 {
-            msg.push_str(", expecting ");
-            msg.push_str(&names.join(" or "));
+    let mut names: Vec<&str> = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| describe(*r)).collect()
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    names.sort_unstable();
+    names.dedup();
+    // Rules only say what could continue an expression; an unclosed bracket says more.
+    if names.is_empty() {
+        if let Some(close) = unclosed(&source[..pos.min(source.len())]) {
+            names = vec![close];
         }
     }
+    if !names.is_empty() && names.len() <= 6 {
+        msg.push_str(", expecting ");
+        msg.push_str(&names.join(" or "));
+    }
     Diagnostic::error(Span::new(pos, end), msg)
+}
+
+/// The closing bracket of the innermost bracket left open in `text` (ignoring strings and comments).
+fn unclosed(text: &str) -> Option<&'static str> {
+    let mut stack = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' => stack.push("')'"),
+            '[' => stack.push("']'"),
+            '{' => stack.push("'}'"),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
 }
 
 /// The token at the start of `rest`, for error messages.
@@ -169,7 +214,6 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::map_ref | Rule::map_name => "map",
         Rule::var => "variable",
         Rule::type_name | Rule::cast_type => "type",
-        Rule::ternary_tail => "'?'",
         Rule::config_item => "config option",
         _ => return None,
     })

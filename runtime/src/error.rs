@@ -1,0 +1,54 @@
+//! The runtime's error type. Every variant displays as one line.
+
+use crate::events::EventError;
+use crate::kernel::tracefs::TracefsError;
+use btc_bpfprog::MetaError;
+
+/// Why running a compiled object failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The object is not a (compatible) btc object.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    /// libbpf could not open or load the object (e.g. the verifier rejected a program).
+    /// `log` holds libbpf's messages, including the verifier log; see [`RuntimeError::details`].
+    #[error("failed to load BPF object: {reason}")]
+    Load { reason: String, log: Vec<String> },
+    #[error("BPF object has no program {prog} for probe {probe}")]
+    MissingProgram { prog: String, probe: String },
+    #[error("BPF object has no map {0}")]
+    MissingMap(String),
+    #[error("failed to attach {probe}: {reason}")]
+    Attach { probe: String, reason: String },
+    #[error("failed to run {probe}: {reason}")]
+    Run { probe: String, reason: String },
+    #[error("failed to read map {map}: {reason}")]
+    MapRead { map: String, reason: String },
+    #[error("ring buffer: {0}")]
+    RingBuf(String),
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Tracefs(#[from] TracefsError),
+    #[error("failed to install signal handlers: {0}")]
+    Signals(String),
+    #[error("failed to write output: {0}")]
+    Output(String),
+}
+
+impl RuntimeError {
+    /// Extra diagnostic text that doesn't fit the one-line message: for a load failure, the tail
+    /// of libbpf's log (which contains the verifier's explanation).
+    pub fn details(&self) -> Option<String> {
+        match self {
+            RuntimeError::Load { log, .. } if !log.is_empty() => {
+                let text: String = log.concat();
+                // libbpf always notes that it skips btc's metadata section: not worth showing.
+                let lines: Vec<&str> = text.lines().filter(|l| !l.contains("skipping unrecognized data section")).collect();
+                let tail = &lines[lines.len().saturating_sub(60)..];
+                Some(tail.join("\n"))
+            }
+            _ => None,
+        }
+    }
+}

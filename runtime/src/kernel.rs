@@ -1,0 +1,291 @@
+//! Every call into the kernel: loading the BPF object (libbpf-rs), attaching probes
+//! (perf_event_open), running BEGIN/END (BPF_PROG_TEST_RUN), the ring buffer, map reads, signal
+//! handlers and tracefs. Everything else in the crate is pure and unit-tested without root.
+
+pub mod perf;
+pub mod signals;
+pub mod tracefs;
+
+use crate::error::RuntimeError;
+use crate::maps::{RawEntries, RawValue};
+use btc_bpfprog::{Probe, ProbeKind, LOST_MAP, RINGBUF_MAP};
+use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder, PrintLevel, RingBuffer, RingBufferBuilder};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Records consumed from the ring buffer per batch, so a flood of events can't grow memory
+/// without bound between two rounds of printing.
+const BATCH: usize = 4096;
+/// Lines of libbpf's log kept to explain a load failure (the verifier log can be long).
+const LOG_LINES: usize = 2000;
+
+/// The strerror text of an errno value, e.g. "No such file or directory".
+pub fn os_error_text(code: i32) -> String {
+    strip_os_error(&std::io::Error::from_raw_os_error(code).to_string())
+}
+
+/// Removes the " (os error N)" suffix Rust adds to OS error messages.
+fn strip_os_error(s: &str) -> String {
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// The most specific message of a libbpf-rs error (usually the OS error text).
+fn reason(err: &libbpf_rs::Error) -> String {
+    let mut last: &dyn std::error::Error = err;
+    while let Some(src) = last.source() {
+        last = src;
+    }
+    strip_os_error(&last.to_string())
+}
+
+static LIBBPF_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn capture_libbpf_log(_level: PrintLevel, msg: String) {
+    let mut log = LIBBPF_LOG.lock().unwrap_or_else(|e| e.into_inner());
+    if log.len() >= LOG_LINES {
+        log.remove(0);
+    }
+    log.push(msg);
+}
+
+fn take_libbpf_log() -> Vec<String> {
+    std::mem::take(&mut *LIBBPF_LOG.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Raises RLIMIT_MEMLOCK to infinity (needed by kernels that still charge BPF memory to it).
+pub fn raise_memlock() {
+    let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: `limit` is a valid rlimit. Failure is harmless on kernels with memcg accounting.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) };
+}
+
+/// A loaded BPF object with its ring buffer and attached probes.
+///
+/// Fields drop in declaration order: the ring buffer, then the links (detaching the programs
+/// and closing their perf events), then the object (closing every program and map).
+pub struct Tracer {
+    ringbuf: RingBuffer<'static>,
+    records: Rc<RefCell<Vec<Vec<u8>>>>,
+    links: Vec<Link>,
+    object: Object,
+}
+
+impl Tracer {
+    /// Opens and loads `bytes` and sets up the ring buffer.
+    pub fn load(bytes: &[u8]) -> Result<Tracer, RuntimeError> {
+        libbpf_rs::set_print(Some((PrintLevel::Info, capture_libbpf_log)));
+        take_libbpf_log();
+        let load_error = |e: libbpf_rs::Error| {
+            let log = take_libbpf_log();
+            RuntimeError::Load { reason: load_reason(&reason(&e), &log), log }
+        };
+        let mut builder = ObjectBuilder::default();
+        builder.name("btc").map_err(load_error)?;
+        let open = builder.open_memory(bytes).map_err(load_error)?;
+        let object = open.load().map_err(load_error)?;
+        take_libbpf_log();
+
+        let records = Rc::new(RefCell::new(Vec::new()));
+        let ringbuf = {
+            let map = object
+                .maps()
+                .find(|m| m.name() == OsStr::new(RINGBUF_MAP))
+                .ok_or_else(|| RuntimeError::MissingMap(RINGBUF_MAP.to_string()))?;
+            let sink = Rc::clone(&records);
+            let mut builder = RingBufferBuilder::new();
+            builder
+                .add(&map, move |data: &[u8]| {
+                    sink.borrow_mut().push(data.to_vec());
+                    0
+                })
+                .map_err(|e| RuntimeError::RingBuf(reason(&e)))?;
+            builder.build().map_err(|e| RuntimeError::RingBuf(reason(&e)))?
+        };
+        Ok(Tracer { ringbuf, records, links: Vec::new(), object })
+    }
+
+    fn program(&self, probe: &Probe) -> Result<libbpf_rs::ProgramMut<'_>, RuntimeError> {
+        self.object
+            .progs_mut()
+            .find(|p| p.name() == OsStr::new(&probe.prog))
+            .ok_or_else(|| RuntimeError::MissingProgram { prog: probe.prog.clone(), probe: probe.name.clone() })
+    }
+
+    /// Checks that the object has a program for every probe.
+    pub fn check_programs(&self, probes: &[Probe]) -> Result<(), RuntimeError> {
+        probes.iter().try_for_each(|p| self.program(p).map(|_| ()))
+    }
+
+    /// Attaches a tracepoint, interval or profile probe. BEGIN and END are not attached.
+    pub fn attach(&mut self, probe: &Probe) -> Result<(), RuntimeError> {
+        let attach_err = |reason: String| RuntimeError::Attach { probe: probe.name.clone(), reason };
+        let fds: Vec<OwnedFd> = match &probe.kind {
+            ProbeKind::Begin | ProbeKind::End => return Ok(()),
+            ProbeKind::Interval { period_ns } => {
+                vec![perf::cpu_clock(*period_ns, 0).map_err(|e| attach_err(io_reason(&e)))?]
+            }
+            ProbeKind::Profile { period_ns } => {
+                let cpus = perf::online_cpus().map_err(|e| attach_err(io_reason(&e)))?;
+                cpus.into_iter()
+                    .map(|cpu| perf::cpu_clock(*period_ns, cpu).map_err(|e| attach_err(io_reason(&e))))
+                    .collect::<Result<_, _>>()?
+            }
+            ProbeKind::Tracepoint { category, name } => {
+                let id = tracefs::tracepoint_id(category, name).map_err(|e| match e {
+                    tracefs::TracefsError::TracepointNotFound { .. } => attach_err(os_error_text(libc::ENOENT)),
+                    other => RuntimeError::Tracefs(other),
+                })?;
+                vec![perf::tracepoint(id).map_err(|e| attach_err(io_reason(&e)))?]
+            }
+        };
+        let mut links = Vec::with_capacity(fds.len());
+        {
+            let prog = self.program(probe)?;
+            for fd in fds {
+                let link = prog.attach_perf_event(fd.as_raw_fd()).map_err(|e| attach_err(reason(&e)))?;
+                // The link now owns the perf event and closes it when it is dropped.
+                let _ = fd.into_raw_fd();
+                links.push(link);
+            }
+        }
+        self.links.extend(links);
+        Ok(())
+    }
+
+    /// Detaches every attached probe.
+    pub fn detach_all(&mut self) {
+        self.links.clear();
+    }
+
+    /// Runs a BEGIN or END program once with BPF_PROG_TEST_RUN.
+    pub fn run_once(&self, probe: &Probe) -> Result<(), RuntimeError> {
+        let prog = self.program(probe)?;
+        prog.test_run(libbpf_rs::ProgramInput::default())
+            .map(|_| ())
+            .map_err(|e| RuntimeError::Run { probe: probe.name.clone(), reason: reason(&e) })
+    }
+
+    /// Waits up to `timeout` for records and returns the next batch (possibly empty).
+    pub fn poll(&self, timeout: Duration) -> Result<Vec<Vec<u8>>, RuntimeError> {
+        let got = self.consume()?;
+        if !got.is_empty() {
+            return Ok(got);
+        }
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: the epoll fd belongs to the live ring buffer; `event` has room for one event.
+        let rc = unsafe { libc::epoll_wait(self.ringbuf.epoll_fd(), &mut event, 1, ms) };
+        if rc < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Err(RuntimeError::RingBuf(io_reason(&err)));
+            }
+        }
+        self.consume()
+    }
+
+    /// Returns the records available now (at most one batch).
+    pub fn consume(&self) -> Result<Vec<Vec<u8>>, RuntimeError> {
+        let rc = self.ringbuf.consume_raw_n(BATCH);
+        if rc < 0 && rc != -libc::EINTR {
+            return Err(RuntimeError::RingBuf(os_error_text(-rc)));
+        }
+        Ok(std::mem::take(&mut *self.records.borrow_mut()))
+    }
+
+    /// Reads every entry of the map called `bpf_name`.
+    pub fn read_entries(&self, bpf_name: &str) -> Result<RawEntries, RuntimeError> {
+        let map_err = |reason: String| RuntimeError::MapRead { map: bpf_name.to_string(), reason };
+        let map = self
+            .object
+            .maps()
+            .find(|m| m.name() == OsStr::new(bpf_name))
+            .ok_or_else(|| RuntimeError::MissingMap(bpf_name.to_string()))?;
+        let per_cpu = map.map_type().is_percpu();
+        // Keys may be added or deleted while we iterate; bound the walk and skip duplicates.
+        let limit = (map.max_entries() as usize).saturating_mul(2).saturating_add(16);
+        let mut seen = HashSet::new();
+        let mut entries = Vec::new();
+        for key in map.keys().take(limit) {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let value = if per_cpu {
+                map.lookup_percpu(&key, MapFlags::ANY).map_err(|e| map_err(reason(&e)))?.map(RawValue::PerCpu)
+            } else {
+                map.lookup(&key, MapFlags::ANY).map_err(|e| map_err(reason(&e)))?.map(RawValue::Single)
+            };
+            // A key deleted between get_next_key and lookup is simply skipped.
+            if let Some(value) = value {
+                entries.push((key, value));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The number of events the BPF side failed to send (summed over CPUs), if the object has
+    /// a lost-events map.
+    pub fn lost_events(&self) -> Result<u64, RuntimeError> {
+        let Some(map) = self.object.maps().find(|m| m.name() == OsStr::new(LOST_MAP)) else {
+            return Ok(0);
+        };
+        let values = map
+            .lookup_percpu(&0u32.to_le_bytes(), MapFlags::ANY)
+            .map_err(|e| RuntimeError::MapRead { map: LOST_MAP.to_string(), reason: reason(&e) })?
+            .unwrap_or_default();
+        Ok(values.iter().map(|v| le_u64(v)).fold(0u64, u64::wrapping_add))
+    }
+}
+
+/// Names the program the verifier rejected, when libbpf's log says so.
+fn load_reason(reason: &str, log: &[String]) -> String {
+    let rejected = log.iter().find_map(|line| {
+        let rest = line.split("prog '").nth(1)?;
+        let (prog, tail) = rest.split_once("': ")?;
+        tail.starts_with("BPF program load failed").then(|| prog.to_string())
+    });
+    match rejected {
+        Some(prog) => format!("the verifier rejected program {prog}: {reason}"),
+        None => reason.to_string(),
+    }
+}
+
+fn le_u64(v: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = v.len().min(8);
+    b[..n].copy_from_slice(&v[..n]);
+    u64::from_le_bytes(b)
+}
+
+fn io_reason(err: &std::io::Error) -> String {
+    err.raw_os_error().map_or_else(|| err.to_string(), os_error_text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_reason_names_the_rejected_program() {
+        let log = vec![
+            "libbpf: elf: skipping unrecognized data section(4) .btc.meta\n".to_string(),
+            "libbpf: prog 'fx_bad': BPF program load failed: -EACCES\n".to_string(),
+        ];
+        assert_eq!(load_reason("Permission denied", &log), "the verifier rejected program fx_bad: Permission denied");
+        assert_eq!(load_reason("Invalid argument", &[]), "Invalid argument");
+    }
+
+    #[test]
+    fn os_error_text_has_no_suffix() {
+        assert_eq!(os_error_text(libc::ENOENT), "No such file or directory");
+        assert_eq!(strip_os_error("plain"), "plain");
+    }
+}

@@ -1,0 +1,59 @@
+//! SIGINT/SIGTERM handling: the first signal asks tracing to stop, a second one exits at once.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    if STOP.swap(true, Ordering::SeqCst) {
+        // Second signal: leave now. Every BPF object, link and perf event of ours is held by a
+        // file descriptor, so the kernel releases them when the process exits.
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(0) };
+    }
+}
+
+/// The installed handlers; the previous ones are restored on drop.
+pub struct SignalGuard {
+    old: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+/// Installs the handlers and clears any earlier stop request.
+pub fn install() -> io::Result<SignalGuard> {
+    STOP.store(false, Ordering::SeqCst);
+    let mut guard = SignalGuard { old: Vec::new() };
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: sigaction structs are plain data; zeroed is a valid "no flags, empty mask" value.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // No SA_RESTART: a blocking poll should return EINTR so the stop is noticed at once.
+        act.sa_flags = 0;
+        // SAFETY: as above.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers are valid for the call.
+        let rc = unsafe {
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, &mut old)
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        guard.old.push((sig, old));
+    }
+    Ok(guard)
+}
+
+/// Whether SIGINT or SIGTERM arrived since [`install`].
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        for (sig, old) in &self.old {
+            // SAFETY: restores a sigaction previously returned by the kernel.
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! C `printf` semantics for bpftrace's format specifiers.
+//!
+//! Supported: `%d %i %u %x %X %o %c %s %p %%`, the flags `- 0 + space #`, a width, a precision
+//! and the length modifiers `hh h l ll z j t q L`. Integer arguments behave as they do when
+//! bpftrace hands a 64-bit value to C's `printf`: without a 64-bit length modifier a conversion
+//! acts on the low 32 bits (`h`: 16 bits, `hh`: 8 bits).
+//!
+//! A format is parsed once ([`Format::parse`]) and rendered for every event ([`Format::render`]).
+
+use crate::value::{Int, Value};
+
+/// A parsed format string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Literal(Vec<u8>),
+    Spec(Spec),
+}
+
+/// One conversion specification such as `%-16s`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Spec {
+    left: bool,
+    zero: bool,
+    plus: bool,
+    space: bool,
+    alt: bool,
+    width: usize,
+    precision: Option<usize>,
+    /// Width in bits the integer argument is converted to.
+    bits: u32,
+    conv: u8,
+    /// The specification as written, printed as is when no argument is left for it.
+    text: Vec<u8>,
+}
+
+/// Widths and precisions above this are clamped, so a hostile format can't exhaust memory.
+const MAX_WIDTH: usize = 4096;
+
+impl Format {
+    /// Parses `fmt`. Never fails: text that isn't a valid specification is kept literally.
+    pub fn parse(fmt: &str) -> Format {
+        let b = fmt.as_bytes();
+        let mut pieces = Vec::new();
+        let mut lit = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'%' {
+                lit.push(b[i]);
+                i += 1;
+                continue;
+            }
+            match parse_spec(b, i) {
+                Some((spec, next)) if spec.conv == b'%' => {
+                    lit.push(b'%');
+                    i = next;
+                }
+                Some((spec, next)) => {
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut lit)));
+                    }
+                    pieces.push(Piece::Spec(spec));
+                    i = next;
+                }
+                None => {
+                    lit.push(b'%');
+                    i += 1;
+                }
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Literal(lit));
+        }
+        Format { pieces }
+    }
+
+    /// Number of arguments the format consumes.
+    #[cfg(test)]
+    pub fn arg_count(&self) -> usize {
+        self.pieces.iter().filter(|p| matches!(p, Piece::Spec(_))).count()
+    }
+
+    /// Appends the formatted text to `out`. Missing arguments leave their specification as
+    /// written; extra arguments are ignored.
+    pub fn render(&self, args: &[Value], out: &mut Vec<u8>) {
+        let mut args = args.iter();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(l) => out.extend_from_slice(l),
+                Piece::Spec(spec) => match args.next() {
+                    Some(arg) => spec.render(arg, out),
+                    None => out.extend_from_slice(&spec.text),
+                },
+            }
+        }
+    }
+}
+
+/// Parses the specification starting at `b[start] == b'%'`; returns it and the index after it.
+fn parse_spec(b: &[u8], start: usize) -> Option<(Spec, usize)> {
+    let mut spec = Spec { bits: 32, ..Spec::default() };
+    let mut i = start + 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'-' => spec.left = true,
+            b'0' => spec.zero = true,
+            b'+' => spec.plus = true,
+            b' ' => spec.space = true,
+            b'#' => spec.alt = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    let (width, next) = parse_number(b, i);
+    spec.width = width.min(MAX_WIDTH);
+    i = next;
+    if b.get(i) == Some(&b'.') {
+        let (precision, next) = parse_number(b, i + 1);
+        spec.precision = Some(precision.min(MAX_WIDTH));
+        i = next;
+    }
+    let rest = &b[i.min(b.len())..];
+    let (bits, len) = if rest.starts_with(b"hh") {
+        (8, 2)
+    } else if rest.starts_with(b"ll") {
+        (64, 2)
+    } else {
+        match rest.first() {
+            Some(b'h') => (16, 1),
+            Some(b'l' | b'z' | b'j' | b't' | b'q' | b'L') => (64, 1),
+            _ => (32, 0),
+        }
+    };
+    spec.bits = bits;
+    i += len;
+    let conv = *b.get(i)?;
+    if !b"diuxXocsp%".contains(&conv) {
+        return None;
+    }
+    spec.conv = conv;
+    i += 1;
+    spec.text = b[start..i].to_vec();
+    Some((spec, i))
+}
+
+fn parse_number(b: &[u8], mut i: usize) -> (usize, usize) {
+    let mut n: usize = 0;
+    while let Some(d) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(usize::from(d - b'0'));
+        i += 1;
+    }
+    (n, i)
+}
+
+impl Spec {
+    fn render(&self, arg: &Value, out: &mut Vec<u8>) {
+        match (self.conv, arg) {
+            (b's', v) => {
+                let mut s = v.to_bytes();
+                if let Some(p) = self.precision {
+                    s.truncate(p);
+                }
+                self.pad(out, &[], &s, false);
+            }
+            (b'c', Value::Int(v)) => self.pad(out, &[], &[v.bits as u8], false),
+            (b'p', Value::Int(v)) => {
+                if v.bits == 0 {
+                    self.pad(out, &[], b"(nil)", false);
+                } else {
+                    let digits = self.digits(format!("{:x}", v.bits));
+                    self.pad(out, b"0x", digits.as_bytes(), self.zero_pads());
+                }
+            }
+            (b'd' | b'i' | b'u' | b'x' | b'X' | b'o', Value::Int(v)) => self.render_int(*v, out),
+            // A string or tuple given to a numeric conversion: print it as %s would.
+            (_, v) => self.pad(out, &[], &v.to_bytes(), false),
+        }
+    }
+
+    fn render_int(&self, v: Int, out: &mut Vec<u8>) {
+        let mask = if self.bits >= 64 { u64::MAX } else { (1u64 << self.bits) - 1 };
+        let raw = v.bits & mask;
+        let signed_conv = matches!(self.conv, b'd' | b'i');
+        let (negative, magnitude) = if signed_conv {
+            let shift = 64 - self.bits;
+            let s = ((raw << shift) as i64) >> shift;
+            (s < 0, s.unsigned_abs())
+        } else {
+            (false, raw)
+        };
+        let mut prefix: Vec<u8> = Vec::new();
+        if signed_conv {
+            if negative {
+                prefix.push(b'-');
+            } else if self.plus {
+                prefix.push(b'+');
+            } else if self.space {
+                prefix.push(b' ');
+            }
+        }
+        let digits = match self.conv {
+            b'x' => format!("{magnitude:x}"),
+            b'X' => format!("{magnitude:X}"),
+            b'o' => format!("{magnitude:o}"),
+            _ => magnitude.to_string(),
+        };
+        let mut digits = self.digits(digits);
+        if self.alt {
+            match self.conv {
+                b'x' if magnitude != 0 => prefix.extend_from_slice(b"0x"),
+                b'X' if magnitude != 0 => prefix.extend_from_slice(b"0X"),
+                b'o' if !digits.starts_with('0') => digits.insert(0, '0'),
+                _ => {}
+            }
+        }
+        self.pad(out, &prefix, digits.as_bytes(), self.zero_pads());
+    }
+
+    /// Applies the precision (minimum number of digits) to a digit string.
+    fn digits(&self, digits: String) -> String {
+        match self.precision {
+            Some(0) if digits == "0" => String::new(),
+            Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+            _ => digits,
+        }
+    }
+
+    /// The `0` flag pads numbers with zeros unless `-` or a precision is given.
+    fn zero_pads(&self) -> bool {
+        self.zero && !self.left && self.precision.is_none()
+    }
+
+    /// Writes `prefix` and `body` padded to the field width.
+    fn pad(&self, out: &mut Vec<u8>, prefix: &[u8], body: &[u8], zeros: bool) {
+        let len = prefix.len() + body.len();
+        let fill = self.width.saturating_sub(len);
+        if self.left {
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(body);
+            out.resize(out.len() + fill, b' ');
+        } else if zeros {
+            out.extend_from_slice(prefix);
+            out.resize(out.len() + fill, b'0');
+            out.extend_from_slice(body);
+        } else {
+            out.resize(out.len() + fill, b' ');
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(body);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! Decoding values laid out per a [`Ty`] and rendering them as bpftrace prints them.
+
+use btc_bpfprog::Ty;
+use std::cmp::Ordering;
+
+/// Why bytes could not be decoded as a value of some [`Ty`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record too short: a {ty} at offset {offset} needs {need} bytes, the record has {have}")]
+    Short { ty: &'static str, offset: usize, need: usize, have: usize },
+    #[error("unsupported integer width of {0} bytes")]
+    IntWidth(u8),
+}
+
+/// An integer widened to 64 bits: sign-extended when `signed`, zero-extended otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int {
+    pub bits: u64,
+    pub signed: bool,
+}
+
+impl Int {
+    pub fn signed(v: i64) -> Int {
+        Int { bits: v as u64, signed: true }
+    }
+
+    pub fn unsigned(v: u64) -> Int {
+        Int { bits: v, signed: false }
+    }
+
+    /// Compares by numeric value (signed values as signed, unsigned as unsigned).
+    pub fn cmp_numeric(&self, other: &Int) -> Ordering {
+        i128::from(*self).cmp(&i128::from(*other))
+    }
+}
+
+impl From<Int> for i128 {
+    fn from(v: Int) -> i128 {
+        if v.signed {
+            i128::from(v.bits as i64)
+        } else {
+            i128::from(v.bits)
+        }
+    }
+}
+
+impl std::fmt::Display for Int {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.signed {
+            write!(f, "{}", self.bits as i64)
+        } else {
+            write!(f, "{}", self.bits)
+        }
+    }
+}
+
+/// A decoded value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Int(Int),
+    /// The bytes of a string up to (not including) its NUL terminator.
+    Str(Vec<u8>),
+    Tuple(Vec<Value>),
+}
+
+fn slice<'a>(data: &'a [u8], offset: usize, len: usize, ty: &'static str) -> Result<&'a [u8], DecodeError> {
+    offset
+        .checked_add(len)
+        .and_then(|end| data.get(offset..end))
+        .ok_or(DecodeError::Short { ty, offset, need: len, have: data.len() })
+}
+
+/// Reads a little-endian integer of `bytes` bytes at `offset`.
+pub fn read_int(data: &[u8], offset: usize, bytes: u8, signed: bool) -> Result<Int, DecodeError> {
+    let raw = slice(data, offset, usize::from(bytes), "integer")?;
+    let mut buf = [0u8; 8];
+    let bits = match bytes {
+        1 | 2 | 4 | 8 => {
+            buf[..raw.len()].copy_from_slice(raw);
+            u64::from_le_bytes(buf)
+        }
+        other => return Err(DecodeError::IntWidth(other)),
+    };
+    let bits = if signed && bytes < 8 {
+        let shift = 64 - 8 * u32::from(bytes);
+        (((bits << shift) as i64) >> shift) as u64
+    } else {
+        bits
+    };
+    Ok(Int { bits, signed })
+}
+
+/// Decodes a value of type `ty` found at `offset` in `data`.
+pub fn decode_at(ty: &Ty, data: &[u8], offset: usize) -> Result<Value, DecodeError> {
+    match ty {
+        Ty::Int { bytes, signed } => read_int(data, offset, *bytes, *signed).map(Value::Int),
+        Ty::Str { len } => {
+            let raw = slice(data, offset, *len as usize, "string")?;
+            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            Ok(Value::Str(raw[..end].to_vec()))
+        }
+        Ty::Tuple { fields, size } => {
+            // Check the whole record is there so a truncated tuple is reported as such.
+            slice(data, offset, *size as usize, "tuple")?;
+            fields
+                .iter()
+                .map(|f| decode_at(&f.ty, data, offset + f.offset as usize))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Tuple)
+        }
+    }
+}
+
+/// Decodes a value of type `ty` at the start of `data`.
+pub fn decode(ty: &Ty, data: &[u8]) -> Result<Value, DecodeError> {
+    decode_at(ty, data, 0)
+}
+
+impl Value {
+    /// Appends the text form bpftrace uses in map output: integers in decimal, strings raw, tuples
+    /// as `(a, b)`.
+    pub fn render(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Value::Str(s) => out.extend_from_slice(s),
+            Value::Tuple(items) => {
+                out.push(b'(');
+                render_joined(items, out);
+                out.push(b')');
+            }
+        }
+    }
+
+    /// The text form as bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.render(&mut out);
+        out
+    }
+
+    /// The ordering bpftrace uses when it sorts map keys: integers as unsigned numbers of their
+    /// width, strings bytewise up to the NUL, tuples field by field.
+    pub fn cmp_key(&self, other: &Value) -> Ordering {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Tuple(a), Value::Tuple(b)) => {
+                for (x, y) in a.iter().zip(b) {
+                    let o = x.cmp_key(y);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                a.len().cmp(&b.len())
+            }
+            // Values of one map all have the same type; order mixed kinds arbitrarily but totally.
+            (a, b) => a.rank().cmp(&b.rank()),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Value::Int(_) => 0,
+            Value::Str(_) => 1,
+            Value::Tuple(_) => 2,
+        }
+    }
+}
+
+/// Appends `items` rendered and joined by `", "`.
+pub fn render_joined(items: &[Value], out: &mut Vec<u8>) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        item.render(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(v: &Value) -> String {
+        String::from_utf8_lossy(&v.to_bytes()).into_owned()
+    }
+
+    #[test]
+    fn ints_sign_extend_per_type() {
+        let ty = Ty::Int { bytes: 4, signed: true };
+        assert_eq!(decode(&ty, &(-5i32).to_le_bytes()), Ok(Value::Int(Int::signed(-5))));
+        let ty = Ty::Int { bytes: 2, signed: false };
+        assert_eq!(decode(&ty, &[0xff, 0xff]), Ok(Value::Int(Int::unsigned(65535))));
+        let ty = Ty::Int { bytes: 1, signed: true };
+        assert_eq!(text(&decode(&ty, &[0x80]).unwrap_or(Value::Str(vec![]))), "-128");
+        let ty = Ty::U64;
+        assert_eq!(text(&decode(&ty, &u64::MAX.to_le_bytes()).unwrap_or(Value::Str(vec![]))), "18446744073709551615");
+    }
+
+    #[test]
+    fn strings_stop_at_nul_or_buffer_end() {
+        assert_eq!(decode(&Ty::Str { len: 6 }, b"ab\0cd\0"), Ok(Value::Str(b"ab".to_vec())));
+        assert_eq!(decode(&Ty::Str { len: 3 }, b"abc"), Ok(Value::Str(b"abc".to_vec())));
+    }
+
+    #[test]
+    fn tuples_use_offsets_and_render_with_parens() {
+        let ty = Ty::tuple(vec![Ty::Int { bytes: 4, signed: true }, Ty::Str { len: 4 }, Ty::U64]);
+        let mut data = vec![0u8; 16];
+        data[0..4].copy_from_slice(&7i32.to_le_bytes());
+        data[4..6].copy_from_slice(b"hi");
+        data[8..16].copy_from_slice(&9u64.to_le_bytes());
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "(7, hi, 9)");
+        let nested = Value::Tuple(vec![Value::Int(Int::signed(1)), v]);
+        assert_eq!(text(&nested), "(1, (7, hi, 9))");
+    }
+
+    #[test]
+    fn short_data_is_an_error_not_a_panic() {
+        assert!(matches!(decode(&Ty::U64, &[1, 2, 3]), Err(DecodeError::Short { .. })));
+        let ty = Ty::tuple(vec![Ty::U64, Ty::U64]);
+        assert!(matches!(decode(&ty, &[0; 12]), Err(DecodeError::Short { .. })));
+        assert!(matches!(decode(&Ty::Int { bytes: 3, signed: false }, &[0; 8]), Err(DecodeError::IntWidth(3))));
+    }
+
+    #[test]
+    fn key_order_is_unsigned_for_ints() {
+        let a = Value::Int(Int::signed(-1));
+        let b = Value::Int(Int::signed(5));
+        assert_eq!(a.cmp_key(&b), Ordering::Greater);
+        assert_eq!(Value::Str(b"a".to_vec()).cmp_key(&Value::Str(b"ab".to_vec())), Ordering::Less);
+    }
+}

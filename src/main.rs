@@ -1,0 +1,224 @@
+//! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
+
+use btc_compiler::{CompileError, CompileOptions, Emit, TypeSource};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "btc", version, about = "A bpftrace-compatible tracing compiler and runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile (if needed) and run a script, a program given with -e, or a compiled .o
+    Run {
+        /// Program text (instead of a file)
+        #[arg(short = 'e', value_name = "PROGRAM")]
+        program: Option<String>,
+        /// Don't print the "Attaching N probes..." line
+        #[arg(short = 'q')]
+        quiet: bool,
+        /// A .bt script or a .o object compiled by `btc compile`
+        file: Option<PathBuf>,
+    },
+    /// Compile a script to a self-contained BPF object (or LLVM IR, assembly, AST)
+    Compile {
+        /// Program text (instead of a file)
+        #[arg(short = 'e', value_name = "PROGRAM")]
+        program: Option<String>,
+        /// Output file (`-` for stdout); defaults to SCRIPT.o for objects and stdout otherwise
+        #[arg(short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// What to produce
+        #[arg(long, value_enum, default_value_t = EmitKind::Obj)]
+        emit: EmitKind,
+        /// Only parse and check the script; produce nothing
+        #[arg(long)]
+        check: bool,
+        /// The .bt script
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum EmitKind {
+    Obj,
+    #[value(name = "llvm-ir")]
+    LlvmIr,
+    Asm,
+    Ast,
+}
+
+/// A failure already described to the user, or one to print as `ERROR: msg`.
+enum Failure {
+    Reported,
+    Message(String),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Message(s)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { program, quiet, file } => run(program, quiet, file),
+        Command::Compile { program, output, emit, check, file } => compile(program, output, emit, check, file),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Reported) => ExitCode::from(1),
+        Err(Failure::Message(m)) => {
+            eprintln!("ERROR: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The script's text and its name in diagnostics.
+fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, String), Failure> {
+    match (program, file) {
+        (Some(p), None) => Ok((p, "stdin".into())),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("can't read stdin: {e}"))?;
+            Ok((s, "stdin".into()))
+        }
+        (None, Some(f)) => {
+            let bytes = std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| format!("{} is not a text file", f.display()))?;
+            Ok((text, f.display().to_string()))
+        }
+        (Some(_), Some(_)) => Err("give either -e PROGRAM or a file, not both".to_string().into()),
+        (None, None) => Err("no program given: use -e PROGRAM or a file".to_string().into()),
+    }
+}
+
+fn env_u32(name: &str, default: u32) -> Result<u32, Failure> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| Failure::Message(format!("invalid value for {name}: '{v}' (expected a positive integer)"))),
+    }
+}
+
+fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
+    Ok(CompileOptions {
+        file_name,
+        strlen: env_u32("BPFTRACE_STRLEN", 64)?,
+        max_map_keys: env_u32("BPFTRACE_MAX_MAP_KEYS", 4096)?,
+    })
+}
+
+/// Types from the running kernel.
+struct KernelTypes;
+
+impl TypeSource for KernelTypes {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
+        btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
+    }
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
+    }
+}
+
+fn compile_source(text: &str, name: String, emit: Emit) -> Result<Vec<u8>, Failure> {
+    let opts = compile_options(name.clone())?;
+    match btc_compiler::compile(text, &KernelTypes, &opts, emit) {
+        Ok((bytes, warnings)) => {
+            eprint!("{}", warnings.render(&name, text, true));
+            Ok(bytes)
+        }
+        Err(CompileError::Script(d)) => {
+            eprint!("{}", d.render(&name, text, true));
+            Err(Failure::Reported)
+        }
+        Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
+    }
+}
+
+fn is_elf(path: &PathBuf) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
+}
+
+fn run(program: Option<String>, quiet: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
+    let object = match &file {
+        Some(f) if program.is_none() && is_elf(f) => {
+            std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
+        }
+        _ => {
+            let (text, name) = source(program, file.as_ref())?;
+            compile_source(&text, name, Emit::Object)?
+        }
+    };
+    let opts = btc_runtime::RunOptions { quiet };
+    let code = btc_runtime::run_object(&object, &opts).map_err(|e| e.to_string())?;
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+fn compile(
+    program: Option<String>,
+    output: Option<PathBuf>,
+    emit: EmitKind,
+    check: bool,
+    file: Option<PathBuf>,
+) -> Result<u8, Failure> {
+    let (text, name) = source(program, file.as_ref())?;
+    if check || emit == EmitKind::Ast {
+        let opts = compile_options(name.clone())?;
+        return match btc_compiler::check(&text, &KernelTypes, &opts) {
+            Ok(c) => {
+                eprint!("{}", c.warnings.render(&name, &text, true));
+                if emit == EmitKind::Ast && !check {
+                    write_output(output.as_ref(), format!("{:#?}\n", c.program).as_bytes())?;
+                }
+                Ok(0)
+            }
+            Err(CompileError::Script(d)) => {
+                eprint!("{}", d.render(&name, &text, true));
+                Err(Failure::Reported)
+            }
+            Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
+        };
+    }
+    let (kind, default_out) = match emit {
+        EmitKind::Obj => {
+            let stem = file
+                .as_ref()
+                .filter(|f| f.as_os_str() != "-")
+                .map(|f| f.with_extension("o"))
+                .unwrap_or_else(|| PathBuf::from("a.o"));
+            (Emit::Object, Some(stem))
+        }
+        EmitKind::LlvmIr => (Emit::LlvmIr, None),
+        EmitKind::Asm => (Emit::Asm, None),
+        EmitKind::Ast => (Emit::LlvmIr, None),
+    };
+    let bytes = compile_source(&text, name, kind)?;
+    write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
+    Ok(0)
+}
+
+fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::write(p, bytes).map_err(|e| format!("can't write {}: {e}", p.display()).into())
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|_| out.flush()).map_err(|e| format!("can't write output: {e}").into())
+        }
+    }
+}

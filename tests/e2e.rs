@@ -1,0 +1,269 @@
+//! End-to-end tests: each case in `tests/suites/*.txt` runs btc against the real kernel and
+//! checks its output. The format is described in tests/README.md.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BTC: &str = env!("CARGO_BIN_EXE_btc");
+const NOTIFY: &str = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
+
+#[derive(Debug, Default, Clone)]
+struct Case {
+    name: String,
+    file: String,
+    line: usize,
+    prog: Option<String>,
+    run: Option<String>,
+    expect: Vec<Expect>,
+    exit: i32,
+    timeout: u64,
+    after: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+enum Expect {
+    Line(String),
+    Regex(String),
+    Stderr(String),
+    StderrRegex(String),
+    Absent(String),
+    /// The whole stdout, exactly.
+    Exact(String),
+}
+
+fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = path.file_stem().and_then(|s| s.to_str()).unwrap_or("suite").to_string();
+    let mut cases: Vec<Case> = Vec::new();
+    let mut exact: Option<String> = None;
+    for (i, raw) in text.lines().enumerate() {
+        if let Some(buf) = exact.as_mut() {
+            if raw == "END_STDOUT" {
+                let body = exact.take().unwrap_or_default();
+                if let Some(c) = cases.last_mut() {
+                    c.expect.push(Expect::Exact(body));
+                }
+            } else {
+                buf.push_str(raw);
+                buf.push('\n');
+            }
+            continue;
+        }
+        let line = raw.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        let value = value.to_string();
+        if key == "NAME" {
+            cases.push(Case { name: value, file: file.clone(), line: i + 1, timeout: 10, ..Case::default() });
+            continue;
+        }
+        let c = cases.last_mut().ok_or_else(|| format!("{}:{}: {key} before NAME", path.display(), i + 1))?;
+        match key {
+            "PROG" => c.prog = Some(value),
+            "RUN" => c.run = Some(value),
+            "EXPECT" => c.expect.push(Expect::Line(value)),
+            "EXPECT_REGEX" => c.expect.push(Expect::Regex(value)),
+            "EXPECT_STDERR" => c.expect.push(Expect::Stderr(value)),
+            "EXPECT_STDERR_REGEX" => c.expect.push(Expect::StderrRegex(value)),
+            "EXPECT_NONE" => c.expect.push(Expect::Absent(value)),
+            "STDOUT" => exact = Some(String::new()),
+            "EXIT" => c.exit = value.parse().map_err(|_| format!("{}:{}: bad EXIT", path.display(), i + 1))?,
+            "TIMEOUT" => c.timeout = value.parse().map_err(|_| format!("{}:{}: bad TIMEOUT", path.display(), i + 1))?,
+            "AFTER" => c.after = Some(value),
+            "ENV" => {
+                let (k, v) = value.split_once('=').ok_or_else(|| format!("{}:{}: ENV K=V", path.display(), i + 1))?;
+                c.env.push((k.to_string(), v.to_string()));
+            }
+            other => return Err(format!("{}:{}: unknown directive {other}", path.display(), i + 1)),
+        }
+    }
+    for c in &cases {
+        if c.prog.is_none() && c.run.is_none() {
+            return Err(format!("{}:{}: case {} has neither PROG nor RUN", path.display(), c.line, c.name));
+        }
+        if c.expect.is_empty() {
+            return Err(format!("{}:{}: case {} checks nothing", path.display(), c.line, c.name));
+        }
+    }
+    Ok(cases)
+}
+
+struct Outcome {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+fn run_case(c: &Case) -> Result<Outcome, String> {
+    let mut cmd = match (&c.prog, &c.run) {
+        (Some(p), _) => {
+            let mut cmd = Command::new(BTC);
+            cmd.args(["run", "-e", p]);
+            cmd
+        }
+        (None, Some(r)) => {
+            let mut cmd = Command::new("bash");
+            cmd.args(["-c", &r.replace("{{BTC}}", BTC)]);
+            cmd
+        }
+        _ => return Err("nothing to run".into()),
+    };
+    cmd.env(NOTIFY, "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in &c.env {
+        cmd.env(k, v);
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let mut child = cmd.spawn().map_err(|e| format!("can't start btc: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = mpsc::channel::<Option<String>>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(Some(line)).is_err() {
+                break;
+            }
+        }
+        let _ = tx.send(None);
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(c.timeout);
+    let mut out = String::new();
+    let mut after: Option<std::process::Child> = None;
+    let mut timed_out = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            timed_out = true;
+            break;
+        }
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(Some(line)) => {
+                if line == NOTIFY {
+                    if let Some(a) = &c.after {
+                        let spawned = Command::new("bash")
+                            .args(["-c", a])
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .spawn()
+                            .map_err(|e| format!("can't start AFTER: {e}"))?;
+                        after = Some(spawned);
+                    }
+                    continue;
+                }
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Ok(None) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    if timed_out {
+        // Stop it as a user would, so it still prints its maps and cleans up.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let grace = Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(line)) = rx.recv_timeout(grace.saturating_duration_since(Instant::now())) {
+            if line != NOTIFY {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let _ = reader.join();
+    if let Some(mut a) = after {
+        let _ = a.kill();
+        let _ = a.wait();
+    }
+    let stderr = err_reader.join().unwrap_or_default();
+    Ok(Outcome { stdout: out, stderr, code: status.code() })
+}
+
+fn check(c: &Case) -> Result<(), Failed> {
+    let o = run_case(c)?;
+    let report = |what: String| -> Failed {
+        format!("{what}\n--- stdout\n{}--- stderr\n{}--- exit {:?}", o.stdout, o.stderr, o.code).into()
+    };
+    if o.code != Some(c.exit) {
+        return Err(report(format!("exit code {:?}, expected {}", o.code, c.exit)));
+    }
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    let err_lines: Vec<&str> = o.stderr.lines().collect();
+    // Line expectations match in order, each after the previous match.
+    let mut pos = 0usize;
+    for e in &c.expect {
+        match e {
+            Expect::Line(want) => match lines[pos..].iter().position(|l| l == want) {
+                Some(p) => pos += p + 1,
+                None => return Err(report(format!("missing line (in order): {want:?}"))),
+            },
+            Expect::Regex(re) => {
+                let r = regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| report(e.to_string()))?;
+                match lines[pos..].iter().position(|l| r.is_match(l)) {
+                    Some(p) => pos += p + 1,
+                    None => return Err(report(format!("no line matches (in order): {re:?}"))),
+                }
+            }
+            Expect::Stderr(want) => {
+                if !err_lines.iter().any(|l| l == want) {
+                    return Err(report(format!("missing stderr line: {want:?}")));
+                }
+            }
+            Expect::StderrRegex(re) => {
+                let r = regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| report(e.to_string()))?;
+                if !err_lines.iter().any(|l| r.is_match(l)) {
+                    return Err(report(format!("no stderr line matches: {re:?}")));
+                }
+            }
+            Expect::Absent(bad) => {
+                if lines.iter().any(|l| l.contains(bad.as_str())) {
+                    return Err(report(format!("unexpected output: {bad:?}")));
+                }
+            }
+            Expect::Exact(want) => {
+                if o.stdout != *want {
+                    return Err(report(format!("stdout differs; expected:\n{want}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "txt"));
+    files.sort();
+    let mut trials = Vec::new();
+    for f in files {
+        match parse_suite(&f) {
+            Ok(cases) => {
+                for c in cases {
+                    let name = format!("{}::{}", c.file, c.name);
+                    trials.push(Trial::test(name, move || check(&c)));
+                }
+            }
+            Err(e) => trials.push(Trial::test(format!("suite {}", f.display()), move || Err(e.clone().into()))),
+        }
+    }
+    if trials.is_empty() {
+        trials.push(Trial::test("suites present", || Err("no test suites found in tests/suites".into())));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
