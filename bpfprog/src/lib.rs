@@ -185,6 +185,10 @@ impl EventHeader {
 }
 
 /// What an event record asks the runtime to do.
+///
+/// Numbering: 1–31 core language actions (printf, exit, map printing, clear, zero, ...);
+/// 32–63 runtime-served functions (time, strftime, system, cat, join, ...); 64–95 probe-related
+/// actions. Numbers are part of the object format: never reuse one.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {

@@ -91,48 +91,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     _ => Err(llvm_err("ternary")),
                 }
             }
-            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => {
-                match self.ty(expr) {
-                    Type::Record(r) if matches!(&expr.kind, ExprKind::Builtin(b) if b == "args") => {
-                        let f = r.field(field).ok_or_else(|| llvm_err(format!("no field {field}")))?.clone();
-                        self.ctx_field(&f)
-                    }
-                    Type::Tuple(elems) => {
-                        let i: usize = field.parse().map_err(llvm_err)?;
-                        let base = self.expr(expr)?;
-                        let base = self.as_mem(base)?;
-                        let layout = Type::Tuple(elems.clone()).layout();
-                        let btc_bpfprog::Ty::Tuple { fields, .. } = layout else { return Err(llvm_err("tuple")) };
-                        let off = fields.get(i).map(|f| f.offset).ok_or_else(|| llvm_err("tuple index"))?;
-                        let p = self.offset(base, off)?;
-                        match &elems[i] {
-                            t if t.is_scalar() => Ok(Val::Int(self.load_i64(p)?)),
-                            _ => Ok(Val::Mem(p)),
-                        }
-                    }
-                    other => Err(format!("field access on {other} is not supported yet")),
-                }
-            }
-            ExprKind::Index { expr, index } => {
-                let Type::Record(_) = self.ty(expr) else {
-                    // Arrays of tracepoint args.
-                    if let (ExprKind::Field { expr: base, field, .. }, ExprKind::Int(i)) = (&expr.kind, &index.kind) {
-                        if let Type::Record(r) = self.ty(base) {
-                            let f = r.field(field).ok_or_else(|| llvm_err("field"))?.clone();
-                            if let Type::Array { elem, .. } = &f.ty {
-                                let esz = match **elem {
-                                    Type::Int { bits, .. } => u32::from(bits / 8),
-                                    _ => 8,
-                                };
-                                let off = f.offset + esz * u32::try_from(*i).unwrap_or(0);
-                                return self.ctx_int(off, elem);
-                            }
-                        }
-                    }
-                    return Err("indexing is not supported here yet".into());
-                };
-                Err("indexing is not supported here yet".into())
-            }
+            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => self.field(expr, field),
+            ExprKind::Index { expr, index } => self.index(expr, index),
             ExprKind::Tuple(elems) => {
                 let ty = self.ty(e);
                 let slot = self.alloca_for(&ty, "tuple")?;
@@ -146,11 +106,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 }
                 Ok(Val::Mem(slot))
             }
-            ExprKind::Cast { expr, .. } => {
-                let v = self.expr(expr)?;
-                let v = self.as_int(v)?;
-                Ok(Val::Int(self.fit(v, &self.ty(e))?))
-            }
+            ExprKind::Cast { expr, .. } => self.cast(e, expr),
             ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix),
             _ => Err("this expression is not supported yet".into()),
         }
@@ -238,94 +194,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
             self.b.build_store(p, i64t.const_int(u64::from_le_bytes(w), false)).map_err(llvm_err)?;
         }
         Ok(Val::Mem(slot))
-    }
-
-    fn builtin(&mut self, name: &str, e: &Expr) -> R<Val<'ctx>> {
-        use helper::*;
-        let v = match name {
-            "pid" | "tid" => {
-                let r = self.helper(GET_CURRENT_PID_TGID, &[])?;
-                if name == "pid" {
-                    self.b.build_right_shift(r, self.u64c(32), false, "pid").map_err(llvm_err)?
-                } else {
-                    self.b.build_and(r, self.u64c(0xffff_ffff), "tid").map_err(llvm_err)?
-                }
-            }
-            "uid" | "gid" => {
-                let r = self.helper(GET_CURRENT_UID_GID, &[])?;
-                if name == "gid" {
-                    self.b.build_right_shift(r, self.u64c(32), false, "gid").map_err(llvm_err)?
-                } else {
-                    self.b.build_and(r, self.u64c(0xffff_ffff), "uid").map_err(llvm_err)?
-                }
-            }
-            "nsecs" => self.helper(KTIME_GET_BOOT_NS, &[])?,
-            "cpu" => self.helper(GET_SMP_PROCESSOR_ID, &[])?,
-            "rand" => self.helper(GET_PRANDOM_U32, &[])?,
-            "numaid" => self.helper(GET_NUMA_NODE_ID, &[])?,
-            "cgroup" => self.helper(GET_CURRENT_CGROUP_ID, &[])?,
-            "jiffies" => self.helper(JIFFIES64, &[])?,
-            "curtask" => self.helper(GET_CURRENT_TASK, &[])?,
-            "comm" => {
-                let slot = self.alloca_bytes(16, "comm")?;
-                self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;
-                return Ok(Val::Mem(slot));
-            }
-            "probe" => {
-                let name = self.inst.probe.name.clone();
-                return self.string_literal(name.as_bytes(), &self.ty(e));
-            }
-            other => return Err(format!("the {other} builtin is not supported yet")),
-        };
-        // Helpers returning 32-bit values may leave garbage in the upper half.
-        Ok(Val::Int(self.fit(v, &self.ty(e))?))
-    }
-
-    /// Reads a field of the probe's context record (tracepoint `args`).
-    fn ctx_field(&mut self, f: &crate::types::RecordField) -> R<Val<'ctx>> {
-        if f.data_loc {
-            let loc = self.ctx_int(f.offset, &Type::U32)?;
-            let Val::Int(loc) = loc else { return Err(llvm_err("data_loc")) };
-            let off = self.b.build_and(loc, self.u64c(0xffff), "dl_off").map_err(llvm_err)?;
-            let i8t = self.m.context.i8_type();
-            let src = unsafe { self.b.build_gep(i8t, self.ctx_arg, &[off], "dl") }.map_err(llvm_err)?;
-            let len = f.ty.layout().size();
-            let slot = self.alloca_bytes(len, "dl_str")?;
-            self.memset0(slot, len)?;
-            self.helper(helper::PROBE_READ_KERNEL_STR, &[slot.into(), self.u64c(u64::from(len)).into(), src.into()])?;
-            return Ok(Val::Mem(slot));
-        }
-        match &f.ty {
-            Type::Str { len } => {
-                let slot = self.alloca_bytes(*len, "tp_str")?;
-                self.memset0(slot, *len)?;
-                let src = self.offset(self.ctx_arg, f.offset)?;
-                self.helper(helper::PROBE_READ_KERNEL, &[slot.into(), self.u64c(u64::from(*len)).into(), src.into()])?;
-                Ok(Val::Mem(slot))
-            }
-            t @ (Type::Int { .. } | Type::Ptr { .. }) => self.ctx_int(f.offset, t),
-            other => Err(format!("reading a tracepoint field of type {other} is not supported yet")),
-        }
-    }
-
-    /// Loads an integer of type `ty` at `offset` in the context.
-    fn ctx_int(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
-        let (bits, signed) = match ty {
-            Type::Int { bits, signed } => (u32::from(*bits), *signed),
-            _ => (64, false),
-        };
-        let p = self.offset(self.ctx_arg, offset)?;
-        let it = self.int_type(bits);
-        let v = self.b.build_load(it, p, "ctxld").map_err(llvm_err)?.into_int_value();
-        let i64t = self.m.context.i64_type();
-        let v = if bits == 64 {
-            v
-        } else if signed {
-            self.b.build_int_s_extend(v, i64t, "sx").map_err(llvm_err)?
-        } else {
-            self.b.build_int_z_extend(v, i64t, "zx").map_err(llvm_err)?
-        };
-        Ok(Val::Int(v))
     }
 
     fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Val<'ctx>> {

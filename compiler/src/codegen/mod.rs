@@ -7,6 +7,8 @@
 //! - `maps.rs`: map keys, lookups and updates.
 //! - `debuginfo.rs`: debug info for BTF.
 
+mod access;
+mod builtins;
 mod calls;
 mod debuginfo;
 mod expr;

@@ -1,7 +1,6 @@
 //! Type checking: gives every expression of every probe instance a type, fixes the signature of
 //! every map, and reports every misuse.
 
-use super::format;
 use super::probes::ResolvedProbe;
 use crate::ast::*;
 use crate::diag::{Diagnostic, Diagnostics, Span};
@@ -111,34 +110,34 @@ pub fn check(
 }
 
 #[derive(Default)]
-struct MapTable {
-    sigs: Vec<MapSig>,
+pub(crate) struct MapTable {
+    pub(crate) sigs: Vec<MapSig>,
 }
 
 impl MapTable {
-    fn get(&self, name: &str) -> Option<&MapSig> {
+    pub(crate) fn get(&self, name: &str) -> Option<&MapSig> {
         self.sigs.iter().find(|s| s.name == name)
     }
-    fn get_mut(&mut self, name: &str) -> Option<&mut MapSig> {
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut MapSig> {
         self.sigs.iter_mut().find(|s| s.name == name)
     }
 }
 
-struct Checker<'a> {
-    rp: &'a ResolvedProbe,
-    opts: &'a CheckOptions,
-    maps: &'a mut MapTable,
-    types: Vec<Option<Type>>,
-    vars: HashMap<String, Type>,
-    var_spans: HashMap<String, Span>,
-    diags: Diagnostics,
-    loop_depth: u32,
-    final_pass: bool,
+pub(crate) struct Checker<'a> {
+    pub(crate) rp: &'a ResolvedProbe,
+    pub(crate) opts: &'a CheckOptions,
+    pub(crate) maps: &'a mut MapTable,
+    pub(crate) types: Vec<Option<Type>>,
+    pub(crate) vars: HashMap<String, Type>,
+    pub(crate) var_spans: HashMap<String, Span>,
+    pub(crate) diags: Diagnostics,
+    pub(crate) loop_depth: u32,
+    pub(crate) final_pass: bool,
 }
 
 /// Two types can share a slot (variable, map key or value) when they are equal up to integer
 /// width and string length, which are widened to the larger.
-fn unify(a: &Type, b: &Type) -> Option<Type> {
+pub(crate) fn unify(a: &Type, b: &Type) -> Option<Type> {
     match (a, b) {
         (Type::Int { bits: x, signed: s }, Type::Int { bits: y, signed: t }) => {
             Some(Type::Int { bits: (*x).max(*y), signed: *s || *t })
@@ -154,24 +153,24 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
 }
 
 impl Checker<'_> {
-    fn err(&mut self, span: Span, msg: impl Into<String>) {
+    pub(crate) fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.diags.error(span, msg);
     }
 
-    fn set(&mut self, e: &Expr, t: Type) -> Type {
+    pub(crate) fn set(&mut self, e: &Expr, t: Type) -> Type {
         if let Some(slot) = self.types.get_mut(e.id.0 as usize) {
             *slot = Some(t.clone());
         }
         t
     }
 
-    fn block(&mut self, b: &Block) {
+    pub(crate) fn block(&mut self, b: &Block) {
         for s in &b.stmts {
             self.stmt(s);
         }
     }
 
-    fn stmt(&mut self, s: &Stmt) {
+    pub(crate) fn stmt(&mut self, s: &Stmt) {
         match &s.kind {
             StmtKind::Expr(e) => {
                 let t = self.expr(e);
@@ -216,14 +215,14 @@ impl Checker<'_> {
         }
     }
 
-    fn condition(&mut self, cond: &Expr) {
+    pub(crate) fn condition(&mut self, cond: &Expr) {
         let t = self.expr(cond);
         if !t.is_scalar() {
             self.err(cond.span, format!("condition must be an integer, found {t}"));
         }
     }
 
-    fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr) {
+    pub(crate) fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr) {
         let vt = self.expr(value);
         match &target.kind {
             ExprKind::Map { name, keys } => {
@@ -278,7 +277,7 @@ impl Checker<'_> {
         }
     }
 
-    fn define_var(&mut self, name: &str, span: Span, t: Type) {
+    pub(crate) fn define_var(&mut self, name: &str, span: Span, t: Type) {
         match self.vars.get(name) {
             None => {
                 self.vars.insert(name.to_string(), t);
@@ -303,7 +302,7 @@ impl Checker<'_> {
         }
     }
 
-    fn map_key(&mut self, keys: &[Expr]) -> Option<Type> {
+    pub(crate) fn map_key(&mut self, keys: &[Expr]) -> Option<Type> {
         let mut tys = Vec::new();
         for k in keys {
             let t = self.expr(k);
@@ -322,7 +321,7 @@ impl Checker<'_> {
         }
     }
 
-    fn define_map(&mut self, name: &str, span: Span, key: Option<Type>, kind: MapKind) {
+    pub(crate) fn define_map(&mut self, name: &str, span: Span, key: Option<Type>, kind: MapKind) {
         let Some(sig) = self.maps.get_mut(name) else {
             self.maps.sigs.push(MapSig { name: name.to_string(), key, kind, defined_at: span });
             return;
@@ -376,12 +375,12 @@ impl Checker<'_> {
         }
     }
 
-    fn expr(&mut self, e: &Expr) -> Type {
+    pub(crate) fn expr(&mut self, e: &Expr) -> Type {
         let t = self.expr_inner(e);
         self.set(e, t)
     }
 
-    fn expr_inner(&mut self, e: &Expr) -> Type {
+    pub(crate) fn expr_inner(&mut self, e: &Expr) -> Type {
         match &e.kind {
             ExprKind::Int(v) => {
                 if *v > i64::MAX as u64 {
@@ -448,10 +447,8 @@ impl Checker<'_> {
                         }
                         Type::U64
                     }
-                    UnaryOp::Deref | UnaryOp::AddrOf => {
-                        self.err(e.span, "pointer dereference and address-of are not supported yet");
-                        Type::I64
-                    }
+                    UnaryOp::Deref => self.deref(e, &t),
+                    UnaryOp::AddrOf => self.addr_of(e, expr, &t),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs),
@@ -467,79 +464,9 @@ impl Checker<'_> {
                     }
                 }
             }
-            ExprKind::Field { expr, field, field_span } => {
-                let t = self.expr(expr);
-                match t {
-                    Type::Record(r) => match r.field(field) {
-                        Some(f) => f.ty.clone(),
-                        None => {
-                            let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
-                            let mut d = Diagnostic::error(
-                                *field_span,
-                                format!("{} has no field named '{field}'", describe_record(self.rp, &r.name)),
-                            );
-                            if let Some(s) = crate::suggest::nearest(field, &names) {
-                                d = d.with_hint(format!("did you mean '{s}'?"));
-                            }
-                            self.diags.push(d);
-                            Type::I64
-                        }
-                    },
-                    Type::Tuple(elems) => match field.parse::<usize>().ok().and_then(|i| elems.get(i)) {
-                        Some(t) => t.clone(),
-                        None => {
-                            self.err(*field_span, format!("invalid tuple index .{field}: the tuple has {} elements", elems.len()));
-                            Type::I64
-                        }
-                    },
-                    other => {
-                        self.err(*field_span, format!("can't access field '{field}' of a value of type {other}"));
-                        Type::I64
-                    }
-                }
-            }
-            ExprKind::Arrow { expr, field, field_span } => {
-                let t = self.expr(expr);
-                match t {
-                    // `args->x` is accepted for `args.x`, as bpftrace does.
-                    Type::Record(r) if matches!(&expr.kind, ExprKind::Builtin(b) if b == "args") => {
-                        match r.field(field) {
-                            Some(f) => f.ty.clone(),
-                            None => {
-                                self.err(*field_span, format!("{} has no field named '{field}'", describe_record(self.rp, &r.name)));
-                                Type::I64
-                            }
-                        }
-                    }
-                    other => {
-                        self.err(e.span, format!("'->' on a value of type {other} is not supported yet"));
-                        Type::I64
-                    }
-                }
-            }
-            ExprKind::Index { expr, index } => {
-                let t = self.expr(expr);
-                let it = self.expr(index);
-                if !it.is_int() {
-                    self.err(index.span, format!("array index must be an integer, found {it}"));
-                }
-                match t {
-                    Type::Array { elem, count } => {
-                        if let ExprKind::Int(i) = index.kind {
-                            if i >= u64::from(count) {
-                                self.err(index.span, format!("index {i} is out of bounds for an array of {count} elements"));
-                            }
-                        } else {
-                            self.err(index.span, "array index must be a constant");
-                        }
-                        *elem
-                    }
-                    other => {
-                        self.err(e.span, format!("can't index a value of type {other}"));
-                        Type::I64
-                    }
-                }
-            }
+            ExprKind::Field { expr, field, field_span } => self.field(e, expr, field, *field_span),
+            ExprKind::Arrow { expr, field, field_span } => self.arrow(e, expr, field, *field_span),
+            ExprKind::Index { expr, index } => self.index(e, expr, index),
             ExprKind::Tuple(elems) => {
                 let tys: Vec<Type> = elems.iter().map(|x| self.expr(x)).collect();
                 for (x, t) in elems.iter().zip(&tys) {
@@ -549,20 +476,7 @@ impl Checker<'_> {
                 }
                 Type::Tuple(tys)
             }
-            ExprKind::Cast { ty, expr } => {
-                let t = self.expr(expr);
-                match (int_type_named(&ty.name), ty.pointers, ty.keyword.is_none()) {
-                    (Some(target), 0, true) if t.is_scalar() => target,
-                    (Some(_), 0, true) => {
-                        self.err(e.span, format!("can't cast a value of type {t} to an integer"));
-                        Type::I64
-                    }
-                    _ => {
-                        self.err(ty.span, "casts to this type are not supported yet");
-                        Type::I64
-                    }
-                }
-            }
+            ExprKind::Cast { ty, expr } => self.cast(e, ty, expr),
             ExprKind::IncDec { target, .. } => {
                 match &target.kind {
                     ExprKind::Var(name) => match self.vars.get(name).cloned() {
@@ -608,14 +522,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
-                self.err(e.span, "sizeof and offsetof are not supported yet");
-                Type::U64
-            }
+            ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => self.sizeof(e),
         }
     }
 
-    fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> Type {
+    pub(crate) fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> Type {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
         match (&a, &b) {
@@ -637,144 +548,6 @@ impl Checker<'_> {
         }
     }
 
-    fn builtin(&mut self, name: &str, span: Span) -> Type {
-        match name {
-            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" | "elapsed" => Type::U64,
-            "cpu" | "rand" | "numaid" => Type::U32,
-            "comm" => Type::Str { len: 16 },
-            "probe" => Type::Str { len: u32::try_from(self.rp.name.len() + 1).unwrap_or(u32::MAX) },
-            "curtask" => Type::U64,
-            "args" => match &self.rp.args {
-                Some(r) => Type::Record(r.clone()),
-                None => {
-                    self.err(span, format!("the args builtin is not available in {} probes", provider_of(self.rp)));
-                    Type::I64
-                }
-            },
-            "retval" | "func" | "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
-                self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
-                Type::I64
-            }
-            _ if name.starts_with("arg") || name.starts_with("sarg") => {
-                self.err(span, format!("the {name} builtin is not available in {} probes", provider_of(self.rp)));
-                Type::I64
-            }
-            _ => {
-                let mut d = Diagnostic::error(span, format!("unknown identifier '{name}'"));
-                if let Some(s) = crate::suggest::nearest(name, BUILTINS) {
-                    d = d.with_hint(format!("did you mean '{s}'?"));
-                }
-                self.diags.push(d);
-                Type::I64
-            }
-        }
-    }
-
-    fn call(&mut self, e: &Expr, name: &str, name_span: Span, args: &[Expr]) -> Type {
-        let arity = |cx: &mut Checker<'_>, min: usize, max: usize| {
-            if args.len() < min || args.len() > max {
-                let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-                cx.err(e.span, format!("{name}() takes {want} argument{}, got {}", if max == 1 { "" } else { "s" }, args.len()));
-                return false;
-            }
-            true
-        };
-        match name {
-            "printf" => {
-                let tys: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
-                if args.is_empty() {
-                    self.err(e.span, "printf() needs a format string");
-                    return Type::Void;
-                }
-                let ExprKind::Str(fmt) = &args[0].kind else {
-                    self.err(args[0].span, "printf's first argument must be a string literal");
-                    return Type::Void;
-                };
-                if let Err(msg) = format::check(fmt, &tys[1..]) {
-                    self.err(args[0].span, msg);
-                }
-                Type::Void
-            }
-            "exit" => {
-                arity(self, 0, 0);
-                Type::Void
-            }
-            "count" => {
-                arity(self, 0, 0);
-                Type::Agg(AggKind::Count)
-            }
-            "sum" => {
-                if arity(self, 1, 1) {
-                    let t = self.expr(&args[0]);
-                    if !t.is_int() {
-                        self.err(args[0].span, format!("sum() needs an integer, found {t}"));
-                    }
-                }
-                Type::Agg(AggKind::Sum)
-            }
-            "print" => {
-                if arity(self, 1, 3) {
-                    if !matches!(args[0].kind, ExprKind::Map { ref keys, .. } if keys.is_empty()) {
-                        self.err(args[0].span, "print() of values other than whole maps is not supported yet");
-                    } else if let ExprKind::Map { name: m, .. } = &args[0].kind {
-                        if self.maps.get(m).is_none() && self.final_pass {
-                            self.err(args[0].span, format!("undefined map: {m}"));
-                        }
-                    }
-                    if args.len() > 1 {
-                        self.err(args[1].span, "print() with top and div is not supported yet");
-                    }
-                }
-                Type::Void
-            }
-            "str" => {
-                if arity(self, 1, 2) {
-                    let t = self.expr(&args[0]);
-                    if !matches!(t, Type::Ptr { .. } | Type::Int { .. } | Type::Str { .. }) {
-                        self.err(args[0].span, format!("str() needs a pointer, found {t}"));
-                    }
-                    if let Some(len) = args.get(1) {
-                        let lt = self.expr(len);
-                        if !lt.is_int() {
-                            self.err(len.span, format!("str()'s length must be an integer, found {lt}"));
-                        }
-                    }
-                    if let Type::Str { len } = t {
-                        return Type::Str { len };
-                    }
-                }
-                Type::Str { len: self.opts.strlen }
-            }
-            _ => {
-                for a in args {
-                    self.expr(a);
-                }
-                if KNOWN_FUNCTIONS.contains(&name) {
-                    self.err(name_span, format!("{name}() is not supported yet"));
-                } else {
-                    let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
-                    let all: Vec<&str> = IMPLEMENTED_FUNCTIONS.iter().chain(KNOWN_FUNCTIONS).copied().collect();
-                    if let Some(s) = crate::suggest::nearest(name, &all) {
-                        d = d.with_hint(format!("did you mean '{s}'?"));
-                    }
-                    self.diags.push(d);
-                }
-                Type::Void
-            }
-        }
-    }
-}
-
-fn provider_of(rp: &ResolvedProbe) -> &str {
-    rp.name.split(':').next().unwrap_or("")
-}
-
-fn describe_record(rp: &ResolvedProbe, name: &str) -> String {
-    if name == "args" {
-        format!("the arguments of {}", rp.name)
-    } else {
-        format!("struct {name}")
-    }
 }
 
 /// Integer types that can be named in casts.
@@ -793,17 +566,3 @@ pub fn int_type_named(name: &str) -> Option<Type> {
     Some(Type::Int { bits, signed })
 }
 
-const BUILTINS: &[&str] = &[
-    "pid", "tid", "uid", "gid", "nsecs", "elapsed", "cpu", "comm", "kstack", "ustack", "arg0", "arg1", "sarg0",
-    "retval", "func", "probe", "curtask", "rand", "cgroup", "cpid", "numaid", "args", "ctx", "jiffies", "username",
-];
-
-const IMPLEMENTED_FUNCTIONS: &[&str] = &["printf", "exit", "count", "sum", "print", "str"];
-
-/// Functions of the manual that are recognised but not implemented yet.
-const KNOWN_FUNCTIONS: &[&str] = &[
-    "avg", "min", "max", "stats", "hist", "lhist", "delete", "clear", "zero", "time", "strftime", "system", "cat",
-    "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "reg", "buf", "sizeof",
-    "cgroupid", "cgroup_path", "strerror", "strncmp", "strcontains", "path", "macaddr", "kptr", "uptr", "skboutput",
-    "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
-];

@@ -1,5 +1,8 @@
 //! Semantic passes. [`analyse`] runs them in order.
 
+pub mod access;
+pub mod builtins;
+pub mod calls;
 pub mod check;
 pub mod format;
 pub mod probes;

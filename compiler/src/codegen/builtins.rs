@@ -1,0 +1,49 @@
+//! Builtins: `pid`, `comm`, `nsecs`, ...
+
+use super::expr::helper;
+use super::func::{llvm_err, FnCx, Val, R};
+use crate::ast::Expr;
+
+impl<'ctx> FnCx<'_, 'ctx> {
+    pub(crate) fn builtin(&mut self, name: &str, e: &Expr) -> R<Val<'ctx>> {
+        use helper::*;
+        let v = match name {
+            "pid" | "tid" => {
+                let r = self.helper(GET_CURRENT_PID_TGID, &[])?;
+                if name == "pid" {
+                    self.b.build_right_shift(r, self.u64c(32), false, "pid").map_err(llvm_err)?
+                } else {
+                    self.b.build_and(r, self.u64c(0xffff_ffff), "tid").map_err(llvm_err)?
+                }
+            }
+            "uid" | "gid" => {
+                let r = self.helper(GET_CURRENT_UID_GID, &[])?;
+                if name == "gid" {
+                    self.b.build_right_shift(r, self.u64c(32), false, "gid").map_err(llvm_err)?
+                } else {
+                    self.b.build_and(r, self.u64c(0xffff_ffff), "uid").map_err(llvm_err)?
+                }
+            }
+            "nsecs" => self.helper(KTIME_GET_BOOT_NS, &[])?,
+            "cpu" => self.helper(GET_SMP_PROCESSOR_ID, &[])?,
+            "rand" => self.helper(GET_PRANDOM_U32, &[])?,
+            "numaid" => self.helper(GET_NUMA_NODE_ID, &[])?,
+            "cgroup" => self.helper(GET_CURRENT_CGROUP_ID, &[])?,
+            "jiffies" => self.helper(JIFFIES64, &[])?,
+            "curtask" => self.helper(GET_CURRENT_TASK, &[])?,
+            "comm" => {
+                let slot = self.alloca_bytes(16, "comm")?;
+                self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;
+                return Ok(Val::Mem(slot));
+            }
+            "probe" => {
+                let name = self.inst.probe.name.clone();
+                return self.string_literal(name.as_bytes(), &self.ty(e));
+            }
+            other => return Err(format!("the {other} builtin is not supported yet")),
+        };
+        // Helpers returning 32-bit values may leave garbage in the upper half.
+        Ok(Val::Int(self.fit(v, &self.ty(e))?))
+    }
+
+}

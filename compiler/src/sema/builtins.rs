@@ -1,0 +1,51 @@
+//! Typing builtins (`pid`, `comm`, `args`, ...). Builtins specific to a probe type are typed here too.
+
+use super::check::Checker;
+use crate::diag::{Diagnostic, Span};
+use crate::types::Type;
+
+impl Checker<'_> {
+    pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Type {
+        match name {
+            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" | "elapsed" => Type::U64,
+            "cpu" | "rand" | "numaid" => Type::U32,
+            "comm" => Type::Str { len: 16 },
+            "probe" => Type::Str { len: u32::try_from(self.rp.name.len() + 1).unwrap_or(u32::MAX) },
+            "curtask" => Type::U64,
+            "args" => match &self.rp.args {
+                Some(r) => Type::Record(r.clone()),
+                None => {
+                    self.err(span, format!("the args builtin is not available in {} probes", provider_of(self.rp)));
+                    Type::I64
+                }
+            },
+            "retval" | "func" | "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
+                self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
+                Type::I64
+            }
+            _ if name.starts_with("arg") || name.starts_with("sarg") => {
+                self.err(span, format!("the {name} builtin is not available in {} probes", provider_of(self.rp)));
+                Type::I64
+            }
+            _ => {
+                let mut d = Diagnostic::error(span, format!("unknown identifier '{name}'"));
+                if let Some(s) = crate::suggest::nearest(name, BUILTINS) {
+                    d = d.with_hint(format!("did you mean '{s}'?"));
+                }
+                self.diags.push(d);
+                Type::I64
+            }
+        }
+    }
+
+}
+
+pub(crate) fn provider_of(rp: &super::probes::ResolvedProbe) -> &str {
+    rp.name.split(':').next().unwrap_or("")
+}
+
+const BUILTINS: &[&str] = &[
+    "pid", "tid", "uid", "gid", "nsecs", "elapsed", "cpu", "comm", "kstack", "ustack", "arg0", "arg1", "sarg0",
+    "retval", "func", "probe", "curtask", "rand", "cgroup", "cpid", "numaid", "args", "ctx", "jiffies", "username",
+];
+
