@@ -34,6 +34,9 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub vars: HashMap<String, PointerValue<'ctx>>,
     /// (continue target, break target) of enclosing loops.
     pub loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
+    /// Stack temporaries of the statements being generated, with their sizes. Each statement
+    /// ends the lifetimes of the temporaries it made, so LLVM can reuse their stack space.
+    pub temps: Vec<(PointerValue<'ctx>, u32)>,
 }
 
 pub(crate) type R<T> = Result<T, String>;
@@ -61,13 +64,13 @@ pub(crate) fn generate<'ctx>(
     let b = context.create_builder();
     b.position_at_end(entry);
     let ctx_arg = func.get_nth_param(0).map(|p| p.into_pointer_value()).ok_or("program has no context")?;
-    let mut f = FnCx { m, b, func, entry, ctx_arg, inst, vars: HashMap::new(), loops: Vec::new() };
+    let mut f = FnCx { m, b, func, entry, ctx_arg, inst, vars: HashMap::new(), loops: Vec::new(), temps: Vec::new() };
 
     // Allocate every scratch variable up front, in the entry block.
     let mut names: Vec<(&String, &Type)> = inst.vars.iter().collect();
     names.sort_by(|a, b| a.0.cmp(b.0));
     for (var, ty) in names {
-        let slot = f.alloca_for(ty, &format!("var_{var}"))?;
+        let slot = f.alloca_slot(ty.layout().size(), &format!("var_{var}"))?;
         f.zero(slot, ty)?;
         f.vars.insert(var.clone(), slot);
     }
@@ -77,6 +80,7 @@ pub(crate) fn generate<'ctx>(
         let v = f.as_int(v)?;
         let zero = f.i64(0);
         let pass = f.b.build_int_compare(inkwell::IntPredicate::NE, v, zero, "pred").map_err(llvm_err)?;
+        f.end_temps(0)?;
         let body = f.new_block("body");
         let skip = f.new_block("skip");
         f.b.build_conditional_branch(pass, body, skip).map_err(llvm_err)?;
@@ -129,8 +133,35 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(())
     }
 
+    /// A temporary stack buffer, live from here to the end of the current statement.
+    pub fn alloca_bytes(&mut self, size: u32, name: &str) -> R<PointerValue<'ctx>> {
+        let slot = self.alloca_slot(size, name)?;
+        self.lifetime("llvm.lifetime.start", slot, size)?;
+        self.temps.push((slot, size));
+        Ok(slot)
+    }
+
+    /// Ends the lifetimes of the temporaries made since `mark` (a length of `temps`).
+    pub fn end_temps(&mut self, mark: usize) -> R<()> {
+        let ended: Vec<_> = self.temps.drain(mark.min(self.temps.len())..).collect();
+        for (slot, size) in ended.into_iter().rev() {
+            self.lifetime("llvm.lifetime.end", slot, size)?;
+        }
+        Ok(())
+    }
+
+    fn lifetime(&self, which: &str, slot: PointerValue<'ctx>, size: u32) -> R<()> {
+        let ptr = self.m.context.ptr_type(AddressSpace::default());
+        let f = inkwell::intrinsics::Intrinsic::find(which)
+            .and_then(|i| i.get_declaration(&self.m.module, &[ptr.into()]))
+            .ok_or_else(|| llvm_err(format!("LLVM has no {which}")))?;
+        let size = self.m.context.i64_type().const_int(u64::from(size.div_ceil(8) * 8), false);
+        self.b.build_call(f, &[size.into(), slot.into()], "").map_err(llvm_err)?;
+        Ok(())
+    }
+
     /// A stack slot in the entry block, so the verifier sees a fixed stack layout.
-    pub fn alloca_bytes(&self, size: u32, name: &str) -> R<PointerValue<'ctx>> {
+    pub fn alloca_slot(&self, size: u32, name: &str) -> R<PointerValue<'ctx>> {
         let b = self.m.context.create_builder();
         match self.entry.get_first_instruction() {
             Some(i) => b.position_before(&i),
@@ -144,7 +175,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(slot)
     }
 
-    pub fn alloca_for(&self, ty: &Type, name: &str) -> R<PointerValue<'ctx>> {
+    pub fn alloca_for(&mut self, ty: &Type, name: &str) -> R<PointerValue<'ctx>> {
         self.alloca_bytes(ty.layout().size(), name)
     }
 
@@ -209,6 +240,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     fn stmt(&mut self, s: &Stmt) -> R<()> {
+        let mark = self.temps.len();
+        self.stmt_inner(s)?;
+        self.end_temps(mark)
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt) -> R<()> {
         match &s.kind {
             StmtKind::Expr(e) => {
                 self.expr(e)?;

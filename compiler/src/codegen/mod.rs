@@ -68,9 +68,23 @@ pub(crate) struct ModuleCx<'ctx> {
     pub ringbuf: GlobalValue<'ctx>,
     pub lost: GlobalValue<'ctx>,
     pub formats: Vec<bp::FormatInfo>,
+    /// Layouts of `print(value)` payloads.
+    pub values: Vec<bp::Ty>,
 }
 
 impl ModuleCx<'_> {
+    /// The index of a `print(value)` layout, adding it when new.
+    pub fn value_index(&mut self, ty: bp::Ty) -> u32 {
+        let idx = match self.values.iter().position(|v| *v == ty) {
+            Some(i) => i,
+            None => {
+                self.values.push(ty);
+                self.values.len() - 1
+            }
+        };
+        u32::try_from(idx).unwrap_or(u32::MAX)
+    }
+
     /// The index of a format, adding it when new.
     pub fn format_index(&mut self, fmt: &str, args: bp::Ty) -> u32 {
         let info = bp::FormatInfo { fmt: fmt.to_string(), args };
@@ -128,15 +142,18 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let key = sig.key.as_ref().map_or(bp::Ty::U64, |k| k.layout());
         let (value, map_type, meta_value) = match &sig.kind {
             MapKind::Plain(t) => (t.layout(), BPF_MAP_TYPE_HASH, bp::MapValue::Plain { ty: t.layout() }),
-            MapKind::Agg(crate::types::AggKind::Count) => (bp::Ty::U64, BPF_MAP_TYPE_PERCPU_HASH, bp::MapValue::Count),
-            MapKind::Agg(crate::types::AggKind::Sum) => (bp::Ty::I64, BPF_MAP_TYPE_PERCPU_HASH, bp::MapValue::Sum),
+            MapKind::Agg(a) => {
+                let mv = a.map_value();
+                let size = mv.value_size();
+                (bp::Ty::tuple(vec![bp::Ty::U64; size as usize / 8]), BPF_MAP_TYPE_PERCPU_HASH, mv)
+            }
         };
         let global = define_map(
             &bpf_name,
             &[
                 ("type", map_type),
                 ("max_entries", opts.max_map_keys),
-                ("key_size", key.size()),
+                ("key_size", bpf_key_size(&key, &meta_value)),
                 ("value_size", value.size()),
             ],
         );
@@ -153,7 +170,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new() };
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new() };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
@@ -175,6 +192,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),
+        values: cx.values.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);
@@ -198,6 +216,15 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
             .write_to_memory_buffer(&cx.module, FileType::Object)
             .map(|b| b.as_slice().to_vec())
             .map_err(|e| format!("LLVM could not emit the object: {e}")),
+    }
+}
+
+/// Size of the BPF key: the user key, plus a bucket index for histograms.
+fn bpf_key_size(key: &bp::Ty, value: &bp::MapValue) -> u32 {
+    if value.bucketed() {
+        bp::hist_bucket_offset(key) + 8
+    } else {
+        key.size()
     }
 }
 

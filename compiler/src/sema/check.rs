@@ -30,8 +30,7 @@ impl MapSig {
     pub fn value_type(&self) -> Type {
         match &self.kind {
             MapKind::Plain(t) => t.clone(),
-            MapKind::Agg(AggKind::Count) => Type::U64,
-            MapKind::Agg(AggKind::Sum) => Type::I64,
+            MapKind::Agg(a) => Type::Agg(*a),
         }
     }
 }
@@ -228,11 +227,16 @@ impl Checker<'_> {
             ExprKind::Map { name, keys } => {
                 let key = self.map_key(keys);
                 let kind = match (&vt, op) {
+                    (Type::Agg(_), None) if !matches!(value.kind, ExprKind::Call { .. }) => {
+                        self.err(value.span, "an aggregate map can't be copied; assign the aggregate function itself");
+                        return;
+                    }
                     (Type::Agg(k), None) => MapKind::Agg(*k),
                     (Type::Agg(_), Some(_)) => {
                         self.err(value.span, "an aggregate function can't be used in a compound assignment");
                         return;
                     }
+
                     (Type::Void, _) => {
                         self.err(value.span, "this expression has no value to assign");
                         return;
