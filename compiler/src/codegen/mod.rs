@@ -43,6 +43,9 @@ pub struct CodegenOptions {
     pub max_map_keys: u32,
 }
 
+/// Name of the per-CPU scratch map that holds buffers too large for the stack.
+const SCRATCH_MAP: &str = "btc_scratch";
+
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
 pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
@@ -70,9 +73,28 @@ pub(crate) struct ModuleCx<'ctx> {
     pub formats: Vec<bp::FormatInfo>,
     /// Layouts of `print(value)` payloads.
     pub values: Vec<bp::Ty>,
+    /// The per-CPU scratch map for large buffers, created on first use, and the most any program
+    /// uses of it.
+    pub scratch: Option<GlobalValue<'ctx>>,
+    pub scratch_size: u32,
 }
 
-impl ModuleCx<'_> {
+impl<'ctx> ModuleCx<'ctx> {
+    /// The scratch map, making sure each CPU's area has at least `size` bytes.
+    pub fn scratch_map(&mut self, size: u32) -> inkwell::values::PointerValue<'ctx> {
+        self.scratch_size = self.scratch_size.max(size);
+        let g = *self.scratch.get_or_insert_with(|| {
+            let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
+            let ty = self.context.struct_type(&[ptr.into(); 4], false);
+            let g = self.module.add_global(ty, None, SCRATCH_MAP);
+            g.set_initializer(&ty.const_zero());
+            g.set_section(Some(".maps"));
+            g.set_alignment(8);
+            g
+        });
+        g.as_pointer_value()
+    }
+
     /// The index of a `print(value)` layout, adding it when new.
     pub fn value_index(&mut self, ty: bp::Ty) -> u32 {
         let idx = match self.values.iter().position(|v| *v == ty) {
@@ -170,7 +192,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new() };
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0 };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
@@ -179,6 +201,11 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
         let _ = func;
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
+    }
+
+    if let Some(g) = cx.scratch {
+        let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", 1), ("key_size", 4), ("value_size", cx.scratch_size)];
+        di.describe_map(&context, g, SCRATCH_MAP, &attrs);
     }
 
     let license = context.const_string(b"GPL", true);
