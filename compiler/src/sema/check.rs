@@ -461,8 +461,12 @@ impl Checker<'_> {
                 let a = self.expr(then);
                 let b = self.expr(els);
                 match unify(&a, &b) {
-                    Some(t) if a.is_int() || matches!(a, Type::Str { .. }) => t,
-                    _ => {
+                    Some(t) if a.is_scalar() || matches!(a, Type::Str { .. }) => t,
+                    Some(_) => {
+                        self.err(e.span, format!("?: chooses between integers or strings, found {a}"));
+                        a
+                    }
+                    None => {
                         self.err(e.span, format!("branches of ?: have different types: {a} and {b}"));
                         a
                     }

@@ -147,6 +147,8 @@ impl fmt::Display for Type {
                 write!(f, ")")
             }
             Type::Record(r) => write!(f, "struct {}", r.name),
+            Type::Agg(AggKind::Hist { k }) if *k > 0 => write!(f, "hist_t(k={k})"),
+            Type::Agg(AggKind::Lhist { min, max, step }) => write!(f, "lhist_t({min}, {max}, {step})"),
             Type::Agg(a) => write!(f, "{}", a.type_name()),
             Type::Void => write!(f, "void"),
         }
