@@ -9,7 +9,9 @@ use btc_bpfprog::{ActionKind, EVENT_HEADER_SIZE};
 impl<'ctx> FnCx<'_, 'ctx> {
     pub fn call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<Val<'ctx>> {
         match name {
+            "printf" if self.in_iterator() => self.seq_printf(args),
             "printf" => self.printf(args),
+            "reg" => self.reg_call(args),
             "exit" => {
                 let buf = self.event_buffer(0, ActionKind::Exit, 0)?;
                 self.emit_event(buf, EVENT_HEADER_SIZE as u32)?;

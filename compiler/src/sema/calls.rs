@@ -30,8 +30,10 @@ impl Checker<'_> {
                 if let Err(msg) = format::check(fmt, &tys[1..]) {
                     self.err(args[0].span, msg);
                 }
+                self.check_iter_printf(fmt, args[0].span);
                 Type::Void
             }
+            "reg" => self.reg_call(e, args),
             "exit" => {
                 arity(self, 0, 0);
                 Type::Void
@@ -102,12 +104,12 @@ impl Checker<'_> {
     }
 }
 
-const IMPLEMENTED_FUNCTIONS: &[&str] = &["printf", "exit", "count", "sum", "print", "str"];
+const IMPLEMENTED_FUNCTIONS: &[&str] = &["printf", "exit", "count", "sum", "print", "str", "reg"];
 
 /// Functions of the manual that are recognised but not implemented yet.
 const KNOWN_FUNCTIONS: &[&str] = &[
     "avg", "min", "max", "stats", "hist", "lhist", "delete", "clear", "zero", "time", "strftime", "system", "cat",
-    "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "reg", "buf", "sizeof",
+    "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "buf", "sizeof",
     "cgroupid", "cgroup_path", "strerror", "strncmp", "strcontains", "path", "macaddr", "kptr", "uptr", "skboutput",
     "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];
