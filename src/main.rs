@@ -178,6 +178,12 @@ impl TypeSource for KernelTypes {
     fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
         system::usdt_notes(path)
     }
+    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+        system::code_bytes(path, address, size)
+    }
+    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
+        btc_runtime::targets::elf::file_symbol(path, name)
+    }
     fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
         btc_runtime::targets::paths::process_binaries(pid)
     }

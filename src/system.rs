@@ -29,3 +29,12 @@ pub fn usdt_notes(path: &str) -> Result<Vec<UsdtNote>, String> {
         .map(|n| UsdtNote { provider: n.provider, name: n.name, address: n.address, semaphore: n.semaphore, args: n.args })
         .collect())
 }
+
+pub fn code_bytes(path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+    let bytes = elf::read(path)?;
+    let parsed = elf::parse(path, &bytes)?;
+    let start = elf::vaddr_to_offset(&parsed, address)
+        .ok_or_else(|| format!("address {address:#x} is not in a loadable segment of {path}"))? as usize;
+    let end = start.saturating_add(size as usize).min(bytes.len());
+    Ok(bytes.get(start..end).unwrap_or_default().to_vec())
+}

@@ -48,7 +48,7 @@ impl MapReader for Tracer {
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     let meta = btc_bpfprog::read_metadata(object)?;
     let mut out = Out { w, broken: false };
-    if !opts.quiet {
+    if !opts.quiet && !opts.dry_run {
         out.write(attaching_line(meta.probes.len()).as_bytes())?;
     }
     kernel::raise_memlock();
@@ -206,8 +206,8 @@ fn name_rejected_probe(e: RuntimeError, meta: &Metadata) -> RuntimeError {
     match e {
         RuntimeError::Load { reason, log } => {
             let mut reason = reason;
-            if let Some(p) = meta.probes.iter().find(|p| reason.contains(&format!("program {} ", p.prog)) || reason.ends_with(&format!("program {}", p.prog))) {
-                reason = reason.replacen(&format!("program {}", p.prog), &format!("program {} ({})", p.prog, p.name), 1);
+            if let Some(p) = meta.probes.iter().find(|p| reason.contains(&format!("program {}:", p.prog))) {
+                reason = reason.replacen(&format!("program {}:", p.prog), &format!("program {} ({}):", p.prog, p.name), 1);
                 if let ProbeKind::Kfunc { .. } = p.kind {
                     if reason.contains("Operation not permitted") || reason.contains("not supported") {
                         reason.push_str(" (this kernel refuses fentry/fexit programs, which kfunc and kretfunc need)");

@@ -93,7 +93,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         };
         let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
         let p = self.b.build_int_to_ptr(ptr_int, ptr_ty, "src").map_err(llvm_err)?;
-        let id = if matches!(st, Type::Ptr { user: true, .. }) {
+        // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+        let id = if matches!(st, Type::Ptr { user: true, .. }) || (st.is_int() && self.user_space_probe()) {
             helper::PROBE_READ_USER_STR
         } else {
             helper::PROBE_READ_KERNEL_STR

@@ -226,7 +226,8 @@ fn section_of(kind: &bp::ProbeKind) -> String {
             format!("{}/{target}", if *ret { "fexit" } else { "fentry" })
         }
         K::Uprobe { ret, .. } => (if *ret { "uretprobe" } else { "uprobe" }).to_string(),
-        K::Usdt { .. } => "usdt".to_string(),
+        // A plain uprobe: libbpf's "usdt" sections expect its own USDT runtime.
+        K::Usdt { .. } => "uprobe".to_string(),
         K::Iter { target, .. } => format!("iter/{target}"),
     }
 }

@@ -64,6 +64,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
     }
 
+    /// Whether the probe is in user space (its integers are user addresses for `str()`).
+    pub(crate) fn user_space_probe(&self) -> bool {
+        matches!(self.inst.probe.kind, ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. })
+    }
+
     /// `reg("name")`.
     pub(crate) fn reg_call(&mut self, args: &[Expr]) -> R<Val<'ctx>> {
         let Some(Expr { kind: ExprKind::Str(r), .. }) = args.first() else { return Err(llvm_err("reg()")) };
@@ -101,6 +106,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     self.b.build_right_shift(v, self.u64c(u64::from(*shift)), false, "hi").map_err(llvm_err)
                 }
             }
+            UsdtLoc::Symbol { symbol, .. } => Err(llvm_err(format!("unresolved USDT argument symbol {symbol}"))),
             UsdtLoc::Mem { base, index, disp } => {
                 let mut addr = self.ctx_u64(*base)?;
                 if let Some((reg, scale)) = index {

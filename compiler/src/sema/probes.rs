@@ -10,6 +10,7 @@ mod kernel;
 mod perf;
 mod user;
 pub mod usdt;
+mod x86;
 
 use crate::ast::{AttachPoint, Program};
 use crate::diag::{Diagnostic, Diagnostics};

@@ -147,6 +147,17 @@ pub trait TypeSource {
     fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
         Err(format!("can't read USDT probes of {path}"))
     }
+    /// `size` bytes of the ELF file `path` at virtual address `address` (the code of a function,
+    /// to check that a uprobe offset starts an instruction).
+    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+        let _ = (address, size);
+        Err(format!("can't read the code of {path}"))
+    }
+    /// The virtual address of the symbol `name` (any type) of the ELF file `path`.
+    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
+        let _ = name;
+        Err(format!("can't read symbols of {path}"))
+    }
     /// The ELF files mapped by process `pid` (for `usdt:*:...` with `-p`).
     fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
         Err(format!("can't read the mappings of process {pid}"))

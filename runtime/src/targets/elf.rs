@@ -71,6 +71,21 @@ pub fn file_functions(path: &str) -> Result<Vec<Function>, String> {
     Ok(functions(&elf))
 }
 
+/// The address of the defined symbol `name` (of any type) of the ELF file at `path`.
+pub fn file_symbol(path: &str, name: &str) -> Result<Option<u64>, String> {
+    let bytes = read(path)?;
+    let elf = parse(path, &bytes)?;
+    let tables = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)];
+    for (syms, strs) in tables {
+        for s in syms.iter() {
+            if s.st_shndx != 0 && strs.get_at(s.st_name) == Some(name) {
+                return Ok(Some(s.st_value));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The file offset of virtual address `vaddr`, through the loadable segment that contains it.
 pub fn vaddr_to_offset(elf: &Elf<'_>, vaddr: u64) -> Option<u64> {
     elf.program_headers

@@ -18,6 +18,9 @@ pub enum UsdtLoc {
     Reg { offset: u32, shift: u8 },
     /// Memory at `base + index * scale + disp` (user memory of the traced process).
     Mem { base: u32, index: Option<(u32, u8)>, disp: i64 },
+    /// A global at `symbol + addend` (`counter(%rip)`). Resolution against the binary's symbols
+    /// turns it into `Mem` relative to the probe's own address (`%rip` at the site).
+    Symbol { symbol: String, addend: i64 },
 }
 
 /// One USDT argument: its size in bytes, signedness and location.
@@ -111,14 +114,20 @@ pub fn parse_arg(spec: &str) -> Result<UsdtArg, String> {
     } else if let Some(open) = loc.find('(') {
         let close = loc.rfind(')').filter(|&c| c > open).ok_or_else(|| format!("unbalanced '(' in '{spec}'"))?;
         let disp_text = &loc[..open];
+        let inner: Vec<&str> = loc[open + 1..close].split(',').collect();
+        if inner.len() == 1 && inner[0].trim() == "%rip" && disp_text.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            let (symbol, addend) = match disp_text.find(['+', '-']) {
+                Some(i) => (&disp_text[..i], parse_i64(&disp_text[i..]).ok_or_else(|| format!("bad offset in '{spec}'"))?),
+                None => (disp_text, 0),
+            };
+            let loc = UsdtLoc::Symbol { symbol: symbol.to_string(), addend };
+            return Ok(UsdtArg { size: bytes as u8, signed: size < 0, loc });
+        }
         let disp = if disp_text.is_empty() {
             0
         } else {
-            parse_i64(disp_text).ok_or_else(|| {
-                format!("unsupported argument location '{loc}' (symbol-relative addresses are not supported)")
-            })?
+            parse_i64(disp_text).ok_or_else(|| format!("unsupported argument location '{loc}'"))?
         };
-        let inner: Vec<&str> = loc[open + 1..close].split(',').collect();
         match inner.as_slice() {
             [b] => UsdtLoc::Mem { base: parse_reg(b)?, index: None, disp },
             [b, i] => UsdtLoc::Mem { base: parse_reg(b)?, index: Some((parse_reg(i)?, 1)), disp },
@@ -183,9 +192,21 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
             if !matches {
                 continue;
             }
-            let args = parse_args(&n.args).map_err(|e| {
-                cx.err(format!("can't decode the arguments of usdt:{path}:{}:{}: {e}", n.provider, n.name))
-            })?;
+            let decode_err =
+                |e: String| cx.err(format!("can't decode the arguments of usdt:{path}:{}:{}: {e}", n.provider, n.name));
+            let mut args = parse_args(&n.args).map_err(decode_err)?;
+            for a in &mut args {
+                if let UsdtLoc::Symbol { symbol, addend } = &a.loc {
+                    // At the site, %rip is the site's address: the global is a fixed distance away.
+                    let addr = cx
+                        .types
+                        .elf_symbol(path, symbol)
+                        .map_err(decode_err)?
+                        .ok_or_else(|| decode_err(format!("no symbol {symbol} in {path}")))?;
+                    let disp = (addr as i64).wrapping_add(*addend).wrapping_sub(n.address as i64);
+                    a.loc = UsdtLoc::Mem { base: 128, index: None, disp };
+                }
+            }
             let kind = ProbeKind::Usdt {
                 path: path.clone(),
                 provider: n.provider.clone(),
@@ -239,7 +260,10 @@ mod tests {
             parse_arg("2@0x10(%rsp)"),
             Ok(UsdtArg { size: 2, signed: false, loc: UsdtLoc::Mem { base: 152, index: None, disp: 16 } })
         );
-        assert!(parse_arg("8@foo(%rip)").is_err());
+        assert_eq!(
+            parse_arg("-8@counter+8(%rip)"),
+            Ok(UsdtArg { size: 8, signed: true, loc: UsdtLoc::Symbol { symbol: "counter".into(), addend: 8 } })
+        );
         assert!(parse_arg("3@%eax").is_err());
         assert_eq!(parse_args("-4@%eax 8@%rdi").map(|v| v.len()), Ok(2));
         assert_eq!(parse_args(""), Ok(vec![]));

@@ -63,11 +63,14 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
                 }
             }
         }
-        let func = cx.types.elf_functions(&path).ok().and_then(|fs| {
-            fs.into_iter()
-                .find(|f| f.address <= address && address < f.address.saturating_add(f.size.max(1)))
-                .map(|f| f.demangled.unwrap_or(f.name))
+        let containing = cx.types.elf_functions(&path).ok().and_then(|fs| {
+            fs.into_iter().find(|f| f.address <= address && address < f.address.saturating_add(f.size.max(1)))
         });
+        let Some(containing) = containing else {
+            return Err(cx.err(format!("Could not resolve address: {path}:{address:#x} (it is not inside a function)")));
+        };
+        check_boundary(cx, &path, &containing, address - containing.address)?;
+        let func = Some(containing.demangled.unwrap_or(containing.name));
         let kind = ProbeKind::Uprobe { path: path.clone(), symbol: None, offset: address, ret };
         let mut r = ResolvedProbe::new(cx.probe, format!("{provider}:{shown_path}:{address}"), kind);
         r.func = func;
@@ -113,6 +116,7 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         if offset != 0 && f.size != 0 && offset >= f.size {
             return Err(cx.err(format!("Offset outside the function bounds ('{}' size is {})", f.name, f.size)));
         }
+        check_boundary(cx, &path, f, offset)?;
         let mut name = format!("{provider}:{shown_path}:{lang}{}", f.name);
         if offset != 0 {
             name.push_str(&format!("+{offset}"));
@@ -132,4 +136,21 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
 /// The typed `args` of a uprobe, from DWARF. Not available yet (needs the DWARF type model).
 fn uprobe_args(_cx: &Cx<'_>, _path: &str, _f: &ElfFunction) -> Option<std::rc::Rc<crate::types::Record>> {
     None
+}
+
+/// A uprobe `offset` bytes into function `f` must start an instruction.
+fn check_boundary(cx: &Cx<'_>, path: &str, f: &ElfFunction, offset: u64) -> Result<(), Diagnostic> {
+    if offset == 0 {
+        return Ok(());
+    }
+    let shown = format!("{path}:{}+{offset}", f.name);
+    let code = cx
+        .types
+        .code_bytes(path, f.address, f.size)
+        .map_err(|e| cx.err(format!("can't check that {shown} is on an instruction boundary: {e}")))?;
+    match super::x86::instruction_starts(&code) {
+        Some(starts) if starts.contains(&offset) => Ok(()),
+        Some(_) => Err(cx.err(format!("Could not add uprobe into middle of instruction: {shown}"))),
+        None => Err(cx.err(format!("can't check that {shown} is on an instruction boundary"))),
+    }
 }
