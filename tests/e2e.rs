@@ -72,7 +72,7 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
             if raw == "END_STDOUT" {
                 let body = exact.take().unwrap_or_default();
                 if let Some(c) = cases.last_mut() {
-                    c.expect.push(Expect::Exact(body));
+                    c.expect.push(Expect::Exact(expand(&body)));
                 }
             } else {
                 buf.push_str(raw);
@@ -94,11 +94,11 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
         match key {
             "PROG" => c.prog = Some(value),
             "RUN" => c.run = Some(value),
-            "EXPECT" => c.expect.push(Expect::Line(value)),
-            "EXPECT_REGEX" => c.expect.push(Expect::Regex(value)),
+            "EXPECT" => c.expect.push(Expect::Line(expand(&value))),
+            "EXPECT_REGEX" => c.expect.push(Expect::Regex(value.replace("{{PROGS}}", &regex::escape(PROGS)))),
             "EXPECT_STDERR" => c.expect.push(Expect::Stderr(value)),
             "EXPECT_STDERR_REGEX" => c.expect.push(Expect::StderrRegex(value)),
-            "EXPECT_NONE" => c.expect.push(Expect::Absent(value)),
+            "EXPECT_NONE" => c.expect.push(Expect::Absent(expand(&value))),
             "STDOUT" => exact = Some(String::new()),
             "EXIT" => c.exit = value.parse().map_err(|_| format!("{}:{}: bad EXIT", path.display(), i + 1))?,
             "TIMEOUT" => c.timeout = value.parse().map_err(|_| format!("{}:{}: bad TIMEOUT", path.display(), i + 1))?,
