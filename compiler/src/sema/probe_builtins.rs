@@ -69,14 +69,14 @@ impl Checker<'_> {
                     }
                 }
                 _ => {
-                    self.err(span, format!("The {name} builtin can only be used with 'kprobes', 'uprobes', 'usdt' and 'rawtracepoint' probes, not {provider}"));
+                    self.err(span, format!("the {name} builtin is not available in {provider} probes (only in kprobe, uprobe, usdt and rawtracepoint probes)"));
                     Type::U64
                 }
             };
         }
         if numbered(name, "sarg").is_some() {
             if !matches!(kind, ProbeKind::Kprobe { ret: false, .. } | ProbeKind::Uprobe { ret: false, .. }) {
-                self.err(span, format!("The {name} builtin can only be used with 'kprobes' and 'uprobes' probes, not {provider}"));
+                self.err(span, format!("the {name} builtin is not available in {provider} probes (only in kprobe and uprobe probes)"));
             }
             return Type::U64;
         }
