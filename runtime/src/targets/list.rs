@@ -95,7 +95,7 @@ pub fn list(patterns: &str, verbose: bool, pid: Option<i32>) -> Listing {
                 for p in LISTED.iter().chain(&["kretprobe", "kretfunc"]) {
                     let explicit = prov == *p;
                     // Return probes are listed only when asked for by name, as bpftrace does.
-                    if (!explicit && !wildcard_match(&prov, p)) || (!explicit && p.starts_with("kret")) {
+                    if !explicit && (!wildcard_match(&prov, p) || p.starts_with("kret")) {
                         continue;
                     }
                     provider(&mut out, p, &rest, verbose);

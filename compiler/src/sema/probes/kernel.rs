@@ -186,9 +186,19 @@ pub(super) fn rawtracepoint(cx: &Cx<'_>, rest: &[String]) -> Resolved {
                 Some(m) if !has_wildcard(m) => format!("rawtracepoint:{m}:{n}"),
                 _ => format!("rawtracepoint:{n}"),
             };
-            ResolvedProbe::new(cx.probe, shown, ProbeKind::RawTracepoint { name: n })
+            let mut r = ResolvedProbe::new(cx.probe, shown, ProbeKind::RawTracepoint { name: n.clone() });
+            r.args = rawtracepoint_args(cx, &n);
+            r
         })
         .collect())
+}
+
+/// Typed `args` of a raw tracepoint, from the BTF prototype `btf_trace_NAME` (its first
+/// parameter, `void *`, dropped). Not available yet: it needs the BTF type model. A record whose
+/// field offsets are `8 * i` reads correctly from the raw tracepoint context as it is; switching
+/// the section to `tp_btf/NAME` would also let pointer fields be dereferenced directly.
+fn rawtracepoint_args(_cx: &Cx<'_>, _name: &str) -> Option<std::rc::Rc<crate::types::Record>> {
+    None
 }
 
 /// `iter:NAME[:PIN]`.
@@ -208,6 +218,8 @@ pub(super) fn iter(cx: &Cx<'_>, rest: &[String]) -> Resolved {
         }
         return Err(d);
     }
+    // `ctx` in an iterator is a `struct bpf_iter__TARGET *` (BTF): typing it is the types side's
+    // job; code generation reads its fields with plain context loads (`ctx->task` is at 8).
     cx.single(ProbeKind::Iter { target: target.clone(), pin }, format!("iter:{target}"))
 }
 
