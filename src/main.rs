@@ -1,5 +1,8 @@
 //! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
 
+mod system;
+
+use btc_compiler::types::targets;
 use btc_compiler::{CompileError, CompileOptions, Emit, TypeSource};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
@@ -23,8 +26,31 @@ enum Command {
         /// Don't print the "Attaching N probes..." line
         #[arg(short = 'q')]
         quiet: bool,
-        /// A .bt script or a .o object compiled by `btc compile`
+        /// Trace this process only (uprobes, usdt, watchpoints)
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// List probes matching the pattern instead of running (like `btc list`)
+        #[arg(short = 'l')]
+        list: bool,
+        /// With -l: show the arguments of each probe
+        #[arg(short = 'v')]
+        verbose: bool,
+        /// Load the object into the kernel (running the verifier) and stop without attaching
+        #[arg(long, hide = true)]
+        dry_run: bool,
+        /// A .bt script or a .o object compiled by `btc compile` (with -l: the pattern)
         file: Option<PathBuf>,
+    },
+    /// List the probes that can be attached, like `bpftrace -l`
+    List {
+        /// Show the arguments of each probe (tracepoint fields)
+        #[arg(short = 'v')]
+        verbose: bool,
+        /// List the USDT probes (or uprobes) of this process
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// Probes to list, e.g. 'tracepoint:syscalls:*open*' or 'uprobe:/bin/bash:*'
+        pattern: Option<String>,
     },
     /// Compile a script to a self-contained BPF object (or LLVM IR, assembly, AST)
     Compile {
@@ -69,7 +95,11 @@ impl From<String> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { program, quiet, file } => run(program, quiet, file),
+        Command::Run { list: true, program, verbose, pid, file, .. } => {
+            list(program.or_else(|| file.map(|f| f.display().to_string())), verbose, pid)
+        }
+        Command::Run { program, quiet, pid, dry_run, file, .. } => run(program, quiet, pid, dry_run, file),
+        Command::List { verbose, pid, pattern } => list(pattern, verbose, pid),
         Command::Compile { program, output, emit, check, file } => compile(program, output, emit, check, file),
     };
     match result {
@@ -113,11 +143,13 @@ fn env_u32(name: &str, default: u32) -> Result<u32, Failure> {
     }
 }
 
-fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
+fn compile_options(file_name: String, pid: Option<i32>) -> Result<CompileOptions, Failure> {
     Ok(CompileOptions {
         file_name,
         strlen: env_u32("BPFTRACE_STRLEN", 64)?,
         max_map_keys: env_u32("BPFTRACE_MAX_MAP_KEYS", 4096)?,
+        pid,
+        max_bpf_progs: env_u32("BPFTRACE_MAX_BPF_PROGS", 512)?,
     })
 }
 
@@ -131,10 +163,34 @@ impl TypeSource for KernelTypes {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
     }
+    fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        system::kernel_functions()
+    }
+    fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        system::btf_functions()
+    }
+    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
+        btc_runtime::targets::paths::resolve_binary(target, pid)
+    }
+    fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
+        system::elf_functions(path)
+    }
+    fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
+        system::usdt_notes(path)
+    }
+    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+        system::code_bytes(path, address, size)
+    }
+    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
+        btc_runtime::targets::elf::file_symbol(path, name)
+    }
+    fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
+        btc_runtime::targets::paths::process_binaries(pid)
+    }
 }
 
-fn compile_source(text: &str, name: String, emit: Emit) -> Result<Vec<u8>, Failure> {
-    let opts = compile_options(name.clone())?;
+fn compile_source(text: &str, name: String, emit: Emit, pid: Option<i32>) -> Result<Vec<u8>, Failure> {
+    let opts = compile_options(name.clone(), pid)?;
     match btc_compiler::compile(text, &KernelTypes, &opts, emit) {
         Ok((bytes, warnings)) => {
             eprint!("{}", warnings.render(&name, text, true));
@@ -153,17 +209,35 @@ fn is_elf(path: &PathBuf) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
-fn run(program: Option<String>, quiet: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
+fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
+    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
+    for w in &listing.warnings {
+        eprintln!("{w}");
+    }
+    let mut out = std::io::stdout().lock();
+    let mut text = listing.lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(format!("can't write output: {e}").into()),
+    }
+}
+
+fn run(program: Option<String>, quiet: bool, pid: Option<i32>, dry_run: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
     let object = match &file {
         Some(f) if program.is_none() && is_elf(f) => {
             std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
         }
         _ => {
             let (text, name) = source(program, file.as_ref())?;
-            compile_source(&text, name, Emit::Object)?
+            compile_source(&text, name, Emit::Object, pid)?
         }
     };
-    let opts = btc_runtime::RunOptions { quiet };
+    let opts =
+        btc_runtime::RunOptions { quiet, pid, max_probes: env_u32("BPFTRACE_MAX_PROBES", 512)?, dry_run };
     let code = btc_runtime::run_object(&object, &opts).map_err(|e| e.to_string())?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
@@ -177,7 +251,7 @@ fn compile(
 ) -> Result<u8, Failure> {
     let (text, name) = source(program, file.as_ref())?;
     if check || emit == EmitKind::Ast {
-        let opts = compile_options(name.clone())?;
+        let opts = compile_options(name.clone(), None)?;
         return match btc_compiler::check(&text, &KernelTypes, &opts) {
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
@@ -206,7 +280,7 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
     };
-    let bytes = compile_source(&text, name, kind)?;
+    let bytes = compile_source(&text, name, kind, None)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }

@@ -25,11 +25,21 @@ pub struct CompileOptions {
     pub strlen: u32,
     /// BPFTRACE_MAX_MAP_KEYS.
     pub max_map_keys: u32,
+    /// The process given with `-p`: uprobe and usdt targets are looked up in its mappings.
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_BPF_PROGS: the most programs a script may generate.
+    pub max_bpf_progs: u32,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { file_name: "stdin".into(), strlen: types::DEFAULT_STRLEN, max_map_keys: 4096 }
+        CompileOptions {
+            file_name: "stdin".into(),
+            strlen: types::DEFAULT_STRLEN,
+            max_map_keys: 4096,
+            pid: None,
+            max_bpf_progs: sema::probes::DEFAULT_MAX_PROBES,
+        }
     }
 }
 
@@ -55,7 +65,8 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     let Some(program) = syntax::parse(source, &mut diags) else {
         return Err(CompileError::Script(diags));
     };
-    let check_opts = sema::CheckOptions { strlen: opts.strlen };
+    let check_opts =
+        sema::CheckOptions { strlen: opts.strlen, pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
     let analysis = sema::analyse(&program, types, &check_opts, &mut diags);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
