@@ -71,6 +71,9 @@ pub(crate) fn generate<'ctx>(
     let fn_ty = context.i32_type().fn_type(&[ptr.into()], false);
     let func = m.module.add_function(name, fn_ty, None);
     func.set_section(Some(section));
+    // No unwind tables: BPF has no unwinding, and they'd only add an .eh_frame section.
+    let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
+    func.add_attribute(inkwell::attributes::AttributeLoc::Function, context.create_enum_attribute(nounwind, 0));
     di.describe_function(func, name);
     let entry = context.append_basic_block(func, "entry");
     let scratch_block = context.append_basic_block(func, "scratch");
