@@ -443,11 +443,9 @@ impl Checker<'_> {
                         if !t.is_int() {
                             self.err(e.span, format!("operand of unary operator must be an integer, found {t}"));
                         }
-                        if *op == UnaryOp::Neg {
-                            Type::I64
-                        } else {
-                            t
-                        }
+                        // As in bpftrace, -x and ~x keep the operand's width and signedness:
+                        // -(uint8)5 is 251.
+                        t
                     }
                     UnaryOp::Not => {
                         if !t.is_scalar() {
@@ -546,6 +544,9 @@ impl Checker<'_> {
             _ if a.is_scalar() && b.is_scalar() => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
                     Type::U64
+                } else if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    // bpftrace: a shift has the signedness of its left operand.
+                    Type::Int { bits: 64, signed: a.is_signed() }
                 } else {
                     Type::Int { bits: 64, signed: a.is_signed() && b.is_signed() }
                 }
