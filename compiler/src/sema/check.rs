@@ -253,6 +253,14 @@ impl Checker<'_> {
                         self.err(value.span, "records can't be stored in maps yet");
                         return;
                     }
+                    // bpftrace types `@m op= v` on a map with no value yet as `@m op v` with an
+                    // untyped left side: unsigned 64-bit (so `@m -= 1` prints 18446744073709551615).
+                    // On a map that has a type, the result keeps it.
+                    (t, Some(_)) => match self.maps.get(name).map(|s| &s.kind) {
+                        None => MapKind::Plain(Type::U64),
+                        Some(MapKind::Plain(old)) => MapKind::Plain(old.clone()),
+                        Some(_) => MapKind::Plain(t.clone()),
+                    },
                     (t, _) => MapKind::Plain(t.clone()),
                 };
                 self.define_map(name, target.span, key, kind);
