@@ -24,6 +24,12 @@ pub const RINGBUF_MAP: &str = "btc_ringbuf";
 pub const RINGBUF_SIZE: u32 = 64 * 4096;
 /// Name of the per-CPU array map counting events lost because the ring buffer was full.
 pub const LOST_MAP: &str = "btc_lost";
+/// Name of the per-CPU array map counting, per user map (indexed like [`Metadata::maps`]), the
+/// updates dropped because the map was full (BPFTRACE_MAX_MAP_KEYS). Objects without user map
+/// updates don't have it.
+pub const FULL_MAP: &str = "btc_full";
+/// `-E2BIG`: what `bpf_map_update_elem` returns when a map is full.
+pub const E2BIG: i64 = -7;
 
 /// Everything the runtime needs to know about a compiled program besides the BPF code itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

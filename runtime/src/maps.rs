@@ -122,8 +122,10 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapErr
             let bucket = le_u64(k, off);
             let EntryValue::Buckets(b) = combine(&info.value, v).map_err(value_err)? else { continue };
             let count = b.values().sum::<u64>();
+            // A key whose buckets are all zero (after zero(@h)) is still printed, with no rows.
+            let group = groups.entry(user).or_default();
             if count > 0 {
-                *groups.entry(user).or_default().entry(bucket).or_default() += count;
+                *group.entry(bucket).or_default() += count;
             }
         }
         for (k, buckets) in groups {

@@ -66,7 +66,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     check_probe_limit(&meta, opts.max_probes)?;
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
-    let mut session = Session { printer: Printer::new(&meta), meta, tracer, out, lost: 0 };
+    let mut session = Session { printer: Printer::new(&meta), meta, tracer, out, lost: 0, full_reported: Vec::new() };
     let result = session.run();
     // Detach and unload everything before the signal handlers go away, so a late signal still
     // only stops us rather than killing the process mid-cleanup.
@@ -82,6 +82,8 @@ struct Session<'w> {
     out: Out<'w>,
     /// Lost events already reported.
     lost: u64,
+    /// Indexes of the maps already reported full.
+    full_reported: Vec<usize>,
 }
 
 impl Session<'_> {
@@ -187,6 +189,7 @@ impl Session<'_> {
     }
 
     fn report_lost(&mut self) -> Result<(), RuntimeError> {
+        self.report_full()?;
         let now = self.tracer.lost_events()?;
         if now > self.lost {
             let line = lost_line(now - self.lost);
@@ -195,6 +198,28 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+impl Session<'_> {
+    /// Warns, once per map, that a map was full and updates were dropped.
+    fn report_full(&mut self) -> Result<(), RuntimeError> {
+        for (i, dropped) in self.tracer.full_maps()?.into_iter().enumerate() {
+            if dropped == 0 || self.full_reported.contains(&i) {
+                continue;
+            }
+            self.full_reported.push(i);
+            if let Some(info) = self.meta.maps.get(i) {
+                eprintln!("{}", map_full_line(&info.name, self.tracer.max_entries(&info.bpf_name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The warning printed the first time updates of map `name` are dropped because it is full.
+fn map_full_line(name: &str, max_entries: Option<u32>) -> String {
+    let limit = max_entries.map(|n| format!(" ({n})")).unwrap_or_default();
+    format!("WARNING: Map full; can't update element of {name}. Try increasing BPFTRACE_MAX_MAP_KEYS{limit}.")
 }
 
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).

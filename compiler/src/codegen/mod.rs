@@ -79,6 +79,8 @@ pub(crate) struct ModuleCx<'ctx> {
     /// uses of it.
     pub scratch: Option<GlobalValue<'ctx>>,
     pub scratch_size: u32,
+    /// The map counting updates dropped because a user map was full, created on first use.
+    pub full: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -91,6 +93,21 @@ impl<'ctx> ModuleCx<'ctx> {
             let g = self.module.add_global(ty, None, SCRATCH_MAP);
             g.set_initializer(&ty.const_zero());
             g.set_section(Some(".maps"));
+            g.set_alignment(8);
+            g
+        });
+        g.as_pointer_value()
+    }
+
+    /// The map counting updates dropped because a user map was full ([`bp::FULL_MAP`]).
+    pub fn full_map(&mut self) -> inkwell::values::PointerValue<'ctx> {
+        let g = *self.full.get_or_insert_with(|| {
+            let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
+            let ty = self.context.struct_type(&[ptr.into(); 4], false);
+            let g = self.module.add_global(ty, None, bp::FULL_MAP);
+            g.set_initializer(&ty.const_zero());
+            g.set_section(Some(".maps"));
+            g.set_linkage(Linkage::External);
             g.set_alignment(8);
             g
         });
@@ -194,7 +211,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0 };
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0, full: None };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
@@ -208,6 +225,12 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     if let Some(g) = cx.scratch {
         let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", 1), ("key_size", 4), ("value_size", cx.scratch_size)];
         di.describe_map(&context, g, SCRATCH_MAP, &attrs);
+    }
+
+    if let Some(g) = cx.full {
+        let entries = u32::try_from(map_infos.len()).unwrap_or(u32::MAX).max(1);
+        let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", entries), ("key_size", 4), ("value_size", 8)];
+        di.describe_map(&context, g, bp::FULL_MAP, &attrs);
     }
 
     let license = context.const_string(b"GPL", true);

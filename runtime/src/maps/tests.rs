@@ -122,3 +122,16 @@ fn exit_order_sorts_by_name() {
     let names: Vec<&str> = exit_order(&maps).iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, vec!["@", "@B", "@a", "@b"]);
 }
+
+#[test]
+fn zeroed_histogram_keys_still_print() {
+    // bpftrace 0.17: @h[1] = hist(1); @h[2] = hist(5); zero(@h)  =>  both keys, no rows.
+    let info = map("@h", Ty::I64, false, MapValue::Hist { k: 0 });
+    let key = |k: i64, bucket: u64| {
+        let mut v = k.to_le_bytes().to_vec();
+        v.extend(bucket.to_le_bytes());
+        v
+    };
+    let entries = vec![(key(2, 4), per_cpu(&[0, 0])), (key(1, 2), per_cpu(&[0]))];
+    assert_eq!(text(&info, &entries), "@h[1]: \n\n@h[2]: \n\n");
+}
