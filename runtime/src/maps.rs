@@ -136,6 +136,11 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapErr
             let key = decode(&info.key, k).map_err(key_err)?;
             entries.push(Entry { key, value: combine(&info.value, v).map_err(value_err)? });
         }
+        // bpftrace keeps a keyless count() in a per-CPU array, whose one element always exists:
+        // `@c` prints as `@c: 0` before the first count(), after clear(@c) and after delete(@c).
+        if entries.is_empty() && info.scalar && info.value == MapValue::Count {
+            entries.push(Entry { key: Value::Int(Int::unsigned(0)), value: EntryValue::Scalar(Value::Int(Int::unsigned(0))) });
+        }
     }
     entries.sort_by(|a, b| {
         let by_value = match (a.value.sort_value(), b.value.sort_value()) {
@@ -203,8 +208,11 @@ pub fn format_map(info: &MapInfo, raw: &RawEntries, top: u64, div: u64) -> Resul
             }
         }
     }
-    let trailing_blank = matches!(info.value, MapValue::Avg | MapValue::Stats);
-    if entries.is_empty() || (trailing_blank && !entries.is_empty()) {
+    // An empty map prints an empty line; avg and stats maps end with one more, even when empty.
+    if entries.is_empty() {
+        out.push(b'\n');
+    }
+    if matches!(info.value, MapValue::Avg | MapValue::Stats) {
         out.push(b'\n');
     }
     Ok(out)

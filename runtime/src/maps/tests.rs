@@ -135,3 +135,22 @@ fn zeroed_histogram_keys_still_print() {
     let entries = vec![(key(2, 4), per_cpu(&[0, 0])), (key(1, 2), per_cpu(&[0]))];
     assert_eq!(text(&info, &entries), "@h[1]: \n\n@h[2]: \n\n");
 }
+
+#[test]
+fn keyless_count_map_always_has_its_element() {
+    // bpftrace 0.17: BEGIN { exit(); } interval:s:10 { @c = count(); @s = sum(1); }  =>  @c: 0, @s blank.
+    let count = map("@c", Ty::U64, true, MapValue::Count);
+    assert_eq!(text(&count, &vec![]), "@c: 0\n");
+    let sum = map("@s", Ty::U64, true, MapValue::Sum);
+    assert_eq!(text(&sum, &vec![]), "\n");
+    let keyed = map("@k", Ty::I64, false, MapValue::Count);
+    assert_eq!(text(&keyed, &vec![]), "\n");
+}
+
+#[test]
+fn empty_avg_and_stats_maps_print_two_empty_lines() {
+    // bpftrace 0.17: @x = avg(4); clear(@x)  =>  two empty lines at exit.
+    for value in [MapValue::Avg, MapValue::Stats] {
+        assert_eq!(text(&map("@x", Ty::U64, true, value.clone()), &vec![]), "\n\n");
+    }
+}
