@@ -47,6 +47,11 @@ pub struct Metadata {
     /// Layouts of values sent by `print(value)`, indexed by the `index` of an event header.
     #[serde(default)]
     pub values: Vec<Ty>,
+    /// BPFTRACE_STRLEN at compile time: the size of the buffer `str()` reads into. A string of
+    /// that size that fills it (`strlen - 1` bytes before the NUL) may have been cut, and the
+    /// runtime prints it with the truncation trailer (BPFTRACE_STR_TRUNC_TRAILER). 0: unknown.
+    #[serde(default)]
+    pub strlen: u32,
 }
 
 /// One BPF program and where to attach it.
@@ -404,6 +409,7 @@ mod tests {
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
             values: vec![],
+            strlen: 64,
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

@@ -82,7 +82,7 @@ pub fn compile(
     emit: Emit,
 ) -> Result<(Vec<u8>, Diagnostics), CompileError> {
     let checked = check(source, types, opts)?;
-    let cg = codegen::CodegenOptions { file: opts.file_name.clone(), max_map_keys: opts.max_map_keys };
+    let cg = codegen::CodegenOptions { file: opts.file_name.clone(), max_map_keys: opts.max_map_keys, strlen: opts.strlen };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))
 }

@@ -2,7 +2,7 @@
 
 use crate::maps::{format_map, MapError, RawEntries};
 use crate::printf::Format;
-use crate::value::{decode, DecodeError, Value};
+use crate::value::{decode, DecodeError, Trailer, Value};
 use crate::RuntimeError;
 use btc_bpfprog::{ActionKind, EventHeader, MapInfo, Metadata, Ty};
 
@@ -27,6 +27,9 @@ pub enum EventError {
     Map(#[from] MapError),
 }
 
+/// bpftrace's default truncation trailer.
+pub const DEFAULT_TRAILER: &[u8] = b"..";
+
 /// Reads and changes user maps (the kernel in production, a fake in tests).
 pub trait MapReader {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError>;
@@ -49,6 +52,7 @@ pub struct Printer {
     formats: Vec<(Format, Ty)>,
     maps: Vec<MapInfo>,
     values: Vec<Ty>,
+    trailer: Trailer,
 }
 
 impl Printer {
@@ -57,7 +61,13 @@ impl Printer {
             formats: meta.formats.iter().map(|f| (Format::parse(&f.fmt), f.args.clone())).collect(),
             maps: meta.maps.clone(),
             values: meta.values.clone(),
+            trailer: Trailer { strlen: meta.strlen, text: DEFAULT_TRAILER.to_vec() },
         }
+    }
+
+    /// Sets the truncation trailer (BPFTRACE_STR_TRUNC_TRAILER; empty: none).
+    pub fn set_trailer(&mut self, text: &[u8]) {
+        self.trailer.text = text.to_vec();
     }
 
     /// Handles one record, appending its output to `out`.
@@ -67,7 +77,10 @@ impl Printer {
             Some(ActionKind::Printf) => {
                 let (format, args_ty) =
                     self.formats.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
-                let args = match decode(args_ty, payload) {
+                let args = match decode(args_ty, payload).map(|mut v| {
+                    self.trailer.apply(args_ty, &mut v);
+                    v
+                }) {
                     Ok(Value::Tuple(items)) => items,
                     Ok(single) => vec![single],
                     Err(err) => return Err(EventError::Args { index: header.index, err }.into()),
@@ -93,7 +106,8 @@ impl Printer {
             }
             Some(ActionKind::PrintValue) => {
                 let ty = self.values.get(header.index as usize).ok_or(EventError::BadValue(header.index))?;
-                let v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
+                let mut v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
+                self.trailer.apply(ty, &mut v);
                 v.render(out);
                 out.push(b'\n');
                 Ok(Step::Continue)
@@ -121,7 +135,7 @@ impl Printer {
         out: &mut Vec<u8>,
     ) -> Result<(), RuntimeError> {
         let entries = maps.read_map(info)?;
-        out.extend(format_map(info, &entries, top, div).map_err(EventError::from)?);
+        out.extend(format_map(info, &entries, top, div, &self.trailer).map_err(EventError::from)?);
         Ok(())
     }
 

@@ -66,7 +66,11 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     check_probe_limit(&meta, opts.max_probes)?;
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
-    let mut session = Session { printer: Printer::new(&meta), meta, tracer, out, lost: 0, full_reported: Vec::new() };
+    let mut printer = Printer::new(&meta);
+    if let Some(t) = std::env::var_os(TRAILER_ENV) {
+        printer.set_trailer(t.as_encoded_bytes());
+    }
+    let mut session = Session { printer, meta, tracer, out, lost: 0, full_reported: Vec::new() };
     let result = session.run();
     // Detach and unload everything before the signal handlers go away, so a late signal still
     // only stops us rather than killing the process mid-cleanup.
@@ -215,6 +219,9 @@ impl Session<'_> {
         Ok(())
     }
 }
+
+/// The environment variable naming the truncation trailer.
+const TRAILER_ENV: &str = "BPFTRACE_STR_TRUNC_TRAILER";
 
 /// The warning printed the first time updates of map `name` are dropped because it is full.
 fn map_full_line(name: &str, max_entries: Option<u32>) -> String {

@@ -43,6 +43,8 @@ pub struct CodegenOptions {
     pub file: String,
     /// Maximum entries of every map (BPFTRACE_MAX_MAP_KEYS).
     pub max_map_keys: u32,
+    /// BPFTRACE_STRLEN, recorded in the metadata for the truncation trailer.
+    pub strlen: u32,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -245,6 +247,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         maps: map_infos,
         formats: cx.formats.clone(),
         values: cx.values.clone(),
+        strlen: opts.strlen,
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);

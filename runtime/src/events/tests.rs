@@ -43,6 +43,7 @@ fn meta() -> Metadata {
             FormatInfo { fmt: "no args\n".into(), args: Ty::tuple(vec![]) },
         ],
         values: vec![],
+        strlen: 8,
     }
 }
 
