@@ -46,6 +46,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.emit_event(buf, HDR)?;
                 Ok(Val::Void)
             }
+            "len" => {
+                let Some(Expr { kind: ExprKind::Map { name: map, .. }, .. }) = args.first() else {
+                    return Err(llvm_err("len"));
+                };
+                self.map_len(map)
+            }
             "str" => self.str_call(e, args),
             "strncmp" => {
                 let (a, la, b, lb) = self.two_strings(args)?;

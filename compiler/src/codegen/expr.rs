@@ -27,6 +27,7 @@ pub(crate) mod helper {
     pub const JIFFIES64: u64 = 118;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const RINGBUF_OUTPUT: u64 = 130;
+    pub const FOR_EACH_MAP_ELEM: u64 = 164;
 }
 
 impl<'ctx> FnCx<'_, 'ctx> {
