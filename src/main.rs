@@ -1,10 +1,12 @@
 //! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
 
-use btc_compiler::{CompileError, CompileOptions, Emit, TypeSource};
+use btc_compiler::{CompileError, CompileOptions, Emit};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod types;
 
 #[derive(Parser)]
 #[command(name = "btc", version, about = "A bpftrace-compatible tracing compiler and runtime")]
@@ -23,6 +25,8 @@ enum Command {
         /// Don't print the "Attaching N probes..." line
         #[arg(short = 'q')]
         quiet: bool,
+        #[command(flatten)]
+        headers: HeaderArgs,
         /// A .bt script or a .o object compiled by `btc compile`
         file: Option<PathBuf>,
     },
@@ -40,9 +44,22 @@ enum Command {
         /// Only parse and check the script; produce nothing
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        headers: HeaderArgs,
         /// The .bt script
         file: Option<PathBuf>,
     },
+}
+
+/// Where C headers come from.
+#[derive(clap::Args, Clone, Default)]
+struct HeaderArgs {
+    /// Add DIR to the search path for C headers (repeatable)
+    #[arg(short = 'I', value_name = "DIR")]
+    include_dirs: Vec<PathBuf>,
+    /// Include FILE before the script, as `#include FILE` would (repeatable)
+    #[arg(long = "include", value_name = "FILE")]
+    includes: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -69,8 +86,10 @@ impl From<String> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { program, quiet, file } => run(program, quiet, file),
-        Command::Compile { program, output, emit, check, file } => compile(program, output, emit, check, file),
+        Command::Run { program, quiet, headers, file } => run(program, quiet, &headers, file),
+        Command::Compile { program, output, emit, check, headers, file } => {
+            compile(program, output, emit, check, &headers, file)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -121,21 +140,10 @@ fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
     })
 }
 
-/// Types from the running kernel.
-struct KernelTypes;
-
-impl TypeSource for KernelTypes {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
-        btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
-    }
-    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
-        btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
-    }
-}
-
-fn compile_source(text: &str, name: String, emit: Emit) -> Result<Vec<u8>, Failure> {
+fn compile_source(text: &str, name: String, emit: Emit, headers: &HeaderArgs) -> Result<Vec<u8>, Failure> {
     let opts = compile_options(name.clone())?;
-    match btc_compiler::compile(text, &KernelTypes, &opts, emit) {
+    let types = kernel_types(headers, &name);
+    match btc_compiler::compile(text, &types, &opts, emit) {
         Ok((bytes, warnings)) => {
             eprint!("{}", warnings.render(&name, text, true));
             Ok(bytes)
@@ -153,14 +161,19 @@ fn is_elf(path: &PathBuf) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
-fn run(program: Option<String>, quiet: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
+fn kernel_types(headers: &HeaderArgs, script: &str) -> types::KernelTypes {
+    let script_dir = std::path::Path::new(script).parent().map(|p| p.to_path_buf());
+    types::KernelTypes::new(headers.include_dirs.clone(), headers.includes.clone(), script_dir)
+}
+
+fn run(program: Option<String>, quiet: bool, headers: &HeaderArgs, file: Option<PathBuf>) -> Result<u8, Failure> {
     let object = match &file {
         Some(f) if program.is_none() && is_elf(f) => {
             std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
         }
         _ => {
             let (text, name) = source(program, file.as_ref())?;
-            compile_source(&text, name, Emit::Object)?
+            compile_source(&text, name, Emit::Object, headers)?
         }
     };
     let opts = btc_runtime::RunOptions { quiet };
@@ -173,12 +186,14 @@ fn compile(
     output: Option<PathBuf>,
     emit: EmitKind,
     check: bool,
+    headers: &HeaderArgs,
     file: Option<PathBuf>,
 ) -> Result<u8, Failure> {
     let (text, name) = source(program, file.as_ref())?;
     if check || emit == EmitKind::Ast {
         let opts = compile_options(name.clone())?;
-        return match btc_compiler::check(&text, &KernelTypes, &opts) {
+        let types = kernel_types(headers, &name);
+        return match btc_compiler::check(&text, &types, &opts) {
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
                 if emit == EmitKind::Ast && !check {
@@ -206,7 +221,7 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
     };
-    let bytes = compile_source(&text, name, kind)?;
+    let bytes = compile_source(&text, name, kind, headers)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }

@@ -31,6 +31,8 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub entry: BasicBlock<'ctx>,
     pub ctx_arg: PointerValue<'ctx>,
     pub inst: &'a Instance,
+    /// Debug info of the module (CO-RE struct types).
+    pub di: &'a DebugInfo<'ctx>,
     pub vars: HashMap<String, PointerValue<'ctx>>,
     /// (continue target, break target) of enclosing loops.
     pub loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
@@ -43,13 +45,13 @@ pub(crate) fn llvm_err(e: impl std::fmt::Display) -> String {
 }
 
 /// Generates the program for one probe instance.
-pub(crate) fn generate<'ctx>(
-    m: &mut ModuleCx<'ctx>,
-    di: &DebugInfo<'ctx>,
+pub(crate) fn generate<'a, 'ctx>(
+    m: &'a mut ModuleCx<'ctx>,
+    di: &'a DebugInfo<'ctx>,
     name: &str,
     section: &str,
     probe: &Probe,
-    inst: &Instance,
+    inst: &'a Instance,
 ) -> R<FunctionValue<'ctx>> {
     let context = m.context;
     let ptr = context.ptr_type(AddressSpace::default());
@@ -61,7 +63,7 @@ pub(crate) fn generate<'ctx>(
     let b = context.create_builder();
     b.position_at_end(entry);
     let ctx_arg = func.get_nth_param(0).map(|p| p.into_pointer_value()).ok_or("program has no context")?;
-    let mut f = FnCx { m, b, func, entry, ctx_arg, inst, vars: HashMap::new(), loops: Vec::new() };
+    let mut f = FnCx { m, b, func, entry, ctx_arg, inst, di, vars: HashMap::new(), loops: Vec::new() };
 
     // Allocate every scratch variable up front, in the entry block.
     let mut names: Vec<(&String, &Type)> = inst.vars.iter().collect();

@@ -10,6 +10,7 @@
 mod access;
 mod builtins;
 mod calls;
+mod core;
 mod debuginfo;
 mod expr;
 mod func;
@@ -68,6 +69,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub ringbuf: GlobalValue<'ctx>,
     pub lost: GlobalValue<'ctx>,
     pub formats: Vec<bp::FormatInfo>,
+    /// Kernel structs accessed with CO-RE relocations.
+    pub core: core::CoreTypes<'ctx>,
 }
 
 impl ModuleCx<'_> {
@@ -153,7 +156,8 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new() };
+    let core = core::CoreTypes::collect(prog, analysis);
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), core };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };

@@ -64,6 +64,7 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
+            "kptr" | "uptr" => self.addr_space(e, name, args),
             "str" => {
                 if arity(self, 1, 2) {
                     let t = self.expr(&args[0]);
@@ -102,7 +103,7 @@ impl Checker<'_> {
     }
 }
 
-const IMPLEMENTED_FUNCTIONS: &[&str] = &["printf", "exit", "count", "sum", "print", "str"];
+const IMPLEMENTED_FUNCTIONS: &[&str] = &["printf", "exit", "count", "sum", "print", "str", "kptr", "uptr"];
 
 /// Functions of the manual that are recognised but not implemented yet.
 const KNOWN_FUNCTIONS: &[&str] = &[

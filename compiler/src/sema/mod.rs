@@ -28,6 +28,7 @@ pub fn analyse(prog: &Program, types: &dyn TypeSource, opts: &CheckOptions, diag
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
     }
-    let (instances, maps) = check::check(prog, resolved, opts, diags);
+    let db = crate::types::TypeDb::kernel_only(types);
+    let (instances, maps) = check::check(prog, resolved, &db, opts, diags);
     Analysis { instances, maps }
 }

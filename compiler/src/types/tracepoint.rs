@@ -34,7 +34,7 @@ pub fn parse_format(text: &str, user_pointers: bool) -> Result<Record, String> {
         if name.starts_with("common_") {
             continue;
         }
-        fields.push(RecordField { name, offset, ty, data_loc });
+        fields.push(RecordField { data_loc, ..RecordField::new(name, offset, ty) });
     }
     Ok(Record { name: "args".into(), fields, size })
 }

@@ -1,0 +1,220 @@
+//! The type database of one compilation: named types from the script's C preamble (and the
+//! headers it includes), from kernel BTF (vmlinux, then module BTF), looked up lazily through the
+//! [`TypeSource`].
+
+use super::btf::{Btf, Kind};
+use super::cdecl::CTypes;
+use super::{Origin, Record, RecordKind, StructRef, Type, TypeSource};
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+
+/// Named types for the checker. Kernel BTF is read on first use only.
+pub struct TypeDb<'a> {
+    source: &'a dyn TypeSource,
+    /// The script's own definitions; they win over the kernel's.
+    pub c: CTypes,
+    /// Blob 0 is vmlinux; modules follow in the order they were loaded.
+    btfs: RefCell<Vec<Rc<Btf>>>,
+    vmlinux: OnceCell<Result<(), String>>,
+    modules_loaded: OnceCell<()>,
+}
+
+impl<'a> TypeDb<'a> {
+    pub fn new(source: &'a dyn TypeSource, c: CTypes) -> TypeDb<'a> {
+        TypeDb { source, c, btfs: RefCell::new(Vec::new()), vmlinux: OnceCell::new(), modules_loaded: OnceCell::new() }
+    }
+
+    /// A database with no C definitions.
+    pub fn kernel_only(source: &'a dyn TypeSource) -> TypeDb<'a> {
+        TypeDb::new(source, CTypes::default())
+    }
+
+    pub fn source(&self) -> &'a dyn TypeSource {
+        self.source
+    }
+
+    /// Loads vmlinux BTF once; Err says why it isn't available.
+    pub fn kernel_btf(&self) -> Result<Rc<Btf>, String> {
+        let loaded = self.vmlinux.get_or_init(|| {
+            let bytes = self.source.kernel_btf(None)?;
+            let btf = Btf::parse(bytes, None).map_err(|e| format!("can't read kernel BTF: {e}"))?;
+            self.btfs.borrow_mut().insert(0, Rc::new(btf));
+            Ok(())
+        });
+        match loaded {
+            Ok(()) => self.btfs.borrow().first().cloned().ok_or_else(|| "kernel BTF is not available".to_string()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// True when kernel BTF can be read.
+    pub fn has_kernel_btf(&self) -> bool {
+        self.kernel_btf().is_ok()
+    }
+
+    fn blob(&self, i: u32) -> Option<Rc<Btf>> {
+        self.btfs.borrow().get(i as usize).cloned()
+    }
+
+    /// Loads the BTF of every module (once), for names vmlinux lacks.
+    fn load_modules(&self) {
+        self.modules_loaded.get_or_init(|| {
+            let Ok(base) = self.kernel_btf() else { return };
+            for m in self.source.btf_modules() {
+                let Ok(bytes) = self.source.kernel_btf(Some(&m)) else { continue };
+                if let Ok(b) = Btf::parse(bytes, Some(base.clone())) {
+                    self.btfs.borrow_mut().push(Rc::new(b));
+                }
+            }
+        });
+    }
+
+    /// Finds a kernel type by name in vmlinux, then in modules: (blob, id).
+    fn find_kernel(&self, name: &str, kinds: &[Kind]) -> Option<(u32, u32)> {
+        let base = self.kernel_btf().ok()?;
+        let mut fwd = None;
+        if let Some(id) = base.find(name, kinds) {
+            if base.get(id).is_some_and(|t| t.kind != Kind::Fwd) {
+                return Some((0, id));
+            }
+            fwd = Some((0, id));
+        }
+        self.load_modules();
+        let n = self.btfs.borrow().len();
+        for i in 1..n {
+            let Some(b) = self.blob(i as u32) else { continue };
+            if let Some(id) = b.find(name, kinds) {
+                if b.get(id).is_some_and(|t| t.kind != Kind::Fwd) {
+                    return Some((i as u32, id));
+                }
+                fwd.get_or_insert((i as u32, id));
+            }
+        }
+        fwd
+    }
+
+    /// `struct NAME` / `union NAME` (kind None: either), from the preamble or the kernel.
+    pub fn struct_named(&self, kind: Option<RecordKind>, name: &str) -> Option<Type> {
+        if let Some(s) = self.c.record(kind, name) {
+            return Some(Type::Struct(s));
+        }
+        let kinds: &[Kind] = match kind {
+            Some(RecordKind::Struct) => &[Kind::Struct, Kind::Fwd],
+            Some(RecordKind::Union) => &[Kind::Union, Kind::Fwd],
+            None => &[Kind::Struct, Kind::Union, Kind::Fwd],
+        };
+        let (blob, id) = self.find_kernel(name, kinds)?;
+        Some(self.blob(blob)?.to_type(id, blob))
+    }
+
+    /// A type named without a keyword: a typedef or enum of the preamble, C's base types, or a
+    /// kernel typedef (`u32`, `pid_t`, `struct_name_t`).
+    pub fn type_named(&self, name: &str) -> Option<Type> {
+        if let Some(t) = self.c.typedef(name) {
+            return Some(t);
+        }
+        if let Some(t) = super::cdecl::base_type(name) {
+            return Some(t);
+        }
+        let (blob, id) = self.find_kernel(name, &[Kind::Typedef, Kind::Int])?;
+        Some(self.blob(blob)?.to_type(id, blob))
+    }
+
+    /// `enum NAME` as an integer type.
+    pub fn enum_named(&self, name: &str) -> Option<Type> {
+        if let Some(t) = self.c.enum_type(name) {
+            return Some(t);
+        }
+        let (blob, id) = self.find_kernel(name, &[Kind::Enum, Kind::Enum64])?;
+        Some(self.blob(blob)?.to_type(id, blob))
+    }
+
+    /// The fields of a struct, resolving them on first use. Err when the struct is only
+    /// declared (no definition anywhere).
+    pub fn record(&self, s: &StructRef) -> Result<Rc<Record>, String> {
+        if let Some(r) = s.record() {
+            return Ok(r.clone());
+        }
+        let record = match s.origin {
+            Origin::Btf { blob, id } => {
+                let btf = self.blob(blob).ok_or("BTF blob not loaded")?;
+                let full = btf.get(id).is_some_and(|t| t.kind != Kind::Fwd);
+                let r = if full { btf.record(id, blob) } else { None };
+                match r {
+                    Some(r) => Some(r),
+                    None => self.definition_of(s),
+                }
+            }
+            Origin::C | Origin::Dwarf => self.definition_of(s),
+        };
+        let record = record.ok_or_else(|| format!("{} is declared but not defined", s.display_name()))?;
+        let rc = Rc::new(record);
+        let _ = s.resolved.set(rc.clone());
+        Ok(rc)
+    }
+
+    /// The definition of a forward-declared struct, found by name.
+    fn definition_of(&self, s: &StructRef) -> Option<Record> {
+        if s.name.is_empty() {
+            return None;
+        }
+        if let Some(c) = self.c.record(Some(s.kind), &s.name) {
+            if let Some(r) = c.record() {
+                return Some((**r).clone());
+            }
+        }
+        let kind = if s.kind == RecordKind::Union { Kind::Union } else { Kind::Struct };
+        let (blob, id) = self.find_kernel(&s.name, &[kind])?;
+        let btf = self.blob(blob)?;
+        if btf.get(id)?.kind == Kind::Fwd {
+            return None;
+        }
+        btf.record(id, blob)
+    }
+
+    /// The size of a struct, looking up the definition of a forward declaration.
+    pub fn size_of(&self, t: &Type) -> u32 {
+        match t {
+            Type::Struct(s) if s.size == 0 => self.record(s).map(|r| r.size).unwrap_or(0),
+            other => other.c_size(),
+        }
+    }
+
+    /// Resolves every struct reachable by value (not through pointers) from `t`, so its layout
+    /// is known for copying it into a map or an event.
+    pub fn resolve_deep(&self, t: &Type) -> Result<(), String> {
+        self.resolve_depth(t, 0)
+    }
+
+    fn resolve_depth(&self, t: &Type, depth: u32) -> Result<(), String> {
+        if depth > 32 {
+            return Err("structs are nested too deeply".into());
+        }
+        match t {
+            Type::Struct(s) => {
+                let r = self.record(s)?;
+                for f in &r.fields {
+                    self.resolve_depth(&f.ty, depth + 1)?;
+                }
+                Ok(())
+            }
+            Type::Array { elem, .. } => self.resolve_depth(elem, depth + 1),
+            Type::Tuple(ts) => ts.iter().try_for_each(|t| self.resolve_depth(t, depth + 1)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Parameters and return type of a kernel function (kfunc `args`), from BTF.
+    pub fn kernel_function(&self, name: &str) -> Option<(Vec<(String, Type)>, Type)> {
+        let (blob, _) = self.find_kernel(name, &[Kind::Func])?;
+        self.blob(blob)?.function(name, blob)
+    }
+
+    /// The value of an enumerator of the preamble, or of a kernel enum.
+    pub fn enum_value(&self, name: &str) -> Option<i64> {
+        if let Some(v) = self.c.enum_value(name) {
+            return Some(v);
+        }
+        None
+    }
+}

@@ -1,0 +1,1 @@
+//! DWARF of user binaries (typed uprobe `args`).
