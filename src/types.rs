@@ -83,15 +83,8 @@ impl TypeSource for KernelTypes {
         Some((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    fn forced_includes(&self) -> Vec<(String, String)> {
-        self.includes
-            .iter()
-            .map(|name| match self.header(name, true, None) {
-                Some(found) => found,
-                // Reported by the compiler as a missing header.
-                None => (name.clone(), String::new()),
-            })
-            .collect()
+    fn forced_includes(&self) -> Vec<Result<(String, String), String>> {
+        self.includes.iter().map(|name| self.header(name, true, None).ok_or_else(|| name.clone())).collect()
     }
 
     fn binary(&self, path: &str) -> Result<Vec<u8>, String> {

@@ -438,5 +438,4 @@ impl Btf {
 }
 
 #[cfg(test)]
-#[path = "btf_tests.rs"]
 mod tests;

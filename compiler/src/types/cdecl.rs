@@ -1,9 +1,16 @@
 //! C declarations of the preamble and of included headers: struct, union, enum and typedef
-//! definitions, laid out with the C rules of x86-64 and arm64 (LP64).
+//! definitions, laid out with the C rules of x86-64 and arm64 (LP64). Everything else a header
+//! declares (functions, variables, inline function bodies) is skipped.
 
-use super::{RecordKind, StructRef, Type};
+use super::cpp::{expand, lex, Preprocessed};
+use super::{RecordKind, StructRef, Type, TypeDb};
+use crate::ast::PreambleItem;
+use crate::diag::{Diagnostic, Span};
 use std::collections::HashMap;
 use std::rc::Rc;
+
+mod parse;
+pub use parse::parse_declarations;
 
 /// The C definitions of a script (its preamble and the headers it includes).
 #[derive(Debug, Default)]
@@ -67,3 +74,42 @@ pub fn base_type(name: &str) -> Option<Type> {
     };
     Some(Type::Int { bits, signed })
 }
+
+/// The C types of a script: the declarations of the headers it includes, then its own
+/// definitions (whose problems are reported, at their place in the script).
+pub fn build(pre: &Preprocessed, preamble: &[PreambleItem], db: &TypeDb<'_>) -> (CTypes, Vec<Diagnostic>) {
+    let mut types = CTypes::default();
+    // Headers are best effort: what can't be parsed is skipped (and rarely matters).
+    parse_declarations(&pre.header_tokens, &mut types, db, false);
+    let mut diags = Vec::new();
+    for item in preamble.iter().filter(|i| !i.text.trim_start().starts_with('#')) {
+        let toks = expand(&lex(&item.text, item.span.start), &pre.macros);
+        for (pos, msg) in parse_declarations(&toks, &mut types, db, true) {
+            let len = toks.iter().find(|t| t.pos == pos).map_or(1, |t| t.text.len());
+            diags.push(Diagnostic::error(Span::new(pos as usize, pos as usize + len), msg));
+        }
+    }
+    (types, diags)
+}
+
+/// Problems with the script's directives, at their place in the original script: malformed
+/// directives, and headers that were not found when kernel BTF can't stand in for them.
+pub fn directive_diagnostics(pre: &Preprocessed, db: &TypeDb<'_>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> =
+        pre.errors.iter().map(|(s, e, m)| Diagnostic::error(Span::new(*s as usize, *e as usize), m.clone())).collect();
+    if pre.missing.is_empty() || db.has_kernel_btf() {
+        // bpftrace takes kernel types from BTF when kernel headers are missing.
+        return out;
+    }
+    for (name, span) in &pre.missing {
+        let (s, e) = span.unwrap_or((0, 0));
+        out.push(
+            Diagnostic::error(Span::new(s as usize, e as usize), format!("header not found: {name}"))
+                .with_hint("add its directory with -I DIR; kernel BTF, which could stand in for kernel headers, is not available"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

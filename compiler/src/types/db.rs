@@ -180,6 +180,22 @@ impl<'a> TypeDb<'a> {
         }
     }
 
+    /// The alignment of a type in C, resolving the structs it holds by value.
+    pub fn align_of(&self, t: &Type) -> u32 {
+        self.align_depth(t, 0)
+    }
+
+    fn align_depth(&self, t: &Type, depth: u32) -> u32 {
+        match t {
+            Type::Struct(s) if depth < 32 => match self.record(s) {
+                Ok(r) => r.fields.iter().map(|f| self.align_depth(&f.ty, depth + 1)).max().unwrap_or(1).min(8),
+                Err(_) => 1,
+            },
+            Type::Array { elem, .. } => self.align_depth(elem, depth + 1),
+            other => other.c_align(),
+        }
+    }
+
     /// Resolves every struct reachable by value (not through pointers) from `t`, so its layout
     /// is known for copying it into a map or an event.
     pub fn resolve_deep(&self, t: &Type) -> Result<(), String> {

@@ -7,10 +7,13 @@ use std::rc::Rc;
 
 pub mod btf;
 pub mod cdecl;
+pub mod cpp;
 pub mod db;
 pub mod dwarf;
+pub mod expand;
 pub mod tracepoint;
 
+pub use cdecl::CTypes;
 pub use db::TypeDb;
 
 /// Default size of strings (BPFTRACE_STRLEN).
@@ -399,8 +402,9 @@ pub trait TypeSource {
         let _ = (name, quoted, from);
         None
     }
-    /// Files given with `--include`, as (path, text), included before the preamble.
-    fn forced_includes(&self) -> Vec<(String, String)> {
+    /// Files given with `--include`, as (path, text) or the name when it can't be found,
+    /// included before the preamble.
+    fn forced_includes(&self) -> Vec<Result<(String, String), String>> {
         Vec::new()
     }
     /// The bytes of a user-space binary (for DWARF types of uprobe arguments).
