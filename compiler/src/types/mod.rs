@@ -308,9 +308,8 @@ impl Type {
             Type::Ptr { .. } => btc_bpfprog::Ty::U64,
             Type::Str { len } => btc_bpfprog::Ty::Str { len: *len },
             Type::Tuple(elems) => btc_bpfprog::Ty::tuple(elems.iter().map(Type::layout).collect()),
-            Type::Array { elem, count } => {
-                btc_bpfprog::Ty::tuple((0..*count).map(|_| elem.layout()).collect())
-            }
+            // Arrays are read from memory as they are laid out there.
+            Type::Array { .. } => self.memory_layout(),
             Type::Record(r) => btc_bpfprog::Ty::tuple(r.fields.iter().map(|f| f.ty.layout()).collect()),
             Type::Struct(s) => match s.record() {
                 Some(r) => record_layout(s, r),
@@ -349,16 +348,29 @@ impl fmt::Display for Type {
     }
 }
 
-/// The layout of a struct copied by value: its fields at their C offsets (bitfields and
-/// anonymous members as integers and nested records), the whole of its C size.
+/// The layout of a struct copied by value: its named fields at their C offsets (the fields of
+/// anonymous members in line, as C sees them), the whole of its C size.
 fn record_layout(s: &StructRef, r: &Record) -> btc_bpfprog::Ty {
     let _ = s;
-    let fields = r
-        .fields
-        .iter()
-        .map(|f| btc_bpfprog::Field { offset: f.offset, ty: f.ty.memory_layout() })
-        .collect();
-    btc_bpfprog::Ty::Tuple { fields, size: r.size }
+    let mut fields = Vec::new();
+    named_fields(r, 0, &mut fields, 0);
+    btc_bpfprog::Ty::Record { fields, size: r.size }
+}
+
+fn named_fields(r: &Record, base: u32, out: &mut Vec<btc_bpfprog::NamedField>, depth: u32) {
+    for f in &r.fields {
+        if let (true, Some(inner)) = (f.name.is_empty(), f.anonymous_record()) {
+            if depth < 16 {
+                named_fields(inner, base + f.offset, out, depth + 1);
+            }
+            continue;
+        }
+        let ty = match (f.bitfield, &f.ty) {
+            (Some(b), t) => btc_bpfprog::Ty::Bits { shift: b.shift, bits: b.bits, signed: t.is_signed() },
+            (None, t) => t.memory_layout(),
+        };
+        out.push(btc_bpfprog::NamedField { name: f.name.clone(), offset: base + f.offset, ty });
+    }
 }
 
 impl Type {
@@ -367,11 +379,7 @@ impl Type {
     pub fn memory_layout(&self) -> btc_bpfprog::Ty {
         match self {
             Type::Int { bits, signed } => btc_bpfprog::Ty::Int { bytes: (*bits / 8).max(1), signed: *signed },
-            Type::Array { elem, count } => {
-                let esz = elem.c_size();
-                let fields = (0..*count).map(|i| btc_bpfprog::Field { offset: i * esz, ty: elem.memory_layout() }).collect();
-                btc_bpfprog::Ty::Tuple { fields, size: esz * count }
-            }
+            Type::Array { elem, count } => btc_bpfprog::Ty::Array { elem: Box::new(elem.memory_layout()), count: *count },
             other => other.layout(),
         }
     }
