@@ -236,6 +236,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
             _ => {
                 // Strings, arrays and structs by value: copied whole onto the stack.
                 let size = ty.layout().size().max(ty.c_size());
+                if size > 512 {
+                    return Err(format!("{ty} is {size} bytes: too large to copy onto the BPF stack (512 bytes)"));
+                }
                 let slot = self.alloca_bytes(size, "rdv")?;
                 self.memset0(slot, size)?;
                 let n = ty.c_size();

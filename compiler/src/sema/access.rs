@@ -7,6 +7,9 @@ use crate::diag::{Diagnostic, Span};
 use crate::types::{Record, RecordKind, StructRef, Type};
 use std::rc::Rc;
 
+/// The largest struct that can be copied by value: the size of the BPF stack.
+const MAX_BY_VALUE: u32 = 512;
+
 impl Checker<'_> {
     pub(crate) fn field(&mut self, _e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
         let t = self.expr(expr);
@@ -206,6 +209,15 @@ impl Checker<'_> {
                 Type::Struct(s) => {
                     if let Err(m) = self.db.resolve_deep(pointee) {
                         self.err(e.span, format!("can't read {}: {m}", s.display_name()));
+                    } else if s.size > MAX_BY_VALUE {
+                        self.err(
+                            e.span,
+                            format!(
+                                "{} is {} bytes: too large to copy onto the BPF stack ({MAX_BY_VALUE} bytes); read its fields with '->' instead",
+                                s.display_name(),
+                                s.size
+                            ),
+                        );
                     }
                     (**pointee).clone()
                 }
