@@ -197,7 +197,7 @@ fn compile(
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
                 if emit == EmitKind::Ast && !check {
-                    write_output(output.as_ref(), format!("{:#?}\n", c.program).as_bytes())?;
+                    write_output(output.as_ref(), btc_compiler::ast_print::print(&c.program, &c.analysis).as_bytes())?;
                 }
                 Ok(0)
             }

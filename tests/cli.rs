@@ -15,7 +15,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 }
 
 const SCRIPT: &str = "BEGIN { @n = 1; printf(\"start\\n\"); }\n\
-                      interval:ms:100 { @ticks = count(); if (@ticks == 3) { exit(); } }\n\
+                      interval:ms:100 { @ticks = count(); @i++; if (@i == 3) { exit(); } }\n\
                       END { printf(\"end\\n\"); }\n";
 
 #[test]
@@ -42,7 +42,7 @@ fn compile_writes_a_self_contained_bpf_object() {
     assert_eq!(String::from_utf8_lossy(&from_obj.stdout), String::from_utf8_lossy(&from_src.stdout));
     assert_eq!(
         String::from_utf8_lossy(&from_obj.stdout),
-        "Attaching 3 probes...\nstart\nend\n\n\n@n: 1\n@ticks: 3\n"
+        "Attaching 3 probes...\nstart\nend\n\n\n@i: 3\n@n: 1\n@ticks: 3\n"
     );
 }
 

@@ -54,8 +54,9 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
             }
             continue;
         }
-        let line = raw.trim_end();
-        if line.is_empty() || line.starts_with('#') {
+        // Trailing spaces are significant in expectations (bpftrace prints `@h: `).
+        let line = raw.trim_end_matches(['\r', '\n']);
+        if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let (key, value) = line.split_once(' ').unwrap_or((line, ""));

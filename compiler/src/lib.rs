@@ -4,6 +4,7 @@
 //! come through a [`types::TypeSource`] the caller provides.
 
 pub mod ast;
+pub mod ast_print;
 pub mod codegen;
 pub mod diag;
 pub mod sema;

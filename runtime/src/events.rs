@@ -19,13 +19,21 @@ pub enum EventError {
     BadMap(u32),
     #[error("malformed event: printf arguments of format {index}: {err}")]
     Args { index: u32, err: DecodeError },
+    #[error("malformed event: print value index {0} out of range")]
+    BadValue(u32),
+    #[error("malformed event: print value {index}: {err}")]
+    Value { index: u32, err: DecodeError },
     #[error(transparent)]
     Map(#[from] MapError),
 }
 
-/// Reads the current contents of a map (the kernel in production, a fake in tests).
+/// Reads and changes user maps (the kernel in production, a fake in tests).
 pub trait MapReader {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError>;
+    /// Deletes every entry (`clear(@m)`).
+    fn clear_map(&self, info: &MapInfo) -> Result<(), RuntimeError>;
+    /// Sets every entry's value to zero (`zero(@m)`).
+    fn zero_map(&self, info: &MapInfo) -> Result<(), RuntimeError>;
 }
 
 /// What the caller should do after a record.
@@ -40,6 +48,7 @@ pub enum Step {
 pub struct Printer {
     formats: Vec<(Format, Ty)>,
     maps: Vec<MapInfo>,
+    values: Vec<Ty>,
 }
 
 impl Printer {
@@ -47,6 +56,7 @@ impl Printer {
         Printer {
             formats: meta.formats.iter().map(|f| (Format::parse(&f.fmt), f.args.clone())).collect(),
             maps: meta.maps.clone(),
+            values: meta.values.clone(),
         }
     }
 
@@ -67,18 +77,51 @@ impl Printer {
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
             Some(ActionKind::PrintMap) => {
-                let info = self.maps.get(header.index as usize).ok_or(EventError::BadMap(header.index))?;
-                self.print_map(info, maps, out)?;
+                let info = self.map(header.index)?;
+                let top = le_u64(payload, 0);
+                let div = le_u64(payload, 8);
+                self.print_map_with(info, maps, top, div, out)?;
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::ClearMap) => {
+                maps.clear_map(self.map(header.index)?)?;
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::ZeroMap) => {
+                maps.zero_map(self.map(header.index)?)?;
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::PrintValue) => {
+                let ty = self.values.get(header.index as usize).ok_or(EventError::BadValue(header.index))?;
+                let v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
+                v.render(out);
+                out.push(b'\n');
                 Ok(Step::Continue)
             }
             None => Err(EventError::UnknownKind(header.kind).into()),
         }
     }
 
+    fn map(&self, index: u32) -> Result<&MapInfo, EventError> {
+        self.maps.get(index as usize).ok_or(EventError::BadMap(index))
+    }
+
     /// Appends a map as `print(@m)` shows it.
     pub fn print_map(&self, info: &MapInfo, maps: &dyn MapReader, out: &mut Vec<u8>) -> Result<(), RuntimeError> {
+        self.print_map_with(info, maps, 0, 0, out)
+    }
+
+    /// Appends a map as `print(@m, top, div)` shows it.
+    pub fn print_map_with(
+        &self,
+        info: &MapInfo,
+        maps: &dyn MapReader,
+        top: u64,
+        div: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RuntimeError> {
         let entries = maps.read_map(info)?;
-        out.extend(format_map(info, &entries).map_err(EventError::from)?);
+        out.extend(format_map(info, &entries, top, div).map_err(EventError::from)?);
         Ok(())
     }
 
@@ -90,6 +133,14 @@ impl Printer {
         }
         Ok(())
     }
+}
+
+fn le_u64(data: &[u8], off: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(s) = data.get(off..off + 8) {
+        b.copy_from_slice(s);
+    }
+    u64::from_le_bytes(b)
 }
 
 /// The line bpftrace prints before attaching.

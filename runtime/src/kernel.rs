@@ -231,6 +231,46 @@ impl Tracer {
         Ok(entries)
     }
 
+    fn find_map(&self, bpf_name: &str) -> Result<libbpf_rs::Map<'_>, RuntimeError> {
+        self.object
+            .maps()
+            .find(|m| m.name() == OsStr::new(bpf_name))
+            .ok_or_else(|| RuntimeError::MissingMap(bpf_name.to_string()))
+    }
+
+    /// Deletes every entry of the map called `bpf_name`.
+    pub fn clear_entries(&self, bpf_name: &str) -> Result<(), RuntimeError> {
+        let map = self.find_map(bpf_name)?;
+        let keys: Vec<Vec<u8>> = map.keys().take(map.max_entries() as usize * 2 + 16).collect();
+        for key in keys {
+            // A key already gone is fine: someone else deleted it.
+            let _ = map.delete(&key);
+        }
+        Ok(())
+    }
+
+    /// Sets every entry of the map called `bpf_name` to `zero` (on every CPU for per-CPU maps).
+    pub fn zero_entries(&self, bpf_name: &str, zero: &[u8]) -> Result<(), RuntimeError> {
+        let map = self.find_map(bpf_name)?;
+        let map_err = |reason: String| RuntimeError::MapRead { map: bpf_name.to_string(), reason };
+        let keys: Vec<Vec<u8>> = map.keys().take(map.max_entries() as usize * 2 + 16).collect();
+        let per_cpu = map.map_type().is_percpu();
+        let cpus = libbpf_rs::num_possible_cpus().map_err(|e| map_err(reason(&e)))?;
+        for key in keys {
+            let res = if per_cpu {
+                map.update_percpu(&key, &vec![zero.to_vec(); cpus], MapFlags::EXIST)
+            } else {
+                map.update(&key, zero, MapFlags::EXIST)
+            };
+            if let Err(e) = res {
+                if e.kind() != libbpf_rs::ErrorKind::NotFound {
+                    return Err(map_err(reason(&e)));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The number of events the BPF side failed to send (summed over CPUs), if the object has
     /// a lost-events map.
     pub fn lost_events(&self) -> Result<u64, RuntimeError> {

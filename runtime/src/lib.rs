@@ -15,6 +15,7 @@
 mod error;
 mod events;
 mod kernel;
+mod hist;
 mod maps;
 mod printf;
 mod run;

@@ -42,6 +42,12 @@ impl MapReader for Tracer {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError> {
         self.read_entries(&info.bpf_name)
     }
+    fn clear_map(&self, info: &MapInfo) -> Result<(), RuntimeError> {
+        self.clear_entries(&info.bpf_name)
+    }
+    fn zero_map(&self, info: &MapInfo) -> Result<(), RuntimeError> {
+        self.zero_entries(&info.bpf_name, &crate::maps::zero_value(&info.value))
+    }
 }
 
 /// Runs `object`, writing its output to `w`. See [`crate::run_object`].

@@ -108,7 +108,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let esz = u64::from(elem.c_size());
                 let base = match self.ty(expr) {
                     Type::Ptr { user, .. } => Place::Probed { ptr: self.pointer_value(expr)?, user },
-                    Type::Array { .. } | Type::Str { .. } => self.value_place(expr)?,
+                    Type::Array { .. } => self.value_place(expr)?,
                     _ => return Ok(None),
                 };
                 let place = match (&index.kind, base) {

@@ -10,6 +10,7 @@ use inkwell::IntPredicate;
 pub(crate) mod helper {
     pub const MAP_LOOKUP_ELEM: u64 = 1;
     pub const MAP_UPDATE_ELEM: u64 = 2;
+    pub const MAP_DELETE_ELEM: u64 = 3;
     pub const GET_PRANDOM_U32: u64 = 7;
     pub const GET_SMP_PROCESSOR_ID: u64 = 8;
     pub const GET_CURRENT_PID_TGID: u64 = 14;

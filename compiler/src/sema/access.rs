@@ -68,8 +68,12 @@ impl Checker<'_> {
             Some(f) => f.ty.clone(),
             None => {
                 let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
-                let what = if r.name == "args" { format!("the arguments of {}", self.rp.name) } else { format!("struct {}", r.name) };
-                let mut d = Diagnostic::error(field_span, format!("{what} has no field named '{field}'"));
+                let msg = if r.name == "args" {
+                    format!("{} has no argument named '{field}'", self.rp.name)
+                } else {
+                    format!("struct {} has no field named '{field}'", r.name)
+                };
+                let mut d = Diagnostic::error(field_span, msg);
                 if let Some(s) = crate::suggest::nearest(field, &names) {
                     d = d.with_hint(format!("did you mean '{s}'?"));
                 }
@@ -133,14 +137,6 @@ impl Checker<'_> {
                 }
                 p => p,
             },
-            Type::Str { len } => {
-                if let ExprKind::Int(i) = index.kind {
-                    if i >= u64::from(len) {
-                        self.err(index.span, format!("index {i} is out of bounds for a string of {len} bytes"));
-                    }
-                }
-                Type::Int { bits: 8, signed: false }
-            }
             other => {
                 self.err(e.span, format!("can't index a value of type {other}"));
                 Type::I64
@@ -192,6 +188,10 @@ impl Checker<'_> {
             (Type::Int { .. }, src) if src.is_scalar() => target,
             (Type::Ptr { pointee, .. }, Type::Ptr { user, .. }) => Type::Ptr { pointee: pointee.clone(), user: *user },
             (Type::Ptr { pointee, .. }, Type::Int { .. }) => Type::Ptr { pointee: pointee.clone(), user: self.user_probe() },
+            (Type::Int { .. }, _) => {
+                self.err(e.span, format!("can't cast a value of type {t} to an integer"));
+                Type::I64
+            }
             _ => {
                 self.err(e.span, format!("can't cast a value of type {t} to {target}"));
                 Type::I64
@@ -353,6 +353,16 @@ impl Checker<'_> {
     pub(crate) fn record_enum_constant(&mut self, e: &Expr, name: &str) {
         if let Some(v) = self.db.enum_value(name) {
             self.consts.insert(e.id, v as u64);
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// Functions about memory and address spaces; None for other names.
+    pub(crate) fn call_access(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
+        match name {
+            "kptr" | "uptr" => Some(self.addr_space(e, name, args)),
+            _ => None,
         }
     }
 }

@@ -3,6 +3,8 @@
 pub mod access;
 pub mod builtins;
 pub mod calls;
+pub mod calls_maps;
+pub mod calls_strings;
 pub mod check;
 pub mod format;
 pub mod probes;

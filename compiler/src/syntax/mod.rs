@@ -126,6 +126,16 @@ fn syntax_error(source: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     let rest = &source[pos.min(source.len())..];
     let found = next_token(rest);
     let end = pos + found.len();
+    // Some tokens that fail to lex say more about the problem than the grammar can.
+    if found == "\"" {
+        return Diagnostic::error(Span::new(pos, pos + 1), "unterminated string literal");
+    }
+    if found == "'" {
+        return Diagnostic::error(Span::new(pos, pos + 1), "invalid character literal");
+    }
+    if rest.starts_with("/*") && !rest.contains("*/") {
+        return Diagnostic::error(Span::new(pos, pos + 2), "unterminated comment");
+    }
     let found_text = if found.is_empty() { "end of file".to_string() } else { format!("'{found}'") };
     let mut msg = format!("syntax error, unexpected {found_text}");
     let mut names: Vec<&str> = match &e.variant {
@@ -215,6 +225,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::var => "variable",
         Rule::type_name | Rule::cast_type => "type",
         Rule::config_item => "config option",
+        Rule::lparen => "'('",
+        Rule::rparen => "')'",
         _ => return None,
     })
 }
@@ -315,7 +327,7 @@ impl Builder<'_> {
             }
             Rule::if_stmt => self.if_stmt(pair),
             Rule::while_stmt | Rule::unroll_stmt => {
-                let mut inner = pair.into_inner();
+                let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen));
                 let cond = self.opt_pair(inner.next(), sp);
                 let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
                 if rule == Rule::while_stmt {
@@ -340,7 +352,7 @@ impl Builder<'_> {
 
     fn if_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
         let sp = span(&pair);
-        let mut inner = pair.into_inner();
+        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen));
         let cond = self.opt_pair(inner.next(), sp);
         let then = inner.next().map(|b| self.block(b)).unwrap_or_default();
         let els = inner.next().and_then(|e| e.into_inner().next()).map(|e| match e.as_rule() {

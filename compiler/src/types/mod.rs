@@ -46,10 +46,48 @@ impl Default for Type {
     }
 }
 
+/// The map functions whose results can only be stored in maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggKind {
     Count,
     Sum,
+    Min,
+    Max,
+    Avg,
+    Stats,
+    Hist { k: u8 },
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+impl AggKind {
+    /// The name bpftrace gives the type (`count_t`, `hist_t`, ...).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            AggKind::Count => "count_t",
+            AggKind::Sum => "sum_t",
+            AggKind::Min => "min_t",
+            AggKind::Max => "max_t",
+            AggKind::Avg => "avg_t",
+            AggKind::Stats => "stats_t",
+            AggKind::Hist { .. } => "hist_t",
+            AggKind::Lhist { .. } => "lhist_t",
+        }
+    }
+
+    /// How the map stores it (see btc_bpfprog::MapValue).
+    pub fn map_value(self) -> btc_bpfprog::MapValue {
+        use btc_bpfprog::MapValue as M;
+        match self {
+            AggKind::Count => M::Count,
+            AggKind::Sum => M::Sum,
+            AggKind::Min => M::Min,
+            AggKind::Max => M::Max,
+            AggKind::Avg => M::Avg,
+            AggKind::Stats => M::Stats,
+            AggKind::Hist { k } => M::Hist { k },
+            AggKind::Lhist { min, max, step } => M::Lhist { min, max, step },
+        }
+    }
 }
 
 /// A struct-like record with fields at fixed offsets.
@@ -341,8 +379,9 @@ impl fmt::Display for Type {
             }
             Type::Record(r) => write!(f, "struct {}", r.name),
             Type::Struct(s) => write!(f, "{}", s.display_name()),
-            Type::Agg(AggKind::Count) => write!(f, "count_t"),
-            Type::Agg(AggKind::Sum) => write!(f, "sum_t"),
+            Type::Agg(AggKind::Hist { k }) if *k > 0 => write!(f, "hist_t(k={k})"),
+            Type::Agg(AggKind::Lhist { min, max, step }) => write!(f, "lhist_t({min}, {max}, {step})"),
+            Type::Agg(a) => write!(f, "{}", a.type_name()),
             Type::Void => write!(f, "void"),
         }
     }
