@@ -10,7 +10,6 @@
 
 use super::{Bitfield, Origin, Record, RecordField, RecordKind, StructRef, Type};
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 const MAGIC: u16 = 0xeb9f;
@@ -134,8 +133,20 @@ pub struct Btf {
     /// String offsets below this belong to the base.
     first_str: u32,
     base: Option<Rc<Btf>>,
-    /// Named types by name, built on first lookup.
-    index: OnceCell<HashMap<Box<str>, Vec<u32>>>,
+    /// Named types by name, built on first lookup: an open-addressing table of type ids
+    /// (0 is empty) keyed by a hash of the name. No allocation per name: building it for
+    /// vmlinux's ~130k types takes a few milliseconds.
+    index: OnceCell<Vec<u32>>,
+}
+
+/// FNV-1a, enough to spread type names.
+fn name_hash(s: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in s {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 fn u32_at(d: &[u8], off: usize) -> Option<u32> {
@@ -282,25 +293,42 @@ impl Btf {
         self.first_id..self.count()
     }
 
-    fn index(&self) -> &HashMap<Box<str>, Vec<u32>> {
+    fn index(&self) -> &[u32] {
         self.index.get_or_init(|| {
-            let mut m: HashMap<Box<str>, Vec<u32>> = HashMap::with_capacity(self.offsets.len() / 2);
+            let slots = (self.offsets.len() * 2).next_power_of_two().max(16);
+            let mask = slots - 1;
+            let mut table = vec![0u32; slots];
             for id in self.ids() {
                 let Some(t) = self.get(id) else { continue };
-                if !t.name.is_empty() {
-                    m.entry(t.name.into()).or_default().push(id);
+                if t.name.is_empty() {
+                    continue;
                 }
+                let mut i = name_hash(t.name.as_bytes()) as usize & mask;
+                while table[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                table[i] = id;
             }
-            m
+            table
         })
+    }
+
+    /// Every type id named `name`, in the order they were indexed.
+    fn ids_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = u32> + 'a {
+        let table = self.index();
+        let mask = table.len() - 1;
+        let start = name_hash(name.as_bytes()) as usize & mask;
+        (0..table.len())
+            .map(move |k| table[(start + k) & mask])
+            .take_while(|&id| id != 0)
+            .filter(move |&id| self.get(id).is_some_and(|t| t.name == name))
     }
 
     /// The id of the type named `name` of one of `kinds`, preferring full definitions over
     /// forward declarations. Searches this blob only (not the base).
     pub fn find(&self, name: &str, kinds: &[Kind]) -> Option<u32> {
-        let ids = self.index().get(name)?;
         let mut fwd = None;
-        for &id in ids {
+        for id in self.ids_named(name) {
             let Some(t) = self.get(id) else { continue };
             if kinds.contains(&t.kind) {
                 if t.kind == Kind::Fwd {
