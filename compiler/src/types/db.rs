@@ -226,6 +226,13 @@ impl<'a> TypeDb<'a> {
         self.blob(blob)?.function(name, blob)
     }
 
+    /// The typed parameters of `function` in the user binary at `path`, from its DWARF (for
+    /// uprobe `args`); Err says why there are none.
+    pub fn uprobe_args(&self, path: &str, function: &str) -> Result<super::dwarf::FunctionArgs, String> {
+        let bytes = self.source.binary(path)?;
+        super::dwarf::uprobe_args(&bytes, function)
+    }
+
     /// The value of an enumerator of the preamble, or of a kernel enum.
     pub fn enum_value(&self, name: &str) -> Option<i64> {
         if let Some(v) = self.c.enum_value(name) {
