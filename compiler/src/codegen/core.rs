@@ -286,9 +286,19 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     let r = r.clone();
                     self.core_built(k, s, &r)?.di.as_type()
                 }
+                // A struct whose fields aren't accessed (it is read whole): a composite of the
+                // same kind and name without members, which CO-RE matches to the kernel's.
                 _ => {
-                    let c = basic("char", 8, DW_ATE_SIGNED_CHAR)?;
-                    di.builder.create_array_type(c, u64::from(s.size) * 8, 8, &[0..i64::from(s.size)]).as_type()
+                    let (scope, file, bits) = (di.cu.as_debug_info_scope(), di.cu.get_file(), u64::from(s.size) * 8);
+                    match s.kind {
+                        RecordKind::Struct => di
+                            .builder
+                            .create_struct_type(scope, &s.name, file, 0, bits, 0, DIFlags::ZERO, None, &[], 0, None, "")
+                            .as_type(),
+                        RecordKind::Union => {
+                            di.builder.create_union_type(scope, &s.name, file, 0, bits, 0, DIFlags::ZERO, &[], 0, "").as_type()
+                        }
+                    }
                 }
             },
             _ => basic("long", 64, DW_ATE_SIGNED)?,

@@ -107,7 +107,15 @@ impl Checker<'_> {
     fn struct_field(&mut self, s: &StructRef, field: &str, field_span: Span) -> Type {
         let Some(r) = self.resolve_struct(s, field_span) else { return Type::I64 };
         match r.field_path(field).and_then(|p| r.field_at(&p).map(|f| f.ty.clone())) {
-            Some(t) => t,
+            Some(t) => {
+                // A struct-valued field may be copied whole (printed, stored): know its layout.
+                if matches!(t, Type::Struct(_) | Type::Array { .. }) {
+                    if let Err(m) = self.db.resolve_deep(&t) {
+                        self.err(field_span, m);
+                    }
+                }
+                t
+            }
             None => {
                 self.no_field(s, &r, field, field_span);
                 Type::I64
