@@ -20,7 +20,7 @@ pub use db::TypeDb;
 pub const DEFAULT_STRLEN: u32 = 64;
 
 /// The type of an expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Type {
     Int { bits: u8, signed: bool },
     /// A NUL-terminated string in a buffer of `len` bytes.
@@ -37,13 +37,8 @@ pub enum Type {
     /// The result of an aggregate function (count(), sum()); only assignable to a map.
     Agg(AggKind),
     /// No value (statement-only functions such as printf).
+    #[default]
     Void,
-}
-
-impl Default for Type {
-    fn default() -> Type {
-        Type::Void
-    }
 }
 
 /// The map functions whose results can only be stored in maps.
