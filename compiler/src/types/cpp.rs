@@ -411,7 +411,7 @@ impl Pre<'_> {
             i += 1;
         }
         let toks = expand(&toks, &self.out.macros);
-        let mut e = Eval { toks: &toks, i: 0 };
+        let mut e = Eval { toks: &toks, i: 0, depth: 0 };
         e.ternary()
     }
 }
@@ -628,7 +628,11 @@ fn substitute(
 struct Eval<'a> {
     toks: &'a [Token],
     i: usize,
+    depth: u32,
 }
+
+/// Deepest nesting of a `#if` expression evaluated (deeper is 0, not a stack overflow).
+const MAX_EVAL_DEPTH: u32 = 256;
 
 impl Eval<'_> {
     fn peek(&self) -> &str {
@@ -636,6 +640,10 @@ impl Eval<'_> {
     }
 
     fn ternary(&mut self) -> i64 {
+        if self.depth > MAX_EVAL_DEPTH {
+            self.i = self.toks.len();
+            return 0;
+        }
         let c = self.binary(0);
         if self.peek() == "?" {
             self.i += 1;
@@ -697,6 +705,17 @@ impl Eval<'_> {
     fn unary(&mut self) -> i64 {
         let Some(t) = self.toks.get(self.i) else { return 0 };
         self.i += 1;
+        if self.depth > MAX_EVAL_DEPTH {
+            self.i = self.toks.len();
+            return 0;
+        }
+        self.depth += 1;
+        let v = self.unary_inner(t);
+        self.depth -= 1;
+        v
+    }
+
+    fn unary_inner(&mut self, t: &Token) -> i64 {
         match t.text.as_str() {
             "!" => i64::from(self.unary() == 0),
             "-" => self.unary().wrapping_neg(),
@@ -721,7 +740,7 @@ impl Eval<'_> {
 
 /// Evaluates a constant expression of macro-expanded tokens.
 pub fn eval_tokens(toks: &[Token]) -> i64 {
-    Eval { toks, i: 0 }.ternary()
+    Eval { toks, i: 0, depth: 0 }.ternary()
 }
 
 /// A C integer literal (decimal, hex, octal, with suffixes).

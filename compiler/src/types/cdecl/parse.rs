@@ -9,7 +9,7 @@ use std::rc::Rc;
 /// (kernel BTF). With `report`, problems come back as (token offset, message); headers are
 /// parsed with `report` off and skip what they can't parse.
 pub fn parse_declarations(toks: &[Token], types: &mut CTypes, db: &TypeDb<'_>, report: bool) -> Vec<(u32, String)> {
-    let mut p = Parser { toks, i: 0, types, db, errors: Vec::new(), report };
+    let mut p = Parser { toks, i: 0, types, db, errors: Vec::new(), report, depth: 0 };
     while p.i < p.toks.len() {
         let start = p.i;
         if p.declaration().is_err() {
@@ -31,7 +31,11 @@ struct Parser<'a, 'b> {
     db: &'a TypeDb<'b>,
     errors: Vec<(u32, String)>,
     report: bool,
+    /// Nesting of declarators and struct bodies, bounded so deep input can't overflow the stack.
+    depth: u32,
 }
+
+const MAX_DEPTH: u32 = 64;
 
 /// A parse failure, already recorded.
 struct Failed;
@@ -240,8 +244,24 @@ impl Parser<'_, '_> {
         })
     }
 
+    fn enter(&mut self) -> P<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth -= 1;
+            return self.fail("declaration nested too deeply");
+        }
+        Ok(())
+    }
+
     /// `struct|union [name] [{ members }]`
     fn record_spec(&mut self, kind: RecordKind) -> P<Type> {
+        self.enter()?;
+        let r = self.record_spec_inner(kind);
+        self.depth -= 1;
+        r
+    }
+
+    fn record_spec_inner(&mut self, kind: RecordKind) -> P<Type> {
         let mut packed = self.attributes();
         let name = match self.toks.get(self.i) {
             Some(t) if t.kind == TokKind::Ident => {
@@ -352,6 +372,13 @@ impl Parser<'_, '_> {
 
     /// A declarator: its name (None when abstract) and what it does to the base type.
     fn declarator(&mut self) -> P<(Option<String>, Vec<Op>)> {
+        self.enter()?;
+        let r = self.declarator_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn declarator_inner(&mut self) -> P<(Option<String>, Vec<Op>)> {
         let mut ptrs = 0;
         loop {
             self.attributes();

@@ -94,3 +94,13 @@ fn errors_name_the_problem_and_place() {
     let (_, e) = parse("struct s { int a }");
     assert_eq!(e, vec![(17, "expected ';', found '}'".to_string())]);
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("struct s {{ int {}x{}; }};", "(*".repeat(10_000), ")".repeat(10_000));
+    let (_, e) = parse(&deep);
+    assert_eq!(e.first().map(|e| e.1.as_str()), Some("declaration nested too deeply"));
+    let nested = format!("{}int x;{}", "struct a { ".repeat(5_000), " };".repeat(5_000));
+    let (_, e) = parse(&nested);
+    assert!(!e.is_empty());
+}

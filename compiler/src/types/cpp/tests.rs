@@ -92,3 +92,12 @@ fn script_expansion_maps_back() {
     let inside = text.find("100 + 1").unwrap_or(0) as u32;
     assert_eq!(map.map(inside, false) as usize, src.find("ADD").unwrap_or(0));
 }
+
+#[test]
+fn deep_if_expressions_are_bounded() {
+    let src = format!("#if {}1{}\n#define D 1\n#endif\n#if {}1\n#define E 1\n#endif\n", "(".repeat(100_000), ")".repeat(100_000), "!".repeat(100_000));
+    let pre = preprocess(&src, &NoTypes);
+    // Evaluation gives up (0) rather than overflowing the stack; what a chain of 100,000 `!`
+    // comes to after that doesn't matter, only that it returns.
+    assert!(!pre.macros.contains_key("D"));
+}
