@@ -448,6 +448,21 @@ impl Btf {
         Some(Record { name: t.name.to_string(), fields, size: t.size_or_type })
     }
 
+    /// The parameters of the function-pointer typedef `name` (such as `btf_trace_sched_switch`),
+    /// unnamed ones as `argN`.
+    pub fn typedef_params(&self, name: &str, blob: u32) -> Option<Vec<(String, Type)>> {
+        let id = self.find(name, &[Kind::Typedef])?;
+        let ptr = self.skip_modifiers(id).filter(|t| t.kind == Kind::Ptr)?;
+        let proto = self.skip_modifiers(ptr.size_or_type).filter(|t| t.kind == Kind::FuncProto)?;
+        Some(
+            self.params(&proto)
+                .into_iter()
+                .enumerate()
+                .map(|(i, (n, t))| (if n.is_empty() { format!("arg{i}") } else { n.to_string() }, self.to_type(t, blob)))
+                .collect(),
+        )
+    }
+
     /// Every FUNC's name, for listing kfuncs.
     pub fn function_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.ids().filter_map(|id| self.get(id)).filter(|t| t.kind == Kind::Func).map(|t| t.name)

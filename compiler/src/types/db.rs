@@ -4,9 +4,17 @@
 
 use super::btf::{Btf, Kind};
 use super::cdecl::CTypes;
-use super::{Origin, Record, RecordKind, StructRef, Type, TypeSource};
+use super::{Origin, Record, RecordField, RecordKind, StructRef, Type, TypeSource};
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
+
+/// An `args` record of parameters at the offsets `offset(i)` gives.
+fn slots(params: impl Iterator<Item = (String, Type)>, offset: impl Fn(u32) -> u32) -> Record {
+    let fields: Vec<RecordField> =
+        params.enumerate().map(|(i, (n, t))| RecordField::new(n, offset(u32::try_from(i).unwrap_or(0)), t)).collect();
+    let size = fields.iter().map(|f| f.offset + 8).max().unwrap_or(0);
+    Record { name: "args".into(), fields, size }
+}
 
 /// Named types for the checker. Kernel BTF is read on first use only.
 pub struct TypeDb<'a> {
@@ -233,6 +241,43 @@ impl<'a> TypeDb<'a> {
         super::dwarf::uprobe_args(&bytes, function)
     }
 
+    /// The typed `args` of a kfunc/kretfunc probe: the function's BTF parameters, argument `i`
+    /// at offset `8 * i` (the slots of the fentry/fexit context).
+    pub fn kfunc_args(&self, function: &str) -> Option<Rc<Record>> {
+        let (params, _) = self.kernel_function(function)?;
+        Some(Rc::new(slots(params.into_iter(), |i| 8 * i)))
+    }
+
+    /// The return type of a kernel function (kretfunc `retval`).
+    pub fn kfunc_return(&self, function: &str) -> Option<Type> {
+        self.kernel_function(function).map(|(_, r)| r)
+    }
+
+    /// The typed `args` of a raw tracepoint: the parameters of BTF's `btf_trace_NAME` after its
+    /// leading `void *`, named `arg0`.., argument `i` at offset `8 * i` of the raw context.
+    pub fn rawtracepoint_args(&self, name: &str) -> Option<Rc<Record>> {
+        let typedef = format!("btf_trace_{name}");
+        let (blob, _) = self.find_kernel(&typedef, &[Kind::Typedef])?;
+        let params = self.blob(blob)?.typedef_params(&typedef, blob)?;
+        let params = params.into_iter().skip(1).enumerate().map(|(i, (_, t))| (format!("arg{i}"), t));
+        Some(Rc::new(slots(params, |i| 8 * i)))
+    }
+
+    /// The typed `args` of a uprobe from the binary's DWARF: parameter `i` at `reg_offsets[i]`
+    /// (where the probe's context holds the register that passes it); parameters passed on the
+    /// stack (past the registers) are left out.
+    pub fn uprobe_args_record(&self, path: &str, function: &str, reg_offsets: &[u32]) -> Result<Rc<Record>, String> {
+        let args = self.uprobe_args(path, function)?;
+        let n = args.params.len().min(reg_offsets.len());
+        let params = args.params.into_iter().take(n);
+        Ok(Rc::new(slots(params, |i| reg_offsets.get(i as usize).copied().unwrap_or(0))))
+    }
+
+    /// The type of `ctx` in an `iter:TARGET` probe: `struct bpf_iter__TARGET *`.
+    pub fn iter_ctx(&self, target: &str) -> Option<Type> {
+        self.struct_named(Some(RecordKind::Struct), &format!("bpf_iter__{target}")).map(Type::kptr)
+    }
+
     /// The value of an enumerator of the preamble, or of a kernel enum.
     pub fn enum_value(&self, name: &str) -> Option<i64> {
         if let Some(v) = self.c.enum_value(name) {
@@ -241,3 +286,6 @@ impl<'a> TypeDb<'a> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -266,3 +266,4 @@ fn real_vmlinux() {
     assert!(btf.function("vfs_read", 0).is_some_and(|(p, _)| p.len() == 4));
 }
 
+
