@@ -62,6 +62,13 @@ impl TypeSource for KernelTypes {
         std::fs::read(&path).map_err(|e| format!("can't read BTF from {}: {e}", path.display()))
     }
 
+    fn has_kernel_btf(&self) -> bool {
+        match std::env::var_os("BPFTRACE_BTF") {
+            Some(p) => Path::new(&p).is_file(),
+            None => Path::new(BTF_DIR).join("vmlinux").is_file(),
+        }
+    }
+
     fn btf_modules(&self) -> Vec<String> {
         // A BTF file given by BPFTRACE_BTF stands alone.
         if std::env::var_os("BPFTRACE_BTF").is_some() {

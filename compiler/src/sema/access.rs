@@ -357,9 +357,9 @@ impl Checker<'_> {
         self.db.enum_value(name).map(|_| Type::I64)
     }
 
-    /// Records the value of an identifier that names an enumerator.
+    /// Records the value of an identifier that `builtin` found to be an enumerator.
     pub(crate) fn record_enum_constant(&mut self, e: &Expr, name: &str) {
-        if let Some(v) = self.db.enum_value(name) {
+        if let Some(v) = self.db.known_enum_value(name) {
             self.consts.insert(e.id, v as u64);
         }
     }

@@ -403,8 +403,9 @@ impl Checker<'_> {
             }
             ExprKind::Str(s) => Type::Str { len: u32::try_from(s.len() + 1).unwrap_or(u32::MAX) },
             ExprKind::Builtin(name) => {
+                let t = self.builtin(name, e.span);
                 self.record_enum_constant(e, name);
-                self.builtin(name, e.span)
+                t
             }
             ExprKind::Var(name) => match self.vars.get(name) {
                 Some(t) => t.clone(),

@@ -448,6 +448,15 @@ impl Btf {
         Some(Record { name: t.name.to_string(), fields, size: t.size_or_type })
     }
 
+    /// The value of the enumerator `name` of any enum (a scan of every enum: used only for
+    /// identifiers that name nothing else).
+    pub fn enumerator(&self, name: &str) -> Option<i64> {
+        self.ids()
+            .filter_map(|id| self.get(id))
+            .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
+            .find_map(|t| self.enumerators(&t).into_iter().find(|(n, _)| *n == name).map(|(_, v)| v))
+    }
+
     /// The parameters of the function-pointer typedef `name` (such as `btf_trace_sched_switch`),
     /// unnamed ones as `argN`.
     pub fn typedef_params(&self, name: &str, blob: u32) -> Option<Vec<(String, Type)>> {

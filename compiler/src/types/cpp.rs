@@ -133,7 +133,12 @@ pub struct Preprocessed {
 /// `--include` pull in.
 pub fn preprocess(script: &str, source: &dyn TypeSource) -> Preprocessed {
     let mut p = Pre { source, out: Preprocessed::default(), once: HashSet::new(), depth: 0 };
-    for (name, text) in predefined() {
+    let mut defines = predefined();
+    // bpftrace's own macro: scripts use it to skip kernel headers when BTF has the types.
+    if script.contains("BPFTRACE_HAVE_BTF") && source.has_kernel_btf() {
+        defines.push(("BPFTRACE_HAVE_BTF", "1"));
+    }
+    for (name, text) in defines {
         p.out.macros.insert(name.to_string(), Rc::new(Macro { params: None, variadic: false, body: lex(text, 0) }));
     }
     for forced in source.forced_includes() {
@@ -233,6 +238,10 @@ impl Pre<'_> {
             }
             let active = conds.last().is_none_or(|c| c.active);
             let trimmed = line.trim_start();
+            // `#!/usr/bin/env bpftrace`
+            if trimmed.starts_with("#!") {
+                continue;
+            }
             let Some(directive) = trimmed.strip_prefix('#') else {
                 if active && !script {
                     chunk.extend(lex(&line, u32::try_from(start).unwrap_or(u32::MAX)));

@@ -6,6 +6,7 @@ use super::btf::{Btf, Kind};
 use super::cdecl::CTypes;
 use super::{Origin, Record, RecordField, RecordKind, StructRef, Type, TypeSource};
 use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// An `args` record of parameters at the offsets `offset(i)` gives.
@@ -25,11 +26,20 @@ pub struct TypeDb<'a> {
     btfs: RefCell<Vec<Rc<Btf>>>,
     vmlinux: OnceCell<Result<(), String>>,
     modules_loaded: OnceCell<()>,
+    /// Identifiers looked up as enumerators, and what they were.
+    enum_cache: RefCell<HashMap<String, Option<i64>>>,
 }
 
 impl<'a> TypeDb<'a> {
     pub fn new(source: &'a dyn TypeSource, c: CTypes) -> TypeDb<'a> {
-        TypeDb { source, c, btfs: RefCell::new(Vec::new()), vmlinux: OnceCell::new(), modules_loaded: OnceCell::new() }
+        TypeDb {
+            source,
+            c,
+            btfs: RefCell::new(Vec::new()),
+            vmlinux: OnceCell::new(),
+            modules_loaded: OnceCell::new(),
+            enum_cache: RefCell::new(HashMap::new()),
+        }
     }
 
     /// A database with no C definitions.
@@ -278,12 +288,21 @@ impl<'a> TypeDb<'a> {
         self.struct_named(Some(RecordKind::Struct), &format!("bpf_iter__{target}")).map(Type::kptr)
     }
 
-    /// The value of an enumerator of the preamble, or of a kernel enum.
+    /// The value of an enumerator of the preamble, or of a kernel enum (as bpftrace resolves
+    /// `SKB_DROP_REASON_NOT_SPECIFIED`).
     pub fn enum_value(&self, name: &str) -> Option<i64> {
-        if let Some(v) = self.c.enum_value(name) {
-            return Some(v);
+        if let Some(v) = self.enum_cache.borrow().get(name) {
+            return *v;
         }
-        None
+        let v = self.c.enum_value(name).or_else(|| self.kernel_btf().ok().and_then(|b| b.enumerator(name)));
+        self.enum_cache.borrow_mut().insert(name.to_string(), v);
+        v
+    }
+
+    /// An enumerator's value if [`TypeDb::enum_value`] found it before (no lookup). Only
+    /// identifiers that name nothing else are looked up, so a builtin never shows up here.
+    pub fn known_enum_value(&self, name: &str) -> Option<i64> {
+        self.enum_cache.borrow().get(name).copied().flatten()
     }
 }
 

@@ -126,6 +126,7 @@ fn code_tokens(text: &str) -> Vec<Token> {
     let mut offset = 0usize;
     for line in text.split_inclusive('\n') {
         if line.trim_start().starts_with('#') {
+            // Directives and a `#!` line are the preprocessor's.
             directives.push(offset..offset + line.len());
         }
         offset += line.len();

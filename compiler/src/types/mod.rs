@@ -310,7 +310,8 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Array { elem, count } => elem.c_size().saturating_mul(*count),
             Type::Record(r) => r.size,
-            Type::Struct(s) => s.size,
+            // A struct named before its definition was seen has size 0 until resolved.
+            Type::Struct(s) => s.record().map_or(s.size, |r| r.size),
             Type::Tuple(_) => self.layout().size(),
             Type::Agg(_) => 8,
             Type::Void => 1,
@@ -432,6 +433,10 @@ pub trait TypeSource {
     fn kernel_btf(&self, module: Option<&str>) -> Result<Vec<u8>, String> {
         let _ = module;
         Err("kernel BTF is not available".into())
+    }
+    /// Whether kernel BTF is available (defines `BPFTRACE_HAVE_BTF` for the preamble).
+    fn has_kernel_btf(&self) -> bool {
+        self.kernel_btf(None).is_ok()
     }
     /// The names of kernel modules that have BTF.
     fn btf_modules(&self) -> Vec<String> {
