@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs every benchmark script in bench/ with the btc binary given as $1.
+# `make bench`: runs every benchmark script in bench/.
 set -euo pipefail
 btc=${1:-target/release/btc}
 for b in "$(dirname "$0")"/*.sh; do
-	[ "$(basename "$b")" = run.sh ] && continue
-	echo "== $(basename "$b" .sh)"
-	bash "$b" "$btc"
+  [ "$(basename "$b")" = run.sh ] && continue
+  echo "== $(basename "$b")"
+  bash "$b" "$btc"
 done

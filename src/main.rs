@@ -1,12 +1,13 @@
 //! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
 
+mod system;
+mod types;
+
 use btc_compiler::{CompileError, CompileOptions, Emit};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-mod types;
 
 #[derive(Parser)]
 #[command(name = "btc", version, about = "A bpftrace-compatible tracing compiler and runtime")]
@@ -25,10 +26,33 @@ enum Command {
         /// Don't print the "Attaching N probes..." line
         #[arg(short = 'q')]
         quiet: bool,
+        /// Trace this process only (uprobes, usdt, watchpoints)
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// List probes matching the pattern instead of running (like `btc list`)
+        #[arg(short = 'l')]
+        list: bool,
+        /// With -l: show the arguments of each probe
+        #[arg(short = 'v')]
+        verbose: bool,
+        /// Load the object into the kernel (running the verifier) and stop without attaching
+        #[arg(long, hide = true)]
+        dry_run: bool,
         #[command(flatten)]
         headers: HeaderArgs,
-        /// A .bt script or a .o object compiled by `btc compile`
+        /// A .bt script or a .o object compiled by `btc compile` (with -l: the pattern)
         file: Option<PathBuf>,
+    },
+    /// List the probes that can be attached, like `bpftrace -l`
+    List {
+        /// Show the arguments of each probe (tracepoint fields)
+        #[arg(short = 'v')]
+        verbose: bool,
+        /// List the USDT probes (or uprobes) of this process
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// Probes to list, e.g. 'tracepoint:syscalls:*open*' or 'uprobe:/bin/bash:*'
+        pattern: Option<String>,
     },
     /// Compile a script to a self-contained BPF object (or LLVM IR, assembly, AST)
     Compile {
@@ -86,7 +110,13 @@ impl From<String> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { program, quiet, headers, file } => run(program, quiet, &headers, file),
+        Command::Run { list: true, program, verbose, pid, file, .. } => {
+            list(program.or_else(|| file.map(|f| f.display().to_string())), verbose, pid)
+        }
+        Command::Run { program, quiet, pid, dry_run, headers, file, .. } => {
+            run(program, quiet, pid, dry_run, &headers, file)
+        }
+        Command::List { verbose, pid, pattern } => list(pattern, verbose, pid),
         Command::Compile { program, output, emit, check, headers, file } => {
             compile(program, output, emit, check, &headers, file)
         }
@@ -132,16 +162,30 @@ fn env_u32(name: &str, default: u32) -> Result<u32, Failure> {
     }
 }
 
-fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
+fn compile_options(file_name: String, pid: Option<i32>) -> Result<CompileOptions, Failure> {
     Ok(CompileOptions {
         file_name,
         strlen: env_u32("BPFTRACE_STRLEN", 64)?,
         max_map_keys: env_u32("BPFTRACE_MAX_MAP_KEYS", 4096)?,
+        pid,
+        max_bpf_progs: env_u32("BPFTRACE_MAX_BPF_PROGS", 512)?,
     })
 }
 
-fn compile_source(text: &str, name: String, emit: Emit, headers: &HeaderArgs) -> Result<Vec<u8>, Failure> {
-    let opts = compile_options(name.clone())?;
+/// The types of the running kernel and of the file system, with the header options.
+fn kernel_types(headers: &HeaderArgs, script: &str) -> types::KernelTypes {
+    let script_dir = std::path::Path::new(script).parent().map(|p| p.to_path_buf());
+    types::KernelTypes::new(headers.include_dirs.clone(), headers.includes.clone(), script_dir)
+}
+
+fn compile_source(
+    text: &str,
+    name: String,
+    emit: Emit,
+    pid: Option<i32>,
+    headers: &HeaderArgs,
+) -> Result<Vec<u8>, Failure> {
+    let opts = compile_options(name.clone(), pid)?;
     let types = kernel_types(headers, &name);
     match btc_compiler::compile(text, &types, &opts, emit) {
         Ok((bytes, warnings)) => {
@@ -161,22 +205,42 @@ fn is_elf(path: &PathBuf) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
-fn kernel_types(headers: &HeaderArgs, script: &str) -> types::KernelTypes {
-    let script_dir = std::path::Path::new(script).parent().map(|p| p.to_path_buf());
-    types::KernelTypes::new(headers.include_dirs.clone(), headers.includes.clone(), script_dir)
+fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
+    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
+    for w in &listing.warnings {
+        eprintln!("{w}");
+    }
+    let mut out = std::io::stdout().lock();
+    let mut text = listing.lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(format!("can't write output: {e}").into()),
+    }
 }
 
-fn run(program: Option<String>, quiet: bool, headers: &HeaderArgs, file: Option<PathBuf>) -> Result<u8, Failure> {
+fn run(
+    program: Option<String>,
+    quiet: bool,
+    pid: Option<i32>,
+    dry_run: bool,
+    headers: &HeaderArgs,
+    file: Option<PathBuf>,
+) -> Result<u8, Failure> {
     let object = match &file {
         Some(f) if program.is_none() && is_elf(f) => {
             std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
         }
         _ => {
             let (text, name) = source(program, file.as_ref())?;
-            compile_source(&text, name, Emit::Object, headers)?
+            compile_source(&text, name, Emit::Object, pid, headers)?
         }
     };
-    let opts = btc_runtime::RunOptions { quiet };
+    let opts =
+        btc_runtime::RunOptions { quiet, pid, max_probes: env_u32("BPFTRACE_MAX_PROBES", 512)?, dry_run };
     let code = btc_runtime::run_object(&object, &opts).map_err(|e| e.to_string())?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
@@ -191,7 +255,7 @@ fn compile(
 ) -> Result<u8, Failure> {
     let (text, name) = source(program, file.as_ref())?;
     if check || emit == EmitKind::Ast {
-        let opts = compile_options(name.clone())?;
+        let opts = compile_options(name.clone(), None)?;
         let types = kernel_types(headers, &name);
         return match btc_compiler::check(&text, &types, &opts) {
             Ok(c) => {
@@ -221,7 +285,7 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
     };
-    let bytes = compile_source(&text, name, kind, headers)?;
+    let bytes = compile_source(&text, name, kind, None, headers)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }

@@ -2,6 +2,7 @@
 //! (`/sys/kernel/btf`, or `BPFTRACE_BTF`), C headers (`-I`, `--include`, the system include
 //! directories) and user binaries. The compiler itself never touches the file system.
 
+use btc_compiler::types::targets;
 use btc_compiler::TypeSource;
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,38 @@ impl TypeSource for KernelTypes {
 
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        crate::system::kernel_functions()
+    }
+
+    fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        crate::system::btf_functions()
+    }
+
+    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
+        btc_runtime::targets::paths::resolve_binary(target, pid)
+    }
+
+    fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
+        crate::system::elf_functions(path)
+    }
+
+    fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
+        crate::system::usdt_notes(path)
+    }
+
+    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+        crate::system::code_bytes(path, address, size)
+    }
+
+    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
+        btc_runtime::targets::elf::file_symbol(path, name)
+    }
+
+    fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
+        btc_runtime::targets::paths::process_binaries(pid)
     }
 
     fn kernel_btf(&self, module: Option<&str>) -> Result<Vec<u8>, String> {

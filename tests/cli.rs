@@ -137,17 +137,39 @@ fn version_and_help() {
     assert!(help.contains("run") && help.contains("compile"), "{help}");
 }
 
-fn btc_kernel_objects() -> Vec<String> {
-    let progs = libbpf_rs::query::ProgInfoIter::default().map(|i| i.name.to_string_lossy().into_owned());
-    let maps = libbpf_rs::query::MapInfoIter::default().map(|i| i.name.to_string_lossy().into_owned());
-    progs.chain(maps).filter(|n| n.starts_with("btc_")).collect()
+/// The BPF program and map ids a process holds, from its fdinfo.
+fn held_bpf_ids(pid: u32) -> (Vec<u32>, Vec<u32>) {
+    let (mut progs, mut maps) = (Vec::new(), Vec::new());
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return (progs, maps) };
+    for entry in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("prog_id:") {
+                progs.extend(v.trim().parse::<u32>());
+            } else if let Some(v) = line.strip_prefix("map_id:") {
+                maps.extend(v.trim().parse::<u32>());
+            }
+        }
+    }
+    (progs, maps)
 }
 
-fn wait_until_clean() -> Vec<String> {
+/// Which of these program and map ids still exist in the kernel.
+fn still_loaded(progs: &[u32], maps: &[u32]) -> Vec<String> {
+    let p = libbpf_rs::query::ProgInfoIter::default()
+        .filter(|i| progs.contains(&i.id))
+        .map(|i| format!("prog {} {}", i.id, i.name.to_string_lossy()));
+    let m = libbpf_rs::query::MapInfoIter::default()
+        .filter(|i| maps.contains(&i.id))
+        .map(|i| format!("map {} {}", i.id, i.name.to_string_lossy()));
+    p.chain(m).collect()
+}
+
+fn wait_until_released(progs: &[u32], maps: &[u32]) -> Vec<String> {
     // Maps are freed an RCU grace period after their last user.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let left = btc_kernel_objects();
+        let left = still_loaded(progs, maps);
         if left.is_empty() || Instant::now() > deadline {
             return left;
         }
@@ -174,7 +196,8 @@ fn interrupt_after_attach(signal: i32) {
             break;
         }
     }
-    assert!(!btc_kernel_objects().is_empty(), "btc's programs should be loaded while it runs");
+    let (progs, maps) = held_bpf_ids(child.id());
+    assert!(progs.len() >= 3 && !maps.is_empty(), "btc should hold its programs and maps while it runs");
     std::thread::sleep(Duration::from_millis(300));
     unsafe { libc::kill(child.id() as i32, signal) };
     seen.extend(lines.map(|l| l.expect("read")));
@@ -184,7 +207,7 @@ fn interrupt_after_attach(signal: i32) {
     assert!(seen.contains(&"end".to_string()), "{seen:?}");
     assert!(seen.contains(&"@started: 1".to_string()), "{seen:?}");
     assert!(seen.iter().any(|l| l.starts_with("@ticks: ")), "{seen:?}");
-    assert_eq!(wait_until_clean(), Vec::<String>::new(), "btc left kernel objects behind");
+    assert_eq!(wait_until_released(&progs, &maps), Vec::<String>::new(), "btc left kernel objects behind");
 }
 
 #[test]

@@ -68,6 +68,35 @@ pub enum ProbeKind {
     Profile { period_ns: u64 },
     /// A kernel tracepoint.
     Tracepoint { category: String, name: String },
+    /// `software:EVENT[:count]`: a perf software event (`config` is its `PERF_COUNT_SW_*` id) on
+    /// every CPU, firing once every `period` events.
+    Software { event: String, config: u64, period: u64 },
+    /// `hardware:EVENT[:count]`: a perf hardware event (`PERF_COUNT_HW_*`) on every CPU.
+    Hardware { event: String, config: u64, period: u64 },
+    /// `rawtracepoint:NAME`: a BPF_PROG_TYPE_RAW_TRACEPOINT program on the tracepoint `name`.
+    RawTracepoint { name: String },
+    /// `kprobe:[MODULE:]FUNC[+OFFSET]` and `kretprobe` (`ret`). `optional` is set for probes
+    /// that came from a wildcard or from a block with several attach points: when one of those
+    /// can't attach, the run warns and goes on (bpftrace's rule) instead of failing.
+    Kprobe { func: String, module: Option<String>, offset: u64, ret: bool, optional: bool },
+    /// `kfunc` / `kretfunc` (`ret`): fentry/fexit programs. The attach target is resolved by
+    /// libbpf from the section name when the object is loaded.
+    Kfunc { func: String, module: Option<String>, ret: bool },
+    /// `uprobe` / `uretprobe` (`ret`) on the ELF file `path`: at the function `symbol` (its ELF
+    /// name, mangled for C++) plus `offset`, or, without a symbol, at the virtual address
+    /// `offset`. The runtime resolves symbols again when it attaches.
+    Uprobe { path: String, symbol: Option<String>, offset: u64, ret: bool },
+    /// One site of a USDT probe: the uprobe at virtual address `address` of `path`; `semaphore`
+    /// is the virtual address of the probe's semaphore (incremented while attached).
+    Usdt { path: String, provider: String, name: String, address: u64, semaphore: Option<u64> },
+    /// `watchpoint` / `asyncwatchpoint` on `address` (`len` bytes, `mode` made of r, w, x): a
+    /// perf breakpoint event. With a PID it watches that process's memory, without one the
+    /// kernel's.
+    Watchpoint { address: u64, len: u8, mode: String, is_async: bool },
+    /// `iter:TARGET[:PIN]`: a BPF iterator (task, task_file, task_vma). Its output is read once
+    /// and printed, or, with `pin`, the iterator is pinned to that path (relative paths are
+    /// under /sys/fs/bpf).
+    Iter { target: String, pin: Option<String> },
 }
 
 /// A user-visible map (`@name`).

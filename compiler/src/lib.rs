@@ -25,11 +25,21 @@ pub struct CompileOptions {
     pub strlen: u32,
     /// BPFTRACE_MAX_MAP_KEYS.
     pub max_map_keys: u32,
+    /// The process given with `-p`: uprobe and usdt targets are looked up in its mappings.
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_BPF_PROGS: the most programs a script may generate.
+    pub max_bpf_progs: u32,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { file_name: "stdin".into(), strlen: types::DEFAULT_STRLEN, max_map_keys: 4096 }
+        CompileOptions {
+            file_name: "stdin".into(),
+            strlen: types::DEFAULT_STRLEN,
+            max_map_keys: 4096,
+            pid: None,
+            max_bpf_progs: sema::probes::DEFAULT_MAX_PROBES,
+        }
     }
 }
 
@@ -60,7 +70,8 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     let directive_diags = types::cdecl::directive_diagnostics(&pre, &db);
     let parsed = syntax::parse(&text, &mut diags);
     let analysis = parsed.as_ref().map(|program| {
-        let check_opts = sema::CheckOptions { strlen: opts.strlen };
+        let check_opts =
+            sema::CheckOptions { strlen: opts.strlen, pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
         sema::analyse_with(program, db, &pre, &check_opts, &mut diags)
     });
     remap(&mut diags, &map);

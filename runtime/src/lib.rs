@@ -19,6 +19,7 @@ mod hist;
 mod maps;
 mod printf;
 mod run;
+pub mod targets;
 mod value;
 
 pub use error::RuntimeError;
@@ -28,6 +29,12 @@ pub use error::RuntimeError;
 pub struct RunOptions {
     /// Don't print the `Attaching N probes...` line.
     pub quiet: bool,
+    /// `-p PID`: uprobes, USDT probes and watchpoints apply to this process only.
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_PROBES: the most probes a run attaches (0: the default, 512).
+    pub max_probes: u32,
+    /// Load the object (so the kernel verifies every program) and stop without attaching.
+    pub dry_run: bool,
 }
 
 /// Loads, attaches, runs until `exit()`, SIGINT or SIGTERM, prints the maps. Output goes to

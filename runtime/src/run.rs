@@ -54,12 +54,17 @@ impl MapReader for Tracer {
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     let meta = btc_bpfprog::read_metadata(object)?;
     let mut out = Out { w, broken: false };
-    if !opts.quiet {
+    if !opts.quiet && !opts.dry_run {
         out.write(attaching_line(meta.probes.len()).as_bytes())?;
     }
     kernel::raise_memlock();
-    let tracer = Tracer::load(object)?;
+    let mut tracer = Tracer::load(object).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
+    tracer.set_pid(opts.pid);
+    if opts.dry_run {
+        return Ok(0);
+    }
+    check_probe_limit(&meta, opts.max_probes)?;
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
     let mut session = Session { printer: Printer::new(&meta), meta, tracer, out, lost: 0 };
     let result = session.run();
@@ -89,12 +94,34 @@ impl Session<'_> {
         self.report_lost()?;
         if !exited && !self.stopping() {
             for p in &probes {
-                self.tracer.attach(p)?;
+                if let Err(e) = self.tracer.attach(p) {
+                    // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
+                    // can't attach is skipped with a warning; an explicit one fails the run.
+                    match (&p.kind, e) {
+                        (ProbeKind::Kprobe { optional: true, .. }, RuntimeError::Attach { probe, reason }) => {
+                            eprintln!("WARNING: could not attach probe {probe}, skipping: {reason}");
+                        }
+                        (_, e) => return Err(e),
+                    }
+                }
             }
             // Test harnesses written for bpftrace wait for this line before starting a workload.
             if std::env::var_os(NOTIFY_ATTACHED).is_some() {
                 self.out.write(format!("{NOTIFY_ATTACHED}\n").as_bytes())?;
             }
+        }
+        // Iterators run once, after BEGIN; the session then ends as after exit().
+        if !exited && !self.stopping() && probes.iter().any(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
+            for p in probes.iter().filter(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
+                match self.tracer.run_iter(p)? {
+                    kernel::iter::IterOutcome::Output(bytes) => self.out.write(&bytes)?,
+                    kernel::iter::IterOutcome::Pinned(path) => {
+                        self.out.write(format!("Program pinned to {}\n", path.display()).as_bytes())?
+                    }
+                }
+            }
+            self.drain()?;
+            exited = true;
         }
         while !exited && !self.stopping() {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
@@ -167,5 +194,34 @@ impl Session<'_> {
             self.out.write(line.as_bytes())?;
         }
         Ok(())
+    }
+}
+
+/// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
+fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
+    let max = if max == 0 { 512 } else { max };
+    let n = meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)).count();
+    if n > max as usize {
+        return Err(RuntimeError::TooManyProbes { count: n, max });
+    }
+    Ok(())
+}
+
+/// A verifier rejection names the BPF program (`btc_p3`); say which probe that is.
+fn name_rejected_probe(e: RuntimeError, meta: &Metadata) -> RuntimeError {
+    match e {
+        RuntimeError::Load { reason, log } => {
+            let mut reason = reason;
+            if let Some(p) = meta.probes.iter().find(|p| reason.contains(&format!("program {}:", p.prog))) {
+                reason = reason.replacen(&format!("program {}:", p.prog), &format!("program {} ({}):", p.prog, p.name), 1);
+                if let ProbeKind::Kfunc { .. } = p.kind {
+                    if reason.contains("Operation not permitted") || reason.contains("not supported") {
+                        reason.push_str(" (this kernel refuses fentry/fexit programs, which kfunc and kretfunc need)");
+                    }
+                }
+            }
+            RuntimeError::Load { reason, log }
+        }
+        other => other,
     }
 }

@@ -15,7 +15,9 @@ const HDR: u32 = EVENT_HEADER_SIZE as u32;
 impl<'ctx> FnCx<'_, 'ctx> {
     pub fn call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<Val<'ctx>> {
         match name {
+            "printf" if self.in_iterator() => self.seq_printf(args),
             "printf" => self.printf(args),
+            "reg" => self.reg_call(args),
             "exit" => {
                 let buf = self.event_buffer(0, ActionKind::Exit, 0)?;
                 self.emit_event(buf, HDR)?;
@@ -148,7 +150,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         };
         let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
         let p = self.b.build_int_to_ptr(ptr_int, ptr_ty, "src").map_err(llvm_err)?;
-        let id = if matches!(st, Type::Ptr { user: true, .. }) {
+        // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+        let id = if matches!(st, Type::Ptr { user: true, .. }) || (st.is_int() && self.user_space_probe()) {
             helper::PROBE_READ_USER_STR
         } else {
             helper::PROBE_READ_KERNEL_STR

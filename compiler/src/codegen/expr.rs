@@ -21,6 +21,7 @@ pub(crate) mod helper {
     pub const GET_CURRENT_CGROUP_ID: u64 = 80;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_USER_STR: u64 = 114;
+    pub const SEQ_PRINTF: u64 = 126;
     pub const PROBE_READ_KERNEL: u64 = 113;
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const JIFFIES64: u64 = 118;

@@ -112,6 +112,7 @@ pub(crate) fn generate<'a, 'ctx>(
         f.vars.insert(var.clone(), slot);
     }
 
+    f.probe_prologue()?;
     if let Some(pred) = &probe.predicate {
         let v = f.expr(pred)?;
         let v = f.as_int(v)?;

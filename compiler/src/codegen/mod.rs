@@ -14,7 +14,9 @@ mod core;
 mod debuginfo;
 mod expr;
 mod func;
+mod iter;
 mod maps;
+mod probe_args;
 
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
@@ -270,11 +272,31 @@ fn bpf_key_size(key: &bp::Ty, value: &bp::MapValue) -> u32 {
     }
 }
 
-/// The ELF section (libbpf's program type convention) for a probe kind.
+/// The ELF section (libbpf's program type convention) for a probe kind. Programs are attached
+/// by the runtime, never by libbpf's auto-attach, so only the prefix (the program type) and,
+/// for fentry/fexit and iterators, the target (resolved by libbpf at load) matter.
 fn section_of(kind: &bp::ProbeKind) -> String {
+    use bp::ProbeKind as K;
     match kind {
-        bp::ProbeKind::Begin | bp::ProbeKind::End => "raw_tp".to_string(),
-        bp::ProbeKind::Interval { .. } | bp::ProbeKind::Profile { .. } => "perf_event".to_string(),
-        bp::ProbeKind::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+        K::Begin | K::End => "raw_tp".to_string(),
+        K::Interval { .. }
+        | K::Profile { .. }
+        | K::Software { .. }
+        | K::Hardware { .. }
+        | K::Watchpoint { .. } => "perf_event".to_string(),
+        K::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+        K::RawTracepoint { name } => format!("raw_tp/{name}"),
+        K::Kprobe { func, ret, .. } => format!("{}/{func}", if *ret { "kretprobe" } else { "kprobe" }),
+        K::Kfunc { func, module, ret } => {
+            let target = match module {
+                Some(m) => format!("{m}:{func}"),
+                None => func.clone(),
+            };
+            format!("{}/{target}", if *ret { "fexit" } else { "fentry" })
+        }
+        K::Uprobe { ret, .. } => (if *ret { "uretprobe" } else { "uprobe" }).to_string(),
+        // A plain uprobe: libbpf's "usdt" sections expect its own USDT runtime.
+        K::Usdt { .. } => "uprobe".to_string(),
+        K::Iter { target, .. } => format!("iter/{target}"),
     }
 }

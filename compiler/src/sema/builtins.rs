@@ -19,7 +19,8 @@ impl Checker<'_> {
                     Type::I64
                 }
             },
-            "retval" | "func" | "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
+            _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
+            "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }

@@ -95,8 +95,10 @@ impl Checker<'_> {
                 } else if let Err(msg) = format::check(fmt, &tys[1..]) {
                     self.err(args[0].span, msg);
                 }
+                self.check_iter_printf(fmt, args[0].span);
                 Type::Void
             }
+            "reg" => self.reg_call(e, args),
             "exit" => {
                 self.arity(e, name, args, 0, 0);
                 Type::Void
@@ -140,12 +142,12 @@ const MAX_PRINTF_ARGS: usize = 32;
 
 pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
     "printf", "exit", "print", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear",
-    "zero", "str", "strncmp", "strcontains",
+    "zero", "str", "strncmp", "strcontains", "reg",
 ];
 
 /// Functions of the manual that are recognised but not implemented yet.
 pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
-    "pton", "reg", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
+    "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
     "skboutput", "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];

@@ -57,6 +57,10 @@ impl Instance {
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub strlen: u32,
+    /// The process given with `-p` (uprobe and usdt targets are looked up in it).
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_BPF_PROGS (0: the default).
+    pub max_bpf_progs: u32,
 }
 
 /// Checks every probe instance. Map signatures are shared by all instances.

@@ -7,6 +7,7 @@ pub mod calls_maps;
 pub mod calls_strings;
 pub mod check;
 pub mod format;
+pub mod probe_builtins;
 pub mod probes;
 
 use crate::ast::Program;
@@ -45,7 +46,8 @@ pub fn analyse_with(
         diags.push(d);
     }
     let types = db.source();
-    let resolved = probes::resolve(prog, types, diags);
+    let ropts = probes::ResolveOptions { pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
+    let resolved = probes::resolve(prog, types, &ropts, diags);
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
     }

@@ -16,6 +16,28 @@ struct BtParser;
 /// of exhausting the stack.
 pub const MAX_NESTING: usize = 200;
 
+/// Deepest expression tree accepted (operators chained or nested), for the same reason.
+pub const MAX_EXPR_DEPTH: usize = 1000;
+
+/// The direct subexpressions of an expression.
+fn children(kind: &ExprKind) -> Box<dyn Iterator<Item = &Expr> + '_> {
+    match kind {
+        ExprKind::Map { keys, .. } => Box::new(keys.iter()),
+        ExprKind::Call { args, .. } => Box::new(args.iter()),
+        ExprKind::Tuple(items) => Box::new(items.iter()),
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Arrow { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr)
+        | ExprKind::IncDec { target: expr, .. } => Box::new(std::iter::once(&**expr)),
+        ExprKind::Binary { lhs, rhs, .. } => Box::new([&**lhs, &**rhs].into_iter()),
+        ExprKind::Index { expr, index } => Box::new([&**expr, &**index].into_iter()),
+        ExprKind::Ternary { cond, then, els } => Box::new([&**cond, &**then, &**els].into_iter()),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
 /// Parses a script. On a syntax error, returns the diagnostics.
 pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Program> {
     if let Some(span) = too_deep(source) {
@@ -29,7 +51,7 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Program> {
             return None;
         }
     };
-    let mut b = Builder { next_id: 0, diags };
+    let mut b = Builder { next_id: 0, diags, depths: Vec::new(), too_deep_reported: false };
     let mut prog = Program::default();
     for pair in pairs.flatten() {
         match pair.as_rule() {
@@ -234,6 +256,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
 struct Builder<'d> {
     next_id: u32,
     diags: &'d mut Diagnostics,
+    /// Depth of every expression tree built so far, by id (later passes recurse that deep).
+    depths: Vec<u32>,
+    too_deep_reported: bool,
 }
 
 fn span(p: &Pair<'_, Rule>) -> Span {
@@ -244,6 +269,12 @@ impl Builder<'_> {
     fn expr_node(&mut self, kind: ExprKind, span: Span) -> Expr {
         let id = ExprId(self.next_id);
         self.next_id += 1;
+        let depth = 1 + children(&kind).map(|c| self.depths.get(c.id.0 as usize).copied().unwrap_or(0)).max().unwrap_or(0);
+        self.depths.push(depth);
+        if depth as usize > MAX_EXPR_DEPTH && !self.too_deep_reported {
+            self.too_deep_reported = true;
+            self.diags.error(span, format!("expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"));
+        }
         Expr { id, kind, span }
     }
 
@@ -543,9 +574,17 @@ impl Builder<'_> {
             },
             Rule::param_count => ExprKind::ParamCount,
             Rule::map_ref => return self.map_ref(pair),
-            Rule::paren => return self.first_expr(pair),
-            Rule::tuple => {
-                let elems = pair.into_inner().map(|p| self.expr(p)).collect();
+            Rule::paren => {
+                let parts: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+                let is_tuple = parts.iter().any(|p| p.as_rule() == Rule::tuple_comma);
+                let mut elems: Vec<Expr> =
+                    parts.into_iter().filter(|p| p.as_rule() != Rule::tuple_comma).map(|p| self.expr(p)).collect();
+                if !is_tuple {
+                    return match elems.pop() {
+                        Some(e) => e,
+                        None => self.expr_node(ExprKind::Int(0), sp),
+                    };
+                }
                 ExprKind::Tuple(elems)
             }
             Rule::call => {

@@ -11,6 +11,7 @@ pub mod cpp;
 pub mod db;
 pub mod dwarf;
 pub mod expand;
+pub mod targets;
 pub mod tracepoint;
 
 pub use cdecl::CTypes;
@@ -428,6 +429,43 @@ pub trait TypeSource {
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String>;
     /// Every tracepoint as (category, name), for wildcard expansion.
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String>;
+    /// Kernel functions that kprobes can attach to (available_filter_functions).
+    fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        Err("the list of traceable kernel functions is not available".into())
+    }
+    /// Kernel functions described by BTF, which kfunc/kretfunc can attach to.
+    fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        Err("kernel BTF is not available".into())
+    }
+    /// The file a uprobe or usdt target names: a path, a library name found through
+    /// /etc/ld.so.cache (`libc`), or a program on $PATH. `pid` is the process given with `-p`.
+    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
+        let _ = pid;
+        Ok(target.to_string())
+    }
+    /// The function symbols (symtab and dynsym) of an ELF file.
+    fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
+        Err(format!("can't read symbols of {path}"))
+    }
+    /// The USDT probes of an ELF file.
+    fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
+        Err(format!("can't read USDT probes of {path}"))
+    }
+    /// `size` bytes of the ELF file `path` at virtual address `address` (the code of a function,
+    /// to check that a uprobe offset starts an instruction).
+    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+        let _ = (address, size);
+        Err(format!("can't read the code of {path}"))
+    }
+    /// The virtual address of the symbol `name` (any type) of the ELF file `path`.
+    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
+        let _ = name;
+        Err(format!("can't read symbols of {path}"))
+    }
+    /// The ELF files mapped by process `pid` (for `usdt:*:...` with `-p`).
+    fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
+        Err(format!("can't read the mappings of process {pid}"))
+    }
     /// The raw BTF of the kernel (`module` None: vmlinux) or of a kernel module (split BTF on
     /// top of vmlinux's), or why it can't be had.
     fn kernel_btf(&self, module: Option<&str>) -> Result<Vec<u8>, String> {
