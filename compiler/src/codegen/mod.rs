@@ -18,6 +18,8 @@ mod iter;
 mod maps;
 mod probe_args;
 
+pub(crate) use probe_args::ARG_REGS;
+
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
 use btc_bpfprog as bp;

@@ -374,3 +374,13 @@ impl Checker<'_> {
         }
     }
 }
+
+impl Checker<'_> {
+    /// `ctx` in an `iter:TARGET` probe: a `struct bpf_iter__TARGET *` from BTF.
+    pub(crate) fn iter_ctx_type(&self) -> Option<Type> {
+        match &self.rp.kind {
+            btc_bpfprog::ProbeKind::Iter { target, .. } => self.db.iter_ctx(target),
+            _ => None,
+        }
+    }
+}

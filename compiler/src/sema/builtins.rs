@@ -20,6 +20,7 @@ impl Checker<'_> {
                 }
             },
             _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
+            "ctx" if self.iter_ctx_type().is_some() => self.iter_ctx_type().unwrap_or(Type::I64),
             "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
