@@ -138,10 +138,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
         if let Some((p, _)) = self.place_of(e)? {
             return Ok(p);
         }
-        if let (ExprKind::Field { expr: base, field, .. }, Type::Record(r)) = (&e.kind, self.ty_of_base(e)) {
+        if let (ExprKind::Field { field, .. }, Type::Record(r)) = (&e.kind, self.ty_of_base(e)) {
             // An array field of tracepoint `args`: in the context.
             let f = r.field(field).ok_or_else(|| llvm_err("args field"))?;
-            let _ = base;
             return Ok(Place::Direct(self.offset(self.ctx_arg, f.offset)?));
         }
         let v = self.expr(e)?;
@@ -276,7 +275,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// `p + n`, `p - n` (scaled by the pointee's size) and `p - q` (in elements).
-    pub(crate) fn pointer_binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Option<Val<'ctx>>> {
+    pub(crate) fn pointer_binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Option<Val<'ctx>>> {
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));
         let scale = |t: &Type| match t {
             Type::Ptr { pointee, .. } => u64::from(pointee.c_size().max(1)),
@@ -305,7 +304,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 bl.build_int_add(n, b, "padd").map_err(llvm_err)?
             }
         };
-        let _ = e;
         Ok(Some(Val::Int(v)))
     }
 

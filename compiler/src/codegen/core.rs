@@ -125,13 +125,12 @@ impl CoreTypes<'_> {
 
     /// Records the access of `field` of `s` (and the anonymous members leading to it).
     fn note(&mut self, s: &Rc<StructRef>, field: &str) {
-        let (Some(key), Some(r)) = (key_of(s), s.record()) else { return };
+        let Some(r) = s.record() else { return };
         let Some(path) = r.field_path(field) else { return };
         let mut cur_s = s.clone();
         let mut cur = r.clone();
         for i in path {
             let Some(k) = key_of(&cur_s) else { return };
-            let _ = key;
             self.accessed.entry(k).or_insert_with(|| (cur_s.clone(), BTreeSet::new())).1.insert(i);
             let Some(Type::Struct(inner)) = cur.fields.get(i).map(|f| f.ty.clone()) else { return };
             let Some(ir) = inner.record().cloned() else { return };

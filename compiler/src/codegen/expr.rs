@@ -213,7 +213,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         if matches!(op, BinOp::And | BinOp::Or) {
             return self.logical(op, lhs, rhs);
         }
-        if let Some(v) = self.pointer_binary(e, op, lhs, rhs)? {
+        if let Some(v) = self.pointer_binary(op, lhs, rhs)? {
             return Ok(v);
         }
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));

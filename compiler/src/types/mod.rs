@@ -268,7 +268,9 @@ impl PartialEq for StructRef {
     /// found); anonymous ones only when they are the same definition.
     fn eq(&self, other: &Self) -> bool {
         if self.name.is_empty() || other.name.is_empty() {
-            return std::ptr::eq(self, other) || (self.origin == other.origin && self.origin != Origin::C);
+            // Two references to one BTF type are the same type; anything else anonymous is
+            // only equal to itself.
+            return std::ptr::eq(self, other) || (matches!(self.origin, Origin::Btf { .. }) && self.origin == other.origin);
         }
         self.kind == other.kind && self.name == other.name && self.size == other.size
     }
@@ -347,7 +349,7 @@ impl Type {
             Type::Array { .. } => self.memory_layout(),
             Type::Record(r) => btc_bpfprog::Ty::tuple(r.fields.iter().map(|f| f.ty.layout()).collect()),
             Type::Struct(s) => match s.record() {
-                Some(r) => record_layout(s, r),
+                Some(r) => record_layout(r),
                 // Checking resolves every struct that is copied by value; this is never reached.
                 None => btc_bpfprog::Ty::Tuple { fields: Vec::new(), size: s.size },
             },
@@ -386,8 +388,7 @@ impl fmt::Display for Type {
 
 /// The layout of a struct copied by value: its named fields at their C offsets (the fields of
 /// anonymous members in line, as C sees them), the whole of its C size.
-fn record_layout(s: &StructRef, r: &Record) -> btc_bpfprog::Ty {
-    let _ = s;
+fn record_layout(r: &Record) -> btc_bpfprog::Ty {
     let mut fields = Vec::new();
     named_fields(r, 0, &mut fields, 0);
     btc_bpfprog::Ty::Record { fields, size: r.size }
