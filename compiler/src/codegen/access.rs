@@ -13,8 +13,12 @@ use std::rc::Rc;
 /// Where a value lives.
 #[derive(Clone, Copy)]
 pub(crate) enum Place<'ctx> {
-    /// Kernel or user memory, read with a probe-read helper.
-    Probed { ptr: PointerValue<'ctx>, user: bool },
+    /// Kernel or user memory, read with a probe-read helper. `core_root` is the pointer a chain
+    /// of CO-RE accesses started from (bitfield offsets are relocated relative to it).
+    Probed { ptr: PointerValue<'ctx>, user: bool, core_root: Option<PointerValue<'ctx>> },
+    /// A bitfield of a kernel struct reached by a CO-RE access: `access` is the relocatable access
+    /// to the member, `root` the pointer its chain started from.
+    CoreBitfield { access: PointerValue<'ctx>, root: PointerValue<'ctx> },
     /// Memory the program may load from directly: its stack, or the context at a constant offset.
     Direct(PointerValue<'ctx>),
 }
@@ -72,6 +76,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let (place, _) = self.place_of(inner)?.ok_or("'&' of a value that is not in memory")?;
         let ptr = match place {
             Place::Probed { ptr, .. } | Place::Direct(ptr) => ptr,
+            Place::CoreBitfield { .. } => return Err("can't take the address of a bitfield".into()),
         };
         let i64t = self.m.context.i64_type();
         Ok(Val::Int(self.b.build_ptr_to_int(ptr, i64t, "addr").map_err(llvm_err)?))
@@ -90,13 +95,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
             ExprKind::Unary { op: UnaryOp::Deref, expr } => {
                 let user = matches!(self.ty(expr), Type::Ptr { user: true, .. });
                 let ptr = self.pointer_value(expr)?;
-                Ok(Some((Place::Probed { ptr, user }, None)))
+                Ok(Some((Place::Probed { ptr, user, core_root: None }, None)))
             }
             ExprKind::Arrow { expr, field, .. } => {
                 let Type::Ptr { pointee, user } = self.ty(expr) else { return Ok(None) };
                 let Type::Struct(s) = &*pointee else { return Ok(None) };
                 let ptr = self.pointer_value(expr)?;
-                self.member(Place::Probed { ptr, user }, s, field).map(Some)
+                self.member(Place::Probed { ptr, user, core_root: None }, s, field).map(Some)
             }
             ExprKind::Field { expr, field, .. } => {
                 let Type::Struct(s) = self.ty(expr) else { return Ok(None) };
@@ -107,7 +112,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let elem = self.ty(e);
                 let esz = u64::from(elem.c_size());
                 let base = match self.ty(expr) {
-                    Type::Ptr { user, .. } => Place::Probed { ptr: self.pointer_value(expr)?, user },
+                    Type::Ptr { user, .. } => Place::Probed { ptr: self.pointer_value(expr)?, user, core_root: None },
                     Type::Array { .. } => self.value_place(expr)?,
                     _ => return Ok(None),
                 };
@@ -120,7 +125,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         // A variable offset can't be loaded directly (the verifier wants
                         // constant context offsets): read it like any other memory.
                         let base = match base {
-                            Place::Direct(ptr) => Place::Probed { ptr, user: false },
+                            Place::Direct(ptr) => Place::Probed { ptr, user: false, core_root: None },
                             probed => probed,
                         };
                         self.advance(base, off)?
@@ -165,9 +170,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn advance(&self, place: Place<'ctx>, by: IntValue<'ctx>) -> R<Place<'ctx>> {
         let i8t = self.m.context.i8_type();
         let step = |p: PointerValue<'ctx>| unsafe { self.b.build_gep(i8t, p, &[by], "elem") }.map_err(llvm_err);
+        // A plain offset ends any chain of CO-RE accesses: the next one starts from here.
         Ok(match place {
-            Place::Probed { ptr, user } => Place::Probed { ptr: step(ptr)?, user },
+            Place::Probed { ptr, user, .. } => Place::Probed { ptr: step(ptr)?, user, core_root: None },
             Place::Direct(ptr) => Place::Direct(step(ptr)?),
+            Place::CoreBitfield { .. } => return Err(llvm_err("offset from a bitfield")),
         })
     }
 
@@ -195,9 +202,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// read from kernel memory, a constant offset otherwise.
     fn step(&mut self, base: Place<'ctx>, s: &Rc<StructRef>, r: &Record, i: usize, f: &RecordField) -> R<Place<'ctx>> {
         match base {
-            Place::Probed { ptr, user: false } if matches!(s.origin, Origin::Btf { .. }) && f.bitfield.is_none() => {
+            Place::Probed { ptr, user: false, core_root } if matches!(s.origin, Origin::Btf { .. }) => {
                 let p = self.core_access(ptr, s, r, i)?;
-                Ok(Place::Probed { ptr: p, user: false })
+                let root = core_root.unwrap_or(ptr);
+                if f.bitfield.is_some() {
+                    return Ok(Place::CoreBitfield { access: p, root });
+                }
+                Ok(Place::Probed { ptr: p, user: false, core_root: Some(root) })
             }
             base => self.advance(base, self.u64c(u64::from(f.offset))),
         }
@@ -205,6 +216,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     /// Reads a value of type `ty` at `place`.
     pub(crate) fn read(&mut self, place: Place<'ctx>, ty: &Type, bitfield: Option<Bitfield>) -> R<Val<'ctx>> {
+        if let Place::CoreBitfield { access, root } = place {
+            return self.read_core_bitfield(access, root, ty);
+        }
         if let Some(bf) = bitfield {
             return self.read_bitfield(place, ty, bf);
         }
@@ -213,7 +227,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let size = ty.c_size().min(8);
                 let p = match place {
                     Place::Direct(p) => p,
-                    Place::Probed { ptr, user } => {
+                    Place::CoreBitfield { .. } => return Err(llvm_err("bitfield read as a plain integer")),
+                    Place::Probed { ptr, user, .. } => {
                         let tmp = self.alloca_bytes(8, "rd")?;
                         self.store_i64(tmp, self.i64(0))?;
                         self.probe_read(tmp, self.u64c(u64::from(size)), ptr, user)?;
@@ -243,7 +258,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let n = ty.c_size();
                 match place {
                     Place::Direct(p) => self.memcpy(slot, p, n)?,
-                    Place::Probed { ptr, user } => self.probe_read(slot, self.u64c(u64::from(n)), ptr, user)?,
+                    Place::Probed { ptr, user, .. } => self.probe_read(slot, self.u64c(u64::from(n)), ptr, user)?,
+                    Place::CoreBitfield { .. } => return Err(llvm_err("bitfield read as a value")),
                 }
                 Ok(Val::Mem(slot))
             }
@@ -256,7 +272,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.store_i64(tmp, self.i64(0))?;
         match place {
             Place::Direct(p) => self.memcpy(tmp, p, bytes)?,
-            Place::Probed { ptr, user } => self.probe_read(tmp, self.u64c(u64::from(bytes)), ptr, user)?,
+            Place::Probed { ptr, user, .. } => self.probe_read(tmp, self.u64c(u64::from(bytes)), ptr, user)?,
+            Place::CoreBitfield { .. } => return Err(llvm_err("CO-RE bitfield")),
         }
         let v = self.load_i64(tmp)?;
         // Move the field to the top bits, then back down with or without the sign.
@@ -264,6 +281,31 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let v = self.b.build_left_shift(v, self.u64c(up), "bfl").map_err(llvm_err)?;
         let down = self.u64c(64 - u64::from(bf.bits));
         let v = self.b.build_right_shift(v, down, ty.is_signed(), "bfr").map_err(llvm_err)?;
+        Ok(Val::Int(v))
+    }
+
+    /// A bitfield of a kernel struct, as libbpf's BPF_CORE_READ_BITFIELD_PROBED reads it: where
+    /// its bytes are, how many, and the shifts that extract it are all CO-RE relocations.
+    fn read_core_bitfield(&mut self, access: PointerValue<'ctx>, root: PointerValue<'ctx>, ty: &Type) -> R<Val<'ctx>> {
+        const BYTE_OFFSET: u64 = 0;
+        const BYTE_SIZE: u64 = 1;
+        const LSHIFT_U64: u64 = 4;
+        const RSHIFT_U64: u64 = 5;
+        let off = self.core_field_info(access, BYTE_OFFSET)?;
+        let size = self.core_field_info(access, BYTE_SIZE)?;
+        let lshift = self.core_field_info(access, LSHIFT_U64)?;
+        let rshift = self.core_field_info(access, RSHIFT_U64)?;
+        let i8t = self.m.context.i8_type();
+        let src = unsafe { self.b.build_gep(i8t, root, &[off], "bf_src") }.map_err(llvm_err)?;
+        let tmp = self.alloca_bytes(8, "bf")?;
+        self.store_i64(tmp, self.i64(0))?;
+        // The size is at most 8 (libbpf refuses wider bitfields); the mask lets the verifier
+        // see that before relocation.
+        let size = self.b.build_and(size, self.u64c(15), "bf_size").map_err(llvm_err)?;
+        self.probe_read(tmp, size, src, false)?;
+        let v = self.load_i64(tmp)?;
+        let v = self.b.build_left_shift(v, lshift, "bfl").map_err(llvm_err)?;
+        let v = self.b.build_right_shift(v, rshift, ty.is_signed(), "bfr").map_err(llvm_err)?;
         Ok(Val::Int(v))
     }
 

@@ -188,6 +188,24 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
     }
 
+    /// `llvm.bpf.preserve.field.info(access, kind)`: a CO-RE relocated fact about the member
+    /// `access` reaches, as an i64.
+    pub(crate) fn core_field_info(&mut self, access: PointerValue<'ctx>, kind: u64) -> R<inkwell::values::IntValue<'ctx>> {
+        let ctx = self.m.context;
+        let ptr = ctx.ptr_type(AddressSpace::default());
+        let name = "llvm.bpf.preserve.field.info.p0";
+        let f = match self.m.module.get_function(name) {
+            Some(f) => f,
+            None => self.m.module.add_function(name, ctx.i32_type().fn_type(&[ptr.into(), ctx.i64_type().into()], false), None),
+        };
+        let call = self.b.build_call(f, &[access.into(), ctx.i64_type().const_int(kind, false).into()], "field_info").map_err(llvm_err)?;
+        let v = match call.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) => v.into_int_value(),
+            inkwell::values::ValueKind::Instruction(_) => return Err(llvm_err("field info returned no value")),
+        };
+        self.b.build_int_z_extend(v, ctx.i64_type(), "fi64").map_err(llvm_err)
+    }
+
     fn core_built(&mut self, key: Key, s: &Rc<StructRef>, r: &Record) -> R<Built<'ctx>> {
         if let Some(b) = self.m.core.built.get(&key) {
             return Ok(b.clone());
@@ -207,19 +225,14 @@ impl<'ctx> FnCx<'_, 'ctx> {
             let f = &r.fields[i];
             let ty = self.core_di_type(&f.ty, f.enum_type)?;
             let size = f.ty.c_size();
-            let m = di.builder.create_member_type(
-                scope,
-                &f.name,
-                file,
-                0,
-                u64::from(size) * 8,
-                0,
-                u64::from(f.offset) * 8,
-                DIFlags::ZERO,
-                ty,
-            );
+            // A bitfield member is described by its bits, as C compilers do.
+            let (bits, at_bit, flags) = match f.bitfield {
+                Some(b) => (u64::from(b.bits), u64::from(f.offset) * 8 + u64::from(b.shift), DIFlags::BIT_FIELD),
+                None => (u64::from(size) * 8, u64::from(f.offset) * 8, DIFlags::ZERO),
+            };
+            let m = di.builder.create_member_type(scope, &f.name, file, 0, bits, 0, at_bit, flags, ty);
             di_members.push(m.as_type());
-            let gep = if s.kind == RecordKind::Struct && f.offset >= at {
+            let gep = if s.kind == RecordKind::Struct && f.offset >= at && f.bitfield.is_none() {
                 if f.offset > at {
                     llvm_elems.push(ctx.i8_type().array_type(f.offset - at).into());
                 }
