@@ -157,7 +157,12 @@ impl Checker<'_> {
         let base = match ty.keyword.as_deref() {
             Some(kw @ ("struct" | "union")) => {
                 let kind = if kw == "union" { RecordKind::Union } else { RecordKind::Struct };
-                self.db.struct_named(Some(kind), &ty.name)
+                // In a uprobe, the traced binary's own types come before the kernel's.
+                let user = match (&self.rp.kind, self.db.c.record(Some(kind), &ty.name)) {
+                    (btc_bpfprog::ProbeKind::Uprobe { path, .. }, None) => self.db.user_struct_named(path, kind, &ty.name),
+                    _ => None,
+                };
+                user.or_else(|| self.db.struct_named(Some(kind), &ty.name))
             }
             Some("enum") => self.db.enum_named(&ty.name),
             _ => int_type_named(&ty.name).or_else(|| self.db.type_named(&ty.name)),

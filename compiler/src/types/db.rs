@@ -28,6 +28,8 @@ pub struct TypeDb<'a> {
     modules_loaded: OnceCell<()>,
     /// Identifiers looked up as enumerators, and what they were.
     enum_cache: RefCell<HashMap<String, Option<i64>>>,
+    /// User binaries read for DWARF, by path.
+    binaries: RefCell<HashMap<String, Rc<Vec<u8>>>>,
 }
 
 impl<'a> TypeDb<'a> {
@@ -39,6 +41,7 @@ impl<'a> TypeDb<'a> {
             vmlinux: OnceCell::new(),
             modules_loaded: OnceCell::new(),
             enum_cache: RefCell::new(HashMap::new()),
+            binaries: RefCell::new(HashMap::new()),
         }
     }
 
@@ -247,8 +250,21 @@ impl<'a> TypeDb<'a> {
     /// The typed parameters of `function` in the user binary at `path`, from its DWARF (for
     /// uprobe `args`); Err says why there are none.
     pub fn uprobe_args(&self, path: &str, function: &str) -> Result<super::dwarf::FunctionArgs, String> {
-        let bytes = self.source.binary(path)?;
-        super::dwarf::uprobe_args(&bytes, function)
+        super::dwarf::uprobe_args(&self.binary(path)?, function)
+    }
+
+    /// `struct NAME` from the DWARF of the user binary at `path` (the one a uprobe traces).
+    pub fn user_struct_named(&self, path: &str, kind: RecordKind, name: &str) -> Option<Type> {
+        super::dwarf::struct_named(&self.binary(path).ok()?, kind, name).ok().flatten()
+    }
+
+    fn binary(&self, path: &str) -> Result<Rc<Vec<u8>>, String> {
+        if let Some(b) = self.binaries.borrow().get(path) {
+            return Ok(b.clone());
+        }
+        let b = Rc::new(self.source.binary(path)?);
+        self.binaries.borrow_mut().insert(path.to_string(), b.clone());
+        Ok(b)
     }
 
     /// The typed `args` of a kfunc/kretfunc probe: the function's BTF parameters, argument `i`

@@ -38,6 +38,26 @@ impl FunctionArgs {
 /// The typed parameters of `function` in the DWARF of the ELF `binary`; Err says why there
 /// are none (no debug info, no such function, compressed sections).
 pub fn uprobe_args(binary: &[u8], function: &str) -> Result<FunctionArgs, String> {
+    let mut found = None;
+    with_units(binary, |cx| {
+        found = cx.find_function(function)?;
+        Ok(found.is_some())
+    })?;
+    found.ok_or_else(|| format!("no debug info for function {function}"))
+}
+
+/// The struct or union `name` (`kind`) defined in the DWARF of `binary`, with its fields.
+pub fn struct_named(binary: &[u8], kind: RecordKind, name: &str) -> Result<Option<Type>, String> {
+    let mut found = None;
+    with_units(binary, |cx| {
+        found = cx.find_struct(kind, name);
+        Ok(found.is_some())
+    })?;
+    Ok(found)
+}
+
+/// Runs `f` on each compilation unit of `binary` until it returns true.
+fn with_units(binary: &[u8], mut f: impl FnMut(&mut Convert<'_, '_>) -> Result<bool, String>) -> Result<(), String> {
     let elf = goblin::elf::Elf::parse(binary).map_err(|e| format!("not an ELF binary: {e}"))?;
     let mut compressed = false;
     let section = |name: &str| -> &[u8] {
@@ -67,11 +87,11 @@ pub fn uprobe_args(binary: &[u8], function: &str) -> Result<FunctionArgs, String
     while let Some(header) = units.next().map_err(|e| format!("bad DWARF: {e}"))? {
         let unit = dwarf.unit(header).map_err(|e| format!("bad DWARF: {e}"))?;
         let mut cx = Convert { dwarf: &dwarf, unit: &unit, structs: HashMap::new() };
-        if let Some(args) = cx.find_function(function)? {
-            return Ok(args);
+        if f(&mut cx)? {
+            return Ok(());
         }
     }
-    Err(format!("no debug info for function {function}"))
+    Ok(())
 }
 
 struct Convert<'a, 'd> {
@@ -137,6 +157,25 @@ impl<'d> Convert<'_, 'd> {
             return Ok(Some(FunctionArgs { params, ret }));
         }
         Ok(None)
+    }
+
+    /// The definition of struct/union `name` in this unit.
+    fn find_struct(&mut self, kind: RecordKind, name: &str) -> Option<Type> {
+        let want = match kind {
+            RecordKind::Struct => [gimli::DW_TAG_structure_type, gimli::DW_TAG_class_type],
+            RecordKind::Union => [gimli::DW_TAG_union_type, gimli::DW_TAG_union_type],
+        };
+        let mut entries = self.unit.entries();
+        while let Ok(Some((_, e))) = entries.next_dfs() {
+            if !want.contains(&e.tag()) || e.attr_value(gimli::DW_AT_declaration).ok().flatten().is_some() {
+                continue;
+            }
+            if self.name(e).as_deref() == Some(name) {
+                let offset = e.offset();
+                return Some(self.convert(offset, 0));
+            }
+        }
+        None
     }
 
     /// The type of the DIE at `offset`.

@@ -22,7 +22,10 @@ int main(void) {
 /// Builds the test program with debug info (with the C compiler the test machine has: a
 /// missing compiler fails the test, it doesn't skip it).
 fn binary(flags: &[&str]) -> Vec<u8> {
-    let dir = std::env::temp_dir().join(format!("btc-dwarf-test-{}-{}", std::process::id(), flags.join("")));
+    // Tests run in parallel: each build gets its own directory.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("btc-dwarf-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let src = dir.join("prog.c");
     let out = dir.join("prog");
@@ -97,4 +100,15 @@ fn missing_debug_info_and_functions_are_errors() {
     let with = binary(&["-g"]);
     assert_eq!(uprobe_args(&with, "nope"), Err("no debug info for function nope".to_string()));
     assert!(uprobe_args(b"not an elf", "x").is_err());
+}
+
+#[test]
+fn structs_are_found_by_name() {
+    let bin = binary(&["-g"]);
+    let Some(Type::Struct(s)) = struct_named(&bin, RecordKind::Struct, "node").expect("DWARF") else {
+        panic!("struct node not found")
+    };
+    assert_eq!((s.size, s.record().map(|r| r.fields.len())), (16, Some(2)));
+    assert!(matches!(struct_named(&bin, RecordKind::Union, "num"), Ok(Some(Type::Struct(_)))));
+    assert_eq!(struct_named(&bin, RecordKind::Struct, "nope"), Ok(None));
 }
