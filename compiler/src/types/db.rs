@@ -28,8 +28,9 @@ pub struct TypeDb<'a> {
     modules_loaded: OnceCell<()>,
     /// Identifiers looked up as enumerators, and what they were.
     enum_cache: RefCell<HashMap<String, Option<i64>>>,
-    /// User binaries read for DWARF, by path.
+    /// User binaries read for DWARF, by path, and the index of their functions.
     binaries: RefCell<HashMap<String, Rc<Vec<u8>>>>,
+    dwarf_indexes: RefCell<HashMap<String, Rc<Result<super::dwarf::DwarfIndex, String>>>>,
 }
 
 impl<'a> TypeDb<'a> {
@@ -42,6 +43,7 @@ impl<'a> TypeDb<'a> {
             modules_loaded: OnceCell::new(),
             enum_cache: RefCell::new(HashMap::new()),
             binaries: RefCell::new(HashMap::new()),
+            dwarf_indexes: RefCell::new(HashMap::new()),
         }
     }
 
@@ -250,7 +252,20 @@ impl<'a> TypeDb<'a> {
     /// The typed parameters of `function` in the user binary at `path`, from its DWARF (for
     /// uprobe `args`); Err says why there are none.
     pub fn uprobe_args(&self, path: &str, function: &str) -> Result<super::dwarf::FunctionArgs, String> {
-        super::dwarf::uprobe_args(&self.binary(path)?, function)
+        let binary = self.binary(path)?;
+        let cached = self.dwarf_indexes.borrow().get(path).cloned();
+        let index = match cached {
+            Some(i) => i,
+            None => {
+                let i = Rc::new(super::dwarf::index(&binary));
+                self.dwarf_indexes.borrow_mut().insert(path.to_string(), i.clone());
+                i
+            }
+        };
+        match &*index {
+            Ok(idx) => super::dwarf::function_args(&binary, idx, function),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     /// `struct NAME` from the DWARF of the user binary at `path` (the one a uprobe traces).

@@ -38,26 +38,68 @@ impl FunctionArgs {
 /// The typed parameters of `function` in the DWARF of the ELF `binary`; Err says why there
 /// are none (no debug info, no such function, compressed sections).
 pub fn uprobe_args(binary: &[u8], function: &str) -> Result<FunctionArgs, String> {
-    let mut found = None;
-    with_units(binary, |cx| {
-        found = cx.find_function(function)?;
-        Ok(found.is_some())
-    })?;
-    found.ok_or_else(|| format!("no debug info for function {function}"))
+    function_args(binary, &index(binary)?, function)
+}
+
+/// Where each function of a binary is described: built in one pass, so that a uprobe wildcard
+/// over many functions doesn't scan the DWARF once per function.
+#[derive(Debug, Default)]
+pub struct DwarfIndex {
+    functions: HashMap<String, (gimli::DebugInfoOffset<usize>, UnitOffset)>,
+}
+
+/// Indexes the function definitions of `binary` by name (and linkage name).
+pub fn index(binary: &[u8]) -> Result<DwarfIndex, String> {
+    with_dwarf(binary, |dwarf| {
+        let mut idx = DwarfIndex::default();
+        let mut units = dwarf.units();
+        while let Some(header) = units.next().map_err(err)? {
+            let Some(unit_off) = header.offset().as_debug_info_offset() else { continue };
+            let unit = dwarf.unit(header).map_err(err)?;
+            let cx = Convert { dwarf, unit: &unit, structs: HashMap::new() };
+            let mut entries = unit.entries();
+            while let Some((_, e)) = entries.next_dfs().map_err(err)? {
+                if e.tag() != gimli::DW_TAG_subprogram || e.attr_value(gimli::DW_AT_declaration).ok().flatten().is_some() {
+                    continue;
+                }
+                let at = (unit_off, e.offset());
+                for n in [cx.name(e), cx.string_attr(e, gimli::DW_AT_linkage_name)].into_iter().flatten() {
+                    idx.functions.entry(n).or_insert(at);
+                }
+            }
+        }
+        Ok(idx)
+    })
+}
+
+/// The typed parameters of `function`, found through `index`.
+pub fn function_args(binary: &[u8], index: &DwarfIndex, function: &str) -> Result<FunctionArgs, String> {
+    let &(unit_off, die) = index.functions.get(function).ok_or_else(|| format!("no debug info for function {function}"))?;
+    with_dwarf(binary, |dwarf| {
+        let header = dwarf.debug_info.header_from_offset(unit_off).map_err(err)?;
+        let unit = dwarf.unit(header).map_err(err)?;
+        let mut cx = Convert { dwarf, unit: &unit, structs: HashMap::new() };
+        cx.function_at(die)
+    })
 }
 
 /// The struct or union `name` (`kind`) defined in the DWARF of `binary`, with its fields.
 pub fn struct_named(binary: &[u8], kind: RecordKind, name: &str) -> Result<Option<Type>, String> {
-    let mut found = None;
-    with_units(binary, |cx| {
-        found = cx.find_struct(kind, name);
-        Ok(found.is_some())
-    })?;
-    Ok(found)
+    with_dwarf(binary, |dwarf| {
+        let mut units = dwarf.units();
+        while let Some(header) = units.next().map_err(err)? {
+            let unit = dwarf.unit(header).map_err(err)?;
+            let mut cx = Convert { dwarf, unit: &unit, structs: HashMap::new() };
+            if let Some(t) = cx.find_struct(kind, name) {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    })
 }
 
-/// Runs `f` on each compilation unit of `binary` until it returns true.
-fn with_units(binary: &[u8], mut f: impl FnMut(&mut Convert<'_, '_>) -> Result<bool, String>) -> Result<(), String> {
+/// Runs `f` on the DWARF sections of the ELF `binary`.
+fn with_dwarf<T>(binary: &[u8], f: impl FnOnce(&gimli::Dwarf<Reader<'_>>) -> Result<T, String>) -> Result<T, String> {
     let elf = goblin::elf::Elf::parse(binary).map_err(|e| format!("not an ELF binary: {e}"))?;
     let mut compressed = false;
     let section = |name: &str| -> &[u8] {
@@ -82,16 +124,8 @@ fn with_units(binary: &[u8], mut f: impl FnMut(&mut Convert<'_, '_>) -> Result<b
     let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'_>, gimli::Error> {
         Ok(EndianSlice::new(section(id.name()), LittleEndian))
     })
-    .map_err(|e| format!("bad DWARF: {e}"))?;
-    let mut units = dwarf.units();
-    while let Some(header) = units.next().map_err(|e| format!("bad DWARF: {e}"))? {
-        let unit = dwarf.unit(header).map_err(|e| format!("bad DWARF: {e}"))?;
-        let mut cx = Convert { dwarf: &dwarf, unit: &unit, structs: HashMap::new() };
-        if f(&mut cx)? {
-            return Ok(());
-        }
-    }
-    Ok(())
+    .map_err(err)?;
+    f(&dwarf)
 }
 
 struct Convert<'a, 'd> {
@@ -122,41 +156,28 @@ impl<'d> Convert<'_, 'd> {
         }
     }
 
-    /// The function's parameters, if this unit defines it.
-    fn find_function(&mut self, function: &str) -> Result<Option<FunctionArgs>, String> {
-        let mut entries = self.unit.entries();
-        while let Some((_, e)) = entries.next_dfs().map_err(err)? {
-            if e.tag() != gimli::DW_TAG_subprogram || e.attr_value(gimli::DW_AT_declaration).ok().flatten().is_some() {
-                continue;
+    fn string_attr(&self, e: &DebuggingInformationEntry<'_, '_, Reader<'d>>, at: gimli::DwAt) -> Option<String> {
+        let v = e.attr_value(at).ok()??;
+        let s = self.dwarf.attr_string(self.unit, v).ok()?;
+        Some(String::from_utf8_lossy(s.slice()).into_owned())
+    }
+
+    /// The parameters of the subprogram at `offset`.
+    fn function_at(&mut self, offset: UnitOffset) -> Result<FunctionArgs, String> {
+        let e = self.unit.entry(offset).map_err(err)?;
+        let ret = Self::type_ref(&e).map_or(Type::Void, |o| self.convert(o, 0));
+        let mut tree = self.unit.entries_tree(Some(offset)).map_err(err)?;
+        let root = tree.root().map_err(err)?;
+        let mut children = root.children();
+        let mut raw = Vec::new();
+        while let Some(child) = children.next().map_err(err)? {
+            let c = child.entry();
+            if c.tag() == gimli::DW_TAG_formal_parameter {
+                raw.push((self.name(c).unwrap_or_else(|| format!("arg{}", raw.len())), Self::type_ref(c)));
             }
-            let linkage = e
-                .attr_value(gimli::DW_AT_linkage_name)
-                .ok()
-                .flatten()
-                .and_then(|v| self.dwarf.attr_string(self.unit, v).ok())
-                .map(|s| String::from_utf8_lossy(s.slice()).into_owned());
-            if self.name(e).as_deref() != Some(function) && linkage.as_deref() != Some(function) {
-                continue;
-            }
-            let ret = Self::type_ref(e).map_or(Type::Void, |o| self.convert(o, 0));
-            let offset = e.offset();
-            let mut tree = self.unit.entries_tree(Some(offset)).map_err(err)?;
-            let root = tree.root().map_err(err)?;
-            let mut children = root.children();
-            let mut params = Vec::new();
-            let mut raw = Vec::new();
-            while let Some(child) = children.next().map_err(err)? {
-                let c = child.entry();
-                if c.tag() == gimli::DW_TAG_formal_parameter {
-                    raw.push((self.name(c).unwrap_or_else(|| format!("arg{}", raw.len())), Self::type_ref(c)));
-                }
-            }
-            for (n, t) in raw {
-                params.push((n, t.map_or(Type::Void, |o| self.convert(o, 0))));
-            }
-            return Ok(Some(FunctionArgs { params, ret }));
         }
-        Ok(None)
+        let params = raw.into_iter().map(|(n, t)| (n, t.map_or(Type::Void, |o| self.convert(o, 0)))).collect();
+        Ok(FunctionArgs { params, ret })
     }
 
     /// The definition of struct/union `name` in this unit.
