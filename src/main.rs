@@ -1,6 +1,16 @@
 //! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
+//!
+//! - `btc run ...` takes bpftrace's whole command line (see `args.rs`, driven by `run.rs`);
+//! - `btc compile ...` compiles ahead of time (clap);
+//! - invoked as `bpftrace` (a symlink), btc behaves as `btc run` with bpftrace's top-level
+//!   command line.
 
-use btc_compiler::{CompileError, CompileOptions, Emit, TypeSource};
+mod args;
+mod info;
+mod run;
+mod system;
+
+use btc_compiler::{CompileError, CompileOptions, Emit};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -15,16 +25,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile (if needed) and run a script, a program given with -e, or a compiled .o
+    /// Compile (if needed) and run a script, a program given with -e, or a compiled .o; takes
+    /// bpftrace's options (`btc run -h` lists them)
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Run {
-        /// Program text (instead of a file)
-        #[arg(short = 'e', value_name = "PROGRAM")]
-        program: Option<String>,
-        /// Don't print the "Attaching N probes..." line
-        #[arg(short = 'q')]
-        quiet: bool,
-        /// A .bt script or a .o object compiled by `btc compile`
-        file: Option<PathBuf>,
+        /// bpftrace's command line
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
     },
     /// Compile a script to a self-contained BPF object (or LLVM IR, assembly, AST)
     Compile {
@@ -40,8 +47,13 @@ enum Command {
         /// Only parse and check the script; produce nothing
         #[arg(long)]
         check: bool,
-        /// The .bt script
+        /// Allow unsafe functions (system, signal, override)
+        #[arg(long = "unsafe")]
+        allow_unsafe: bool,
+        /// The .bt script, then its positional parameters ($1, $2, ...)
         file: Option<PathBuf>,
+        /// Positional parameters
+        positional: Vec<String>,
     },
 }
 
@@ -55,9 +67,11 @@ enum EmitKind {
 }
 
 /// A failure already described to the user, or one to print as `ERROR: msg`.
-enum Failure {
+pub enum Failure {
     Reported,
     Message(String),
+    /// A bad command line: the message, then the usage.
+    Usage(String),
 }
 
 impl From<String> for Failure {
@@ -66,11 +80,27 @@ impl From<String> for Failure {
     }
 }
 
+/// How the program was invoked: `bpftrace` when its file name says so.
+fn invoked_as_bpftrace() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n == "bpftrace"))
+        .unwrap_or(false)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run { program, quiet, file } => run(program, quiet, file),
-        Command::Compile { program, output, emit, check, file } => compile(program, output, emit, check, file),
+    let (result, name) = if invoked_as_bpftrace() {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        (run::main(&argv, "bpftrace"), "bpftrace")
+    } else {
+        let cli = Cli::parse();
+        match cli.command {
+            Command::Run { args } => (run::main(&args, "btc run"), "btc run"),
+            Command::Compile { program, output, emit, check, allow_unsafe, file, positional } => {
+                (compile(program, output, emit, check, allow_unsafe, file, positional), "btc compile")
+            }
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -79,11 +109,16 @@ fn main() -> ExitCode {
             eprintln!("ERROR: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Usage(m)) => {
+            eprintln!("ERROR: {m}");
+            eprint!("{}", args::usage(name));
+            ExitCode::from(1)
+        }
     }
 }
 
 /// The script's text and its name in diagnostics.
-fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, String), Failure> {
+pub fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, String), Failure> {
     match (program, file) {
         (Some(p), None) => Ok((p, "stdin".into())),
         (None, Some(f)) if f.as_os_str() == "-" => {
@@ -97,88 +132,58 @@ fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, St
             Ok((text, f.display().to_string()))
         }
         (Some(_), Some(_)) => Err("give either -e PROGRAM or a file, not both".to_string().into()),
-        (None, None) => Err("no program given: use -e PROGRAM or a file".to_string().into()),
+        (None, None) => Err(Failure::Usage("no program given: use -e PROGRAM or a file".to_string())),
     }
 }
 
-fn env_u32(name: &str, default: u32) -> Result<u32, Failure> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Failure::Message(format!("invalid value for {name}: '{v}' (expected a positive integer)"))),
-    }
+/// Compile options from the environment (BPFTRACE_* variables).
+pub fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
+    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    Ok(CompileOptions { file_name, env, btf: path("BPFTRACE_BTF"), vmlinux: path("BPFTRACE_VMLINUX"), ..CompileOptions::default() })
 }
 
-fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
-    Ok(CompileOptions {
-        file_name,
-        strlen: env_u32("BPFTRACE_STRLEN", 64)?,
-        max_map_keys: env_u32("BPFTRACE_MAX_MAP_KEYS", 4096)?,
-    })
-}
-
-/// Types from the running kernel.
-struct KernelTypes;
-
-impl TypeSource for KernelTypes {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
-        btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
-    }
-    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
-        btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
-    }
-}
-
-fn compile_source(text: &str, name: String, emit: Emit) -> Result<Vec<u8>, Failure> {
-    let opts = compile_options(name.clone())?;
-    match btc_compiler::compile(text, &KernelTypes, &opts, emit) {
+/// Compiles `text`, printing warnings (unless `quiet_warnings`) and diagnostics on stderr.
+pub fn compile_source(text: &str, opts: &CompileOptions, emit: Emit, quiet_warnings: bool) -> Result<Vec<u8>, Failure> {
+    let name = &opts.file_name;
+    match btc_compiler::compile(text, &system::KernelTypes, opts, emit) {
         Ok((bytes, warnings)) => {
-            eprint!("{}", warnings.render(&name, text, true));
+            if !quiet_warnings {
+                eprint!("{}", warnings.render(name, text, true));
+            }
             Ok(bytes)
         }
         Err(CompileError::Script(d)) => {
-            eprint!("{}", d.render(&name, text, true));
+            eprint!("{}", d.render(name, text, true));
             Err(Failure::Reported)
         }
         Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
     }
 }
 
-fn is_elf(path: &PathBuf) -> bool {
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
-}
-
-fn run(program: Option<String>, quiet: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
-    let object = match &file {
-        Some(f) if program.is_none() && is_elf(f) => {
-            std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
-        }
-        _ => {
-            let (text, name) = source(program, file.as_ref())?;
-            compile_source(&text, name, Emit::Object)?
-        }
-    };
-    let opts = btc_runtime::RunOptions { quiet };
-    let code = btc_runtime::run_object(&object, &opts).map_err(|e| e.to_string())?;
-    Ok(u8::try_from(code).unwrap_or(1))
-}
-
+#[allow(clippy::too_many_arguments)]
 fn compile(
     program: Option<String>,
     output: Option<PathBuf>,
     emit: EmitKind,
     check: bool,
+    allow_unsafe: bool,
     file: Option<PathBuf>,
+    mut positional: Vec<String>,
 ) -> Result<u8, Failure> {
+    // With -e, every operand is a positional parameter.
+    let mut file = file;
+    if program.is_some() {
+        if let Some(f) = file.take() {
+            positional.insert(0, f.display().to_string());
+        }
+    }
     let (text, name) = source(program, file.as_ref())?;
+    let mut opts = compile_options(name.clone())?;
+    opts.allow_unsafe = allow_unsafe;
+    opts.positional = positional;
     if check || emit == EmitKind::Ast {
-        let opts = compile_options(name.clone())?;
-        return match btc_compiler::check(&text, &KernelTypes, &opts) {
+        return match btc_compiler::check(&text, &system::KernelTypes, &opts) {
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
                 if emit == EmitKind::Ast && !check {
@@ -206,12 +211,12 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
     };
-    let bytes = compile_source(&text, name, kind)?;
+    let bytes = compile_source(&text, &opts, kind, false)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }
 
-fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
+pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
     match path {
         Some(p) if p.as_os_str() != "-" => {
             std::fs::write(p, bytes).map_err(|e| format!("can't write {}: {e}", p.display()).into())

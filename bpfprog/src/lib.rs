@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 mod elf;
+pub mod runtime;
 pub use elf::{read_metadata, MetaError};
+pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 
 /// Name of the ELF section that holds the JSON-encoded [`Metadata`].
 pub const META_SECTION: &str = ".btc.meta";
@@ -38,6 +40,9 @@ pub struct Metadata {
     pub maps: Vec<MapInfo>,
     /// printf-like formats, indexed by the `index` of an event header.
     pub formats: Vec<FormatInfo>,
+    /// Settings of the script's config block that the runtime applies.
+    #[serde(default)]
+    pub config: RuntimeConfig,
 }
 
 /// One BPF program and where to attach it.
@@ -104,6 +109,8 @@ pub enum Ty {
     Str { len: u32 },
     /// Fields laid out at the given offsets in a record of `size` bytes.
     Tuple { fields: Vec<Field>, size: u32 },
+    /// A value the runtime formats (a symbol, a stack, an address, a timestamp, ...).
+    Runtime(RuntimeTy),
 }
 
 /// One field of a [`Ty::Tuple`].
@@ -123,6 +130,7 @@ impl Ty {
             Ty::Int { bytes, .. } => u32::from(*bytes),
             Ty::Str { len } => *len,
             Ty::Tuple { size, .. } => *size,
+            Ty::Runtime(r) => r.size(),
         }
     }
 
@@ -132,6 +140,7 @@ impl Ty {
             Ty::Int { bytes, .. } => u32::from(*bytes),
             Ty::Str { .. } => 1,
             Ty::Tuple { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
+            Ty::Runtime(r) => r.align(),
         }
     }
 
@@ -198,6 +207,15 @@ pub enum ActionKind {
     Exit = 2,
     /// `print(@map)`: `index` is the map.
     PrintMap = 3,
+    /// `time(fmt)`: `index` is a format whose text is the strftime format; no payload.
+    Time = 32,
+    /// `system(fmt, ...)`: like `Printf`; the text is run as a shell command.
+    System = 33,
+    /// `cat(fmt, ...)`: like `Printf`; the text names a file to print.
+    Cat = 34,
+    /// `join(arr[, sep])`: `index` is a format whose text is the separator and whose arguments
+    /// are the strings (an empty string ends the array).
+    Join = 35,
 }
 
 impl ActionKind {
@@ -206,6 +224,10 @@ impl ActionKind {
             1 => Some(ActionKind::Printf),
             2 => Some(ActionKind::Exit),
             3 => Some(ActionKind::PrintMap),
+            32 => Some(ActionKind::Time),
+            33 => Some(ActionKind::System),
+            34 => Some(ActionKind::Cat),
+            35 => Some(ActionKind::Join),
             _ => None,
         }
     }
@@ -250,6 +272,7 @@ mod tests {
             probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
+            config: RuntimeConfig::default(),
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

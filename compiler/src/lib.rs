@@ -7,6 +7,7 @@ pub mod ast;
 pub mod codegen;
 pub mod diag;
 pub mod sema;
+pub mod settings;
 pub mod suggest;
 pub mod syntax;
 pub mod types;
@@ -24,13 +25,67 @@ pub struct CompileOptions {
     pub strlen: u32,
     /// BPFTRACE_MAX_MAP_KEYS.
     pub max_map_keys: u32,
+    /// Settings given by environment variables; they win over the script's config block, which
+    /// wins over `strlen` and `max_map_keys` above.
+    pub env: settings::Settings,
+    /// Positional parameters (`$1`..`$N`).
+    pub positional: Vec<String>,
+    /// `--unsafe`: allow system(), signal() and override().
+    pub allow_unsafe: bool,
+    /// `-k` / `-kk`: report errors of BPF helpers at run time.
+    pub helper_errors: HelperErrors,
+    /// `-I DIR`: directories searched for C headers (for the C preamble).
+    pub include_dirs: Vec<std::path::PathBuf>,
+    /// `--include FILE`: headers included before the script, as `#include <FILE>` would.
+    pub includes: Vec<String>,
+    /// `-p PID` (or the child of `-c`), when known at compile time: uprobes and USDT probes
+    /// attach to this process only.
+    pub target_pid: Option<u32>,
+    /// `-c CMD` is given: `cpid` is the child's PID.
+    pub has_child: bool,
+    /// `--usdt-file-activation`: activate USDT semaphores of every process running the binary.
+    pub usdt_file_activation: bool,
+    /// BPFTRACE_BTF: a BTF file to read kernel types from instead of the running kernel's.
+    pub btf: Option<std::path::PathBuf>,
+    /// BPFTRACE_VMLINUX: the vmlinux to read kernel symbols from.
+    pub vmlinux: Option<std::path::PathBuf>,
+}
+
+/// Which BPF helper errors `-k` / `-kk` report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HelperErrors {
+    /// Errors are ignored (the default).
+    #[default]
+    Ignore,
+    /// `-k`: every helper but the `probe_read_*` family.
+    Helpers,
+    /// `-kk`: every helper.
+    All,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { file_name: "stdin".into(), strlen: types::DEFAULT_STRLEN, max_map_keys: 4096 }
+        CompileOptions {
+            file_name: "stdin".into(),
+            strlen: types::DEFAULT_STRLEN,
+            max_map_keys: 4096,
+            env: settings::Settings::default(),
+            positional: Vec::new(),
+            allow_unsafe: false,
+            helper_errors: HelperErrors::Ignore,
+            include_dirs: Vec::new(),
+            includes: Vec::new(),
+            target_pid: None,
+            has_child: false,
+            usdt_file_activation: false,
+            btf: None,
+            vmlinux: None,
+        }
     }
 }
+
+/// Default of BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS.
+pub const DEFAULT_MAX_PROBES: u32 = 512;
 
 /// Why compilation failed.
 #[derive(Debug)]
@@ -46,20 +101,57 @@ pub struct Checked {
     pub program: ast::Program,
     pub analysis: sema::Analysis,
     pub warnings: Diagnostics,
+    /// The settings in force: environment, then config block.
+    pub settings: settings::Settings,
 }
 
 /// Parses and checks a script.
 pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Result<Checked, CompileError> {
     let mut diags = Diagnostics::default();
-    let Some(program) = syntax::parse(source, &mut diags) else {
+    let Some(mut program) = syntax::parse(source, &mut diags) else {
         return Err(CompileError::Script(diags));
     };
-    let check_opts = sema::CheckOptions { strlen: opts.strlen };
+    // The config block and the positional parameters come first: they change types and values.
+    let script_settings = sema::config::settings(&program, &mut diags);
+    let settings = opts.env.clone().over(&script_settings);
+    sema::positional::substitute(&mut program, &opts.positional, &mut diags);
+    sema::consteval::substitute(&mut program, types, &mut diags);
+    if diags.has_errors() {
+        return Err(CompileError::Script(diags));
+    }
+    let check_opts = sema::CheckOptions {
+        strlen: settings.strlen.unwrap_or(opts.strlen),
+        allow_unsafe: opts.allow_unsafe,
+        stack_mode: settings.stack_mode.unwrap_or_default(),
+        has_child: opts.has_child,
+    };
     let analysis = sema::analyse(&program, types, &check_opts, &mut diags);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
-    Ok(Checked { program, analysis, warnings: diags })
+    check_limits(&analysis, &settings)?;
+    Ok(Checked { program, analysis, warnings: diags, settings })
+}
+
+/// BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS.
+fn check_limits(analysis: &sema::Analysis, settings: &settings::Settings) -> Result<(), CompileError> {
+    let n = analysis.instances.len();
+    let max_probes = settings.max_probes.unwrap_or(DEFAULT_MAX_PROBES);
+    if n > max_probes as usize {
+        return Err(CompileError::Internal(format!(
+            "Can't attach to {n} probes because it exceeds the current limit of {max_probes} probes.\n\
+             You can increase the limit through the BPFTRACE_MAX_PROBES environment variable, but BE CAREFUL \
+             since a high number of probes attached can cause your system to crash."
+        )));
+    }
+    let max_progs = settings.max_bpf_progs.unwrap_or(DEFAULT_MAX_PROBES);
+    if n > max_progs as usize {
+        return Err(CompileError::Internal(format!(
+            "Your program is trying to generate more than {max_progs} BPF programs, which exceeds the current limit \
+             of {max_progs}.\nYou can increase the limit through the BPFTRACE_MAX_BPF_PROGS environment variable."
+        )));
+    }
+    Ok(())
 }
 
 /// Compiles a script to an object, LLVM IR or assembly.
@@ -70,7 +162,11 @@ pub fn compile(
     emit: Emit,
 ) -> Result<(Vec<u8>, Diagnostics), CompileError> {
     let checked = check(source, types, opts)?;
-    let cg = codegen::CodegenOptions { file: opts.file_name.clone(), max_map_keys: opts.max_map_keys };
+    let cg = codegen::CodegenOptions {
+        file: opts.file_name.clone(),
+        max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
+        runtime_config: checked.settings.runtime.clone(),
+    };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))
 }

@@ -1,7 +1,9 @@
 //! Turning ring buffer records into output text and actions.
 
-use crate::maps::{format_map, MapError, RawEntries};
+use crate::maps::{MapError, RawEntries};
+use crate::output::{OutputFormat, Services};
 use crate::printf::Format;
+use crate::resolve::{Place, StackSource};
 use crate::value::{decode, DecodeError, Value};
 use crate::RuntimeError;
 use btc_bpfprog::{ActionKind, EventHeader, MapInfo, Metadata, Ty};
@@ -26,6 +28,19 @@ pub enum EventError {
 /// Reads the current contents of a map (the kernel in production, a fake in tests).
 pub trait MapReader {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError>;
+    /// The frames of stack `id` in the stack trace map `map`.
+    fn read_stack(&self, _map: &str, _id: u32) -> Option<Vec<u64>> {
+        None
+    }
+}
+
+/// A [`MapReader`] seen as the source of stacks.
+struct Stacks<'a>(&'a dyn MapReader);
+
+impl StackSource for Stacks<'_> {
+    fn stack(&self, map: &str, id: u32) -> Option<Vec<u64>> {
+        self.0.read_stack(map, id)
+    }
 }
 
 /// What the caller should do after a record.
@@ -39,15 +54,48 @@ pub enum Step {
 /// Decodes records per the metadata and renders their output.
 pub struct Printer {
     formats: Vec<(Format, Ty)>,
+    /// The format strings as written (time formats, join separators, system/cat commands).
+    texts: Vec<String>,
     maps: Vec<MapInfo>,
+    services: Services,
 }
 
 impl Printer {
+    /// A text printer without symbols.
+    #[cfg(test)]
     pub fn new(meta: &Metadata) -> Printer {
+        Printer::with_services(meta, Services::plain())
+    }
+
+    pub fn with_services(meta: &Metadata, services: Services) -> Printer {
         Printer {
             formats: meta.formats.iter().map(|f| (Format::parse(&f.fmt), f.args.clone())).collect(),
+            texts: meta.formats.iter().map(|f| f.fmt.clone()).collect(),
             maps: meta.maps.clone(),
+            services,
         }
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Decodes the arguments of format `index` and renders the format with them.
+    fn render_format(&self, index: u32, payload: &[u8], maps: &dyn MapReader) -> Result<Vec<u8>, RuntimeError> {
+        let (format, args_ty) = self.formats.get(index as usize).ok_or(EventError::BadFormat(index))?;
+        let mut args = match decode(args_ty, payload) {
+            Ok(Value::Tuple(items)) => items,
+            Ok(single) => vec![single],
+            Err(err) => return Err(EventError::Args { index, err }.into()),
+        };
+        self.services.resolve_args(&mut args, &Stacks(maps));
+        let mut text = Vec::new();
+        format.render(&args, &mut text);
+        Ok(text)
+    }
+
+    fn text_of(&self, index: u32) -> Result<&str, RuntimeError> {
+        self.texts.get(index as usize).map(String::as_str).ok_or_else(|| EventError::BadFormat(index).into())
     }
 
     /// Handles one record, appending its output to `out`.
@@ -55,14 +103,32 @@ impl Printer {
         let (header, payload) = EventHeader::decode(record).ok_or(EventError::Short(record.len()))?;
         match ActionKind::from_u32(header.kind) {
             Some(ActionKind::Printf) => {
-                let (format, args_ty) =
-                    self.formats.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
-                let args = match decode(args_ty, payload) {
+                let text = self.render_format(header.index, payload, maps)?;
+                out.extend(self.services.message("printf", &text));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::Time) => {
+                out.extend(self.services.time(self.text_of(header.index)?));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::System) => {
+                let cmd = self.render_format(header.index, payload, maps)?;
+                out.extend(self.services.system(&cmd));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::Cat) => {
+                let path = self.render_format(header.index, payload, maps)?;
+                out.extend(self.services.cat(&path));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::Join) => {
+                let (_, args_ty) = self.formats.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
+                let items = match decode(args_ty, payload) {
                     Ok(Value::Tuple(items)) => items,
-                    Ok(single) => vec![single],
+                    Ok(_) => Vec::new(),
                     Err(err) => return Err(EventError::Args { index: header.index, err }.into()),
                 };
-                format.render(&args, out);
+                out.extend(self.services.join(&items, self.text_of(header.index)?));
                 Ok(Step::Continue)
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
@@ -78,13 +144,28 @@ impl Printer {
     /// Appends a map as `print(@m)` shows it.
     pub fn print_map(&self, info: &MapInfo, maps: &dyn MapReader, out: &mut Vec<u8>) -> Result<(), RuntimeError> {
         let entries = maps.read_map(info)?;
-        out.extend(format_map(info, &entries).map_err(EventError::from)?);
+        let mut decoded = crate::maps::sorted_entries(info, &entries).map_err(EventError::from)?;
+        let stacks = Stacks(maps);
+        for (k, v) in &mut decoded {
+            self.services.resolver.resolve(k, Place::Key, &stacks);
+            self.services.resolver.resolve(v, Place::Value, &stacks);
+        }
+        match self.services.format {
+            OutputFormat::Text => out.extend(crate::maps::render_text(info, &decoded)),
+            OutputFormat::Json => {
+                let entries: Vec<(Value, Vec<u8>)> =
+                    decoded.into_iter().map(|(k, v)| { let j = crate::json::value(&v); (k, j) }).collect();
+                out.extend(crate::json::map("map", &info.name, info.scalar, &entries));
+            }
+        }
         Ok(())
     }
 
     /// Appends what bpftrace prints at exit: an empty line, then every map sorted by name.
     pub fn print_exit_maps(&self, maps: &dyn MapReader, out: &mut Vec<u8>) -> Result<(), RuntimeError> {
-        out.extend_from_slice(b"\n\n");
+        if self.services.format == OutputFormat::Text {
+            out.extend_from_slice(b"\n\n");
+        }
         for info in crate::maps::exit_order(&self.maps) {
             self.print_map(info, maps, out)?;
         }

@@ -74,7 +74,14 @@ fn sorts_by_value(value: &MapValue) -> bool {
 ///
 /// Integer-valued maps (`count()`, `sum()`, plain integers) are sorted by ascending value, ties by
 /// key; others by key (integers compared unsigned, strings bytewise, first key field first).
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn format_map(info: &MapInfo, entries: &RawEntries) -> Result<Vec<u8>, MapError> {
+    Ok(render_text(info, &sorted_entries(info, entries)?))
+}
+
+/// Decodes the entries of a map and sorts them in bpftrace's printing order (see
+/// [`format_map`]).
+pub fn sorted_entries(info: &MapInfo, entries: &RawEntries) -> Result<Vec<(Value, Value)>, MapError> {
     let mut decoded = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         let key = decode(&info.key, k).map_err(|err| MapError::Key { map: info.name.clone(), err })?;
@@ -90,9 +97,15 @@ pub fn format_map(info: &MapInfo, entries: &RawEntries) -> Result<Vec<u8>, MapEr
         };
         by_val.then_with(|| ka.cmp_key(kb))
     });
+    Ok(decoded)
+}
 
+/// Renders sorted, decoded entries as bpftrace's text output does.
+pub fn render_text(info: &MapInfo, decoded: &[(Value, Value)]) -> Vec<u8> {
+    // Stacks, symbols and addresses are printed without a newline between entries.
+    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
     let mut out = Vec::new();
-    for (key, value) in &decoded {
+    for (key, value) in decoded {
         out.extend_from_slice(info.name.as_bytes());
         if !info.scalar {
             out.push(b'[');
@@ -104,12 +117,14 @@ pub fn format_map(info: &MapInfo, entries: &RawEntries) -> Result<Vec<u8>, MapEr
         }
         out.extend_from_slice(b": ");
         value.render(&mut out);
+        if separator {
+            out.push(b'\n');
+        }
+    }
+    if decoded.is_empty() || !separator {
         out.push(b'\n');
     }
-    if decoded.is_empty() {
-        out.push(b'\n');
-    }
-    Ok(out)
+    out
 }
 
 /// Orders maps as bpftrace prints them at exit: by name (`@` < `@a` < `@b`).

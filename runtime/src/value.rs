@@ -1,6 +1,6 @@
 //! Decoding values laid out per a [`Ty`] and rendering them as bpftrace prints them.
 
-use btc_bpfprog::Ty;
+use btc_bpfprog::{RuntimeTy, Ty};
 use std::cmp::Ordering;
 
 /// Why bytes could not be decoded as a value of some [`Ty`].
@@ -61,6 +61,9 @@ pub enum Value {
     /// The bytes of a string up to (not including) its NUL terminator.
     Str(Vec<u8>),
     Tuple(Vec<Value>),
+    /// A value the runtime formats (symbol, stack, address...) with its raw bytes, until
+    /// `resolve` turns it into text.
+    Runtime(RuntimeTy, Vec<u8>),
 }
 
 fn slice<'a>(data: &'a [u8], offset: usize, len: usize, ty: &'static str) -> Result<&'a [u8], DecodeError> {
@@ -108,6 +111,10 @@ pub fn decode_at(ty: &Ty, data: &[u8], offset: usize) -> Result<Value, DecodeErr
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Tuple)
         }
+        Ty::Runtime(r) => {
+            let raw = slice(data, offset, r.size() as usize, "value")?;
+            Ok(Value::Runtime(r.clone(), raw.to_vec()))
+        }
     }
 }
 
@@ -128,6 +135,11 @@ impl Value {
                 render_joined(items, out);
                 out.push(b')');
             }
+            // Unresolved: show the raw bytes as one hex number per 8 bytes.
+            Value::Runtime(_, raw) => {
+                let words: Vec<String> = raw.chunks(8).map(|c| format!("{:#x}", le_u64(c))).collect();
+                out.extend_from_slice(words.join(" ").as_bytes());
+            }
         }
     }
 
@@ -144,6 +156,7 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
             (Value::Tuple(a), Value::Tuple(b)) => {
                 for (x, y) in a.iter().zip(b) {
                     let o = x.cmp_key(y);
@@ -163,8 +176,17 @@ impl Value {
             Value::Int(_) => 0,
             Value::Str(_) => 1,
             Value::Tuple(_) => 2,
+            Value::Runtime(..) => 3,
         }
     }
+}
+
+/// A little-endian u64 from up to 8 bytes.
+pub fn le_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
 }
 
 /// Appends `items` rendered and joined by `", "`.

@@ -31,6 +31,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
             "cgroup" => self.helper(GET_CURRENT_CGROUP_ID, &[])?,
             "jiffies" => self.helper(JIFFIES64, &[])?,
             "curtask" => self.helper(GET_CURRENT_TASK, &[])?,
+            "kstack" | "ustack" | "cpid" | "elapsed" => return self.runtime_builtin(name, e),
             "comm" => {
                 let slot = self.alloca_bytes(16, "comm")?;
                 self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;

@@ -27,12 +27,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 Ok(Val::Void)
             }
             "str" => self.str_call(e, args),
+            n if crate::sema::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, args),
             _ => Err(format!("{name}() is not supported yet")),
         }
     }
 
     /// A zeroed stack buffer with an event header, room for `payload` bytes after it.
-    fn event_buffer(
+    pub(crate) fn event_buffer(
         &mut self,
         payload: u32,
         kind: ActionKind,

@@ -10,6 +10,7 @@
 mod access;
 mod builtins;
 mod calls;
+mod calls_runtime;
 mod debuginfo;
 mod expr;
 mod func;
@@ -41,6 +42,8 @@ pub struct CodegenOptions {
     pub file: String,
     /// Maximum entries of every map (BPFTRACE_MAX_MAP_KEYS).
     pub max_map_keys: u32,
+    /// Settings of the config block the runtime applies, recorded in the metadata.
+    pub runtime_config: bp::RuntimeConfig,
 }
 
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
@@ -68,6 +71,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub ringbuf: GlobalValue<'ctx>,
     pub lost: GlobalValue<'ctx>,
     pub formats: Vec<bp::FormatInfo>,
+    /// Maps of the runtime-served functions (stack traces, runtime variables).
+    pub rt: calls_runtime::RuntimeMaps<'ctx>,
 }
 
 impl ModuleCx<'_> {
@@ -153,7 +158,8 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new() };
+    let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), rt };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
@@ -175,6 +181,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),
+        config: opts.runtime_config.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);

@@ -7,7 +7,7 @@ use crate::types::Type;
 impl Checker<'_> {
     pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Type {
         match name {
-            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" | "elapsed" => Type::U64,
+            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
             "cpu" | "rand" | "numaid" => Type::U32,
             "comm" => Type::Str { len: 16 },
             "probe" => Type::Str { len: u32::try_from(self.rp.name.len() + 1).unwrap_or(u32::MAX) },
@@ -19,7 +19,8 @@ impl Checker<'_> {
                     Type::I64
                 }
             },
-            "retval" | "func" | "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
+            "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
+            "retval" | "func" | "ctx" | "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }

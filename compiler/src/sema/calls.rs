@@ -82,6 +82,7 @@ impl Checker<'_> {
                 }
                 Type::Str { len: self.opts.strlen }
             }
+            n if super::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, name_span, args),
             _ => {
                 for a in args {
                     self.expr(a);
@@ -90,7 +91,12 @@ impl Checker<'_> {
                     self.err(name_span, format!("{name}() is not supported yet"));
                 } else {
                     let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
-                    let all: Vec<&str> = IMPLEMENTED_FUNCTIONS.iter().chain(KNOWN_FUNCTIONS).copied().collect();
+                    let all: Vec<&str> = IMPLEMENTED_FUNCTIONS
+                        .iter()
+                        .chain(KNOWN_FUNCTIONS)
+                        .chain(super::calls_runtime::FUNCTIONS)
+                        .copied()
+                        .collect();
                     if let Some(s) = crate::suggest::nearest(name, &all) {
                         d = d.with_hint(format!("did you mean '{s}'?"));
                     }

@@ -3,8 +3,12 @@
 pub mod access;
 pub mod builtins;
 pub mod calls;
+pub mod calls_runtime;
 pub mod check;
+pub mod config;
+pub mod consteval;
 pub mod format;
+pub mod positional;
 pub mod probes;
 
 use crate::ast::Program;

@@ -24,6 +24,9 @@ pub enum Type {
     Agg(AggKind),
     /// No value (statement-only functions such as printf).
     Void,
+    /// A value the runtime formats when printing (ksym, kstack, inet, timestamp, ...); it lives
+    /// in memory, laid out as [`btc_bpfprog::RuntimeTy`] says.
+    Runtime(btc_bpfprog::RuntimeTy),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +89,7 @@ impl Type {
             }
             Type::Record(r) => btc_bpfprog::Ty::tuple(r.fields.iter().map(|f| f.ty.layout()).collect()),
             Type::Agg(_) | Type::Void => btc_bpfprog::Ty::U64,
+            Type::Runtime(r) => btc_bpfprog::Ty::Runtime(r.clone()),
         }
     }
 }
@@ -112,6 +116,7 @@ impl fmt::Display for Type {
             Type::Agg(AggKind::Count) => write!(f, "count_t"),
             Type::Agg(AggKind::Sum) => write!(f, "sum_t"),
             Type::Void => write!(f, "void"),
+            Type::Runtime(r) => write!(f, "{}", r.name()),
         }
     }
 }
@@ -124,6 +129,19 @@ pub trait TypeSource {
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String>;
     /// Every tracepoint as (category, name), for wildcard expansion.
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String>;
+
+    /// The address of kernel symbol `name` (for `kaddr`).
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        Err(format!("kernel symbol not found: {name}"))
+    }
+    /// The address and size of symbol `name` in the ELF file `path` (for `uaddr`).
+    fn user_symbol(&self, path: &str, name: &str) -> Result<(u64, u64), String> {
+        Err(format!("symbol {name} not found in {path}"))
+    }
+    /// The cgroup v2 id of the cgroup at `path` (for `cgroupid`).
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        Err(format!("cgroup not found: {path}"))
+    }
 }
 
 /// A [`TypeSource`] that knows nothing: every lookup fails.

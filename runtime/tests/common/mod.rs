@@ -71,7 +71,7 @@ pub fn meta(
     maps: Vec<btc_bpfprog::MapInfo>,
     formats: Vec<btc_bpfprog::FormatInfo>,
 ) -> Metadata {
-    Metadata { version: FORMAT_VERSION, compiler: "runtime-tests".into(), probes, maps, formats }
+    Metadata { version: FORMAT_VERSION, compiler: "runtime-tests".into(), probes, maps, formats, config: Default::default() }
 }
 
 /// Names of the BPF programs currently loaded in the kernel.
@@ -87,6 +87,6 @@ pub fn loaded_map_names() -> Vec<String> {
 /// Runs `object` with output captured; returns (result, output).
 pub fn run(object: &[u8], quiet: bool) -> (Result<i32, btc_runtime::RuntimeError>, String) {
     let mut out = Vec::new();
-    let result = btc_runtime::run_object_to(object, &btc_runtime::RunOptions { quiet }, &mut out);
+    let result = btc_runtime::run_object_to(object, &btc_runtime::RunOptions { quiet, ..Default::default() }, &mut out);
     (result, String::from_utf8_lossy(&out).into_owned())
 }
