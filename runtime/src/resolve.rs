@@ -70,7 +70,7 @@ impl Resolver {
         match self.symbols.borrow_mut().kernel(addr) {
             Some(s) if offset => format!("{}+{}", s.name, s.offset),
             Some(s) => s.name,
-            None => format!("0x{addr:x}"),
+            None => hex(addr),
         }
     }
 
@@ -86,8 +86,8 @@ impl Resolver {
                 }
                 t
             }
-            None if module => format!("0x{addr:x} ([unknown])"),
-            None => format!("0x{addr:x}"),
+            None if module => format!("{} ([unknown])", hex(addr)),
+            None => hex(addr),
         }
     }
 
@@ -139,6 +139,16 @@ impl Resolver {
             }
         }
         out
+    }
+}
+
+/// An address as C++'s `<< (void *)addr` prints it (bpftrace's unresolved symbols): `0` for
+/// null, else `0x` and hex digits.
+fn hex(addr: u64) -> String {
+    if addr == 0 {
+        "0".to_string()
+    } else {
+        format!("0x{addr:x}")
     }
 }
 

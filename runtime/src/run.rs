@@ -196,12 +196,14 @@ impl Session<'_, '_> {
             for p in &probes {
                 self.tracer.attach(p)?;
             }
-            // Test harnesses written for bpftrace wait for this line before starting a workload.
-            if std::env::var_os(NOTIFY_ATTACHED).is_some() {
-                self.out.write(format!("{NOTIFY_ATTACHED}\n").as_bytes())?;
-            }
             if let Some(c) = &mut self.child {
                 c.resume().map_err(RuntimeError::Process)?;
+            }
+            // Test harnesses written for bpftrace wait for this line before starting a workload.
+            // Like bpftrace, it goes to stdout even when the output goes to a file (-o).
+            if std::env::var_os(NOTIFY_ATTACHED).is_some() {
+                let mut stdout = std::io::stdout();
+                let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
             }
         }
         while !exited && !self.stopping() {

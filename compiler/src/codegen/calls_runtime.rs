@@ -128,8 +128,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         self.as_int(v)?
                     }
                 };
-                let sig32 = self.b.build_int_truncate(sig, self.m.context.i32_type(), "sig").map_err(llvm_err)?;
-                self.helper(helper::SEND_SIGNAL, &[sig32.into()])?;
+                self.helper(helper::SEND_SIGNAL, &[sig.into()])?;
                 Ok(Val::Void)
             }
             "override" => {

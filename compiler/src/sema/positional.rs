@@ -224,7 +224,7 @@ mod tests {
         let (_, diags) = run("BEGIN { @a = $1; }", &["abc"]);
         assert_eq!(
             diags.render("stdin", "BEGIN { @a = $1; }", false),
-            "stdin:1:14: error: $1 used numerically but given \"abc\". Try using str($1).\nBEGIN { @a = $1; }\n             ^\n"
+            "stdin:1:14: error: $1 used numerically but given \"abc\". Try using str($1).\nBEGIN { @a = $1; }\n             ^~\n"
         );
     }
 }
