@@ -31,7 +31,7 @@ pub struct Args {
     pub verbose: bool,
     /// `-k` / `-kk`.
     pub helper_errors: HelperErrors,
-    pub pid: Option<u32>,
+    pub pid: Option<i32>,
     pub command: Option<String>,
     pub allow_unsafe: bool,
     pub no_warnings: bool,
@@ -209,7 +209,7 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
         'o' => a.output = Some(PathBuf::from(value)),
         'I' => a.include_dirs.push(PathBuf::from(value)),
         'p' => {
-            let pid = value.trim().parse::<u32>().ok().filter(|&p| p > 0);
+            let pid = value.trim().parse::<i32>().ok().filter(|&p| p > 0);
             a.pid = Some(pid.ok_or_else(|| format!("-p needs a process id, not '{value}'"))?);
         }
         _ => {

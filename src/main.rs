@@ -33,6 +33,17 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// List the probes that can be attached, like `bpftrace -l`
+    List {
+        /// Show the arguments of each probe (tracepoint fields)
+        #[arg(short = 'v')]
+        verbose: bool,
+        /// List the USDT probes (or uprobes) of this process
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// Probes to list, e.g. 'tracepoint:syscalls:*open*' or 'uprobe:/bin/bash:*'
+        pattern: Option<String>,
+    },
     /// Compile a script to a self-contained BPF object (or LLVM IR, assembly, AST)
     Compile {
         /// Program text (instead of a file)
@@ -64,6 +75,9 @@ enum EmitKind {
     LlvmIr,
     Asm,
     Ast,
+    /// Per program: instructions, instructions the verifier processed, stack depth (loads the
+    /// object into the kernel without attaching it)
+    Stats,
 }
 
 /// A failure already described to the user, or one to print as `ERROR: msg`.
@@ -97,6 +111,7 @@ fn main() -> ExitCode {
         let cli = Cli::parse();
         match cli.command {
             Command::Run { args } => (run::main(&args, "btc run"), "btc run"),
+            Command::List { verbose, pid, pattern } => (list(pattern, verbose, pid), "btc list"),
             Command::Compile { program, output, emit, check, allow_unsafe, file, positional } => {
                 (compile(program, output, emit, check, allow_unsafe, file, positional), "btc compile")
             }
@@ -187,7 +202,7 @@ fn compile(
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
                 if emit == EmitKind::Ast && !check {
-                    write_output(output.as_ref(), format!("{:#?}\n", c.program).as_bytes())?;
+                    write_output(output.as_ref(), btc_compiler::ast_print::print(&c.program, &c.analysis).as_bytes())?;
                 }
                 Ok(0)
             }
@@ -210,10 +225,52 @@ fn compile(
         EmitKind::LlvmIr => (Emit::LlvmIr, None),
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
+        EmitKind::Stats => {
+            let object = compile_source(&text, &opts, Emit::Object, false)?;
+            let meta = btc_bpfprog::read_metadata(&object).map_err(|e| e.to_string())?;
+            let stats = btc_runtime::program_stats(&object).map_err(|e| e.to_string())?;
+            write_output(output.as_ref(), stats_table(&meta, &stats).as_bytes())?;
+            return Ok(0);
+        }
     };
     let bytes = compile_source(&text, &opts, kind, false)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
+}
+
+/// The `--emit=stats` table: one line per program.
+fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -> String {
+    let mut out = format!("{:<40} {:>8} {:>10} {:>6}\n", "PROBE", "INSNS", "VERIFIED", "STACK");
+    for p in &meta.probes {
+        let Some(s) = stats.iter().find(|s| s.name == p.prog) else { continue };
+        let show = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+        out.push_str(&format!(
+            "{:<40} {:>8} {:>10} {:>6}\n",
+            p.name,
+            s.insns,
+            show(s.verified_insns),
+            show(s.stack_depth)
+        ));
+    }
+    out
+}
+
+/// Lists the probes matching `pattern` (`btc list`, `-l`).
+pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
+    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
+    for w in &listing.warnings {
+        eprintln!("{w}");
+    }
+    let mut out = std::io::stdout().lock();
+    let mut text = listing.lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(format!("can't write output: {e}").into()),
+    }
 }
 
 pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {

@@ -31,8 +31,8 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         return Ok(0);
     }
     if let Some(search) = &a.list {
-        print!("{}", info::list(search.as_deref())?);
-        return Ok(0);
+        let pattern = search.clone().or_else(|| a.program.clone());
+        return crate::list(pattern, a.verbose, a.pid);
     }
     let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
     let file = a.file.as_ref().map(PathBuf::from);
@@ -58,6 +58,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         env: env.runtime,
         command: a.command.clone(),
         pid: a.pid,
+        max_probes: 0,
         dry_run: a.dry_run,
         vmlinux: std::env::var_os("BPFTRACE_VMLINUX").filter(|v| !v.is_empty()).map(PathBuf::from),
         usdt_file_activation: a.usdt_file_activation,
@@ -83,7 +84,7 @@ fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure
     opts.helper_errors = a.helper_errors;
     opts.include_dirs = a.include_dirs.clone();
     opts.includes = a.includes.clone();
-    opts.target_pid = a.pid;
+    opts.pid = a.pid;
     opts.has_child = a.command.is_some();
     opts.usdt_file_activation = a.usdt_file_activation;
     if a.debug > 0 {

@@ -15,7 +15,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 }
 
 const SCRIPT: &str = "BEGIN { @n = 1; printf(\"start\\n\"); }\n\
-                      interval:ms:100 { @ticks = count(); if (@ticks == 3) { exit(); } }\n\
+                      interval:ms:100 { @ticks = count(); @i++; if (@i == 3) { exit(); } }\n\
                       END { printf(\"end\\n\"); }\n";
 
 #[test]
@@ -42,7 +42,7 @@ fn compile_writes_a_self_contained_bpf_object() {
     assert_eq!(String::from_utf8_lossy(&from_obj.stdout), String::from_utf8_lossy(&from_src.stdout));
     assert_eq!(
         String::from_utf8_lossy(&from_obj.stdout),
-        "Attaching 3 probes...\nstart\nend\n\n\n@n: 1\n@ticks: 3\n"
+        "Attaching 3 probes...\nstart\nend\n\n\n@i: 3\n@n: 1\n@ticks: 3\n"
     );
 }
 
@@ -137,17 +137,39 @@ fn version_and_help() {
     assert!(help.contains("run") && help.contains("compile"), "{help}");
 }
 
-fn btc_kernel_objects() -> Vec<String> {
-    let progs = libbpf_rs::query::ProgInfoIter::default().map(|i| i.name.to_string_lossy().into_owned());
-    let maps = libbpf_rs::query::MapInfoIter::default().map(|i| i.name.to_string_lossy().into_owned());
-    progs.chain(maps).filter(|n| n.starts_with("btc_")).collect()
+/// The BPF program and map ids a process holds, from its fdinfo.
+fn held_bpf_ids(pid: u32) -> (Vec<u32>, Vec<u32>) {
+    let (mut progs, mut maps) = (Vec::new(), Vec::new());
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return (progs, maps) };
+    for entry in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("prog_id:") {
+                progs.extend(v.trim().parse::<u32>());
+            } else if let Some(v) = line.strip_prefix("map_id:") {
+                maps.extend(v.trim().parse::<u32>());
+            }
+        }
+    }
+    (progs, maps)
 }
 
-fn wait_until_clean() -> Vec<String> {
+/// Which of these program and map ids still exist in the kernel.
+fn still_loaded(progs: &[u32], maps: &[u32]) -> Vec<String> {
+    let p = libbpf_rs::query::ProgInfoIter::default()
+        .filter(|i| progs.contains(&i.id))
+        .map(|i| format!("prog {} {}", i.id, i.name.to_string_lossy()));
+    let m = libbpf_rs::query::MapInfoIter::default()
+        .filter(|i| maps.contains(&i.id))
+        .map(|i| format!("map {} {}", i.id, i.name.to_string_lossy()));
+    p.chain(m).collect()
+}
+
+fn wait_until_released(progs: &[u32], maps: &[u32]) -> Vec<String> {
     // Maps are freed an RCU grace period after their last user.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let left = btc_kernel_objects();
+        let left = still_loaded(progs, maps);
         if left.is_empty() || Instant::now() > deadline {
             return left;
         }
@@ -174,7 +196,12 @@ fn interrupt_after_attach(signal: i32) {
             break;
         }
     }
-    assert!(!btc_kernel_objects().is_empty(), "btc's programs should be loaded while it runs");
+    let (progs, maps) = held_bpf_ids(child.id());
+    assert!(progs.len() >= 3 && !maps.is_empty(), "btc should hold its programs and maps while it runs");
+    // The kernel accepted the object's BTF (it is dropped silently when invalid).
+    for info in libbpf_rs::query::ProgInfoIter::default().filter(|i| progs.contains(&i.id)) {
+        assert!(info.btf_id != 0, "program {} was loaded without BTF", info.name.to_string_lossy());
+    }
     std::thread::sleep(Duration::from_millis(300));
     unsafe { libc::kill(child.id() as i32, signal) };
     seen.extend(lines.map(|l| l.expect("read")));
@@ -184,7 +211,7 @@ fn interrupt_after_attach(signal: i32) {
     assert!(seen.contains(&"end".to_string()), "{seen:?}");
     assert!(seen.contains(&"@started: 1".to_string()), "{seen:?}");
     assert!(seen.iter().any(|l| l.starts_with("@ticks: ")), "{seen:?}");
-    assert_eq!(wait_until_clean(), Vec::<String>::new(), "btc left kernel objects behind");
+    assert_eq!(wait_until_released(&progs, &maps), Vec::<String>::new(), "btc left kernel objects behind");
 }
 
 #[test]
@@ -195,4 +222,22 @@ fn sigint_prints_maps_and_leaves_nothing_behind() {
 #[test]
 fn sigterm_prints_maps_and_leaves_nothing_behind() {
     interrupt_after_attach(libc::SIGTERM);
+}
+
+#[test]
+fn emit_stats_reports_every_program() {
+    let out = btc(&["compile", "--emit=stats", "-e", "BEGIN { printf(\"%s\\n\", comm); } interval:s:1 { @c = count(); exit(); }"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("PROBE") && lines[0].contains("VERIFIED") && lines[0].contains("STACK"));
+    for (line, probe) in lines[1..].iter().zip(["BEGIN", "interval:s:1"]) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[0], probe);
+        let nums: Vec<u64> = cols[1..].iter().map(|c| c.parse().expect("a number")).collect();
+        assert!(nums.iter().all(|&n| n > 0), "{line}");
+        assert!(nums[2] <= 512, "stack within the BPF limit: {line}");
+    }
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -9,6 +9,32 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const BTC: &str = env!("CARGO_BIN_EXE_btc");
+/// Where the test programs of tests/programs are built (`{{PROGS}}` in a case).
+const PROGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/btc-test-programs");
+
+/// Replaces `{{BTC}}` and `{{PROGS}}` in a case's text.
+fn expand(s: &str) -> String {
+    s.replace("{{BTC}}", BTC).replace("{{PROGS}}", PROGS)
+}
+
+/// Builds the test programs (C sources in tests/programs) with their Makefile.
+fn build_programs() -> Result<(), String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
+    let out = Command::new("make")
+        .args(["-s", "-C"])
+        .arg(&dir)
+        .arg(format!("OUT={PROGS}"))
+        .output()
+        .map_err(|e| format!("can't run make to build tests/programs: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building tests/programs failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
 const NOTIFY: &str = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
 
 #[derive(Debug, Default, Clone)]
@@ -46,7 +72,7 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
             if raw == "END_STDOUT" {
                 let body = exact.take().unwrap_or_default();
                 if let Some(c) = cases.last_mut() {
-                    c.expect.push(Expect::Exact(body));
+                    c.expect.push(Expect::Exact(expand(&body)));
                 }
             } else {
                 buf.push_str(raw);
@@ -54,8 +80,9 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
             }
             continue;
         }
-        let line = raw.trim_end();
-        if line.is_empty() || line.starts_with('#') {
+        // Trailing spaces are significant in expectations (bpftrace prints `@h: `).
+        let line = raw.trim_end_matches(['\r', '\n']);
+        if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let (key, value) = line.split_once(' ').unwrap_or((line, ""));
@@ -68,11 +95,11 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
         match key {
             "PROG" => c.prog = Some(value),
             "RUN" => c.run = Some(value),
-            "EXPECT" => c.expect.push(Expect::Line(value)),
-            "EXPECT_REGEX" => c.expect.push(Expect::Regex(value)),
+            "EXPECT" => c.expect.push(Expect::Line(expand(&value))),
+            "EXPECT_REGEX" => c.expect.push(Expect::Regex(value.replace("{{PROGS}}", &regex::escape(PROGS)))),
             "EXPECT_STDERR" => c.expect.push(Expect::Stderr(value)),
             "EXPECT_STDERR_REGEX" => c.expect.push(Expect::StderrRegex(value)),
-            "EXPECT_NONE" => c.expect.push(Expect::Absent(value)),
+            "EXPECT_NONE" => c.expect.push(Expect::Absent(expand(&value))),
             "STDOUT" => exact = Some(String::new()),
             "EXIT" => c.exit = value.parse().map_err(|_| format!("{}:{}: bad EXIT", path.display(), i + 1))?,
             "TIMEOUT" => c.timeout = value.parse().map_err(|_| format!("{}:{}: bad TIMEOUT", path.display(), i + 1))?,
@@ -105,12 +132,12 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
     let mut cmd = match (&c.prog, &c.run) {
         (Some(p), _) => {
             let mut cmd = Command::new(BTC);
-            cmd.args(["run", "-e", p]);
+            cmd.args(["run", "-e", &expand(p)]);
             cmd
         }
         (None, Some(r)) => {
             let mut cmd = Command::new("bash");
-            cmd.args(["-c", &r.replace("{{BTC}}", BTC)]);
+            cmd.args(["-c", &expand(r)]);
             cmd
         }
         _ => return Err("nothing to run".into()),
@@ -153,7 +180,7 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
                 if line == NOTIFY {
                     if let Some(a) = &c.after {
                         let spawned = Command::new("bash")
-                            .args(["-c", a])
+                            .args(["-c", &expand(a)])
                             .stdout(Stdio::null())
                             .stderr(Stdio::null())
                             .spawn()
@@ -251,6 +278,10 @@ fn main() {
     files.retain(|p| p.extension().is_some_and(|e| e == "txt"));
     files.sort();
     let mut trials = Vec::new();
+    // A missing compiler or <sys/sdt.h> fails every case that needs the programs, loudly.
+    if let Err(e) = build_programs() {
+        trials.push(Trial::test("build tests/programs", move || Err(e.clone().into())));
+    }
     for f in files {
         match parse_suite(&f) {
             Ok(cases) => {

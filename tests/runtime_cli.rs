@@ -451,11 +451,16 @@ fn environment_variables_change_what_they_should() {
     let o = run(&["run", "-e", "BEGIN { @[1] = 1; @[2] = 2; @[3] = 3; exit(); }"], &[("BPFTRACE_MAX_MAP_KEYS", "2")]);
     assert_eq!(stdout(&o).matches("@[").count(), 2, "{}", stdout(&o));
     // BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS.
-    let o = run(&["run", "-e", "BEGIN { exit(); } END { }"], &[("BPFTRACE_MAX_PROBES", "1")]);
+    let two = "interval:ms:10 { exit(); } interval:ms:20 { exit(); }";
+    let o = run(&["run", "-e", two], &[("BPFTRACE_MAX_PROBES", "1")]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).starts_with("ERROR: Can't attach to 2 probes because it exceeds the current limit of 1 probes."));
-    let o = run(&["run", "-e", "BEGIN { exit(); } END { }"], &[("BPFTRACE_MAX_BPF_PROGS", "1")]);
-    assert!(stderr(&o).contains("more than 1 BPF programs"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Can't attach to 2 probes"), "{}", stderr(&o));
+    let o = run(&["run", "-e", &format!("config = {{ max_probes = 1 }} {two}")], &[]);
+    assert!(stderr(&o).contains("Can't attach to 2 probes"), "{}", stderr(&o));
+    let o = run(&["run", "-e", &format!("config = {{ max_probes = 1 }} {two}")], &[("BPFTRACE_MAX_PROBES", "2")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["run", "-e", two], &[("BPFTRACE_MAX_BPF_PROGS", "1")]);
+    assert!(stderr(&o).contains("more than 2 BPF programs"), "{}", stderr(&o));
     // BPFTRACE_STACK_MODE (and the config block, which the environment overrides).
     let script = "BEGIN { printf(\"%s\", kstack(1)); exit(); }";
     let o = run(&["run", "-e", script], &[("BPFTRACE_STACK_MODE", "perf")]);

@@ -43,6 +43,9 @@ pub struct Metadata {
     /// Settings of the script's config block that the runtime applies.
     #[serde(default)]
     pub config: RuntimeConfig,
+    /// Layouts of values sent by `print(value)`, indexed by the `index` of an event header.
+    #[serde(default)]
+    pub values: Vec<Ty>,
 }
 
 /// One BPF program and where to attach it.
@@ -70,6 +73,35 @@ pub enum ProbeKind {
     Profile { period_ns: u64 },
     /// A kernel tracepoint.
     Tracepoint { category: String, name: String },
+    /// `software:EVENT[:count]`: a perf software event (`config` is its `PERF_COUNT_SW_*` id) on
+    /// every CPU, firing once every `period` events.
+    Software { event: String, config: u64, period: u64 },
+    /// `hardware:EVENT[:count]`: a perf hardware event (`PERF_COUNT_HW_*`) on every CPU.
+    Hardware { event: String, config: u64, period: u64 },
+    /// `rawtracepoint:NAME`: a BPF_PROG_TYPE_RAW_TRACEPOINT program on the tracepoint `name`.
+    RawTracepoint { name: String },
+    /// `kprobe:[MODULE:]FUNC[+OFFSET]` and `kretprobe` (`ret`). `optional` is set for probes
+    /// that came from a wildcard or from a block with several attach points: when one of those
+    /// can't attach, the run warns and goes on (bpftrace's rule) instead of failing.
+    Kprobe { func: String, module: Option<String>, offset: u64, ret: bool, optional: bool },
+    /// `kfunc` / `kretfunc` (`ret`): fentry/fexit programs. The attach target is resolved by
+    /// libbpf from the section name when the object is loaded.
+    Kfunc { func: String, module: Option<String>, ret: bool },
+    /// `uprobe` / `uretprobe` (`ret`) on the ELF file `path`: at the function `symbol` (its ELF
+    /// name, mangled for C++) plus `offset`, or, without a symbol, at the virtual address
+    /// `offset`. The runtime resolves symbols again when it attaches.
+    Uprobe { path: String, symbol: Option<String>, offset: u64, ret: bool },
+    /// One site of a USDT probe: the uprobe at virtual address `address` of `path`; `semaphore`
+    /// is the virtual address of the probe's semaphore (incremented while attached).
+    Usdt { path: String, provider: String, name: String, address: u64, semaphore: Option<u64> },
+    /// `watchpoint` / `asyncwatchpoint` on `address` (`len` bytes, `mode` made of r, w, x): a
+    /// perf breakpoint event. With a PID it watches that process's memory, without one the
+    /// kernel's.
+    Watchpoint { address: u64, len: u8, mode: String, is_async: bool },
+    /// `iter:TARGET[:PIN]`: a BPF iterator (task, task_file, task_vma). Its output is read once
+    /// and printed, or, with `pin`, the iterator is pinned to that path (relative paths are
+    /// under /sys/fs/bpf).
+    Iter { target: String, pin: Option<String> },
 }
 
 /// A user-visible map (`@name`).
@@ -97,6 +129,88 @@ pub enum MapValue {
     Count,
     /// `sum(n)`: a per-CPU i64 summed across CPUs.
     Sum,
+    /// `min(n)`: per-CPU `{ value: i64, set: u64 }`; the minimum over CPUs where `set` is 1.
+    Min,
+    /// `max(n)`: as `Min`, the maximum.
+    Max,
+    /// `avg(n)`: per-CPU `{ total: i64, count: u64 }`, summed; printed as total / count.
+    Avg,
+    /// `stats(n)`: as `Avg`, printed as `count C, average A, total T`.
+    Stats,
+    /// `hist(n, k)`: per-CPU u64 counts. The BPF key is the user key followed by a u64 bucket
+    /// index at offset [`hist_bucket_offset`]; the bucket of n is given by [`log2_bucket`].
+    Hist { k: u8 },
+    /// `lhist(n, min, max, step)`: as `Hist`, with buckets given by [`linear_bucket`].
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+impl MapValue {
+    /// Whether the map stores one value per CPU, combined in user space.
+    pub fn per_cpu(&self) -> bool {
+        !matches!(self, MapValue::Plain { .. })
+    }
+
+    /// Whether the BPF key has a bucket index after the user key.
+    pub fn bucketed(&self) -> bool {
+        matches!(self, MapValue::Hist { .. } | MapValue::Lhist { .. })
+    }
+
+    /// Size of the BPF value in bytes.
+    pub fn value_size(&self) -> u32 {
+        match self {
+            MapValue::Plain { ty } => ty.size(),
+            MapValue::Count | MapValue::Sum | MapValue::Hist { .. } | MapValue::Lhist { .. } => 8,
+            MapValue::Min | MapValue::Max | MapValue::Avg | MapValue::Stats => 16,
+        }
+    }
+}
+
+/// Offset of the bucket index in the BPF key of a histogram map whose user key is `key`.
+pub fn hist_bucket_offset(key: &Ty) -> u32 {
+    key.size().next_multiple_of(8)
+}
+
+/// The bucket of `n` in a log2 histogram with 2^k buckets per power of two:
+/// 0 for negative values, n + 1 for 0 <= n < 2^k, then ((log2(n) - k + 1) << k) + the k bits
+/// after the leading one + 1. The BPF code computes the same.
+pub fn log2_bucket(n: i64, k: u8) -> u64 {
+    if n < 0 {
+        return 0;
+    }
+    let n = n as u64;
+    let mask = (1u64 << k) - 1;
+    if n <= mask {
+        return n + 1;
+    }
+    let l = u64::from(63 - n.leading_zeros()) - u64::from(k);
+    let x = (n >> l) & mask;
+    ((l + 1) << k) + x + 1
+}
+
+/// The range `[lo, hi)` of values in log2 bucket `index` (index >= 1), as (lo, hi).
+pub fn log2_bucket_range(index: u64, k: u8) -> (u64, u64) {
+    let pow = 1u64 << k;
+    if index <= pow {
+        return (index - 1, index);
+    }
+    let j = index - 1;
+    let l = (j >> k) - 1;
+    let x = j & (pow - 1);
+    let lo = (pow + x).checked_shl(l as u32).unwrap_or(u64::MAX);
+    let hi = (pow + x + 1).checked_shl(l as u32).unwrap_or(u64::MAX);
+    (lo, hi)
+}
+
+/// The bucket of `n` in a linear histogram: 0 below `min`, the last (`(max - min) / step + 1`)
+/// from `max` up, else `(n - min) / step + 1`.
+pub fn linear_bucket(n: i64, min: i64, max: i64, step: i64) -> u64 {
+    if n < min {
+        0
+    } else if n >= max {
+        ((max - min) / step + 1) as u64
+    } else {
+        ((n - min) / step + 1) as u64
+    }
 }
 
 /// The layout of a value in a map or in an event record.
@@ -205,7 +319,7 @@ pub enum ActionKind {
     Printf = 1,
     /// `exit()`: stop tracing after this event.
     Exit = 2,
-    /// `print(@map)`: `index` is the map.
+    /// `print(@map)`: `index` is the map. Payload: u64 top, u64 div (0 = all / no division).
     PrintMap = 3,
     /// `time(fmt)`: `index` is a format whose text is the strftime format; no payload.
     Time = 32,
@@ -216,6 +330,12 @@ pub enum ActionKind {
     /// `join(arr[, sep])`: `index` is a format whose text is the separator and whose arguments
     /// are the strings (an empty string ends the array).
     Join = 35,
+    /// `clear(@map)`: `index` is the map.
+    ClearMap = 4,
+    /// `zero(@map)`: `index` is the map.
+    ZeroMap = 5,
+    /// `print(value)`: `index` is a [`Metadata::values`] entry giving the payload's layout.
+    PrintValue = 6,
 }
 
 impl ActionKind {
@@ -228,6 +348,9 @@ impl ActionKind {
             33 => Some(ActionKind::System),
             34 => Some(ActionKind::Cat),
             35 => Some(ActionKind::Join),
+            4 => Some(ActionKind::ClearMap),
+            5 => Some(ActionKind::ZeroMap),
+            6 => Some(ActionKind::PrintValue),
             _ => None,
         }
     }
@@ -257,6 +380,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn log2_buckets_match_bpftrace() {
+        let idx: Vec<u64> = [-5, 0, 1, 2, 3, 4, 1000].iter().map(|&n| log2_bucket(n, 0)).collect();
+        assert_eq!(idx, [0, 1, 2, 3, 3, 4, 11]);
+        assert_eq!(log2_bucket_range(2, 0), (1, 2));
+        assert_eq!(log2_bucket_range(3, 0), (2, 4));
+        assert_eq!(log2_bucket_range(11, 0), (512, 1024));
+        for k in 0..=5u8 {
+            for n in [0i64, 1, 2, 3, 5, 7, 8, 100, 1023, 1024, 1 << 40, i64::MAX] {
+                let (lo, hi) = log2_bucket_range(log2_bucket(n, k), k);
+                assert!(lo <= n as u64 && (n as u64) < hi || hi == u64::MAX, "n={n} k={k} [{lo},{hi})");
+            }
+        }
+    }
+
+    #[test]
+    fn linear_buckets() {
+        assert_eq!(linear_bucket(-1, 0, 100, 10), 0);
+        assert_eq!(linear_bucket(5, 0, 100, 10), 1);
+        assert_eq!(linear_bucket(99, 0, 100, 10), 10);
+        assert_eq!(linear_bucket(100, 0, 100, 10), 11);
+        assert_eq!(linear_bucket(250, 0, 100, 10), 11);
+    }
+
+    #[test]
     fn tuple_layout_follows_c_alignment() {
         let t = Ty::tuple(vec![Ty::Int { bytes: 1, signed: false }, Ty::U64, Ty::Str { len: 3 }]);
         let Ty::Tuple { fields, size } = t else { panic!("not a tuple") };
@@ -273,6 +420,7 @@ mod tests {
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
             config: RuntimeConfig::default(),
+            values: vec![],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

@@ -159,6 +159,9 @@ pub struct RuntimeConfig {
     /// BPFTRACE_MAX_CAT_BYTES.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cat_bytes: Option<u64>,
+    /// BPFTRACE_MAX_PROBES (checked when attaching).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_probes: Option<u32>,
 }
 
 #[cfg(test)]

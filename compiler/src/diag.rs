@@ -112,6 +112,9 @@ pub fn line_col(source: &str, offset: u32) -> (usize, usize) {
     (line, col)
 }
 
+/// Longest part of a source line shown under a diagnostic.
+const EXCERPT_WIDTH: usize = 120;
+
 fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let (line, col) = line_col(source, d.span.start);
     let kind = match d.severity {
@@ -135,11 +138,26 @@ fn excerpt(out: &mut String, source: &str, span: Span) {
     let start = (span.start as usize).min(source.len());
     let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |p| start + p);
-    let text = &source[line_start..line_end];
     let end = (span.end as usize).clamp(start, line_end);
-    let pad: String = source[line_start..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-    let width = source[start..end].chars().count().max(1);
-    let _ = writeln!(out, "{text}");
+    // Show a window of very long lines around the start of the span.
+    let (from, prefix) = if start - line_start > EXCERPT_WIDTH / 2 {
+        let mut f = start - EXCERPT_WIDTH / 2;
+        while !source.is_char_boundary(f) {
+            f += 1;
+        }
+        (f, "...")
+    } else {
+        (line_start, "")
+    };
+    let mut to = line_end.min(from + EXCERPT_WIDTH).max(start);
+    while !source.is_char_boundary(to) {
+        to += 1;
+    }
+    let suffix = if to < line_end { "..." } else { "" };
+    let text = &source[from..to];
+    let pad: String = prefix.chars().map(|_| ' ').chain(source[from..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' })).collect();
+    let width = source[start..end.min(to)].chars().count().max(1);
+    let _ = writeln!(out, "{prefix}{text}{suffix}");
     let _ = writeln!(out, "{pad}^{}", "~".repeat(width - 1));
 }
 

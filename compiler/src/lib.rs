@@ -4,6 +4,7 @@
 //! come through a [`types::TypeSource`] the caller provides.
 
 pub mod ast;
+pub mod ast_print;
 pub mod codegen;
 pub mod diag;
 pub mod sema;
@@ -38,9 +39,6 @@ pub struct CompileOptions {
     pub include_dirs: Vec<std::path::PathBuf>,
     /// `--include FILE`: headers included before the script, as `#include <FILE>` would.
     pub includes: Vec<String>,
-    /// `-p PID` (or the child of `-c`), when known at compile time: uprobes and USDT probes
-    /// attach to this process only.
-    pub target_pid: Option<u32>,
     /// `-c CMD` is given: `cpid` is the child's PID.
     pub has_child: bool,
     /// `--usdt-file-activation`: activate USDT semaphores of every process running the binary.
@@ -49,6 +47,10 @@ pub struct CompileOptions {
     pub btf: Option<std::path::PathBuf>,
     /// BPFTRACE_VMLINUX: the vmlinux to read kernel symbols from.
     pub vmlinux: Option<std::path::PathBuf>,
+    /// The process given with `-p`: uprobe and usdt targets are looked up in its mappings.
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_BPF_PROGS: the most programs a script may generate.
+    pub max_bpf_progs: u32,
 }
 
 /// Which BPF helper errors `-k` / `-kk` report.
@@ -75,17 +77,16 @@ impl Default for CompileOptions {
             helper_errors: HelperErrors::Ignore,
             include_dirs: Vec::new(),
             includes: Vec::new(),
-            target_pid: None,
             has_child: false,
             usdt_file_activation: false,
             btf: None,
             vmlinux: None,
+            pid: None,
+            max_bpf_progs: sema::probes::DEFAULT_MAX_PROBES,
         }
     }
 }
 
-/// Default of BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS.
-pub const DEFAULT_MAX_PROBES: u32 = 512;
 
 /// Why compilation failed.
 #[derive(Debug)]
@@ -124,35 +125,16 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         allow_unsafe: opts.allow_unsafe,
         stack_mode: settings.stack_mode.unwrap_or_default(),
         has_child: opts.has_child,
+        pid: opts.pid,
+        max_bpf_progs: settings.max_bpf_progs.unwrap_or(opts.max_bpf_progs),
     };
     let analysis = sema::analyse(&program, types, &check_opts, &mut diags);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
-    check_limits(&analysis, &settings)?;
     Ok(Checked { program, analysis, warnings: diags, settings })
 }
 
-/// BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS.
-fn check_limits(analysis: &sema::Analysis, settings: &settings::Settings) -> Result<(), CompileError> {
-    let n = analysis.instances.len();
-    let max_probes = settings.max_probes.unwrap_or(DEFAULT_MAX_PROBES);
-    if n > max_probes as usize {
-        return Err(CompileError::Internal(format!(
-            "Can't attach to {n} probes because it exceeds the current limit of {max_probes} probes.\n\
-             You can increase the limit through the BPFTRACE_MAX_PROBES environment variable, but BE CAREFUL \
-             since a high number of probes attached can cause your system to crash."
-        )));
-    }
-    let max_progs = settings.max_bpf_progs.unwrap_or(DEFAULT_MAX_PROBES);
-    if n > max_progs as usize {
-        return Err(CompileError::Internal(format!(
-            "Your program is trying to generate more than {max_progs} BPF programs, which exceeds the current limit \
-             of {max_progs}.\nYou can increase the limit through the BPFTRACE_MAX_BPF_PROGS environment variable."
-        )));
-    }
-    Ok(())
-}
 
 /// Compiles a script to an object, LLVM IR or assembly.
 pub fn compile(

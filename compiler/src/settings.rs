@@ -15,8 +15,6 @@ pub struct Settings {
     pub strlen: Option<u32>,
     /// BPFTRACE_MAX_MAP_KEYS: entries of every map.
     pub max_map_keys: Option<u32>,
-    /// BPFTRACE_MAX_PROBES: the most probes a script may attach.
-    pub max_probes: Option<u32>,
     /// BPFTRACE_MAX_BPF_PROGS: the most BPF programs a script may generate.
     pub max_bpf_progs: Option<u32>,
     /// BPFTRACE_STACK_MODE: how kstack/ustack print when the call doesn't say.
@@ -24,9 +22,6 @@ pub struct Settings {
     /// Settings the runtime applies (also recorded in compiled objects).
     pub runtime: RuntimeConfig,
 }
-
-/// Largest string size accepted (as bpftrace: strings live on the 512-byte BPF stack).
-pub const MAX_STRLEN: u32 = 200;
 
 /// Environment variables, as (variable, config key). Several variables may name one key.
 const ENV_VARS: &[(&str, &str)] = &[
@@ -89,15 +84,9 @@ impl Settings {
             positive(name, v).and_then(|n| u32::try_from(n).map_err(|_| format!("invalid value for {name}: '{v}' (too large)")))
         };
         match key.as_str() {
-            "max_strlen" => {
-                let n = u32_of(value)?;
-                if n > MAX_STRLEN {
-                    return Err(format!("'{name}' {n} exceeds the current maximum of {MAX_STRLEN} bytes"));
-                }
-                self.strlen = Some(n);
-            }
+            "max_strlen" => self.strlen = Some(u32_of(value)?),
             "max_map_keys" => self.max_map_keys = Some(u32_of(value)?),
-            "max_probes" => self.max_probes = Some(u32_of(value)?),
+            "max_probes" => self.runtime.max_probes = Some(u32_of(value)?),
             "max_bpf_progs" => self.max_bpf_progs = Some(u32_of(value)?),
             "stack_mode" => {
                 let m = StackMode::parse(value.trim()).ok_or_else(|| {
@@ -144,7 +133,6 @@ impl Settings {
         Settings {
             strlen: self.strlen.or(lower.strlen),
             max_map_keys: self.max_map_keys.or(lower.max_map_keys),
-            max_probes: self.max_probes.or(lower.max_probes),
             max_bpf_progs: self.max_bpf_progs.or(lower.max_bpf_progs),
             stack_mode: self.stack_mode.or(lower.stack_mode),
             runtime: RuntimeConfig {
@@ -153,6 +141,7 @@ impl Settings {
                 cpp_demangle: rt.cpp_demangle.or(lrt.cpp_demangle),
                 str_trunc_trailer: rt.str_trunc_trailer.or_else(|| lrt.str_trunc_trailer.clone()),
                 max_cat_bytes: rt.max_cat_bytes.or(lrt.max_cat_bytes),
+                max_probes: rt.max_probes.or(lrt.max_probes),
             },
         }
     }
@@ -182,7 +171,6 @@ mod tests {
             Err("invalid value for BPFTRACE_STRLEN: 'abc' (expected a positive integer)".to_string())
         );
         assert!(s.set("stack_mode", "pretty").is_err());
-        assert!(s.set("BPFTRACE_STRLEN", "500").is_err_and(|e| e.contains("exceeds")));
         assert_eq!(s.set("btf", "/x"), Err("btf can only be set as an environment variable".to_string()));
         assert_eq!(s.set("nonsense", "1"), Err("unrecognized config variable: nonsense".to_string()));
         assert_eq!(s.set("log_size", "100"), Ok(false));

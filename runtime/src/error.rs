@@ -18,6 +18,8 @@ pub enum RuntimeError {
     MissingProgram { prog: String, probe: String },
     #[error("BPF object has no map {0}")]
     MissingMap(String),
+    #[error("Can't attach to {count} probes because it exceeds the current limit of {max} probes. You can increase the limit through the BPFTRACE_MAX_PROBES environment variable, but BE CAREFUL since a high number of probes attached can cause your system to crash.")]
+    TooManyProbes { count: usize, max: u32 },
     #[error("failed to attach {probe}: {reason}")]
     Attach { probe: String, reason: String },
     #[error("failed to run {probe}: {reason}")]

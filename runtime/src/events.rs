@@ -21,13 +21,21 @@ pub enum EventError {
     BadMap(u32),
     #[error("malformed event: printf arguments of format {index}: {err}")]
     Args { index: u32, err: DecodeError },
+    #[error("malformed event: print value index {0} out of range")]
+    BadValue(u32),
+    #[error("malformed event: print value {index}: {err}")]
+    Value { index: u32, err: DecodeError },
     #[error(transparent)]
     Map(#[from] MapError),
 }
 
-/// Reads the current contents of a map (the kernel in production, a fake in tests).
+/// Reads and changes user maps (the kernel in production, a fake in tests).
 pub trait MapReader {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError>;
+    /// Deletes every entry (`clear(@m)`).
+    fn clear_map(&self, info: &MapInfo) -> Result<(), RuntimeError>;
+    /// Sets every entry's value to zero (`zero(@m)`).
+    fn zero_map(&self, info: &MapInfo) -> Result<(), RuntimeError>;
     /// The frames of stack `id` in the stack trace map `map`.
     fn read_stack(&self, _map: &str, _id: u32) -> Option<Vec<u64>> {
         None
@@ -57,6 +65,7 @@ pub struct Printer {
     /// The format strings as written (time formats, join separators, system/cat commands).
     texts: Vec<String>,
     maps: Vec<MapInfo>,
+    values: Vec<Ty>,
     services: Services,
 }
 
@@ -72,6 +81,7 @@ impl Printer {
             formats: meta.formats.iter().map(|f| (Format::parse(&f.fmt), f.args.clone())).collect(),
             texts: meta.formats.iter().map(|f| f.fmt.clone()).collect(),
             maps: meta.maps.clone(),
+            values: meta.values.clone(),
             services,
         }
     }
@@ -133,30 +143,67 @@ impl Printer {
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
             Some(ActionKind::PrintMap) => {
-                let info = self.maps.get(header.index as usize).ok_or(EventError::BadMap(header.index))?;
-                self.print_map(info, maps, out)?;
+                let info = self.map(header.index)?;
+                let top = le_u64(payload, 0);
+                let div = le_u64(payload, 8);
+                self.print_map_with(info, maps, top, div, out)?;
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::ClearMap) => {
+                maps.clear_map(self.map(header.index)?)?;
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::ZeroMap) => {
+                maps.zero_map(self.map(header.index)?)?;
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::PrintValue) => {
+                let ty = self.values.get(header.index as usize).ok_or(EventError::BadValue(header.index))?;
+                let mut v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
+                self.services.resolver.resolve(&mut v, Place::Value, &Stacks(maps));
+                match self.services.format {
+                    OutputFormat::Text => {
+                        v.render(out);
+                        out.push(b'\n');
+                    }
+                    OutputFormat::Json => out.extend(crate::json::print_value(&v)),
+                }
                 Ok(Step::Continue)
             }
             None => Err(EventError::UnknownKind(header.kind).into()),
         }
     }
 
+    fn map(&self, index: u32) -> Result<&MapInfo, EventError> {
+        self.maps.get(index as usize).ok_or(EventError::BadMap(index))
+    }
+
     /// Appends a map as `print(@m)` shows it.
     pub fn print_map(&self, info: &MapInfo, maps: &dyn MapReader, out: &mut Vec<u8>) -> Result<(), RuntimeError> {
-        let entries = maps.read_map(info)?;
-        let mut decoded = crate::maps::sorted_entries(info, &entries).map_err(EventError::from)?;
+        self.print_map_with(info, maps, 0, 0, out)
+    }
+
+    /// Appends a map as `print(@m, top, div)` shows it.
+    pub fn print_map_with(
+        &self,
+        info: &MapInfo,
+        maps: &dyn MapReader,
+        top: u64,
+        div: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RuntimeError> {
+        let raw = maps.read_map(info)?;
+        let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw).map_err(EventError::from)?, top, div);
         let stacks = Stacks(maps);
-        for (k, v) in &mut decoded {
-            self.services.resolver.resolve(k, Place::Key, &stacks);
-            self.services.resolver.resolve(v, Place::Value, &stacks);
+        for e in &mut entries {
+            self.services.resolver.resolve(&mut e.key, Place::Key, &stacks);
+            if let crate::maps::EntryValue::Scalar(v) = &mut e.value {
+                self.services.resolver.resolve(v, Place::Value, &stacks);
+            }
         }
         match self.services.format {
-            OutputFormat::Text => out.extend(crate::maps::render_text(info, &decoded)),
-            OutputFormat::Json => {
-                let entries: Vec<(Value, Vec<u8>)> =
-                    decoded.into_iter().map(|(k, v)| { let j = crate::json::value(&v); (k, j) }).collect();
-                out.extend(crate::json::map("map", &info.name, info.scalar, &entries));
-            }
+            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries)),
+            OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries)),
         }
         Ok(())
     }
@@ -171,6 +218,14 @@ impl Printer {
         }
         Ok(())
     }
+}
+
+fn le_u64(data: &[u8], off: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(s) = data.get(off..off + 8) {
+        b.copy_from_slice(s);
+    }
+    u64::from_le_bytes(b)
 }
 
 /// The line bpftrace prints before attaching.

@@ -15,7 +15,10 @@
 //! Map keys are the key's fields joined by commas, as a string. Integers are JSON numbers;
 //! strings, symbols, stacks and addresses are strings; tuples are arrays.
 
+use crate::maps::{average, Entry, EntryValue};
 use crate::value::Value;
+use btc_bpfprog::{log2_bucket_range, MapInfo, MapValue};
+use std::collections::BTreeMap;
 
 /// Appends `bytes` as the inside of a JSON string: quotes, backslashes and control characters
 /// escaped, bytes that aren't UTF-8 written as `\u00XX` so every line stays valid JSON.
@@ -172,6 +175,61 @@ pub fn stats(count: i64, average: i64, total: i64) -> Vec<u8> {
     format!("{{\"count\": {count}, \"average\": {average}, \"total\": {total}}}").into_bytes()
 }
 
+/// The buckets of a hist/lhist entry from the first to the last non-empty one, with their
+/// ranges as bpftrace's JSON gives them (`min`/`max` inclusive; none for open ends).
+pub fn hist_buckets(value: &MapValue, counts: &BTreeMap<u64, u64>) -> Vec<Bucket> {
+    let (Some((&first, _)), Some((&last, _))) = (counts.iter().next(), counts.iter().next_back()) else {
+        return Vec::new();
+    };
+    (first..=last)
+        .map(|i| {
+            let count = counts.get(&i).copied().unwrap_or(0);
+            let (min, max) = match *value {
+                MapValue::Lhist { min, max, step } => {
+                    let last_bucket = ((max - min) / step.max(1) + 1) as u64;
+                    if i == 0 {
+                        (None, Some(min - 1))
+                    } else if i >= last_bucket {
+                        (Some(max), None)
+                    } else {
+                        let lo = min + (i as i64 - 1) * step;
+                        (Some(lo), Some(lo + step - 1))
+                    }
+                }
+                MapValue::Hist { k } if i > 0 => {
+                    let (lo, hi) = log2_bucket_range(i, k);
+                    (Some(lo as i64), Some(hi.saturating_sub(1) as i64))
+                }
+                _ => (None, Some(-1)),
+            };
+            Bucket { min, max, count }
+        })
+        .collect()
+}
+
+/// A whole decoded map in bpftrace's JSON: `map` for plain and counter maps, `hist` for
+/// hist/lhist, `stats` for avg and stats.
+pub fn map_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+    let kind = match info.value {
+        MapValue::Hist { .. } | MapValue::Lhist { .. } => "hist",
+        MapValue::Avg | MapValue::Stats => "stats",
+        _ => "map",
+    };
+    let rendered: Vec<(Value, Vec<u8>)> = entries
+        .iter()
+        .map(|e| {
+            let v = match &e.value {
+                EntryValue::Scalar(v) => value(v),
+                EntryValue::Avg { total, count } => average(*total, *count).to_string().into_bytes(),
+                EntryValue::Stats { total, count } => stats(*count as i64, average(*total, *count), *total),
+                EntryValue::Buckets(b) => buckets(&hist_buckets(&info.value, b)),
+            };
+            (e.key.clone(), v)
+        })
+        .collect();
+    map(kind, &info.name, info.scalar, &rendered)
+}
+
 /// A BPF helper error reported with `-k` (bpftrace's `helper_error` record).
 pub fn helper_error(helper: &str, retcode: i64, line: u32, col: u32) -> Vec<u8> {
     format!("{{\"type\": \"helper_error\", \"helper\": \"{helper}\", \"retcode\": {retcode}, \"line\": {line}, \"col\": {col}}}\n")
@@ -214,6 +272,24 @@ mod tests {
         assert!(map("map", "@c", false, &[]).is_empty());
         let t = Value::Tuple(vec![Value::Int(Int::signed(1)), Value::Str(b"x".to_vec())]);
         assert_eq!(s(&print_value(&t)), "{\"type\": \"value\", \"data\": [1,\"x\"]}\n");
+    }
+
+    #[test]
+    fn hist_buckets_have_bpftrace_ranges() {
+        // Checked against bpftrace 0.17: hist(5) is {"min": 4, "max": 7}; lhist(5, 0, 10, 1) is
+        // {"min": 5, "max": 5}.
+        let one = |i: u64| BTreeMap::from([(i, 1u64)]);
+        let h = MapValue::Hist { k: 0 };
+        let idx = btc_bpfprog::log2_bucket(5, 0);
+        assert_eq!(hist_buckets(&h, &one(idx)), vec![Bucket { min: Some(4), max: Some(7), count: 1 }]);
+        assert_eq!(hist_buckets(&h, &one(0)), vec![Bucket { min: None, max: Some(-1), count: 1 }]);
+        let l = MapValue::Lhist { min: 0, max: 10, step: 1 };
+        let idx = btc_bpfprog::linear_bucket(5, 0, 10, 1);
+        assert_eq!(hist_buckets(&l, &one(idx)), vec![Bucket { min: Some(5), max: Some(5), count: 1 }]);
+        let two = BTreeMap::from([(1u64, 2u64), (3, 1)]);
+        let b = hist_buckets(&l, &two);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b[1], Bucket { min: Some(1), max: Some(1), count: 0 });
     }
 
     #[test]

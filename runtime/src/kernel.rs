@@ -2,10 +2,13 @@
 //! (perf_event_open), running BEGIN/END (BPF_PROG_TEST_RUN), the ring buffer, map reads, signal
 //! handlers and tracefs. Everything else in the crate is pure and unit-tested without root.
 
+pub mod attach;
+pub mod iter;
 pub mod perf;
 pub mod process;
 pub mod signals;
 pub mod symbols;
+pub mod stats;
 pub mod tracefs;
 
 use crate::error::RuntimeError;
@@ -78,8 +81,8 @@ pub struct Tracer {
     records: Rc<RefCell<Vec<Vec<u8>>>>,
     links: Vec<Link>,
     object: Object,
-    /// `-p PID` or the `-c` child: uprobes and USDT probes attach to this process only.
-    pub target_pid: Option<u32>,
+    /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
+    pid: Option<i32>,
 }
 
 impl Tracer {
@@ -119,7 +122,7 @@ impl Tracer {
                 .map_err(|e| RuntimeError::RingBuf(reason(&e)))?;
             builder.build().map_err(|e| RuntimeError::RingBuf(reason(&e)))?
         };
-        Ok(Tracer { ringbuf, records, links: Vec::new(), object, target_pid: None })
+        Ok(Tracer { ringbuf, records, links: Vec::new(), object, pid: None })
     }
 
     fn program(&self, probe: &Probe) -> Result<libbpf_rs::ProgramMut<'_>, RuntimeError> {
@@ -134,11 +137,62 @@ impl Tracer {
         probes.iter().try_for_each(|p| self.program(p).map(|_| ()))
     }
 
-    /// Attaches a tracepoint, interval or profile probe. BEGIN and END are not attached.
+    /// Limits uprobes, USDT probes and watchpoints to process `pid`.
+    pub fn set_pid(&mut self, pid: Option<i32>) {
+        self.pid = pid;
+    }
+
+    /// Runs an iterator probe: reads its output, or pins it.
+    pub fn run_iter(&self, probe: &Probe) -> Result<iter::IterOutcome, RuntimeError> {
+        let ProbeKind::Iter { pin, .. } = &probe.kind else { return Err(RuntimeError::Attach { probe: probe.name.clone(), reason: "not an iterator".into() }) };
+        let prog = self.program(probe)?;
+        iter::run(&prog, pin.as_deref()).map_err(|reason| RuntimeError::Attach { probe: probe.name.clone(), reason })
+    }
+
+    /// Attaches the probes that don't go through a perf event of ours.
+    fn attach_link(&mut self, probe: &Probe) -> Result<Vec<Link>, String> {
+        let pid = self.pid;
+        let prog = self.program(probe).map_err(|e| e.to_string())?;
+        let link = match &probe.kind {
+            ProbeKind::RawTracepoint { name } => prog.attach_raw_tracepoint(name).map_err(|e| reason(&e))?,
+            ProbeKind::Kprobe { func, module, offset, ret, .. } => {
+                attach::kprobe(&prog, func, module.as_deref(), *offset, *ret)?
+            }
+            ProbeKind::Kfunc { .. } => prog.attach_trace().map_err(|e| reason(&e))?,
+            ProbeKind::Uprobe { path, symbol, offset, ret } => {
+                attach::uprobe(&prog, path, symbol.as_deref(), *offset, *ret, pid)?
+            }
+            ProbeKind::Usdt { path, provider, name, address, semaphore } => {
+                attach::usdt_site(&prog, path, (provider, name), *address, *semaphore, pid)?
+            }
+            _ => return Ok(Vec::new()),
+        };
+        Ok(vec![link])
+    }
+
+    /// Attaches a probe. BEGIN, END and iterators are not attached (they are run).
     pub fn attach(&mut self, probe: &Probe) -> Result<(), RuntimeError> {
         let attach_err = |reason: String| RuntimeError::Attach { probe: probe.name.clone(), reason };
         let fds: Vec<OwnedFd> = match &probe.kind {
-            ProbeKind::Begin | ProbeKind::End => return Ok(()),
+            ProbeKind::Begin | ProbeKind::End | ProbeKind::Iter { .. } => return Ok(()),
+            ProbeKind::Software { config, period, .. } => {
+                attach::perf_event(false, *config, *period).map_err(attach_err)?
+            }
+            ProbeKind::Hardware { config, period, .. } => {
+                attach::perf_event(true, *config, *period).map_err(attach_err)?
+            }
+            ProbeKind::Watchpoint { address, len, mode, .. } => {
+                attach::watchpoint(*address, *len, mode, self.pid).map_err(attach_err)?
+            }
+            ProbeKind::RawTracepoint { .. }
+            | ProbeKind::Kprobe { .. }
+            | ProbeKind::Kfunc { .. }
+            | ProbeKind::Uprobe { .. }
+            | ProbeKind::Usdt { .. } => {
+                let links = self.attach_link(probe).map_err(attach_err)?;
+                self.links.extend(links);
+                return Ok(());
+            }
             ProbeKind::Interval { period_ns } => {
                 vec![perf::cpu_clock(*period_ns, 0).map_err(|e| attach_err(io_reason(&e)))?]
             }
@@ -256,6 +310,46 @@ impl Tracer {
         };
         map.update(&(var as u32).to_le_bytes(), &value.to_le_bytes(), MapFlags::ANY)
             .map_err(|e| RuntimeError::MapRead { map: name.to_string(), reason: reason(&e) })
+    }
+
+    fn find_map(&self, bpf_name: &str) -> Result<libbpf_rs::Map<'_>, RuntimeError> {
+        self.object
+            .maps()
+            .find(|m| m.name() == OsStr::new(bpf_name))
+            .ok_or_else(|| RuntimeError::MissingMap(bpf_name.to_string()))
+    }
+
+    /// Deletes every entry of the map called `bpf_name`.
+    pub fn clear_entries(&self, bpf_name: &str) -> Result<(), RuntimeError> {
+        let map = self.find_map(bpf_name)?;
+        let keys: Vec<Vec<u8>> = map.keys().take(map.max_entries() as usize * 2 + 16).collect();
+        for key in keys {
+            // A key already gone is fine: someone else deleted it.
+            let _ = map.delete(&key);
+        }
+        Ok(())
+    }
+
+    /// Sets every entry of the map called `bpf_name` to `zero` (on every CPU for per-CPU maps).
+    pub fn zero_entries(&self, bpf_name: &str, zero: &[u8]) -> Result<(), RuntimeError> {
+        let map = self.find_map(bpf_name)?;
+        let map_err = |reason: String| RuntimeError::MapRead { map: bpf_name.to_string(), reason };
+        let keys: Vec<Vec<u8>> = map.keys().take(map.max_entries() as usize * 2 + 16).collect();
+        let per_cpu = map.map_type().is_percpu();
+        let cpus = libbpf_rs::num_possible_cpus().map_err(|e| map_err(reason(&e)))?;
+        for key in keys {
+            let res = if per_cpu {
+                map.update_percpu(&key, &vec![zero.to_vec(); cpus], MapFlags::EXIST)
+            } else {
+                map.update(&key, zero, MapFlags::EXIST)
+            };
+            if let Err(e) = res {
+                if e.kind() != libbpf_rs::ErrorKind::NotFound {
+                    return Err(map_err(reason(&e)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The number of events the BPF side failed to send (summed over CPUs), if the object has

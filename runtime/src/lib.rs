@@ -19,15 +19,18 @@ mod error;
 mod events;
 pub mod json;
 mod kernel;
+mod hist;
 mod maps;
 mod output;
 mod printf;
 mod resolve;
 mod run;
 mod strftime;
+pub mod targets;
 mod value;
 
 pub use error::RuntimeError;
+pub use kernel::stats::{program_stats, ProgStats};
 pub use output::OutputFormat;
 
 /// How output is flushed (`-B`).
@@ -56,9 +59,13 @@ pub struct RunOptions {
     /// `-c CMD`: run CMD as a child, stopped until every probe is attached; `cpid` is its PID;
     /// tracing ends when it exits.
     pub command: Option<String>,
-    /// `-p PID`: tracing ends when PID exits; uprobes and USDT probes attach to it only.
-    pub pid: Option<u32>,
-    /// `--dry-run`: load and attach everything, then exit without running BEGIN or END.
+    /// `-p PID`: uprobes, USDT probes and watchpoints apply to this process only; tracing
+    /// ends when it exits.
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_PROBES: the most probes a run attaches (0: the config block's or 512).
+    pub max_probes: u32,
+    /// `--dry-run`: load the object (so the kernel verifies every program) and stop without
+    /// attaching.
     pub dry_run: bool,
     /// BPFTRACE_VMLINUX: kernel symbols from this file instead of /proc/kallsyms.
     pub vmlinux: Option<std::path::PathBuf>,

@@ -1,8 +1,12 @@
-//! Printing user maps the way bpftrace does (`@name[key]: value`).
+//! User maps: decoding what the kernel holds (combining per-CPU values and histogram buckets),
+//! ordering entries as bpftrace does, and printing them in bpftrace's text format.
+//! [`decode_map`] gives the model other output formats can render too.
 
+use crate::hist;
 use crate::value::{decode, render_joined, DecodeError, Int, Value};
-use btc_bpfprog::{MapInfo, MapValue, Ty};
+use btc_bpfprog::{hist_bucket_offset, MapInfo, MapValue};
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 /// The value of one map entry as read from the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,103 +29,189 @@ pub enum MapError {
     Value { map: String, err: DecodeError },
 }
 
-/// Sums 8-byte little-endian per-CPU counters (wrapping, as the kernel's counters do).
-fn sum_per_cpu(values: &[Vec<u8>]) -> u64 {
-    values
-        .iter()
-        .map(|v| {
-            let mut b = [0u8; 8];
-            let n = v.len().min(8);
-            b[..n].copy_from_slice(&v[..n]);
-            u64::from_le_bytes(b)
-        })
-        .fold(0u64, u64::wrapping_add)
+/// The combined value of one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryValue {
+    /// Plain values, count, sum, min, max.
+    Scalar(Value),
+    /// avg(): printed as total / count.
+    Avg { total: i64, count: u64 },
+    /// stats(): `count C, average A, total T`.
+    Stats { total: i64, count: u64 },
+    /// hist()/lhist(): bucket index → count.
+    Buckets(BTreeMap<u64, u64>),
 }
 
-/// Decodes a map value, combining per-CPU values for `count()` and `sum()` maps.
-fn decode_value(value: &MapValue, raw: &RawValue) -> Result<Value, DecodeError> {
-    let total = |raw: &RawValue| -> Result<u64, DecodeError> {
-        match raw {
-            RawValue::PerCpu(v) => Ok(sum_per_cpu(v)),
-            RawValue::Single(v) => match decode(&Ty::U64, v)? {
-                Value::Int(i) => Ok(i.bits),
-                _ => Ok(0),
-            },
+impl EntryValue {
+    /// The number bpftrace sorts entries by, if it sorts this kind by value.
+    fn sort_value(&self) -> Option<i128> {
+        match self {
+            EntryValue::Scalar(Value::Int(i)) => Some(i128::from(*i)),
+            EntryValue::Scalar(_) => None,
+            EntryValue::Avg { total, count } | EntryValue::Stats { total, count } => {
+                Some(i128::from(average(*total, *count)))
+            }
+            EntryValue::Buckets(b) => Some(b.values().map(|&c| i128::from(c)).sum()),
         }
-    };
-    match value {
-        MapValue::Count => Ok(Value::Int(Int::unsigned(total(raw)?))),
-        MapValue::Sum => Ok(Value::Int(Int::signed(total(raw)? as i64))),
-        MapValue::Plain { ty } => match raw {
-            RawValue::Single(v) => decode(ty, v),
-            // A plain value in a per-CPU map would be a contract violation; show CPU 0's value.
-            RawValue::PerCpu(v) => decode(ty, v.first().map_or(&[][..], |x| x)),
-        },
     }
 }
 
-/// Whether entries are sorted by value (integers) rather than by key.
-fn sorts_by_value(value: &MapValue) -> bool {
-    match value {
-        MapValue::Count | MapValue::Sum => true,
-        MapValue::Plain { ty } => matches!(ty, Ty::Int { .. }),
+/// `total / count` as bpftrace computes it (signed integer division; 0 when empty).
+pub fn average(total: i64, count: u64) -> i64 {
+    if count == 0 {
+        0
+    } else {
+        total.wrapping_div(count as i64)
     }
 }
 
-/// Formats a whole map as bpftrace's text output does: one `@name[key]: value` line per entry,
-/// followed by an empty line when the map has no entries (bpftrace prints `"\n"` for an empty
-/// map, as it joins the entries with newlines and ends with one).
-///
-/// Integer-valued maps (`count()`, `sum()`, plain integers) are sorted by ascending value, ties by
-/// key; others by key (integers compared unsigned, strings bytewise, first key field first).
-#[cfg_attr(not(test), allow(dead_code))]
-pub fn format_map(info: &MapInfo, entries: &RawEntries) -> Result<Vec<u8>, MapError> {
-    Ok(render_text(info, &sorted_entries(info, entries)?))
+/// One decoded entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: Value,
+    pub value: EntryValue,
 }
 
-/// Decodes the entries of a map and sorts them in bpftrace's printing order (see
-/// [`format_map`]).
-pub fn sorted_entries(info: &MapInfo, entries: &RawEntries) -> Result<Vec<(Value, Value)>, MapError> {
-    let mut decoded = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        let key = decode(&info.key, k).map_err(|err| MapError::Key { map: info.name.clone(), err })?;
-        let value =
-            decode_value(&info.value, v).map_err(|err| MapError::Value { map: info.name.clone(), err })?;
-        decoded.push((key, value));
+fn le_u64(v: &[u8], off: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(s) = v.get(off..off + 8) {
+        b.copy_from_slice(s);
     }
-    let by_value = sorts_by_value(&info.value);
-    decoded.sort_by(|(ka, va), (kb, vb)| {
-        let by_val = match (by_value, va, vb) {
-            (true, Value::Int(a), Value::Int(b)) => a.cmp_numeric(b),
+    u64::from_le_bytes(b)
+}
+
+fn per_cpu(raw: &RawValue) -> Vec<&[u8]> {
+    match raw {
+        RawValue::PerCpu(v) => v.iter().map(Vec::as_slice).collect(),
+        RawValue::Single(v) => vec![v.as_slice()],
+    }
+}
+
+/// Combines the per-CPU values of an aggregate entry.
+fn combine(value: &MapValue, raw: &RawValue) -> Result<EntryValue, DecodeError> {
+    let cpus = per_cpu(raw);
+    let sum_at = |off: usize| cpus.iter().map(|v| le_u64(v, off)).fold(0u64, u64::wrapping_add);
+    Ok(match value {
+        MapValue::Plain { ty } => EntryValue::Scalar(decode(ty, cpus.first().copied().unwrap_or(&[]))?),
+        MapValue::Count => EntryValue::Scalar(Value::Int(Int::unsigned(sum_at(0)))),
+        MapValue::Sum => EntryValue::Scalar(Value::Int(Int::signed(sum_at(0) as i64))),
+        MapValue::Min | MapValue::Max => {
+            let set = cpus.iter().filter(|v| le_u64(v, 8) != 0).map(|v| le_u64(v, 0) as i64);
+            let v = if *value == MapValue::Min { set.min() } else { set.max() };
+            EntryValue::Scalar(Value::Int(Int::signed(v.unwrap_or(0))))
+        }
+        MapValue::Avg => EntryValue::Avg { total: sum_at(0) as i64, count: sum_at(8) },
+        MapValue::Stats => EntryValue::Stats { total: sum_at(0) as i64, count: sum_at(8) },
+        MapValue::Hist { .. } | MapValue::Lhist { .. } => {
+            EntryValue::Buckets(BTreeMap::from([(0, sum_at(0))]))
+        }
+    })
+}
+
+/// Decodes every entry of a map, combining per-CPU values and grouping histogram buckets by
+/// key, in bpftrace's print order.
+pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapError> {
+    let key_err = |err| MapError::Key { map: info.name.clone(), err };
+    let value_err = |err| MapError::Value { map: info.name.clone(), err };
+    let mut entries: Vec<Entry> = Vec::with_capacity(raw.len());
+    if info.value.bucketed() {
+        let off = hist_bucket_offset(&info.key) as usize;
+        let mut groups: BTreeMap<Vec<u8>, BTreeMap<u64, u64>> = BTreeMap::new();
+        for (k, v) in raw {
+            let user = k.get(..info.key.size() as usize).unwrap_or(k).to_vec();
+            let bucket = le_u64(k, off);
+            let EntryValue::Buckets(b) = combine(&info.value, v).map_err(value_err)? else { continue };
+            let count = b.values().sum::<u64>();
+            if count > 0 {
+                *groups.entry(user).or_default().entry(bucket).or_default() += count;
+            }
+        }
+        for (k, buckets) in groups {
+            entries.push(Entry { key: decode(&info.key, &k).map_err(key_err)?, value: EntryValue::Buckets(buckets) });
+        }
+    } else {
+        for (k, v) in raw {
+            let key = decode(&info.key, k).map_err(key_err)?;
+            entries.push(Entry { key, value: combine(&info.value, v).map_err(value_err)? });
+        }
+    }
+    entries.sort_by(|a, b| {
+        let by_value = match (a.value.sort_value(), b.value.sort_value()) {
+            (Some(x), Some(y)) => x.cmp(&y),
             _ => Ordering::Equal,
         };
-        by_val.then_with(|| ka.cmp_key(kb))
+        by_value.then_with(|| a.key.cmp_key(&b.key))
     });
-    Ok(decoded)
+    Ok(entries)
 }
 
-/// Renders sorted, decoded entries as bpftrace's text output does.
-pub fn render_text(info: &MapInfo, decoded: &[(Value, Value)]) -> Vec<u8> {
-    // Stacks, symbols and addresses are printed without a newline between entries.
-    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
-    let mut out = Vec::new();
-    for (key, value) in decoded {
-        out.extend_from_slice(info.name.as_bytes());
-        if !info.scalar {
-            out.push(b'[');
-            match key {
-                Value::Tuple(parts) => render_joined(parts, &mut out),
-                other => other.render(&mut out),
+/// Keeps the `top` entries with the highest values (0 keeps all) and divides integer values by
+/// `div` (0 or 1 leaves them), as `print(@m, top, div)` does.
+pub fn top_div(mut entries: Vec<Entry>, top: u64, div: u64) -> Vec<Entry> {
+    if top > 0 && (top as usize) < entries.len() {
+        entries.drain(..entries.len() - top as usize);
+    }
+    if div > 1 {
+        for e in &mut entries {
+            if let EntryValue::Scalar(Value::Int(i)) = &mut e.value {
+                *i = if i.signed { Int::signed((i.bits as i64) / div as i64) } else { Int::unsigned(i.bits / div) };
             }
-            out.push(b']');
-        }
-        out.extend_from_slice(b": ");
-        value.render(&mut out);
-        if separator {
-            out.push(b'\n');
         }
     }
-    if decoded.is_empty() || !separator {
+    entries
+}
+
+fn write_key(info: &MapInfo, key: &Value, out: &mut Vec<u8>) {
+    out.extend_from_slice(info.name.as_bytes());
+    if !info.scalar {
+        out.push(b'[');
+        match key {
+            Value::Tuple(parts) => render_joined(parts, out),
+            other => other.render(out),
+        }
+        out.push(b']');
+    }
+}
+
+/// Formats a map in bpftrace's text format. Plain and counter maps print one
+/// `@name[key]: value` line per entry; avg and stats maps end with an empty line; each
+/// histogram is followed by an empty line; an empty map prints one empty line.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn format_map(info: &MapInfo, raw: &RawEntries, top: u64, div: u64) -> Result<Vec<u8>, MapError> {
+    Ok(render_entries(info, &top_div(decode_map(info, raw)?, top, div)))
+}
+
+/// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or
+/// addresses are not separated by newlines, as bpftrace prints them.
+pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
+    let mut out = Vec::new();
+    for e in entries {
+        write_key(info, &e.key, &mut out);
+        match &e.value {
+            EntryValue::Scalar(v) => {
+                out.extend_from_slice(b": ");
+                v.render(&mut out);
+                if separator {
+                    out.push(b'\n');
+                }
+            }
+            EntryValue::Avg { total, count } => {
+                out.extend_from_slice(format!(": {}\n", average(*total, *count)).as_bytes());
+            }
+            EntryValue::Stats { total, count } => {
+                let avg = average(*total, *count);
+                out.extend_from_slice(format!(": count {count}, average {avg}, total {total}\n").as_bytes());
+            }
+            EntryValue::Buckets(b) => {
+                out.extend_from_slice(b": \n");
+                hist::render(&info.value, b, &mut out);
+                out.push(b'\n');
+            }
+        }
+    }
+    let trailing_blank = matches!(info.value, MapValue::Avg | MapValue::Stats);
+    if entries.is_empty() || (trailing_blank && !entries.is_empty()) || !separator {
         out.push(b'\n');
     }
     out
@@ -132,6 +222,11 @@ pub fn exit_order(maps: &[MapInfo]) -> Vec<&MapInfo> {
     let mut v: Vec<&MapInfo> = maps.iter().collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
     v
+}
+
+/// The all-zero value of a map entry (for `zero(@m)`), per CPU where the map is per-CPU.
+pub fn zero_value(value: &MapValue) -> Vec<u8> {
+    vec![0u8; value.value_size() as usize]
 }
 
 #[cfg(test)]

@@ -80,6 +80,12 @@ impl MapReader for Tracer {
     fn read_stack(&self, map: &str, id: u32) -> Option<Vec<u64>> {
         Tracer::read_stack(self, map, id)
     }
+    fn clear_map(&self, info: &MapInfo) -> Result<(), RuntimeError> {
+        self.clear_entries(&info.bpf_name)
+    }
+    fn zero_map(&self, info: &MapInfo) -> Result<(), RuntimeError> {
+        self.zero_entries(&info.bpf_name, &crate::maps::zero_value(&info.value))
+    }
 }
 
 /// `env` with every setting it lacks taken from the object's config block.
@@ -90,6 +96,7 @@ fn settings(env: &RuntimeConfig, object: &RuntimeConfig) -> RuntimeConfig {
         cpp_demangle: env.cpp_demangle.or(object.cpp_demangle),
         str_trunc_trailer: env.str_trunc_trailer.clone().or_else(|| object.str_trunc_trailer.clone()),
         max_cat_bytes: env.max_cat_bytes.or(object.max_cat_bytes),
+        max_probes: env.max_probes.or(object.max_probes),
     }
 }
 
@@ -127,27 +134,33 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     };
 
     // The -p target must exist; the -c child starts (stopped) before the programs load.
-    let watch = opts.pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)?;
+    let pid = opts.pid.map(|p| u32::try_from(p).map_err(|_| RuntimeError::Process(format!("invalid pid {p}")))).transpose()?;
+    let watch = if opts.dry_run { None } else { pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)? };
     let mut child = match &opts.command {
-        Some(cmd) => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
-        None => None,
+        Some(cmd) if !opts.dry_run => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
+        _ => None,
     };
-    let target = child.as_ref().map(Child::pid).or(opts.pid);
+    let target = child.as_ref().map(Child::pid).or(pid);
     if let Some(pid) = target {
         // With caching on, the target's memory map is read now, so its symbols resolve even
         // after it exits.
         symbols.preload(pid);
     }
     let services = services_for(symbols);
-    if !opts.quiet {
+    if !opts.quiet && !opts.dry_run {
         out.write(&services.attaching(meta.probes.len()))?;
     }
     kernel::raise_memlock();
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
     let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
-    let mut tracer = Tracer::load_with(object, Some(rb))?;
+    let mut tracer = Tracer::load_with(object, Some(rb)).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
-    tracer.target_pid = target;
+    tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
+    if opts.dry_run {
+        return Ok(0);
+    }
+    let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
+    check_probe_limit(&meta, max_probes)?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
     signals::set_child(child.as_ref().map_or(0, Child::pid));
@@ -180,13 +193,6 @@ struct Session<'w, 'o> {
 impl Session<'_, '_> {
     fn run(&mut self) -> Result<i32, RuntimeError> {
         let probes = self.meta.probes.clone();
-        if self.opts.dry_run {
-            for p in &probes {
-                self.tracer.attach(p)?;
-            }
-            self.tracer.detach_all();
-            return Ok(0);
-        }
         for p in probes.iter().filter(|p| p.kind == ProbeKind::Begin) {
             self.tracer.run_once(p)?;
         }
@@ -194,7 +200,16 @@ impl Session<'_, '_> {
         self.report_lost()?;
         if !exited && !self.stopping() {
             for p in &probes {
-                self.tracer.attach(p)?;
+                if let Err(e) = self.tracer.attach(p) {
+                    // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
+                    // can't attach is skipped with a warning; an explicit one fails the run.
+                    match (&p.kind, e) {
+                        (ProbeKind::Kprobe { optional: true, .. }, RuntimeError::Attach { probe, reason }) => {
+                            eprintln!("WARNING: could not attach probe {probe}, skipping: {reason}");
+                        }
+                        (_, e) => return Err(e),
+                    }
+                }
             }
             if let Some(c) = &mut self.child {
                 c.resume().map_err(RuntimeError::Process)?;
@@ -205,6 +220,19 @@ impl Session<'_, '_> {
                 let mut stdout = std::io::stdout();
                 let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
             }
+        }
+        // Iterators run once, after BEGIN; the session then ends as after exit().
+        if !exited && !self.stopping() && probes.iter().any(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
+            for p in probes.iter().filter(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
+                match self.tracer.run_iter(p)? {
+                    kernel::iter::IterOutcome::Output(bytes) => self.out.write(&bytes)?,
+                    kernel::iter::IterOutcome::Pinned(path) => {
+                        self.out.write(format!("Program pinned to {}\n", path.display()).as_bytes())?
+                    }
+                }
+            }
+            self.drain()?;
+            exited = true;
         }
         while !exited && !self.stopping() {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
@@ -290,6 +318,35 @@ impl Session<'_, '_> {
             self.out.write(&line)?;
         }
         Ok(())
+    }
+}
+
+/// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
+fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
+    let max = if max == 0 { 512 } else { max };
+    let n = meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)).count();
+    if n > max as usize {
+        return Err(RuntimeError::TooManyProbes { count: n, max });
+    }
+    Ok(())
+}
+
+/// A verifier rejection names the BPF program (`btc_p3`); say which probe that is.
+fn name_rejected_probe(e: RuntimeError, meta: &Metadata) -> RuntimeError {
+    match e {
+        RuntimeError::Load { reason, log } => {
+            let mut reason = reason;
+            if let Some(p) = meta.probes.iter().find(|p| reason.contains(&format!("program {}:", p.prog))) {
+                reason = reason.replacen(&format!("program {}:", p.prog), &format!("program {} ({}):", p.prog, p.name), 1);
+                if let ProbeKind::Kfunc { .. } = p.kind {
+                    if reason.contains("Operation not permitted") || reason.contains("not supported") {
+                        reason.push_str(" (this kernel refuses fentry/fexit programs, which kfunc and kretfunc need)");
+                    }
+                }
+            }
+            RuntimeError::Load { reason, log }
+        }
+        other => other,
     }
 }
 

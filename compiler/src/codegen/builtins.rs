@@ -37,6 +37,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;
                 return Ok(Val::Mem(slot));
             }
+            _ if crate::sema::probe_builtins::is_probe_builtin(name) => return self.probe_builtin(name, e),
             "probe" => {
                 let name = self.inst.probe.name.clone();
                 return self.string_literal(name.as_bytes(), &self.ty(e));

@@ -1,45 +1,73 @@
-//! Function calls: printf, exit, print, str; count and sum appear only as map assignments.
+//! Function calls. `call` dispatches: core functions (printf, exit, print) here, map functions
+//! (delete, clear, zero) and string functions (str, strncmp, strcontains) in their own blocks.
+//! Aggregates (count, sum, hist, ...) appear only as map assignments (see maps.rs).
 
 use super::expr::helper;
 use super::func::{llvm_err, FnCx, Val, R};
 use crate::ast::{Expr, ExprKind};
 use crate::types::Type;
 use btc_bpfprog::{ActionKind, EVENT_HEADER_SIZE};
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+const HDR: u32 = EVENT_HEADER_SIZE as u32;
 
 impl<'ctx> FnCx<'_, 'ctx> {
     pub fn call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<Val<'ctx>> {
         match name {
+            "printf" if self.in_iterator() => self.seq_printf(args),
             "printf" => self.printf(args),
+            "reg" => self.reg_call(args),
             "exit" => {
                 let buf = self.event_buffer(0, ActionKind::Exit, 0)?;
-                self.emit_event(buf, EVENT_HEADER_SIZE as u32)?;
+                self.emit_event(buf, HDR)?;
                 // exit() ends the probe: nothing after it runs.
                 self.ret()?;
                 Ok(Val::Void)
             }
-            "print" => {
+            "print" => self.print(args),
+            "delete" => {
+                match args {
+                    [Expr { kind: ExprKind::Map { name, keys }, .. }] => self.map_delete(name, keys)?,
+                    [Expr { kind: ExprKind::Map { name, .. }, .. }, key] => {
+                        self.map_delete(name, std::slice::from_ref(key))?
+                    }
+                    _ => return Err(llvm_err("delete")),
+                }
+                Ok(Val::Void)
+            }
+            "clear" | "zero" => {
                 let Some(Expr { kind: ExprKind::Map { name: map, .. }, .. }) = args.first() else {
-                    return Err("print() of values is not supported yet".into());
+                    return Err(llvm_err("clear"));
                 };
-                let index = self.m.maps.get(map).map(|d| d.index).ok_or_else(|| llvm_err("print map"))?;
-                let buf = self.event_buffer(0, ActionKind::PrintMap, index)?;
-                self.emit_event(buf, EVENT_HEADER_SIZE as u32)?;
+                let index = self.map_index(map)?;
+                let kind = if name == "clear" { ActionKind::ClearMap } else { ActionKind::ZeroMap };
+                let buf = self.event_buffer(0, kind, index)?;
+                self.emit_event(buf, HDR)?;
                 Ok(Val::Void)
             }
             "str" => self.str_call(e, args),
             n if crate::sema::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, args),
+            "strncmp" => {
+                let (a, la, b, lb) = self.two_strings(args)?;
+                let n = match args.get(2).map(|a| &a.kind) {
+                    Some(ExprKind::Int(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
+                    _ => 0,
+                };
+                let r = self.strncmp(a, la, b, lb, n)?;
+                Ok(Val::Int(r))
+            }
+            "strcontains" => {
+                let (h, lh, n, ln) = self.two_strings(args)?;
+                Ok(Val::Int(self.strcontains(h, lh, n, ln)?))
+            }
             _ => Err(format!("{name}() is not supported yet")),
         }
     }
 
     /// A zeroed stack buffer with an event header, room for `payload` bytes after it.
-    pub(crate) fn event_buffer(
-        &mut self,
-        payload: u32,
-        kind: ActionKind,
-        index: u32,
-    ) -> R<inkwell::values::PointerValue<'ctx>> {
-        let size = EVENT_HEADER_SIZE as u32 + payload;
+    pub(crate) fn event_buffer(&mut self, payload: u32, kind: ActionKind, index: u32) -> R<PointerValue<'ctx>> {
+        let size = HDR + payload;
         let buf = self.alloca_bytes(size, "event")?;
         self.memset0(buf, size)?;
         let i32t = self.m.context.i32_type();
@@ -60,10 +88,37 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let buf = self.event_buffer(size, ActionKind::Printf, index)?;
         for ((a, t), f) in args[1..].iter().zip(&tys).zip(&fields) {
             let v = self.expr(a)?;
-            let p = self.offset(buf, EVENT_HEADER_SIZE as u32 + f.offset)?;
+            let p = self.offset(buf, HDR + f.offset)?;
             self.store_value(p, t, v, t)?;
         }
-        self.emit_event(buf, EVENT_HEADER_SIZE as u32 + size)?;
+        self.emit_event(buf, HDR + size)?;
+        Ok(Val::Void)
+    }
+
+    /// `print(@map[, top[, div]])` and `print(value)`.
+    fn print(&mut self, args: &[Expr]) -> R<Val<'ctx>> {
+        let Some(first) = args.first() else { return Err(llvm_err("print")) };
+        if let ExprKind::Map { name: map, keys } = &first.kind {
+            if keys.is_empty() {
+                let index = self.map_index(map)?;
+                let buf = self.event_buffer(16, ActionKind::PrintMap, index)?;
+                for (i, a) in args[1..].iter().enumerate() {
+                    let ExprKind::Int(v) = a.kind else { continue };
+                    let p = self.offset(buf, HDR + 8 * i as u32)?;
+                    self.store_i64(p, self.u64c(v))?;
+                }
+                self.emit_event(buf, HDR + 16)?;
+                return Ok(Val::Void);
+            }
+        }
+        let t = self.ty(first);
+        let layout = t.layout();
+        let index = self.m.value_index(layout.clone());
+        let buf = self.event_buffer(layout.size(), ActionKind::PrintValue, index)?;
+        let v = self.expr(first)?;
+        let p = self.offset(buf, HDR)?;
+        self.store_value(p, &t, v, &t)?;
+        self.emit_event(buf, HDR + layout.size())?;
         Ok(Val::Void)
     }
 
@@ -81,23 +136,133 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.memset0(slot, len)?;
         let size = match args.get(1) {
             Some(l) => {
-                // Bound the size so the verifier can prove the write stays in the buffer.
+                // str(p, n) reads at most n characters; bound the size so the verifier can prove
+                // the write stays in the buffer.
                 let lv = self.expr(l)?;
                 let lv = self.as_int(lv)?;
+                let lv = self.b.build_int_add(lv, self.u64c(1), "n1").map_err(llvm_err)?;
                 let max = self.u64c(u64::from(len));
-                let small = self.b.build_int_compare(inkwell::IntPredicate::ULT, lv, max, "lt").map_err(llvm_err)?;
+                let small = self.b.build_int_compare(IntPredicate::ULT, lv, max, "lt").map_err(llvm_err)?;
                 self.b.build_select(small, lv, max, "n").map_err(llvm_err)?.into_int_value()
             }
             None => self.u64c(u64::from(len)),
         };
         let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
         let p = self.b.build_int_to_ptr(ptr_int, ptr_ty, "src").map_err(llvm_err)?;
-        let id = if matches!(st, Type::Ptr { user: true, .. }) {
+        // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+        let id = if matches!(st, Type::Ptr { user: true, .. }) || (st.is_int() && self.user_space_probe()) {
             helper::PROBE_READ_USER_STR
         } else {
             helper::PROBE_READ_KERNEL_STR
         };
         self.helper(id, &[slot.into(), size.into(), p.into()])?;
         Ok(Val::Mem(slot))
+    }
+
+    fn two_strings(&mut self, args: &[Expr]) -> R<(PointerValue<'ctx>, u32, PointerValue<'ctx>, u32)> {
+        let (Some(a), Some(b)) = (args.first(), args.get(1)) else { return Err(llvm_err("two strings")) };
+        let (Type::Str { len: la }, Type::Str { len: lb }) = (self.ty(a), self.ty(b)) else {
+            return Err(llvm_err("string arguments"));
+        };
+        let va = self.expr(a)?;
+        let va = self.as_mem(va)?;
+        let vb = self.expr(b)?;
+        let vb = self.as_mem(vb)?;
+        Ok((va, la, vb, lb))
+    }
+
+    /// 0 when the first `n` characters of the strings are equal (stopping at a NUL), else 1.
+    fn strncmp(&mut self, a: PointerValue<'ctx>, la: u32, b: PointerValue<'ctx>, lb: u32, n: u32) -> R<IntValue<'ctx>> {
+        let slot = self.alloca_bytes(8, "strncmp")?;
+        self.store_i64(slot, self.i64(1))?;
+        let end = self.new_block("strncmp_end");
+        let equal = self.new_block("strncmp_equal");
+        let i8t = self.m.context.i8_type();
+        for i in 0..n.min(la).min(lb) {
+            let ca = self.b.build_load(i8t, self.offset(a, i)?, "ca").map_err(llvm_err)?.into_int_value();
+            let cb = self.b.build_load(i8t, self.offset(b, i)?, "cb").map_err(llvm_err)?.into_int_value();
+            let same = self.b.build_int_compare(IntPredicate::EQ, ca, cb, "same").map_err(llvm_err)?;
+            let next = self.new_block("strncmp_next");
+            self.b.build_conditional_branch(same, next, end).map_err(llvm_err)?;
+            self.b.position_at_end(next);
+            let nul = self.b.build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul").map_err(llvm_err)?;
+            let cont = self.new_block("strncmp_cont");
+            self.b.build_conditional_branch(nul, equal, cont).map_err(llvm_err)?;
+            self.b.position_at_end(cont);
+        }
+        self.b.build_unconditional_branch(equal).map_err(llvm_err)?;
+        self.b.position_at_end(equal);
+        self.store_i64(slot, self.i64(0))?;
+        self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+        self.b.position_at_end(end);
+        self.load_i64(slot)
+    }
+
+    /// 1 when `needle` occurs in `hay`, else 0: for each start position, compare until the
+    /// needle's NUL. Both loops are bounded by the buffer sizes, so the verifier accepts them.
+    fn strcontains(&mut self, hay: PointerValue<'ctx>, lh: u32, needle: PointerValue<'ctx>, ln: u32) -> R<IntValue<'ctx>> {
+        let i8t = self.m.context.i8_type();
+        let result = self.alloca_bytes(8, "found")?;
+        let i_slot = self.alloca_bytes(8, "i")?;
+        let j_slot = self.alloca_bytes(8, "j")?;
+        self.store_i64(result, self.i64(0))?;
+        self.store_i64(i_slot, self.i64(0))?;
+        let outer = self.new_block("sc_outer");
+        let outer_body = self.new_block("sc_outer_body");
+        let inner = self.new_block("sc_inner");
+        let inner_body = self.new_block("sc_inner_body");
+        let inner_cmp = self.new_block("sc_inner_cmp");
+        let inner_next = self.new_block("sc_inner_next");
+        let outer_next = self.new_block("sc_outer_next");
+        let found = self.new_block("sc_found");
+        let done = self.new_block("sc_done");
+        self.b.build_unconditional_branch(outer).map_err(llvm_err)?;
+
+        // for (i = 0; i < lh; i++)
+        self.b.position_at_end(outer);
+        let i = self.load_i64(i_slot)?;
+        let more = self.b.build_int_compare(IntPredicate::ULT, i, self.u64c(u64::from(lh)), "imore").map_err(llvm_err)?;
+        self.b.build_conditional_branch(more, outer_body, done).map_err(llvm_err)?;
+        self.b.position_at_end(outer_body);
+        self.store_i64(j_slot, self.i64(0))?;
+        self.b.build_unconditional_branch(inner).map_err(llvm_err)?;
+
+        // for (j = 0; j < ln; j++): needle[j] == 0 → found; i + j >= lh or hay[i+j] != needle[j] → next i
+        self.b.position_at_end(inner);
+        let j = self.load_i64(j_slot)?;
+        let jmore = self.b.build_int_compare(IntPredicate::ULT, j, self.u64c(u64::from(ln)), "jmore").map_err(llvm_err)?;
+        self.b.build_conditional_branch(jmore, inner_body, found).map_err(llvm_err)?;
+        self.b.position_at_end(inner_body);
+        let np = unsafe { self.b.build_gep(i8t, needle, &[j], "np") }.map_err(llvm_err)?;
+        let nc = self.b.build_load(i8t, np, "nc").map_err(llvm_err)?.into_int_value();
+        let nul = self.b.build_int_compare(IntPredicate::EQ, nc, i8t.const_zero(), "nnul").map_err(llvm_err)?;
+        self.b.build_conditional_branch(nul, found, inner_cmp).map_err(llvm_err)?;
+        self.b.position_at_end(inner_cmp);
+        let i = self.load_i64(i_slot)?;
+        let ij = self.b.build_int_add(i, j, "ij").map_err(llvm_err)?;
+        let inside = self.b.build_int_compare(IntPredicate::ULT, ij, self.u64c(u64::from(lh)), "in").map_err(llvm_err)?;
+        let cmp_bb = self.new_block("sc_cmp_char");
+        self.b.build_conditional_branch(inside, cmp_bb, outer_next).map_err(llvm_err)?;
+        self.b.position_at_end(cmp_bb);
+        let hp = unsafe { self.b.build_gep(i8t, hay, &[ij], "hp") }.map_err(llvm_err)?;
+        let hc = self.b.build_load(i8t, hp, "hc").map_err(llvm_err)?.into_int_value();
+        let same = self.b.build_int_compare(IntPredicate::EQ, hc, nc, "same").map_err(llvm_err)?;
+        self.b.build_conditional_branch(same, inner_next, outer_next).map_err(llvm_err)?;
+        self.b.position_at_end(inner_next);
+        let j1 = self.b.build_int_add(j, self.u64c(1), "j1").map_err(llvm_err)?;
+        self.store_i64(j_slot, j1)?;
+        self.b.build_unconditional_branch(inner).map_err(llvm_err)?;
+
+        self.b.position_at_end(outer_next);
+        let i = self.load_i64(i_slot)?;
+        let i1 = self.b.build_int_add(i, self.u64c(1), "i1").map_err(llvm_err)?;
+        self.store_i64(i_slot, i1)?;
+        self.b.build_unconditional_branch(outer).map_err(llvm_err)?;
+
+        self.b.position_at_end(found);
+        self.store_i64(result, self.i64(1))?;
+        self.b.build_unconditional_branch(done).map_err(llvm_err)?;
+        self.b.position_at_end(done);
+        self.load_i64(result)
     }
 }

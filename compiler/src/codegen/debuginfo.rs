@@ -125,6 +125,9 @@ impl<'ctx> DebugInfo<'ctx> {
             DIFlags::PROTOTYPED,
             true,
         );
+        // BTF wants every parameter of a function prototype named: the kernel rejects the
+        // object's BTF otherwise. LLVM names them from the subprogram's parameter variables.
+        self.builder.create_parameter_variable(sp.as_debug_info_scope(), "ctx", 1, file, 0, ctx_ty, true, DIFlags::ZERO);
         func.set_subprogram(sp);
     }
 

@@ -10,6 +10,7 @@ use inkwell::IntPredicate;
 pub(crate) mod helper {
     pub const MAP_LOOKUP_ELEM: u64 = 1;
     pub const MAP_UPDATE_ELEM: u64 = 2;
+    pub const MAP_DELETE_ELEM: u64 = 3;
     pub const GET_PRANDOM_U32: u64 = 7;
     pub const GET_SMP_PROCESSOR_ID: u64 = 8;
     pub const GET_CURRENT_PID_TGID: u64 = 14;
@@ -18,7 +19,9 @@ pub(crate) mod helper {
     pub const GET_CURRENT_TASK: u64 = 35;
     pub const GET_NUMA_NODE_ID: u64 = 42;
     pub const GET_CURRENT_CGROUP_ID: u64 = 80;
+    pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_USER_STR: u64 = 114;
+    pub const SEQ_PRINTF: u64 = 126;
     pub const PROBE_READ_KERNEL: u64 = 113;
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const JIFFIES64: u64 = 118;

@@ -34,7 +34,22 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub vars: HashMap<String, PointerValue<'ctx>>,
     /// (continue target, break target) of enclosing loops.
     pub loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
+    /// Stack temporaries of the statements being generated, with their sizes. Each statement
+    /// ends the lifetimes of the temporaries it made, so LLVM can reuse their stack space.
+    pub temps: Vec<(PointerValue<'ctx>, u32)>,
+    /// Large buffers live in a per-CPU scratch map rather than on the 512-byte BPF stack: a slot
+    /// holding the pointer to this CPU's scratch area (filled in by the `scratch` block), the next
+    /// free offset in it, and the most this program uses.
+    pub scratch_slot: PointerValue<'ctx>,
+    pub scratch_block: BasicBlock<'ctx>,
+    pub scratch_off: u32,
+    pub scratch_max: u32,
 }
+
+/// Buffers larger than this many bytes go to the scratch map instead of the stack.
+pub(crate) const SCRATCH_MIN: u32 = 128;
+/// Copies of more than this many bytes use a helper call instead of inline loads and stores.
+const INLINE_COPY_MAX: u32 = 256;
 
 pub(crate) type R<T> = Result<T, String>;
 
@@ -56,27 +71,54 @@ pub(crate) fn generate<'ctx>(
     let fn_ty = context.i32_type().fn_type(&[ptr.into()], false);
     let func = m.module.add_function(name, fn_ty, None);
     func.set_section(Some(section));
+    // No unwind tables: BPF has no unwinding, and they'd only add an .eh_frame section.
+    let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
+    func.add_attribute(inkwell::attributes::AttributeLoc::Function, context.create_enum_attribute(nounwind, 0));
     di.describe_function(func, name);
     let entry = context.append_basic_block(func, "entry");
+    let scratch_block = context.append_basic_block(func, "scratch");
+    let body_start = context.append_basic_block(func, "start");
     let b = context.create_builder();
     b.position_at_end(entry);
     let ctx_arg = func.get_nth_param(0).map(|p| p.into_pointer_value()).ok_or("program has no context")?;
-    let mut f = FnCx { m, b, func, entry, ctx_arg, inst, vars: HashMap::new(), loops: Vec::new() };
+    let scratch_slot = b.build_alloca(ptr, "scratch_ptr").map_err(llvm_err)?;
+    b.build_unconditional_branch(scratch_block).map_err(llvm_err)?;
+    b.position_at_end(scratch_block);
+    b.build_unconditional_branch(body_start).map_err(llvm_err)?;
+    b.position_at_end(body_start);
+    let mut f = FnCx {
+        m,
+        b,
+        func,
+        entry,
+        ctx_arg,
+        inst,
+        vars: HashMap::new(),
+        loops: Vec::new(),
+        temps: Vec::new(),
+        scratch_slot,
+        scratch_block,
+        scratch_off: 0,
+        scratch_max: 0,
+    };
 
     // Allocate every scratch variable up front, in the entry block.
     let mut names: Vec<(&String, &Type)> = inst.vars.iter().collect();
     names.sort_by(|a, b| a.0.cmp(b.0));
     for (var, ty) in names {
-        let slot = f.alloca_for(ty, &format!("var_{var}"))?;
+        let size = ty.layout().size();
+        let slot = if size > SCRATCH_MIN { f.scratch_alloc(size)? } else { f.alloca_slot(size, &format!("var_{var}"))? };
         f.zero(slot, ty)?;
         f.vars.insert(var.clone(), slot);
     }
 
+    f.probe_prologue()?;
     if let Some(pred) = &probe.predicate {
         let v = f.expr(pred)?;
         let v = f.as_int(v)?;
         let zero = f.i64(0);
         let pass = f.b.build_int_compare(inkwell::IntPredicate::NE, v, zero, "pred").map_err(llvm_err)?;
+        f.end_temps(0)?;
         let body = f.new_block("body");
         let skip = f.new_block("skip");
         f.b.build_conditional_branch(pass, body, skip).map_err(llvm_err)?;
@@ -86,6 +128,7 @@ pub(crate) fn generate<'ctx>(
     }
     f.block(&probe.body)?;
     f.b.build_return(Some(&context.i32_type().const_zero())).map_err(llvm_err)?;
+    f.fill_scratch_block()?;
     // Code after `return`, `exit()`, `break` or `continue` lands in blocks nothing jumps to;
     // an empty one still needs a terminator.
     for bb in func.get_basic_blocks() {
@@ -129,8 +172,74 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(())
     }
 
+    /// A temporary buffer, live from here to the end of the current statement: on the stack, or
+    /// in the scratch map when large.
+    pub fn alloca_bytes(&mut self, size: u32, name: &str) -> R<PointerValue<'ctx>> {
+        if size > SCRATCH_MIN {
+            return self.scratch_alloc(size);
+        }
+        let slot = self.alloca_slot(size, name)?;
+        self.lifetime("llvm.lifetime.start", slot, size)?;
+        self.temps.push((slot, size));
+        Ok(slot)
+    }
+
+    /// `size` bytes of this CPU's scratch area. Statements release what they took (see `stmt`).
+    pub fn scratch_alloc(&mut self, size: u32) -> R<PointerValue<'ctx>> {
+        let off = self.scratch_off.next_multiple_of(8);
+        self.scratch_off = off + size.next_multiple_of(8);
+        self.scratch_max = self.scratch_max.max(self.scratch_off);
+        let ptr_ty = self.m.context.ptr_type(AddressSpace::default());
+        let base = self.b.build_load(ptr_ty, self.scratch_slot, "scratch").map_err(llvm_err)?.into_pointer_value();
+        self.offset(base, off)
+    }
+
+    /// Looks up this CPU's scratch area at the start of the program, when the program uses one.
+    fn fill_scratch_block(&mut self) -> R<()> {
+        if self.scratch_max == 0 {
+            return Ok(());
+        }
+        let size = self.scratch_max;
+        let map = self.m.scratch_map(size);
+        let Some(term) = self.scratch_block.get_terminator() else { return Ok(()) };
+        self.b.position_before(&term);
+        let key = self.alloca_slot(4, "scratch_key")?;
+        self.b.build_store(key, self.m.context.i32_type().const_zero()).map_err(llvm_err)?;
+        let r = self.helper(super::expr::helper::MAP_LOOKUP_ELEM, &[map.into(), key.into()])?;
+        let ptr_ty = self.m.context.ptr_type(AddressSpace::default());
+        let p = self.b.build_int_to_ptr(r, ptr_ty, "scratch_area").map_err(llvm_err)?;
+        self.b.build_store(self.scratch_slot, p).map_err(llvm_err)?;
+        let is_null = self.b.build_is_null(p, "no_scratch").map_err(llvm_err)?;
+        let fail = self.new_block("no_scratch");
+        let Some(body) = self.scratch_block.get_next_basic_block() else { return Ok(()) };
+        self.b.build_conditional_branch(is_null, fail, body).map_err(llvm_err)?;
+        term.erase_from_basic_block();
+        self.b.position_at_end(fail);
+        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        Ok(())
+    }
+
+    /// Ends the lifetimes of the temporaries made since `mark` (a length of `temps`).
+    pub fn end_temps(&mut self, mark: usize) -> R<()> {
+        let ended: Vec<_> = self.temps.drain(mark.min(self.temps.len())..).collect();
+        for (slot, size) in ended.into_iter().rev() {
+            self.lifetime("llvm.lifetime.end", slot, size)?;
+        }
+        Ok(())
+    }
+
+    fn lifetime(&self, which: &str, slot: PointerValue<'ctx>, size: u32) -> R<()> {
+        let ptr = self.m.context.ptr_type(AddressSpace::default());
+        let f = inkwell::intrinsics::Intrinsic::find(which)
+            .and_then(|i| i.get_declaration(&self.m.module, &[ptr.into()]))
+            .ok_or_else(|| llvm_err(format!("LLVM has no {which}")))?;
+        let size = self.m.context.i64_type().const_int(u64::from(size.div_ceil(8) * 8), false);
+        self.b.build_call(f, &[size.into(), slot.into()], "").map_err(llvm_err)?;
+        Ok(())
+    }
+
     /// A stack slot in the entry block, so the verifier sees a fixed stack layout.
-    pub fn alloca_bytes(&self, size: u32, name: &str) -> R<PointerValue<'ctx>> {
+    pub fn alloca_slot(&self, size: u32, name: &str) -> R<PointerValue<'ctx>> {
         let b = self.m.context.create_builder();
         match self.entry.get_first_instruction() {
             Some(i) => b.position_before(&i),
@@ -144,7 +253,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(slot)
     }
 
-    pub fn alloca_for(&self, ty: &Type, name: &str) -> R<PointerValue<'ctx>> {
+    pub fn alloca_for(&mut self, ty: &Type, name: &str) -> R<PointerValue<'ctx>> {
         self.alloca_bytes(ty.layout().size(), name)
     }
 
@@ -154,6 +263,21 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub fn memset0(&self, ptr: PointerValue<'ctx>, size: u32) -> R<()> {
+        if size > INLINE_COPY_MAX {
+            // LLVM's BPF backend won't expand large memsets; store words explicitly (volatile, so
+            // the optimizer doesn't merge them back into a memset).
+            let zero = self.m.context.i64_type().const_zero();
+            for off in (0..size / 8).map(|i| i * 8) {
+                let st = self.b.build_store(self.offset(ptr, off)?, zero).map_err(llvm_err)?;
+                st.set_volatile(true).map_err(llvm_err)?;
+            }
+            let i8t = self.m.context.i8_type();
+            for off in (size / 8 * 8)..size {
+                let st = self.b.build_store(self.offset(ptr, off)?, i8t.const_zero()).map_err(llvm_err)?;
+                st.set_volatile(true).map_err(llvm_err)?;
+            }
+            return Ok(());
+        }
         let i8t = self.m.context.i8_type();
         self.b
             .build_memset(ptr, 8, i8t.const_zero(), self.m.context.i64_type().const_int(u64::from(size), false))
@@ -163,6 +287,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     pub fn memcpy(&self, dst: PointerValue<'ctx>, src: PointerValue<'ctx>, size: u32) -> R<()> {
         if size == 0 {
+            return Ok(());
+        }
+        if size > INLINE_COPY_MAX {
+            let id = super::expr::helper::PROBE_READ_KERNEL;
+            self.helper(id, &[dst.into(), self.u64c(u64::from(size)).into(), src.into()])?;
             return Ok(());
         }
         self.b
@@ -209,6 +338,14 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     fn stmt(&mut self, s: &Stmt) -> R<()> {
+        let mark = self.temps.len();
+        let scratch_mark = self.scratch_off;
+        self.stmt_inner(s)?;
+        self.scratch_off = scratch_mark;
+        self.end_temps(mark)
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt) -> R<()> {
         match &s.kind {
             StmtKind::Expr(e) => {
                 self.expr(e)?;

@@ -16,9 +16,15 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     /// Builds the key of `@name[keys]` in a zeroed stack buffer laid out as the map's key type.
     fn map_key(&mut self, name: &str, keys: &[Expr]) -> R<PointerValue<'ctx>> {
+        let size = self.m_sig_key(name)?.layout().size();
+        self.map_key_sized(name, keys, size)
+    }
+
+    /// As `map_key`, in a buffer of `size` bytes (room for a histogram bucket after the key).
+    fn map_key_sized(&mut self, name: &str, keys: &[Expr], size: u32) -> R<PointerValue<'ctx>> {
         let sig = self.m_sig_key(name)?;
-        let slot = self.alloca_bytes(sig.layout().size(), "key")?;
-        self.zero(slot, &sig)?;
+        let slot = self.alloca_bytes(size, "key")?;
+        self.memset0(slot, size)?;
         match keys {
             [] => {}
             [k] => {
@@ -149,33 +155,135 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok((old, new))
     }
 
-    /// `@m[k] = count()` / `sum(v)` on a per-CPU map: add in place, or insert the first value.
+    /// `@m[k] = count()`, `sum(v)`, `min(v)`, ... on a per-CPU map: update this CPU's value in
+    /// place, or insert the first one.
     fn aggregate(&mut self, name: &str, keys: &[Expr], agg: AggKind, value: &Expr) -> R<()> {
         let ExprKind::Call { args, .. } = &value.kind else { return Err(llvm_err("aggregate")) };
-        let inc = match agg {
-            AggKind::Count => self.i64(1),
-            AggKind::Sum => {
-                let a = args.first().ok_or_else(|| llvm_err("sum"))?;
+        let arg = match args.first() {
+            Some(a) => {
                 let v = self.expr(a)?;
                 self.as_int(v)?
             }
+            None => self.i64(1),
         };
-        let (map, _, _, _, _) = self.map_global(name)?;
-        let key = self.map_key(name, keys)?;
+        let (map, klayout, _, _, _) = self.map_global(name)?;
+        let key = match agg {
+            AggKind::Hist { .. } | AggKind::Lhist { .. } => {
+                let off = btc_bpfprog::hist_bucket_offset(&klayout);
+                let key = self.map_key_sized(name, keys, off + 8)?;
+                let bucket = match agg {
+                    AggKind::Hist { k } => self.log2_bucket(arg, k)?,
+                    AggKind::Lhist { min, max, step } => self.linear_bucket(arg, min, max, step)?,
+                    _ => return Err(llvm_err("bucket")),
+                };
+                let bp = self.offset(key, off)?;
+                self.store_i64(bp, bucket)?;
+                key
+            }
+            _ => self.map_key(name, keys)?,
+        };
         let p = self.lookup(map, key)?;
         let (found, missing, join) = self.if_nonnull(p)?;
+        // This CPU already has a value: update it.
         self.b.position_at_end(found);
-        let cur = self.load_i64(p)?;
-        let sum = self.b.build_int_add(cur, inc, "agg").map_err(llvm_err)?;
-        self.store_i64(p, sum)?;
+        match agg {
+            AggKind::Count | AggKind::Hist { .. } | AggKind::Lhist { .. } => self.add_at(p, 0, self.i64(1))?,
+            AggKind::Sum => self.add_at(p, 0, arg)?,
+            AggKind::Avg | AggKind::Stats => {
+                self.add_at(p, 0, arg)?;
+                self.add_at(p, 8, self.i64(1))?;
+            }
+            AggKind::Min | AggKind::Max => {
+                let cur = self.load_i64(p)?;
+                let setp = self.offset(p, 8)?;
+                let set = self.load_i64(setp)?;
+                let pred = if agg == AggKind::Min { IntPredicate::SLT } else { IntPredicate::SGT };
+                let better = self.b.build_int_compare(pred, arg, cur, "better").map_err(llvm_err)?;
+                let unset = self.b.build_int_compare(IntPredicate::EQ, set, self.i64(0), "unset").map_err(llvm_err)?;
+                let take = self.b.build_or(better, unset, "take").map_err(llvm_err)?;
+                let newv = self.b.build_select(take, arg, cur, "minmax").map_err(llvm_err)?.into_int_value();
+                self.store_i64(p, newv)?;
+                self.store_i64(setp, self.i64(1))?;
+            }
+        }
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
+        // First value on this CPU: insert it.
         self.b.position_at_end(missing);
-        let init = self.alloca_bytes(8, "agg_init")?;
-        self.store_i64(init, inc)?;
+        let init = self.alloca_bytes(16, "agg_init")?;
+        let (first, second) = match agg {
+            AggKind::Count | AggKind::Hist { .. } | AggKind::Lhist { .. } => (self.i64(1), self.i64(0)),
+            AggKind::Sum => (arg, self.i64(0)),
+            AggKind::Avg | AggKind::Stats | AggKind::Min | AggKind::Max => (arg, self.i64(1)),
+        };
+        self.store_i64(init, first)?;
+        let second_p = self.offset(init, 8)?;
+        self.store_i64(second_p, second)?;
         self.update(map, key, init)?;
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(join);
         Ok(())
+    }
+
+    /// `*(i64 *)(p + off) += v`
+    fn add_at(&self, p: PointerValue<'ctx>, off: u32, v: IntValue<'ctx>) -> R<()> {
+        let q = self.offset(p, off)?;
+        let cur = self.load_i64(q)?;
+        let n = self.b.build_int_add(cur, v, "add").map_err(llvm_err)?;
+        self.store_i64(q, n)
+    }
+
+    /// The log2 histogram bucket of `n` (see btc_bpfprog::log2_bucket).
+    fn log2_bucket(&self, n: IntValue<'ctx>, k: u8) -> R<IntValue<'ctx>> {
+        let b = &self.b;
+        let mask = (1u64 << k) - 1;
+        // l = floor(log2(n)) by binary search over the bit width.
+        let mut v = n;
+        let mut l = self.i64(0);
+        for s in [32u64, 16, 8, 4, 2, 1] {
+            let big = b.build_int_compare(IntPredicate::UGE, v, self.u64c(1 << s), "big").map_err(llvm_err)?;
+            let shifted = b.build_right_shift(v, self.u64c(s), false, "sh").map_err(llvm_err)?;
+            v = b.build_select(big, shifted, v, "v").map_err(llvm_err)?.into_int_value();
+            let lp = b.build_int_add(l, self.u64c(s), "lp").map_err(llvm_err)?;
+            l = b.build_select(big, lp, l, "l").map_err(llvm_err)?.into_int_value();
+        }
+        let lk = b.build_int_sub(l, self.u64c(u64::from(k)), "lk").map_err(llvm_err)?;
+        let x = b.build_right_shift(n, lk, false, "x").map_err(llvm_err)?;
+        let x = b.build_and(x, self.u64c(mask), "xm").map_err(llvm_err)?;
+        let l1 = b.build_int_add(lk, self.u64c(1), "l1").map_err(llvm_err)?;
+        let hi = b.build_left_shift(l1, self.u64c(u64::from(k)), "hi").map_err(llvm_err)?;
+        let big_idx = b.build_int_add(hi, x, "bi").map_err(llvm_err)?;
+        let big_idx = b.build_int_add(big_idx, self.u64c(1), "bi1").map_err(llvm_err)?;
+        let small_idx = b.build_int_add(n, self.u64c(1), "si").map_err(llvm_err)?;
+        let small = b.build_int_compare(IntPredicate::SLE, n, self.u64c(mask), "small").map_err(llvm_err)?;
+        let idx = b.build_select(small, small_idx, big_idx, "idx").map_err(llvm_err)?.into_int_value();
+        let neg = b.build_int_compare(IntPredicate::SLT, n, self.i64(0), "neg").map_err(llvm_err)?;
+        b.build_select(neg, self.i64(0), idx, "bucket").map(|v| v.into_int_value()).map_err(llvm_err)
+    }
+
+    /// The linear histogram bucket of `n` (see btc_bpfprog::linear_bucket).
+    fn linear_bucket(&self, n: IntValue<'ctx>, min: i64, max: i64, step: i64) -> R<IntValue<'ctx>> {
+        let b = &self.b;
+        let last = self.u64c(((max - min) / step + 1) as u64);
+        let rel = b.build_int_sub(n, self.i64(min), "rel").map_err(llvm_err)?;
+        let q = b.build_int_unsigned_div(rel, self.u64c(step as u64), "q").map_err(llvm_err)?;
+        let mid = b.build_int_add(q, self.u64c(1), "mid").map_err(llvm_err)?;
+        let over = b.build_int_compare(IntPredicate::SGE, n, self.i64(max), "over").map_err(llvm_err)?;
+        let v = b.build_select(over, last, mid, "v").map_err(llvm_err)?.into_int_value();
+        let under = b.build_int_compare(IntPredicate::SLT, n, self.i64(min), "under").map_err(llvm_err)?;
+        b.build_select(under, self.i64(0), v, "bucket").map(|v| v.into_int_value()).map_err(llvm_err)
+    }
+
+    /// `delete(@m[k])` / `delete(@m, k)`.
+    pub fn map_delete(&mut self, name: &str, keys: &[Expr]) -> R<()> {
+        let (map, _, _, _, _) = self.map_global(name)?;
+        let key = self.map_key(name, keys)?;
+        self.helper(helper::MAP_DELETE_ELEM, &[map.into(), key.into()])?;
+        Ok(())
+    }
+
+    /// The index of a map in the metadata.
+    pub fn map_index(&self, name: &str) -> R<u32> {
+        self.m.maps.get(name).map(|d| d.index).ok_or_else(|| llvm_err(format!("unknown map {name}")))
     }
 
     /// Sends an event record (header + payload already in `buf`) to user space, counting it as

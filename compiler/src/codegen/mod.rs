@@ -14,7 +14,9 @@ mod calls_runtime;
 mod debuginfo;
 mod expr;
 mod func;
+mod iter;
 mod maps;
+mod probe_args;
 
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
@@ -46,6 +48,9 @@ pub struct CodegenOptions {
     pub runtime_config: bp::RuntimeConfig,
 }
 
+/// Name of the per-CPU scratch map that holds buffers too large for the stack.
+const SCRATCH_MAP: &str = "btc_scratch";
+
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
 pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
@@ -73,9 +78,42 @@ pub(crate) struct ModuleCx<'ctx> {
     pub formats: Vec<bp::FormatInfo>,
     /// Maps of the runtime-served functions (stack traces, runtime variables).
     pub rt: calls_runtime::RuntimeMaps<'ctx>,
+    /// Layouts of `print(value)` payloads.
+    pub values: Vec<bp::Ty>,
+    /// The per-CPU scratch map for large buffers, created on first use, and the most any program
+    /// uses of it.
+    pub scratch: Option<GlobalValue<'ctx>>,
+    pub scratch_size: u32,
 }
 
-impl ModuleCx<'_> {
+impl<'ctx> ModuleCx<'ctx> {
+    /// The scratch map, making sure each CPU's area has at least `size` bytes.
+    pub fn scratch_map(&mut self, size: u32) -> inkwell::values::PointerValue<'ctx> {
+        self.scratch_size = self.scratch_size.max(size);
+        let g = *self.scratch.get_or_insert_with(|| {
+            let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
+            let ty = self.context.struct_type(&[ptr.into(); 4], false);
+            let g = self.module.add_global(ty, None, SCRATCH_MAP);
+            g.set_initializer(&ty.const_zero());
+            g.set_section(Some(".maps"));
+            g.set_alignment(8);
+            g
+        });
+        g.as_pointer_value()
+    }
+
+    /// The index of a `print(value)` layout, adding it when new.
+    pub fn value_index(&mut self, ty: bp::Ty) -> u32 {
+        let idx = match self.values.iter().position(|v| *v == ty) {
+            Some(i) => i,
+            None => {
+                self.values.push(ty);
+                self.values.len() - 1
+            }
+        };
+        u32::try_from(idx).unwrap_or(u32::MAX)
+    }
+
     /// The index of a format, adding it when new.
     pub fn format_index(&mut self, fmt: &str, args: bp::Ty) -> u32 {
         let info = bp::FormatInfo { fmt: fmt.to_string(), args };
@@ -133,15 +171,18 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let key = sig.key.as_ref().map_or(bp::Ty::U64, |k| k.layout());
         let (value, map_type, meta_value) = match &sig.kind {
             MapKind::Plain(t) => (t.layout(), BPF_MAP_TYPE_HASH, bp::MapValue::Plain { ty: t.layout() }),
-            MapKind::Agg(crate::types::AggKind::Count) => (bp::Ty::U64, BPF_MAP_TYPE_PERCPU_HASH, bp::MapValue::Count),
-            MapKind::Agg(crate::types::AggKind::Sum) => (bp::Ty::I64, BPF_MAP_TYPE_PERCPU_HASH, bp::MapValue::Sum),
+            MapKind::Agg(a) => {
+                let mv = a.map_value();
+                let size = mv.value_size();
+                (bp::Ty::tuple(vec![bp::Ty::U64; size as usize / 8]), BPF_MAP_TYPE_PERCPU_HASH, mv)
+            }
         };
         let global = define_map(
             &bpf_name,
             &[
                 ("type", map_type),
                 ("max_entries", opts.max_map_keys),
-                ("key_size", key.size()),
+                ("key_size", bpf_key_size(&key, &meta_value)),
                 ("value_size", value.size()),
             ],
         );
@@ -159,7 +200,18 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     }
 
     let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), rt };
+    let mut cx = ModuleCx {
+        context: &context,
+        module,
+        maps,
+        ringbuf,
+        lost,
+        formats: Vec::new(),
+        values: Vec::new(),
+        scratch: None,
+        scratch_size: 0,
+        rt,
+    };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
@@ -168,6 +220,11 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
         let _ = func;
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
+    }
+
+    if let Some(g) = cx.scratch {
+        let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", 1), ("key_size", 4), ("value_size", cx.scratch_size)];
+        di.describe_map(&context, g, SCRATCH_MAP, &attrs);
     }
 
     let license = context.const_string(b"GPL", true);
@@ -182,6 +239,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         maps: map_infos,
         formats: cx.formats.clone(),
         config: opts.runtime_config.clone(),
+        values: cx.values.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);
@@ -208,11 +266,40 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     }
 }
 
-/// The ELF section (libbpf's program type convention) for a probe kind.
+/// Size of the BPF key: the user key, plus a bucket index for histograms.
+fn bpf_key_size(key: &bp::Ty, value: &bp::MapValue) -> u32 {
+    if value.bucketed() {
+        bp::hist_bucket_offset(key) + 8
+    } else {
+        key.size()
+    }
+}
+
+/// The ELF section (libbpf's program type convention) for a probe kind. Programs are attached
+/// by the runtime, never by libbpf's auto-attach, so only the prefix (the program type) and,
+/// for fentry/fexit and iterators, the target (resolved by libbpf at load) matter.
 fn section_of(kind: &bp::ProbeKind) -> String {
+    use bp::ProbeKind as K;
     match kind {
-        bp::ProbeKind::Begin | bp::ProbeKind::End => "raw_tp".to_string(),
-        bp::ProbeKind::Interval { .. } | bp::ProbeKind::Profile { .. } => "perf_event".to_string(),
-        bp::ProbeKind::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+        K::Begin | K::End => "raw_tp".to_string(),
+        K::Interval { .. }
+        | K::Profile { .. }
+        | K::Software { .. }
+        | K::Hardware { .. }
+        | K::Watchpoint { .. } => "perf_event".to_string(),
+        K::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+        K::RawTracepoint { name } => format!("raw_tp/{name}"),
+        K::Kprobe { func, ret, .. } => format!("{}/{func}", if *ret { "kretprobe" } else { "kprobe" }),
+        K::Kfunc { func, module, ret } => {
+            let target = match module {
+                Some(m) => format!("{m}:{func}"),
+                None => func.clone(),
+            };
+            format!("{}/{target}", if *ret { "fexit" } else { "fentry" })
+        }
+        K::Uprobe { ret, .. } => (if *ret { "uretprobe" } else { "uprobe" }).to_string(),
+        // A plain uprobe: libbpf's "usdt" sections expect its own USDT runtime.
+        K::Usdt { .. } => "uprobe".to_string(),
+        K::Iter { target, .. } => format!("iter/{target}"),
     }
 }

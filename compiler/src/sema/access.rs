@@ -44,8 +44,12 @@ impl Checker<'_> {
             Some(f) => f.ty.clone(),
             None => {
                 let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
-                let what = if r.name == "args" { format!("the arguments of {}", self.rp.name) } else { format!("struct {}", r.name) };
-                let mut d = Diagnostic::error(field_span, format!("{what} has no field named '{field}'"));
+                let msg = if r.name == "args" {
+                    format!("{} has no argument named '{field}'", self.rp.name)
+                } else {
+                    format!("struct {} has no field named '{field}'", r.name)
+                };
+                let mut d = Diagnostic::error(field_span, msg);
                 if let Some(s) = crate::suggest::nearest(field, &names) {
                     d = d.with_hint(format!("did you mean '{s}'?"));
                 }

@@ -20,7 +20,8 @@ impl Checker<'_> {
                 }
             },
             "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
-            "retval" | "func" | "ctx" | "username" => {
+            _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
+            "ctx" | "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }

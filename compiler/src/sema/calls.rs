@@ -1,119 +1,157 @@
-//! Typing function calls. Each group of functions lives in its own `fn`; `call` dispatches.
+//! Typing function calls. `call` dispatches to one function per group (core here; map functions
+//! in `calls_maps.rs`; string functions in `calls_strings.rs`); each returns `None` for names it
+//! doesn't know.
 
 use super::check::Checker;
+use super::format;
 use crate::ast::*;
 use crate::diag::{Diagnostic, Span};
-use crate::types::{AggKind, Type};
-use super::format;
+use crate::types::Type;
 
 impl Checker<'_> {
     pub(crate) fn call(&mut self, e: &Expr, name: &str, name_span: Span, args: &[Expr]) -> Type {
-        let arity = |cx: &mut Checker<'_>, min: usize, max: usize| {
-            if args.len() < min || args.len() > max {
-                let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-                cx.err(e.span, format!("{name}() takes {want} argument{}, got {}", if max == 1 { "" } else { "s" }, args.len()));
-                return false;
+        if let Some(t) = self.call_core(e, name, args) {
+            return t;
+        }
+        if let Some(t) = self.call_maps(e, name, args) {
+            return t;
+        }
+        if let Some(t) = self.call_strings(e, name, args) {
+            return t;
+        }
+        if super::calls_runtime::FUNCTIONS.contains(&name) {
+            return self.runtime_call(e, name, name_span, args);
+        }
+        for a in args {
+            self.expr(a);
+        }
+        if KNOWN_FUNCTIONS.contains(&name) {
+            self.err(name_span, format!("{name}() is not supported yet"));
+        } else {
+            let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
+            let all: Vec<&str> = IMPLEMENTED_FUNCTIONS
+                .iter()
+                .chain(KNOWN_FUNCTIONS)
+                .chain(super::calls_runtime::FUNCTIONS)
+                .copied()
+                .collect();
+            if let Some(s) = crate::suggest::nearest(name, &all) {
+                d = d.with_hint(format!("did you mean '{s}'?"));
             }
-            true
+            self.diags.push(d);
+        }
+        Type::Void
+    }
+
+    /// Checks the number of arguments; reports and returns false when it is wrong.
+    pub(crate) fn arity(&mut self, e: &Expr, name: &str, args: &[Expr], min: usize, max: usize) -> bool {
+        if args.len() >= min && args.len() <= max {
+            return true;
+        }
+        let want = match (min, max) {
+            (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
+            (a, b) if b == a + 1 => format!("{a} or {b} arguments"),
+            (a, b) => format!("{a} to {b} arguments"),
         };
-        match name {
+        self.err(e.span, format!("{name}() takes {want}, got {}", args.len()));
+        false
+    }
+
+    /// Types `e`, requiring an integer.
+    pub(crate) fn int_arg(&mut self, func: &str, e: &Expr) -> Type {
+        let t = self.expr(e);
+        if !t.is_int() {
+            self.err(e.span, format!("{func}() expects an integer here, found {t}"));
+        }
+        t
+    }
+
+    /// The value of an integer literal argument (allowing a leading minus), or an error.
+    pub(crate) fn const_int_arg(&mut self, func: &str, what: &str, e: &Expr) -> Option<i64> {
+        self.expr(e);
+        let v = match &e.kind {
+            ExprKind::Int(v) => i64::try_from(*v).ok(),
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => match expr.kind {
+                ExprKind::Int(v) => i64::try_from(v).ok().map(|v| -v),
+                _ => None,
+            },
+            _ => None,
+        };
+        if v.is_none() {
+            self.err(e.span, format!("{func}(): {what} must be an integer literal"));
+        }
+        v
+    }
+
+    fn call_core(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
+        Some(match name {
             "printf" => {
                 let tys: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
                 if args.is_empty() {
                     self.err(e.span, "printf() needs a format string");
-                    return Type::Void;
+                    return Some(Type::Void);
                 }
                 let ExprKind::Str(fmt) = &args[0].kind else {
                     self.err(args[0].span, "printf's first argument must be a string literal");
-                    return Type::Void;
+                    return Some(Type::Void);
                 };
-                if let Err(msg) = format::check(fmt, &tys[1..]) {
+                if args.len() > MAX_PRINTF_ARGS + 1 {
+                    self.err(e.span, format!("printf() takes at most {MAX_PRINTF_ARGS} arguments after the format"));
+                } else if let Err(msg) = format::check(fmt, &tys[1..]) {
                     self.err(args[0].span, msg);
                 }
+                self.check_iter_printf(fmt, args[0].span);
                 Type::Void
             }
+            "reg" => self.reg_call(e, args),
             "exit" => {
-                arity(self, 0, 0);
+                self.arity(e, name, args, 0, 0);
                 Type::Void
-            }
-            "count" => {
-                arity(self, 0, 0);
-                Type::Agg(AggKind::Count)
-            }
-            "sum" => {
-                if arity(self, 1, 1) {
-                    let t = self.expr(&args[0]);
-                    if !t.is_int() {
-                        self.err(args[0].span, format!("sum() needs an integer, found {t}"));
-                    }
-                }
-                Type::Agg(AggKind::Sum)
             }
             "print" => {
-                if arity(self, 1, 3) {
-                    if !matches!(args[0].kind, ExprKind::Map { ref keys, .. } if keys.is_empty()) {
-                        self.err(args[0].span, "print() of values other than whole maps is not supported yet");
-                    } else if let ExprKind::Map { name: m, .. } = &args[0].kind {
+                if !self.arity(e, name, args, 1, 3) {
+                    return Some(Type::Void);
+                }
+                match &args[0].kind {
+                    ExprKind::Map { name: m, keys } if keys.is_empty() => {
                         if self.maps.get(m).is_none() && self.final_pass {
                             self.err(args[0].span, format!("undefined map: {m}"));
                         }
-                    }
-                    if args.len() > 1 {
-                        self.err(args[1].span, "print() with top and div is not supported yet");
-                    }
-                }
-                Type::Void
-            }
-            "str" => {
-                if arity(self, 1, 2) {
-                    let t = self.expr(&args[0]);
-                    if !matches!(t, Type::Ptr { .. } | Type::Int { .. } | Type::Str { .. }) {
-                        self.err(args[0].span, format!("str() needs a pointer, found {t}"));
-                    }
-                    if let Some(len) = args.get(1) {
-                        let lt = self.expr(len);
-                        if !lt.is_int() {
-                            self.err(len.span, format!("str()'s length must be an integer, found {lt}"));
+                        self.set(&args[0], Type::Void);
+                        for a in &args[1..] {
+                            self.const_int_arg("print", "top and div", a);
                         }
                     }
-                    if let Type::Str { len } = t {
-                        return Type::Str { len };
+                    _ => {
+                        let t = self.expr(&args[0]);
+                        if args.len() > 1 {
+                            self.err(args[1].span, "print() takes top and div only for maps");
+                        }
+                        match t {
+                            Type::Int { .. } | Type::Str { .. } | Type::Tuple(_) | Type::Ptr { .. } | Type::Runtime(_) => {}
+                            Type::Agg(_) => {}
+                            other => self.err(args[0].span, format!("print() can't print a value of type {other}")),
+                        }
                     }
-                }
-                Type::Str { len: self.opts.strlen }
-            }
-            n if super::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, name_span, args),
-            _ => {
-                for a in args {
-                    self.expr(a);
-                }
-                if KNOWN_FUNCTIONS.contains(&name) {
-                    self.err(name_span, format!("{name}() is not supported yet"));
-                } else {
-                    let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
-                    let all: Vec<&str> = IMPLEMENTED_FUNCTIONS
-                        .iter()
-                        .chain(KNOWN_FUNCTIONS)
-                        .chain(super::calls_runtime::FUNCTIONS)
-                        .copied()
-                        .collect();
-                    if let Some(s) = crate::suggest::nearest(name, &all) {
-                        d = d.with_hint(format!("did you mean '{s}'?"));
-                    }
-                    self.diags.push(d);
                 }
                 Type::Void
             }
-        }
+            _ => return None,
+        })
     }
 }
 
-const IMPLEMENTED_FUNCTIONS: &[&str] = &["printf", "exit", "count", "sum", "print", "str"];
+/// The most arguments printf takes after its format.
+const MAX_PRINTF_ARGS: usize = 32;
+
+pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
+    "printf", "exit", "print", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear",
+    "zero", "str", "strncmp", "strcontains", "reg",
+];
 
 /// Functions of the manual that are recognised but not implemented yet.
-const KNOWN_FUNCTIONS: &[&str] = &[
-    "avg", "min", "max", "stats", "hist", "lhist", "delete", "clear", "zero", "time", "strftime", "system", "cat",
-    "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop", "pton", "reg", "buf", "sizeof",
-    "cgroupid", "cgroup_path", "strerror", "strncmp", "strcontains", "path", "macaddr", "kptr", "uptr", "skboutput",
-    "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
+pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
+    "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
+    "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
+    "skboutput", "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];

@@ -9,7 +9,7 @@ use super::format;
 use crate::ast::*;
 use crate::diag::Span;
 use crate::types::Type;
-use btc_bpfprog::{runtime::stack_map_name, RuntimeTy, StackMode};
+use btc_bpfprog::{runtime::stack_map_name, ProbeKind, RuntimeTy, StackMode};
 
 /// Functions checked here.
 pub const FUNCTIONS: &[&str] = &[
@@ -61,7 +61,7 @@ impl Checker<'_> {
         }
     }
 
-    fn int_arg(&mut self, name: &str, a: &Expr) {
+    fn rt_int_arg(&mut self, name: &str, a: &Expr) {
         let t = self.expr(a);
         if !t.is_scalar() {
             self.err(a.span, format!("{name}() needs an integer, found {t}"));
@@ -153,7 +153,7 @@ impl Checker<'_> {
                         Some(f) => fmt = f.to_string(),
                         None => self.err(args[0].span, "strftime() needs a string literal format"),
                     }
-                    self.int_arg(name, &args[1]);
+                    self.rt_int_arg(name, &args[1]);
                 }
                 Type::Runtime(RuntimeTy::Timestamp { fmt })
             }
@@ -183,8 +183,16 @@ impl Checker<'_> {
             "signal" => {
                 self.require_unsafe(e, name);
                 let provider = provider_of(self.rp).to_string();
-                if matches!(provider.as_str(), "BEGIN" | "END" | "interval" | "i" | "software" | "s" | "hardware" | "h")
-                {
+                if matches!(
+                    self.rp.kind,
+                    ProbeKind::Begin
+                        | ProbeKind::End
+                        | ProbeKind::Interval { .. }
+                        | ProbeKind::Software { .. }
+                        | ProbeKind::Hardware { .. }
+                        | ProbeKind::Watchpoint { .. }
+                        | ProbeKind::Iter { .. }
+                ) {
                     self.err(e.span, format!("signal can not be used with \"{provider}\" probes"));
                 }
                 if self.arity_ok(e, name, args, 1, 1) {
@@ -206,18 +214,18 @@ impl Checker<'_> {
             }
             "override" => {
                 self.require_unsafe(e, name);
-                if !matches!(provider_of(self.rp), "kprobe" | "k") {
+                if !matches!(self.rp.kind, ProbeKind::Kprobe { ret: false, .. }) {
                     self.err(e.span, "override can only be used with kprobes.");
                 }
                 if self.arity_ok(e, name, args, 1, 1) {
-                    self.int_arg(name, &args[0]);
+                    self.rt_int_arg(name, &args[0]);
                 }
                 Type::Void
             }
             "ntop" => {
                 if self.arity_ok(e, name, args, 1, 2) {
                     if args.len() == 2 {
-                        self.int_arg(name, &args[0]);
+                        self.rt_int_arg(name, &args[0]);
                     }
                     let Some(a) = args.last() else { return Type::Void };
                     let t = self.expr(a);
@@ -263,7 +271,7 @@ impl Checker<'_> {
             "cgroup_path" => {
                 let mut filter = None;
                 if self.arity_ok(e, name, args, 1, 2) {
-                    self.int_arg(name, &args[0]);
+                    self.rt_int_arg(name, &args[0]);
                     if let Some(f) = args.get(1) {
                         self.expr(f);
                         match string_literal(f) {
@@ -276,12 +284,12 @@ impl Checker<'_> {
             }
             "strerror" => {
                 if self.arity_ok(e, name, args, 1, 1) {
-                    self.int_arg(name, &args[0]);
+                    self.rt_int_arg(name, &args[0]);
                 }
                 Type::Runtime(RuntimeTy::Strerror)
             }
             "path" => {
-                if !matches!(provider_of(self.rp), "kfunc" | "kretfunc" | "fentry" | "fexit" | "f" | "fr" | "iter" | "it") {
+                if !matches!(self.rp.kind, ProbeKind::Kfunc { .. } | ProbeKind::Iter { .. }) {
                     self.err(e.span, "path() can only be used with kfunc, kretfunc (fentry, fexit) and iter probes");
                 }
                 if self.arity_ok(e, name, args, 1, 1) {
@@ -294,7 +302,7 @@ impl Checker<'_> {
             }
             "ksym" | "usym" => {
                 if self.arity_ok(e, name, args, 1, 1) {
-                    self.int_arg(name, &args[0]);
+                    self.rt_int_arg(name, &args[0]);
                 }
                 Type::Runtime(if name == "ksym" { RuntimeTy::Ksym } else { RuntimeTy::Usym })
             }

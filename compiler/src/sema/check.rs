@@ -30,8 +30,7 @@ impl MapSig {
     pub fn value_type(&self) -> Type {
         match &self.kind {
             MapKind::Plain(t) => t.clone(),
-            MapKind::Agg(AggKind::Count) => Type::U64,
-            MapKind::Agg(AggKind::Sum) => Type::I64,
+            MapKind::Agg(a) => Type::Agg(*a),
         }
     }
 }
@@ -62,6 +61,10 @@ pub struct CheckOptions {
     pub stack_mode: btc_bpfprog::StackMode,
     /// A child command is given (`-c`), so `cpid` has a value.
     pub has_child: bool,
+    /// The process given with `-p` (uprobe and usdt targets are looked up in it).
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_BPF_PROGS (0: the default).
+    pub max_bpf_progs: u32,
 }
 
 /// Checks every probe instance. Map signatures are shared by all instances.
@@ -234,11 +237,16 @@ impl Checker<'_> {
             ExprKind::Map { name, keys } => {
                 let key = self.map_key(keys);
                 let kind = match (&vt, op) {
+                    (Type::Agg(_), None) if !matches!(value.kind, ExprKind::Call { .. }) => {
+                        self.err(value.span, "an aggregate map can't be copied; assign the aggregate function itself");
+                        return;
+                    }
                     (Type::Agg(k), None) => MapKind::Agg(*k),
                     (Type::Agg(_), Some(_)) => {
                         self.err(value.span, "an aggregate function can't be used in a compound assignment");
                         return;
                     }
+
                     (Type::Void, _) => {
                         self.err(value.span, "this expression has no value to assign");
                         return;
@@ -463,8 +471,12 @@ impl Checker<'_> {
                 let a = self.expr(then);
                 let b = self.expr(els);
                 match unify(&a, &b) {
-                    Some(t) if a.is_int() || matches!(a, Type::Str { .. }) => t,
-                    _ => {
+                    Some(t) if a.is_scalar() || matches!(a, Type::Str { .. }) => t,
+                    Some(_) => {
+                        self.err(e.span, format!("?: chooses between integers or strings, found {a}"));
+                        a
+                    }
+                    None => {
                         self.err(e.span, format!("branches of ?: have different types: {a} and {b}"));
                         a
                     }

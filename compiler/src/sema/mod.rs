@@ -4,11 +4,14 @@ pub mod access;
 pub mod builtins;
 pub mod calls;
 pub mod calls_runtime;
+pub mod calls_maps;
+pub mod calls_strings;
 pub mod check;
 pub mod config;
 pub mod consteval;
 pub mod format;
 pub mod positional;
+pub mod probe_builtins;
 pub mod probes;
 
 use crate::ast::Program;
@@ -28,7 +31,8 @@ pub struct Analysis {
 ///    the probe (tracepoint format files).
 /// 2. `check::check` — types every expression per probe instance and fixes map signatures.
 pub fn analyse(prog: &Program, types: &dyn TypeSource, opts: &CheckOptions, diags: &mut Diagnostics) -> Analysis {
-    let resolved = probes::resolve(prog, types, diags);
+    let ropts = probes::ResolveOptions { pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
+    let resolved = probes::resolve(prog, types, &ropts, diags);
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
     }

@@ -1,11 +1,34 @@
 //! Resolving attach points: provider names and their short forms, probe options, wildcard
 //! expansion, and the argument types each probe provides.
+//!
+//! This file dispatches on the provider; each family of providers resolves in its own file:
+//! `probes/perf.rs` (interval, profile, software, hardware, watchpoint), `probes/kernel.rs`
+//! (kprobe, kretprobe, kfunc, kretfunc, rawtracepoint, iter), `probes/user.rs` (uprobe,
+//! uretprobe) and `probes/usdt.rs` (usdt, and the decoding of USDT argument specs).
+
+mod kernel;
+mod perf;
+mod user;
+pub mod usdt;
+mod x86;
 
 use crate::ast::{AttachPoint, Program};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::types::{tracepoint, Record, TypeSource};
 use btc_bpfprog::ProbeKind;
 use std::rc::Rc;
+
+/// Options that change how attach points resolve.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// The process given with `-p`: uprobe/usdt targets are looked up in its mappings.
+    pub pid: Option<i32>,
+    /// BPFTRACE_MAX_BPF_PROGS: the most programs (probe instances) a script may generate.
+    pub max_bpf_progs: u32,
+}
+
+/// The default of BPFTRACE_MAX_BPF_PROGS and BPFTRACE_MAX_PROBES.
+pub const DEFAULT_MAX_PROBES: u32 = 512;
 
 /// One attach point after resolution and wildcard expansion: one BPF program.
 #[derive(Debug, Clone)]
@@ -17,6 +40,21 @@ pub struct ResolvedProbe {
     pub kind: ProbeKind,
     /// The record behind the `args` builtin, where the probe type has one.
     pub args: Option<Rc<Record>>,
+    /// The traced function, for the `func` builtin (kprobes, uprobes, kfuncs).
+    pub func: Option<String>,
+    /// The argument locations of a USDT probe site.
+    pub usdt_args: Option<Rc<Vec<usdt::UsdtArg>>>,
+}
+
+impl ResolvedProbe {
+    pub(crate) fn new(probe: usize, name: String, kind: ProbeKind) -> ResolvedProbe {
+        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None }
+    }
+
+    /// The provider, as in the canonical name (`kprobe`, `uretprobe`, ...).
+    pub fn provider(&self) -> &str {
+        self.name.split(':').next().unwrap_or("")
+    }
 }
 
 /// Splits an attach point on `:`, keeping quoted parts (`"/path with: colon"`) whole.
@@ -87,100 +125,134 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-fn has_wildcard(s: &str) -> bool {
+pub(crate) fn has_wildcard(s: &str) -> bool {
     s.contains('*') || s.contains('?')
 }
 
 /// Resolves every attach point of the program.
-pub fn resolve(prog: &Program, types: &dyn TypeSource, diags: &mut Diagnostics) -> Vec<ResolvedProbe> {
+pub fn resolve(
+    prog: &Program,
+    types: &dyn TypeSource,
+    opts: &ResolveOptions,
+    diags: &mut Diagnostics,
+) -> Vec<ResolvedProbe> {
     let mut out = Vec::new();
     for (i, probe) in prog.probes.iter().enumerate() {
+        let several = probe.attach.len() > 1;
         for ap in &probe.attach {
-            match resolve_one(i, ap, types) {
+            let cx = Cx { probe: i, ap, types, opts, several };
+            match resolve_one(&cx, diags) {
                 Ok(mut r) => out.append(&mut r),
                 Err(d) => diags.push(d),
             }
         }
     }
+    kernel::check_iter_rules(prog, &out, diags);
+    let max = if opts.max_bpf_progs == 0 { DEFAULT_MAX_PROBES } else { opts.max_bpf_progs };
+    if out.len() > max as usize {
+        let span = prog.probes.first().and_then(|p| p.attach.first()).map(|a| a.span).unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                span,
+                format!(
+                    "Your program is trying to generate more than {} BPF programs, which exceeds the current limit of {max}",
+                    out.len()
+                ),
+            )
+            .with_hint("You can increase the limit through the BPFTRACE_MAX_BPF_PROGS environment variable."),
+        );
+    }
     out
 }
 
-fn resolve_one(probe: usize, ap: &AttachPoint, types: &dyn TypeSource) -> Result<Vec<ResolvedProbe>, Diagnostic> {
-    let parts = split_attach(&ap.raw);
-    let err = |msg: String| Diagnostic::error(ap.span, msg);
+/// What resolving one attach point needs.
+pub(crate) struct Cx<'a> {
+    pub probe: usize,
+    pub ap: &'a AttachPoint,
+    pub types: &'a dyn TypeSource,
+    pub opts: &'a ResolveOptions,
+    /// The action block has several attach points.
+    pub several: bool,
+}
+
+impl Cx<'_> {
+    pub fn err(&self, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(self.ap.span, msg)
+    }
+
+    pub fn warn(&self, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::warning(self.ap.span, msg)
+    }
+
+    pub fn single(&self, kind: ProbeKind, name: String) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+        Ok(vec![ResolvedProbe::new(self.probe, name, kind)])
+    }
+}
+
+fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    let parts = split_attach(&cx.ap.raw);
     let provider_raw = parts[0].as_str();
     let Some(provider) = canonical_provider(provider_raw) else {
-        let mut d = err(format!("invalid probe type: {provider_raw}"));
+        let mut d = cx.err(format!("invalid probe type: {provider_raw}"));
         if let Some(s) = crate::suggest::nearest(provider_raw, PROVIDERS) {
             d = d.with_hint(format!("did you mean '{s}'?"));
         }
         return Err(d);
     };
-    let single = |kind: ProbeKind, name: String| Ok(vec![ResolvedProbe { probe, name, kind, args: None }]);
+    let rest = &parts[1..];
     match provider {
         "BEGIN" | "END" => {
-            if parts.len() > 1 {
-                return Err(err(format!("{provider} probes take no arguments")));
+            if !rest.is_empty() {
+                return Err(cx.err(format!("{provider} probes take no arguments")));
             }
             let kind = if provider == "BEGIN" { ProbeKind::Begin } else { ProbeKind::End };
-            single(kind, provider.to_string())
+            cx.single(kind, provider.to_string())
         }
-        "interval" | "profile" => {
-            let [_, unit, value] = parts.as_slice() else {
-                return Err(err(format!(
-                    "{provider} probe needs a unit and a value, e.g. {provider}:s:1 or {provider}:hz:99"
-                )));
-            };
-            let n: u64 = crate::syntax::parse_int(value)
-                .filter(|&n| n > 0)
-                .ok_or_else(|| err(format!("invalid {provider} value '{value}': expected a positive integer")))?;
-            let period_ns = match unit.as_str() {
-                "s" => n.checked_mul(1_000_000_000),
-                "ms" => n.checked_mul(1_000_000),
-                "us" => n.checked_mul(1_000),
-                "hz" => Some(1_000_000_000 / n),
-                _ => return Err(err(format!("invalid {provider} unit '{unit}': expected s, ms, us or hz"))),
-            }
-            .filter(|&p| p > 0)
-            .ok_or_else(|| err(format!("{provider} period out of range: {value}{unit}")))?;
-            let name = format!("{provider}:{unit}:{value}");
-            let kind =
-                if provider == "interval" { ProbeKind::Interval { period_ns } } else { ProbeKind::Profile { period_ns } };
-            single(kind, name)
-        }
-        "tracepoint" => {
-            let [_, cat, name] = parts.as_slice() else {
-                return Err(err("tracepoint probe must be tracepoint:CATEGORY:NAME".to_string()));
-            };
-            let matches: Vec<(String, String)> = if has_wildcard(cat) || has_wildcard(name) {
-                let all = types.tracepoints().map_err(err)?;
-                let m: Vec<_> = all
-                    .into_iter()
-                    .filter(|(c, n)| wildcard_match(cat, c) && wildcard_match(name, n))
-                    .collect();
-                if m.is_empty() {
-                    return Err(err(format!("no tracepoints match {cat}:{name}")));
-                }
-                m
-            } else {
-                vec![(cat.clone(), name.clone())]
-            };
-            let mut out = Vec::with_capacity(matches.len());
-            for (c, n) in matches {
-                let text = types.tracepoint_format(&c, &n).map_err(err)?;
-                let record = tracepoint::parse_format(&text, c == "syscalls")
-                    .map_err(|e| err(format!("cannot read the format of tracepoint {c}:{n}: {e}")))?;
-                out.push(ResolvedProbe {
-                    probe,
-                    name: format!("tracepoint:{c}:{n}"),
-                    kind: ProbeKind::Tracepoint { category: c, name: n },
-                    args: Some(Rc::new(record)),
-                });
-            }
-            Ok(out)
-        }
-        other => Err(err(format!("{other} probes are not supported yet"))),
+        "interval" | "profile" => perf::timer(cx, provider, rest),
+        "software" | "hardware" => perf::event(cx, provider, rest),
+        "watchpoint" | "asyncwatchpoint" => perf::watchpoint(cx, provider, rest),
+        "tracepoint" => tracepoint(cx, rest),
+        "rawtracepoint" => kernel::rawtracepoint(cx, rest),
+        "kprobe" | "kretprobe" => kernel::kprobe(cx, provider, rest, diags),
+        "kfunc" | "kretfunc" => kernel::kfunc(cx, provider, rest),
+        "iter" => kernel::iter(cx, rest),
+        "uprobe" | "uretprobe" => user::uprobe(cx, provider, rest),
+        "usdt" => usdt::resolve(cx, rest),
+        other => Err(cx.err(format!("{other} probes are not supported yet"))),
     }
+}
+
+fn tracepoint(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    let err = |m: String| cx.err(m);
+    let [cat, name] = rest else {
+        return Err(err("tracepoint probe must be tracepoint:CATEGORY:NAME".to_string()));
+    };
+    let types = cx.types;
+    let matches: Vec<(String, String)> = if has_wildcard(cat) || has_wildcard(name) {
+        let all = types.tracepoints().map_err(err)?;
+        let m: Vec<_> =
+            all.into_iter().filter(|(c, n)| wildcard_match(cat, c) && wildcard_match(name, n)).collect();
+        if m.is_empty() {
+            return Err(err(format!("no tracepoints match {cat}:{name}")));
+        }
+        m
+    } else {
+        vec![(cat.clone(), name.clone())]
+    };
+    let mut out = Vec::with_capacity(matches.len());
+    for (c, n) in matches {
+        let text = types.tracepoint_format(&c, &n).map_err(err)?;
+        let record = tracepoint::parse_format(&text, c == "syscalls")
+            .map_err(|e| err(format!("cannot read the format of tracepoint {c}:{n}: {e}")))?;
+        let mut r = ResolvedProbe::new(
+            cx.probe,
+            format!("tracepoint:{c}:{n}"),
+            ProbeKind::Tracepoint { category: c, name: n },
+        );
+        r.args = Some(Rc::new(record));
+        out.push(r);
+    }
+    Ok(out)
 }
 
 const PROVIDERS: &[&str] = &[

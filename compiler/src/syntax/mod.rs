@@ -16,6 +16,28 @@ struct BtParser;
 /// of exhausting the stack.
 pub const MAX_NESTING: usize = 200;
 
+/// Deepest expression tree accepted (operators chained or nested), for the same reason.
+pub const MAX_EXPR_DEPTH: usize = 1000;
+
+/// The direct subexpressions of an expression.
+fn children(kind: &ExprKind) -> Box<dyn Iterator<Item = &Expr> + '_> {
+    match kind {
+        ExprKind::Map { keys, .. } => Box::new(keys.iter()),
+        ExprKind::Call { args, .. } => Box::new(args.iter()),
+        ExprKind::Tuple(items) => Box::new(items.iter()),
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Arrow { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr)
+        | ExprKind::IncDec { target: expr, .. } => Box::new(std::iter::once(&**expr)),
+        ExprKind::Binary { lhs, rhs, .. } => Box::new([&**lhs, &**rhs].into_iter()),
+        ExprKind::Index { expr, index } => Box::new([&**expr, &**index].into_iter()),
+        ExprKind::Ternary { cond, then, els } => Box::new([&**cond, &**then, &**els].into_iter()),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
 /// Parses a script. On a syntax error, returns the diagnostics.
 pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Program> {
     if let Some(span) = too_deep(source) {
@@ -29,7 +51,7 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Program> {
             return None;
         }
     };
-    let mut b = Builder { next_id: 0, diags };
+    let mut b = Builder { next_id: 0, diags, depths: Vec::new(), too_deep_reported: false };
     let mut prog = Program::default();
     for pair in pairs.flatten() {
         match pair.as_rule() {
@@ -62,6 +84,10 @@ fn too_deep(source: &str) -> Option<Span> {
             ')' | '}' | ']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+    }
+    // Each `?:` nests the rest of the expression inside it.
+    if let Some((i, _)) = source.match_indices('?').nth(MAX_NESTING * 2) {
+        return Some(Span::new(i, i + 1));
     }
     // Long chains of prefix operators recurse too.
     let mut run = 0usize;
@@ -126,6 +152,16 @@ fn syntax_error(source: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     let rest = &source[pos.min(source.len())..];
     let found = next_token(rest);
     let end = pos + found.len();
+    // Some tokens that fail to lex say more about the problem than the grammar can.
+    if found == "\"" {
+        return Diagnostic::error(Span::new(pos, pos + 1), "unterminated string literal");
+    }
+    if found == "'" {
+        return Diagnostic::error(Span::new(pos, pos + 1), "invalid character literal");
+    }
+    if rest.starts_with("/*") && !rest.contains("*/") {
+        return Diagnostic::error(Span::new(pos, pos + 2), "unterminated comment");
+    }
     let found_text = if found.is_empty() { "end of file".to_string() } else { format!("'{found}'") };
     let mut msg = format!("syntax error, unexpected {found_text}");
     let mut names: Vec<&str> = match &e.variant {
@@ -215,6 +251,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::var => "variable",
         Rule::type_name | Rule::cast_type => "type",
         Rule::config_item => "config option",
+        Rule::lparen => "'('",
+        Rule::rparen => "')'",
         _ => return None,
     })
 }
@@ -222,6 +260,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
 struct Builder<'d> {
     next_id: u32,
     diags: &'d mut Diagnostics,
+    /// Depth of every expression tree built so far, by id (later passes recurse that deep).
+    depths: Vec<u32>,
+    too_deep_reported: bool,
 }
 
 fn span(p: &Pair<'_, Rule>) -> Span {
@@ -232,7 +273,19 @@ impl Builder<'_> {
     fn expr_node(&mut self, kind: ExprKind, span: Span) -> Expr {
         let id = ExprId(self.next_id);
         self.next_id += 1;
+        let depth = 1 + children(&kind).map(|c| self.depths.get(c.id.0 as usize).copied().unwrap_or(0)).max().unwrap_or(0);
+        self.depths.push(depth);
+        if depth as usize > MAX_EXPR_DEPTH {
+            self.report_too_deep(span);
+        }
         Expr { id, kind, span }
+    }
+
+    fn report_too_deep(&mut self, span: Span) {
+        if !self.too_deep_reported {
+            self.too_deep_reported = true;
+            self.diags.error(span, format!("expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"));
+        }
     }
 
     fn config_item(&mut self, pair: Pair<'_, Rule>) -> ConfigItem {
@@ -315,7 +368,7 @@ impl Builder<'_> {
             }
             Rule::if_stmt => self.if_stmt(pair),
             Rule::while_stmt | Rule::unroll_stmt => {
-                let mut inner = pair.into_inner();
+                let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen));
                 let cond = self.opt_pair(inner.next(), sp);
                 let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
                 if rule == Rule::while_stmt {
@@ -340,7 +393,7 @@ impl Builder<'_> {
 
     fn if_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
         let sp = span(&pair);
-        let mut inner = pair.into_inner();
+        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen));
         let cond = self.opt_pair(inner.next(), sp);
         let then = inner.next().map(|b| self.block(b)).unwrap_or_default();
         let els = inner.next().and_then(|e| e.into_inner().next()).map(|e| match e.as_rule() {
@@ -402,6 +455,13 @@ impl Builder<'_> {
 
     fn binary(&mut self, pair: Pair<'_, Rule>) -> Expr {
         // Operands and operators alternate; combine them by precedence (all left-associative).
+        // A chain longer than the depth limit is refused before its tree is built: a deep tree
+        // would overflow the stack of every pass that walks it (and of its destructor).
+        let sp = span(&pair);
+        if pair.clone().into_inner().filter(|p| binop(p.as_rule()).is_some()).count() > MAX_EXPR_DEPTH {
+            self.report_too_deep(sp);
+            return self.expr_node(ExprKind::Int(0), sp);
+        }
         let mut operands: Vec<Expr> = Vec::new();
         let mut ops: Vec<BinOp> = Vec::new();
         for p in pair.into_inner() {
@@ -462,6 +522,11 @@ impl Builder<'_> {
     }
 
     fn postfix_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        if pair.clone().into_inner().count() > MAX_EXPR_DEPTH {
+            let sp = span(&pair);
+            self.report_too_deep(sp);
+            return self.expr_node(ExprKind::Int(0), sp);
+        }
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else { return self.expr_node(ExprKind::Int(0), Span::default()) };
         let mut e = self.primary(first);
@@ -531,9 +596,17 @@ impl Builder<'_> {
             },
             Rule::param_count => ExprKind::ParamCount,
             Rule::map_ref => return self.map_ref(pair),
-            Rule::paren => return self.first_expr(pair),
-            Rule::tuple => {
-                let elems = pair.into_inner().map(|p| self.expr(p)).collect();
+            Rule::paren => {
+                let parts: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+                let is_tuple = parts.iter().any(|p| p.as_rule() == Rule::tuple_comma);
+                let mut elems: Vec<Expr> =
+                    parts.into_iter().filter(|p| p.as_rule() != Rule::tuple_comma).map(|p| self.expr(p)).collect();
+                if !is_tuple {
+                    return match elems.pop() {
+                        Some(e) => e,
+                        None => self.expr_node(ExprKind::Int(0), sp),
+                    };
+                }
                 ExprKind::Tuple(elems)
             }
             Rule::call => {

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::rc::Rc;
 
+pub mod targets;
 pub mod tracepoint;
 
 /// Default size of strings (BPFTRACE_STRLEN).
@@ -29,10 +30,48 @@ pub enum Type {
     Runtime(btc_bpfprog::RuntimeTy),
 }
 
+/// The map functions whose results can only be stored in maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggKind {
     Count,
     Sum,
+    Min,
+    Max,
+    Avg,
+    Stats,
+    Hist { k: u8 },
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+impl AggKind {
+    /// The name bpftrace gives the type (`count_t`, `hist_t`, ...).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            AggKind::Count => "count_t",
+            AggKind::Sum => "sum_t",
+            AggKind::Min => "min_t",
+            AggKind::Max => "max_t",
+            AggKind::Avg => "avg_t",
+            AggKind::Stats => "stats_t",
+            AggKind::Hist { .. } => "hist_t",
+            AggKind::Lhist { .. } => "lhist_t",
+        }
+    }
+
+    /// How the map stores it (see btc_bpfprog::MapValue).
+    pub fn map_value(self) -> btc_bpfprog::MapValue {
+        use btc_bpfprog::MapValue as M;
+        match self {
+            AggKind::Count => M::Count,
+            AggKind::Sum => M::Sum,
+            AggKind::Min => M::Min,
+            AggKind::Max => M::Max,
+            AggKind::Avg => M::Avg,
+            AggKind::Stats => M::Stats,
+            AggKind::Hist { k } => M::Hist { k },
+            AggKind::Lhist { min, max, step } => M::Lhist { min, max, step },
+        }
+    }
 }
 
 /// A struct-like record with fields at fixed offsets.
@@ -113,8 +152,9 @@ impl fmt::Display for Type {
                 write!(f, ")")
             }
             Type::Record(r) => write!(f, "struct {}", r.name),
-            Type::Agg(AggKind::Count) => write!(f, "count_t"),
-            Type::Agg(AggKind::Sum) => write!(f, "sum_t"),
+            Type::Agg(AggKind::Hist { k }) if *k > 0 => write!(f, "hist_t(k={k})"),
+            Type::Agg(AggKind::Lhist { min, max, step }) => write!(f, "lhist_t({min}, {max}, {step})"),
+            Type::Agg(a) => write!(f, "{}", a.type_name()),
             Type::Void => write!(f, "void"),
             Type::Runtime(r) => write!(f, "{}", r.name()),
         }
@@ -141,6 +181,43 @@ pub trait TypeSource {
     /// The cgroup v2 id of the cgroup at `path` (for `cgroupid`).
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {
         Err(format!("cgroup not found: {path}"))
+    }
+    /// Kernel functions that kprobes can attach to (available_filter_functions).
+    fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        Err("the list of traceable kernel functions is not available".into())
+    }
+    /// Kernel functions described by BTF, which kfunc/kretfunc can attach to.
+    fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
+        Err("kernel BTF is not available".into())
+    }
+    /// The file a uprobe or usdt target names: a path, a library name found through
+    /// /etc/ld.so.cache (`libc`), or a program on $PATH. `pid` is the process given with `-p`.
+    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
+        let _ = pid;
+        Ok(target.to_string())
+    }
+    /// The function symbols (symtab and dynsym) of an ELF file.
+    fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
+        Err(format!("can't read symbols of {path}"))
+    }
+    /// The USDT probes of an ELF file.
+    fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
+        Err(format!("can't read USDT probes of {path}"))
+    }
+    /// `size` bytes of the ELF file `path` at virtual address `address` (the code of a function,
+    /// to check that a uprobe offset starts an instruction).
+    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
+        let _ = (address, size);
+        Err(format!("can't read the code of {path}"))
+    }
+    /// The virtual address of the symbol `name` (any type) of the ELF file `path`.
+    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
+        let _ = name;
+        Err(format!("can't read symbols of {path}"))
+    }
+    /// The ELF files mapped by process `pid` (for `usdt:*:...` with `-p`).
+    fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
+        Err(format!("can't read the mappings of process {pid}"))
     }
 }
 

@@ -9,6 +9,12 @@ impl MapReader for FakeMaps {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError> {
         self.0.get(&info.bpf_name).cloned().ok_or_else(|| RuntimeError::MissingMap(info.bpf_name.clone()))
     }
+    fn clear_map(&self, _info: &MapInfo) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+    fn zero_map(&self, _info: &MapInfo) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }
 
 fn meta() -> Metadata {
@@ -37,6 +43,7 @@ fn meta() -> Metadata {
             FormatInfo { fmt: "no args\n".into(), args: Ty::tuple(vec![]) },
         ],
         config: Default::default(),
+        values: vec![],
     }
 }
 

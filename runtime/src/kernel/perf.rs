@@ -5,12 +5,16 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 fn perf_event_open(attr: &libbpf_sys::perf_event_attr, cpu: i32) -> io::Result<OwnedFd> {
+    perf_event_open_pid(attr, -1, cpu)
+}
+
+fn perf_event_open_pid(attr: &libbpf_sys::perf_event_attr, pid: i32, cpu: i32) -> io::Result<OwnedFd> {
     // SAFETY: `attr` is a valid, fully initialised perf_event_attr whose `size` field is set.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_perf_event_open,
             attr as *const libbpf_sys::perf_event_attr,
-            -1 as libc::pid_t,
+            pid as libc::pid_t,
             cpu,
             -1 as libc::c_int,
             libc::c_ulong::from(libbpf_sys::PERF_FLAG_FD_CLOEXEC),
@@ -38,6 +42,34 @@ pub fn cpu_clock(period_ns: u64, cpu: i32) -> io::Result<OwnedFd> {
     };
     attr.__bindgen_anon_1.sample_period = period_ns;
     perf_event_open(&attr, cpu)
+}
+
+/// A software (`PERF_TYPE_SOFTWARE`) or hardware (`PERF_TYPE_HARDWARE`) event on `cpu`,
+/// firing every `period` events, for all processes.
+pub fn event(hardware: bool, config: u64, period: u64, cpu: i32) -> io::Result<OwnedFd> {
+    let mut attr = libbpf_sys::perf_event_attr {
+        type_: if hardware { libbpf_sys::PERF_TYPE_HARDWARE } else { libbpf_sys::PERF_TYPE_SOFTWARE },
+        size: attr_size(),
+        config,
+        ..Default::default()
+    };
+    attr.__bindgen_anon_1.sample_period = period.max(1);
+    perf_event_open(&attr, cpu)
+}
+
+/// A hardware breakpoint on `len` bytes at `address` (`bp_type`: 1 read, 2 write, 3 both, 4
+/// execute), in process `pid` (any CPU) or, with `pid` -1, in the kernel on `cpu`.
+pub fn breakpoint(address: u64, len: u8, bp_type: u32, pid: i32, cpu: i32) -> io::Result<OwnedFd> {
+    let mut attr = libbpf_sys::perf_event_attr {
+        type_: libbpf_sys::PERF_TYPE_BREAKPOINT,
+        size: attr_size(),
+        bp_type,
+        ..Default::default()
+    };
+    attr.__bindgen_anon_1.sample_period = 1;
+    attr.__bindgen_anon_3.bp_addr = address;
+    attr.__bindgen_anon_4.bp_len = u64::from(len);
+    perf_event_open_pid(&attr, pid, cpu)
 }
 
 /// A tracepoint event (as libbpf opens it: CPU 0 only, which still runs an attached BPF

@@ -164,6 +164,23 @@ fn subdirs(dir: &Path) -> io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// Every tracepoint as (category, name), sorted, from `available_events` (one read, fast enough
+/// for listing every tracepoint).
+pub fn available_events() -> Result<Vec<(String, String)>, TracefsError> {
+    let path = root()?.join("available_events");
+    let text = std::fs::read_to_string(&path).map_err(|e| TracefsError::Read {
+        path: path.display().to_string(),
+        reason: e.raw_os_error().map_or_else(|| e.to_string(), crate::kernel::os_error_text),
+    })?;
+    let mut all: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(c, n)| (c.to_string(), n.to_string()))
+        .collect();
+    all.sort();
+    Ok(all)
+}
+
 /// The id of a tracepoint (`events/CATEGORY/NAME/id`), used to open it as a perf event.
 pub fn tracepoint_id(category: &str, name: &str) -> Result<u64, TracefsError> {
     let text = read_event_file(category, name, "id")?;

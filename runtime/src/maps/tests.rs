@@ -1,11 +1,12 @@
 use super::*;
+use btc_bpfprog::Ty;
 
 fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
     MapInfo { name: name.into(), bpf_name: format!("m_{}", name.trim_start_matches('@')), key, scalar, value }
 }
 
 fn text(info: &MapInfo, entries: &RawEntries) -> String {
-    String::from_utf8_lossy(&format_map(info, entries).expect("map formats")).into_owned()
+    String::from_utf8_lossy(&format_map(info, entries, 0, 0).expect("map formats")).into_owned()
 }
 
 fn str_bytes(s: &str, len: usize) -> Vec<u8> {
@@ -108,9 +109,9 @@ fn empty_map_prints_an_empty_line() {
 fn bad_entries_are_errors() {
     let info = map("@e", Ty::I64, false, MapValue::Plain { ty: Ty::I64 });
     let entries = vec![(vec![1, 2], RawValue::Single(vec![0; 8]))];
-    assert!(matches!(format_map(&info, &entries), Err(MapError::Key { .. })));
+    assert!(matches!(format_map(&info, &entries, 0, 0), Err(MapError::Key { .. })));
     let entries = vec![(vec![0; 8], RawValue::Single(vec![0; 2]))];
-    let err = format_map(&info, &entries).expect_err("short value");
+    let err = format_map(&info, &entries, 0, 0).expect_err("short value");
     assert!(err.to_string().starts_with("map @e: bad value:"), "{err}");
 }
 

@@ -1,0 +1,99 @@
+//! Typing map functions: the aggregates (count, sum, min, max, avg, stats, hist, lhist) and
+//! delete, clear, zero.
+
+use super::check::Checker;
+use crate::ast::*;
+use crate::types::{AggKind, Type};
+
+impl Checker<'_> {
+    pub(crate) fn call_maps(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
+        let agg = |k: AggKind| Some(Type::Agg(k));
+        match name {
+            "count" => {
+                self.arity(e, name, args, 0, 0);
+                agg(AggKind::Count)
+            }
+            "sum" | "min" | "max" | "avg" | "stats" => {
+                if self.arity(e, name, args, 1, 1) {
+                    self.int_arg(name, &args[0]);
+                }
+                agg(match name {
+                    "sum" => AggKind::Sum,
+                    "min" => AggKind::Min,
+                    "max" => AggKind::Max,
+                    "avg" => AggKind::Avg,
+                    _ => AggKind::Stats,
+                })
+            }
+            "hist" => {
+                let mut k = 0u8;
+                if self.arity(e, name, args, 1, 2) {
+                    self.int_arg(name, &args[0]);
+                    if let Some(a) = args.get(1) {
+                        match self.const_int_arg(name, "the number of buckets per power of 2 (k)", a) {
+                            Some(v @ 0..=5) => k = v as u8,
+                            Some(_) => self.err(a.span, "hist(): k must be between 0 and 5"),
+                            None => {}
+                        }
+                    }
+                }
+                agg(AggKind::Hist { k })
+            }
+            "lhist" => {
+                if !self.arity(e, name, args, 4, 4) {
+                    return agg(AggKind::Lhist { min: 0, max: 1, step: 1 });
+                }
+                self.int_arg(name, &args[0]);
+                let min = self.const_int_arg(name, "min", &args[1]);
+                let max = self.const_int_arg(name, "max", &args[2]);
+                let step = self.const_int_arg(name, "step", &args[3]);
+                let (Some(min), Some(max), Some(step)) = (min, max, step) else {
+                    return agg(AggKind::Lhist { min: 0, max: 1, step: 1 });
+                };
+                if step <= 0 {
+                    self.err(args[3].span, "lhist(): step must be positive");
+                } else if max <= min {
+                    self.err(args[2].span, "lhist(): max must be greater than min");
+                } else if (max - min) / step > 1000 {
+                    self.err(e.span, "lhist(): too many buckets: (max - min) / step must be at most 1000");
+                }
+                agg(AggKind::Lhist { min, max, step: step.max(1) })
+            }
+            "delete" => {
+                // delete(@m[k]) and delete(@m, k).
+                match args {
+                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] => {
+                        self.map_arg(m, mname, keys);
+                    }
+                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }, key] if keys.is_empty() => {
+                        self.map_arg(m, mname, keys);
+                        self.expr(key);
+                    }
+                    _ => self.err(e.span, "delete() expects a map element: delete(@map[key])"),
+                }
+                Some(Type::Void)
+            }
+            "clear" | "zero" => {
+                match args {
+                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] if keys.is_empty() => {
+                        self.map_arg(m, mname, keys);
+                    }
+                    _ => self.err(e.span, format!("{name}() expects a map: {name}(@map)")),
+                }
+                Some(Type::Void)
+            }
+            _ => None,
+        }
+    }
+
+    /// A map named as a function argument: it must exist; its keys are typed.
+    fn map_arg(&mut self, m: &Expr, name: &str, keys: &[Expr]) {
+        for k in keys {
+            self.expr(k);
+        }
+        if self.maps.get(name).is_none() && self.final_pass {
+            self.err(m.span, format!("undefined map: {name}"));
+        }
+        self.set(m, Type::Void);
+    }
+}

@@ -1,0 +1,52 @@
+//! Typing string functions: str, strncmp, strcontains.
+
+use super::check::Checker;
+use crate::ast::*;
+use crate::types::Type;
+
+impl Checker<'_> {
+    pub(crate) fn call_strings(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
+        match name {
+            "str" => {
+                if !self.arity(e, name, args, 1, 2) {
+                    return Some(Type::Str { len: self.opts.strlen });
+                }
+                let t = self.expr(&args[0]);
+                if !matches!(t, Type::Ptr { .. } | Type::Int { .. } | Type::Str { .. }) {
+                    self.err(args[0].span, format!("str() expects a pointer, found {t}"));
+                }
+                if let Some(len) = args.get(1) {
+                    self.int_arg(name, len);
+                }
+                if let Type::Str { len } = t {
+                    return Some(Type::Str { len });
+                }
+                Some(Type::Str { len: self.opts.strlen })
+            }
+            "strncmp" => {
+                if self.arity(e, name, args, 3, 3) {
+                    for a in &args[..2] {
+                        let t = self.expr(a);
+                        if !matches!(t, Type::Str { .. }) {
+                            self.err(a.span, format!("strncmp() expects strings, found {t}"));
+                        }
+                    }
+                    self.const_int_arg(name, "the length", &args[2]);
+                }
+                Some(Type::U64)
+            }
+            "strcontains" => {
+                if self.arity(e, name, args, 2, 2) {
+                    for a in args {
+                        let t = self.expr(a);
+                        if !matches!(t, Type::Str { .. }) {
+                            self.err(a.span, format!("strcontains() expects strings, found {t}"));
+                        }
+                    }
+                }
+                Some(Type::U64)
+            }
+            _ => None,
+        }
+    }
+}

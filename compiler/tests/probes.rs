@@ -1,0 +1,160 @@
+//! Attach-point resolution against a fixture system: kprobe wildcards over
+//! available_filter_functions, kfuncs over BTF, uprobes over ELF symbols (with C++ names), USDT
+//! sites with their argument specs, and the objects those produce.
+
+use btc_bpfprog::ProbeKind;
+use btc_compiler::types::targets::{ElfFunction, KernelFunction, UsdtNote};
+use btc_compiler::{CompileOptions, TypeSource};
+
+struct System;
+
+fn kf(module: Option<&str>, name: &str) -> KernelFunction {
+    KernelFunction { module: module.map(str::to_string), name: name.to_string() }
+}
+
+impl TypeSource for System {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
+        Err(format!("tracepoint not found: {category}:{name}"))
+    }
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(vec![("sched".into(), "sched_switch".into()), ("syscalls".into(), "sys_enter_read".into())])
+    }
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, String> {
+        Ok(vec![
+            kf(None, "vfs_read"),
+            kf(None, "vfs_readv"),
+            kf(None, "vfs_read.part.0"),
+            kf(None, "vfs_write"),
+            kf(Some("ext4"), "ext4_read_inline"),
+        ])
+    }
+    fn btf_functions(&self) -> Result<Vec<KernelFunction>, String> {
+        Ok(vec![kf(None, "tcp_reset"), kf(None, "tcp_rcv"), kf(Some("kvm"), "kvm_emulate")])
+    }
+    fn resolve_binary(&self, target: &str, _pid: Option<i32>) -> Result<String, String> {
+        match target {
+            "libc" => Ok("/lib/libc.so.6".into()),
+            t if t.starts_with('/') => Ok(t.into()),
+            t => Err(format!("could not find binary or library '{t}'")),
+        }
+    }
+    fn elf_functions(&self, path: &str) -> Result<Vec<ElfFunction>, String> {
+        let f = |name: &str, demangled: Option<&str>, address: u64| ElfFunction {
+            name: name.into(),
+            demangled: demangled.map(str::to_string),
+            address,
+            size: 16,
+        };
+        match path {
+            "/bin/app" | "/lib/libc.so.6" => Ok(vec![
+                f("malloc", None, 0x1000),
+                f("main", None, 0x1010),
+                f("_ZN2ns3Foo3barEi", Some("ns::Foo::bar(int)"), 0x1020),
+                f("_ZN2ns3Foo3barEl", Some("ns::Foo::bar(long)"), 0x1030),
+            ]),
+            p => Err(format!("can't read {p}")),
+        }
+    }
+    fn usdt_notes(&self, path: &str) -> Result<Vec<UsdtNote>, String> {
+        let n = |provider: &str, name: &str, address: u64, semaphore: u64, args: &str| UsdtNote {
+            provider: provider.into(),
+            name: name.into(),
+            address,
+            semaphore,
+            args: args.into(),
+        };
+        match path {
+            "/bin/app" => Ok(vec![
+                n("app", "start", 0x1100, 0x4000, "-4@%edi 8@-8(%rbp)"),
+                n("app", "start", 0x1200, 0x4000, "-4@$1 8@%rax"),
+                n("app", "stop", 0x1300, 0, ""),
+            ]),
+            p => Err(format!("can't read {p}")),
+        }
+    }
+}
+
+fn probes_of(src: &str) -> Result<Vec<(String, ProbeKind)>, String> {
+    let opts = CompileOptions::default();
+    match btc_compiler::check(src, &System, &opts) {
+        Ok(c) => Ok(c.analysis.instances.iter().map(|i| (i.probe.name.clone(), i.probe.kind.clone())).collect()),
+        Err(btc_compiler::CompileError::Script(d)) => Err(d.render("stdin", src, true)),
+        Err(btc_compiler::CompileError::Internal(m)) => Err(m),
+    }
+}
+
+fn names(src: &str) -> Vec<String> {
+    probes_of(src).unwrap_or_else(|e| panic!("{e}")).into_iter().map(|(n, _)| n).collect()
+}
+
+#[test]
+fn kprobe_wildcards_skip_part_clones_and_are_optional() {
+    let p = probes_of("kprobe:vfs_read* { }").unwrap_or_default();
+    assert_eq!(p.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["kprobe:vfs_read", "kprobe:vfs_readv"]);
+    assert!(p.iter().all(|(_, k)| matches!(k, ProbeKind::Kprobe { optional: true, ret: false, .. })));
+    let single = probes_of("kprobe:vfs_write+8 { }").unwrap_or_default();
+    assert_eq!(
+        single,
+        vec![(
+            "kprobe:vfs_write+8".to_string(),
+            ProbeKind::Kprobe { func: "vfs_write".into(), module: None, offset: 8, ret: false, optional: false }
+        )]
+    );
+    assert_eq!(names("kretprobe:ext4:*_inline { }"), ["kretprobe:ext4:ext4_read_inline"]);
+    assert!(probes_of("kprobe:nomatch_* { }").is_err_and(|e| e.contains("no kernel functions match nomatch_*")));
+}
+
+#[test]
+fn kprobe_on_an_untraceable_function_warns() {
+    let opts = CompileOptions::default();
+    let c = btc_compiler::check("kprobe:not_there { }", &System, &opts);
+    let warnings = c.map(|c| c.warnings.render("stdin", "kprobe:not_there { }", true)).unwrap_or_default();
+    assert!(warnings.contains("not_there is not traceable"), "{warnings}");
+}
+
+#[test]
+fn kfuncs_expand_over_btf() {
+    assert_eq!(names("kfunc:tcp_* { }"), ["kfunc:tcp_rcv", "kfunc:tcp_reset"]);
+    assert_eq!(names("fr:kvm:* { @ = retval; }"), ["kretfunc:kvm:kvm_emulate"]);
+}
+
+#[test]
+fn uprobes_resolve_libraries_wildcards_and_cpp_names() {
+    assert_eq!(names("uprobe:libc:malloc { }"), ["uprobe:/lib/libc.so.6:malloc"]);
+    assert_eq!(names("ur:/bin/app:ma* { @ = retval; }"), ["uretprobe:/bin/app:main", "uretprobe:/bin/app:malloc"]);
+    assert_eq!(
+        names("uprobe:/bin/app:cpp:\"ns::Foo::bar\" { }"),
+        ["uprobe:/bin/app:cpp:_ZN2ns3Foo3barEi", "uprobe:/bin/app:cpp:_ZN2ns3Foo3barEl"]
+    );
+    assert_eq!(names("uprobe:/bin/app:cpp:\"ns::Foo::bar(long)\" { }"), ["uprobe:/bin/app:cpp:_ZN2ns3Foo3barEl"]);
+    assert!(probes_of("uprobe:/bin/app:nope { }").is_err_and(|e| e.contains("Could not resolve symbol: /bin/app:nope")));
+    assert!(probes_of("uretprobe:/bin/app:main+4 { }").is_err_and(|e| e.contains("uretprobes can't have an offset")));
+}
+
+#[test]
+fn usdt_sites_are_separate_programs_with_their_own_arguments() {
+    let p = probes_of("usdt:/bin/app:app:start { @[arg0] = arg1; }").unwrap_or_default();
+    assert_eq!(p.len(), 2);
+    assert!(matches!(&p[0].1, ProbeKind::Usdt { address: 0x1100, semaphore: Some(0x4000), .. }));
+    assert!(matches!(&p[1].1, ProbeKind::Usdt { address: 0x1200, .. }));
+    assert_eq!(names("usdt:/bin/app:stop { }"), ["usdt:/bin/app:app:stop"]);
+    assert_eq!(names("U:/bin/app:app:* { }").len(), 3);
+    assert!(probes_of("usdt:/bin/app:app:stop { @ = arg0; }").is_err_and(|e| e.contains("has 0 arguments")));
+}
+
+#[test]
+fn objects_for_every_kind_compile() {
+    let opts = CompileOptions::default();
+    for src in [
+        "usdt:/bin/app:app:start { printf(\"%d %d\\n\", arg0, arg1); }",
+        "uprobe:/bin/app:main { printf(\"%d %d %s\\n\", arg0, sarg1, func); }",
+        "kretfunc:tcp_reset { @[retval] = count(); }",
+        "rawtracepoint:sched_switch { @[arg1] = count(); }",
+        "watchpoint:0x10000:8:w { @ = count(); }",
+        "iter:task_vma { printf(\"%s %d\\n\", comm, pid); }",
+        "software:faults:10 { @ = reg(\"ip\"); }",
+    ] {
+        let r = btc_compiler::compile(src, &System, &opts, btc_compiler::Emit::Object);
+        assert!(r.is_ok(), "{src}: {:?}", r.err().map(|e| format!("{e:?}")));
+    }
+}

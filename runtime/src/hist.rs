@@ -1,0 +1,105 @@
+//! Rendering hist() and lhist() buckets as bpftrace does:
+//! `[4, 8)                 3 |@@@@@@@@@@                                          |`
+
+use btc_bpfprog::{log2_bucket_range, MapValue};
+use std::collections::BTreeMap;
+
+/// Width of the bar between the `|`s.
+const BAR_WIDTH: u64 = 52;
+
+/// A number as bpftrace writes it in log2 histogram labels: exact multiples of 1024^n get a
+/// K/M/G/T/P/E suffix.
+pub fn size_label(n: u64) -> String {
+    const SUFFIXES: [&str; 7] = ["", "K", "M", "G", "T", "P", "E"];
+    if n == 0 {
+        return "0".to_string();
+    }
+    let mut v = n;
+    let mut i = 0;
+    while i < SUFFIXES.len() - 1 && v % 1024 == 0 {
+        v /= 1024;
+        i += 1;
+    }
+    format!("{v}{}", SUFFIXES[i])
+}
+
+/// The label of a bucket.
+pub fn bucket_label(value: &MapValue, index: u64) -> String {
+    match *value {
+        MapValue::Lhist { min, max, step } => {
+            let last = ((max - min) / step + 1) as u64;
+            if index == 0 {
+                format!("(..., {min})")
+            } else if index >= last {
+                format!("[{max}, ...)")
+            } else {
+                let lo = min + (index as i64 - 1) * step;
+                format!("[{lo}, {})", lo + step)
+            }
+        }
+        MapValue::Hist { k } => {
+            if index == 0 {
+                return "(..., 0)".to_string();
+            }
+            let (lo, hi) = log2_bucket_range(index, k);
+            if hi - lo <= 1 {
+                format!("[{}]", size_label(lo))
+            } else {
+                format!("[{}, {})", size_label(lo), size_label(hi))
+            }
+        }
+        _ => index.to_string(),
+    }
+}
+
+/// Appends the rows of one histogram: every bucket from the first to the last non-empty one.
+pub fn render(value: &MapValue, buckets: &BTreeMap<u64, u64>, out: &mut Vec<u8>) {
+    let (Some((&first, _)), Some((&last, _))) = (buckets.iter().next(), buckets.iter().next_back()) else {
+        return;
+    };
+    let max = buckets.values().copied().max().unwrap_or(0).max(1);
+    for index in first..=last {
+        let count = buckets.get(&index).copied().unwrap_or(0);
+        let bar = (u128::from(count) * u128::from(BAR_WIDTH) / u128::from(max)) as usize;
+        let label = bucket_label(value, index);
+        let line = format!(
+            "{label:<16}{count:>8} |{}{}|\n",
+            "@".repeat(bar),
+            " ".repeat(BAR_WIDTH as usize - bar)
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_match_bpftrace() {
+        let h = MapValue::Hist { k: 0 };
+        let labels: Vec<String> = [0, 1, 2, 3, 4, 11, 12, 22, 33].iter().map(|&i| bucket_label(&h, i)).collect();
+        assert_eq!(
+            labels,
+            ["(..., 0)", "[0]", "[1]", "[2, 4)", "[4, 8)", "[512, 1K)", "[1K, 2K)", "[1M, 2M)", "[2G, 4G)"]
+        );
+        let l = MapValue::Lhist { min: 0, max: 100, step: 10 };
+        let labels: Vec<String> = [0, 1, 10, 11].iter().map(|&i| bucket_label(&l, i)).collect();
+        assert_eq!(labels, ["(..., 0)", "[0, 10)", "[90, 100)", "[100, ...)"]);
+    }
+
+    #[test]
+    fn rows_match_bpftrace() {
+        // bpftrace 0.17: @h = hist(-5), hist(0), hist(1), hist(2), hist(3)
+        let b = BTreeMap::from([(0, 1), (1, 1), (2, 1), (3, 2)]);
+        let mut out = Vec::new();
+        render(&MapValue::Hist { k: 0 }, &b, &mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
+             [0]                    1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
+             [1]                    1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
+             [2, 4)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Kernel functions: the traceable ones (`available_filter_functions`, for kprobes) and the
+//! ones BTF describes (for kfuncs), found by a small scan of BTF's FUNC entries.
+
+use std::path::Path;
+
+/// A kernel function and the module that defines it (`None`: vmlinux).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KernelFunction {
+    pub module: Option<String>,
+    pub name: String,
+}
+
+/// Parses available_filter_functions: `name` or `name [module]` per line.
+pub fn parse_filter_functions(text: &str) -> Vec<KernelFunction> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let name = it.next()?.to_string();
+            let module = it.next().map(|m| m.trim_matches(['[', ']']).to_string());
+            Some(KernelFunction { module, name })
+        })
+        .collect()
+}
+
+/// The traceable kernel functions, from tracefs.
+pub fn traceable() -> Result<Vec<KernelFunction>, String> {
+    let root = crate::kernel::tracefs::root().map_err(|e| e.to_string())?;
+    let path = root.join("available_filter_functions");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let reason = e.raw_os_error().map_or_else(|| e.to_string(), crate::kernel::os_error_text);
+        format!("could not read {}: {reason}", path.display())
+    })?;
+    Ok(parse_filter_functions(&text))
+}
+
+const BTF_MAGIC: u16 = 0xeb9f;
+const BTF_KIND_FUNC: u32 = 12;
+
+/// The names of the FUNC entries of a BTF blob. For split (module) BTF, `base_strings` is the
+/// size of the base's string section: names below it are the base's and are skipped.
+pub fn btf_func_names(data: &[u8], base_strings: u32) -> Result<Vec<String>, String> {
+    let u16_at = |o: usize| data.get(o..o + 2).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes);
+    let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+    if u16_at(0) != Some(BTF_MAGIC) {
+        return Err("not a BTF blob".into());
+    }
+    let bad = || "truncated BTF".to_string();
+    let hdr_len = u32_at(4).ok_or_else(bad)? as usize;
+    let (type_off, type_len) = (u32_at(8).ok_or_else(bad)? as usize, u32_at(12).ok_or_else(bad)? as usize);
+    let (str_off, str_len) = (u32_at(16).ok_or_else(bad)? as usize, u32_at(20).ok_or_else(bad)? as usize);
+    let strings = data.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(bad)?;
+    let name = |off: u32| -> Option<String> {
+        let off = off.checked_sub(base_strings)? as usize;
+        let rest = strings.get(off..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+    };
+    let mut pos = hdr_len + type_off;
+    let end = pos + type_len;
+    let mut out = Vec::new();
+    while pos + 12 <= end {
+        let name_off = u32_at(pos).ok_or_else(bad)?;
+        let info = u32_at(pos + 4).ok_or_else(bad)?;
+        let vlen = (info & 0xffff) as usize;
+        let kind = (info >> 24) & 0x1f;
+        let extra = match kind {
+            1 | 14 | 17 => 4,
+            3 => 12,
+            4 | 5 | 15 | 19 => vlen * 12,
+            6 | 13 => vlen * 8,
+            _ => 0,
+        };
+        if kind == BTF_KIND_FUNC {
+            if let Some(n) = name(name_off).filter(|n| !n.is_empty()) {
+                out.push(n);
+            }
+        }
+        pos += 12 + extra;
+    }
+    Ok(out)
+}
+
+/// The size of a BTF blob's string section.
+fn string_section_len(data: &[u8]) -> u32 {
+    data.get(20..24).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes).unwrap_or(0)
+}
+
+/// Every function in the kernel's BTF (vmlinux and loaded modules).
+pub fn btf_functions() -> Result<Vec<KernelFunction>, String> {
+    let dir = Path::new("/sys/kernel/btf");
+    let vmlinux = std::fs::read(dir.join("vmlinux")).map_err(|e| format!("kernel BTF is not available: {e}"))?;
+    let base = string_section_len(&vmlinux);
+    let mut out: Vec<KernelFunction> = btf_func_names(&vmlinux, 0)?
+        .into_iter()
+        .map(|name| KernelFunction { module: None, name })
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut mods: Vec<String> =
+            entries.flatten().filter_map(|e| e.file_name().into_string().ok()).filter(|n| n != "vmlinux").collect();
+        mods.sort();
+        for m in mods {
+            let Ok(data) = std::fs::read(dir.join(&m)) else { continue };
+            let Ok(names) = btf_func_names(&data, base) else { continue };
+            out.extend(names.into_iter().map(|name| KernelFunction { module: Some(m.clone()), name }));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_function_lines() {
+        let f = parse_filter_functions("vfs_read\next4_sync_fs [ext4]\n");
+        assert_eq!(f[0], KernelFunction { module: None, name: "vfs_read".into() });
+        assert_eq!(f[1], KernelFunction { module: Some("ext4".into()), name: "ext4_sync_fs".into() });
+    }
+
+    #[test]
+    fn scans_kernel_btf() {
+        // The test machines have BTF (bpftrace-style kfunc listing depends on it).
+        let funcs = btf_functions().unwrap_or_default();
+        assert!(funcs.iter().any(|f| f.module.is_none() && f.name == "vfs_read"), "{} functions", funcs.len());
+        assert!(btf_func_names(b"nope", 0).is_err());
+    }
+}
