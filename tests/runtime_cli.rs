@@ -208,6 +208,29 @@ fn ustack_and_usym_of_a_child_built_with_frame_pointers() {
 }
 
 #[test]
+fn usym_and_ustack_of_a_uprobe_on_a_child() {
+    // -c with a uprobe on the child: the child is stopped until the uprobe is attached, so the
+    // first call is seen.
+    let prog = program("stacks");
+    let path = prog.display().to_string();
+    let o = run(
+        &[
+            "run",
+            "-e",
+            &format!("uprobe:{path}:btc_leaf {{ @[ustack] = count(); printf(\"%s %d\\n\", usym(reg(\"ip\")), pid == cpid); }}"),
+            "-c",
+            &format!("{path} 2"),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("btc_leaf 1\n").count(), 2, "{out}");
+    let re = regex::Regex::new(r"@\[\n    btc_leaf\+0\n    btc_middle\+\d+\n    main\+\d+\n(    \S+\n)*\]: 2\n").expect("regex");
+    assert!(re.is_match(&out), "{out}");
+}
+
+#[test]
 fn cpp_demangling_follows_the_environment() {
     let prog = program("cxx_stacks");
     let script = "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @[ustack(1)] = count(); }";
