@@ -48,12 +48,15 @@ pub(crate) struct RuntimeMaps<'ctx> {
     pub stacks: HashMap<String, GlobalValue<'ctx>>,
 }
 
+/// Defines a `.maps` map with the given name and attributes.
+pub(crate) type DefineMap<'a, 'ctx> = &'a dyn Fn(&str, &[(&str, u32)]) -> GlobalValue<'ctx>;
+
 /// Defines the maps the program's runtime-served functions use, with `define_map(name, attrs)`.
 pub(crate) fn define_maps<'ctx>(
     prog: &crate::ast::Program,
     analysis: &crate::sema::Analysis,
     max_map_keys: u32,
-    define_map: &dyn Fn(&str, &[(&str, u32)]) -> GlobalValue<'ctx>,
+    define_map: DefineMap<'_, 'ctx>,
 ) -> RuntimeMaps<'ctx> {
     let mut stacks = HashMap::new();
     for inst in &analysis.instances {
