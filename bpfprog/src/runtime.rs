@@ -78,6 +78,8 @@ pub enum RuntimeTy {
     CgroupPath { filter: Option<String> },
     /// `strerror(n)`: the error number.
     Strerror,
+    /// `buf(p, n)`: the number of bytes read, then `size` bytes.
+    Buf { size: u32 },
 }
 
 impl RuntimeTy {
@@ -92,6 +94,7 @@ impl RuntimeTy {
             | RuntimeTy::Strerror => 8,
             RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
             RuntimeTy::Inet => 24,
+            RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
         }
     }
 
@@ -112,6 +115,7 @@ impl RuntimeTy {
             RuntimeTy::MacAddr => "macaddr_t",
             RuntimeTy::CgroupPath { .. } => "cgroup_path_t",
             RuntimeTy::Strerror => "strerror_t",
+            RuntimeTy::Buf { .. } => "buf_t",
         }
     }
 }

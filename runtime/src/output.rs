@@ -95,7 +95,10 @@ impl Services {
     /// Resolves the runtime values among printf arguments.
     pub fn resolve_args(&self, args: &mut [Value], stacks: &dyn StackSource) {
         for a in args {
-            self.resolver.resolve(a, Place::Value, stacks);
+            // buf() values stay raw: `%r`, `%rx` and `%rh` format their bytes differently.
+            if !matches!(a, Value::Runtime(btc_bpfprog::RuntimeTy::Buf { .. }, _)) {
+                self.resolver.resolve(a, Place::Value, stacks);
+            }
         }
     }
 

@@ -120,6 +120,11 @@ impl Resolver {
             }
             RuntimeTy::CgroupPath { filter } => self.symbols.borrow_mut().cgroup_path(word(0), filter.as_deref()),
             RuntimeTy::Strerror => crate::kernel::os_error_text(word(0) as i32),
+            RuntimeTy::Buf { .. } => {
+                let n = usize::try_from(word(0)).unwrap_or(0);
+                let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);
+                buf_text(bytes, 0)
+            }
         }
     }
 
@@ -139,6 +144,19 @@ impl Resolver {
             }
         }
         out
+    }
+}
+
+/// The bytes of a `buf()` as printf's `%r` (`mode` 0: printable ASCII as is, other bytes as
+/// `\xNN`), `%rx` (`x`: every byte as `\xNN`) or `%rh` (`h`: hex pairs separated by spaces).
+pub fn buf_text(bytes: &[u8], mode: u8) -> String {
+    match mode {
+        b'h' => bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        b'x' => bytes.iter().map(|b| format!("\\x{b:02x}")).collect(),
+        _ => bytes
+            .iter()
+            .map(|&b| if (32..=126).contains(&b) { char::from(b).to_string() } else { format!("\\x{b:02x}") })
+            .collect(),
     }
 }
 

@@ -157,6 +157,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.record(e, &[addr, pid])
             }
             "kstack" | "ustack" => self.stack(e),
+            "buf" => self.buf(e, args),
             "ntop" => self.ntop(args),
             "pton" => self.pton(e, args),
             "macaddr" => self.macaddr(args),
@@ -408,6 +409,38 @@ impl<'ctx> FnCx<'_, 'ctx> {
             self.b.build_store(at, v32).map_err(llvm_err)?;
         } else {
             self.bytes_of(addr, width, at)?;
+        }
+        Ok(Val::Mem(slot))
+    }
+
+    /// `buf(p[, n])`: [length][bytes], the length bounded by the buffer size.
+    fn buf(&mut self, e: &Expr, args: &[Expr]) -> R<Val<'ctx>> {
+        let Type::Runtime(RuntimeTy::Buf { size }) = self.ty(e) else { return Err(llvm_err("buf type")) };
+        let src = args.first().ok_or_else(|| llvm_err("buf"))?;
+        let total = 8 + size.next_multiple_of(8);
+        let slot = self.alloca_bytes(total, "buf")?;
+        self.memset0(slot, total)?;
+        let data = self.offset(slot, 8)?;
+        let max = self.u64c(u64::from(size));
+        let len = match args.get(1) {
+            Some(l) => {
+                let v = self.expr(l)?;
+                let v = self.as_int(v)?;
+                let small = self.b.build_int_compare(IntPredicate::ULT, v, max, "buf_lt").map_err(llvm_err)?;
+                self.b.build_select(small, v, max, "buf_n").map_err(llvm_err)?.into_int_value()
+            }
+            None => max,
+        };
+        self.store_i64(slot, len)?;
+        let t = self.ty(src);
+        if matches!(t, Type::Ptr { .. } | Type::Int { .. }) {
+            let v = self.expr(src)?;
+            let p = self.as_int(v)?;
+            let p = self.to_ptr(p)?;
+            let read = if matches!(t, Type::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+            self.helper(read, &[data.into(), len.into(), p.into()])?;
+        } else {
+            self.bytes_of(src, size, data)?;
         }
         Ok(Val::Mem(slot))
     }

@@ -14,7 +14,7 @@ use btc_bpfprog::{runtime::stack_map_name, ProbeKind, RuntimeTy, StackMode};
 /// Functions checked here.
 pub const FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ntop", "pton", "macaddr", "cgroup_path",
-    "strerror", "path", "ksym", "usym", "kstack", "ustack",
+    "strerror", "path", "ksym", "usym", "kstack", "ustack", "buf",
 ];
 
 /// Builtins typed here.
@@ -299,6 +299,36 @@ impl Checker<'_> {
                     }
                 }
                 Type::Str { len: self.opts.strlen }
+            }
+            "buf" => {
+                let mut size = self.opts.strlen;
+                if self.arity_ok(e, name, args, 1, 2) {
+                    let t = self.expr(&args[0]);
+                    let ok = match (&t, args.get(1)) {
+                        (Type::Array { elem, count }, None) => {
+                            size = count * elem.layout().size().min(8);
+                            true
+                        }
+                        (Type::Str { len }, None) => {
+                            size = *len;
+                            true
+                        }
+                        (Type::Ptr { .. } | Type::Int { .. } | Type::Array { .. } | Type::Str { .. }, Some(len)) => {
+                            let lt = self.expr(len);
+                            if let ExprKind::Int(n) = len.kind {
+                                size = u32::try_from(n).unwrap_or(u32::MAX).min(self.opts.strlen);
+                            } else if !lt.is_int() {
+                                self.err(len.span, format!("buf()'s length must be an integer, found {lt}"));
+                            }
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        self.err(args[0].span, format!("buf() needs a pointer and a length, or an array, found {t}"));
+                    }
+                }
+                Type::Runtime(RuntimeTy::Buf { size: size.max(1) })
             }
             "ksym" | "usym" => {
                 if self.arity_ok(e, name, args, 1, 1) {
