@@ -211,9 +211,10 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return Ok(b.clone());
         }
         let members: Vec<usize> = self.m.core.accessed.get(&key).map(|(_, m)| m.iter().copied().collect()).unwrap_or_default();
+        let di = self.di;
         let ctx = self.m.context;
-        let file = self.m.di.cu.get_file();
-        let scope = self.m.di.cu.as_debug_info_scope();
+        let file = di.cu.get_file();
+        let scope = di.cu.as_debug_info_scope();
         let mut order: Vec<usize> = members.into_iter().filter(|&i| r.fields.get(i).is_some()).collect();
         order.sort_by_key(|&i| r.fields[i].offset);
         let mut di_members = Vec::new();
@@ -229,7 +230,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 Some(b) => (u64::from(b.bits), u64::from(f.offset) * 8 + u64::from(b.shift), DIFlags::BIT_FIELD),
                 None => (u64::from(size) * 8, u64::from(f.offset) * 8, DIFlags::ZERO),
             };
-            let m = self.m.di.builder.create_member_type(scope, &f.name, file, 0, bits, 0, at_bit, flags, ty);
+            let m = di.builder.create_member_type(scope, &f.name, file, 0, bits, 0, at_bit, flags, ty);
             di_members.push(m.as_type());
             let gep = if s.kind == RecordKind::Struct && f.offset >= at && f.bitfield.is_none() {
                 if f.offset > at {
@@ -248,11 +249,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
         let size_bits = u64::from(r.size) * 8;
         let composite = match s.kind {
-            RecordKind::Struct => self.m.di.builder.create_struct_type(
+            RecordKind::Struct => di.builder.create_struct_type(
                 scope, &s.name, file, 0, size_bits, 0, DIFlags::ZERO, None, &di_members, 0, None, "",
             ),
             RecordKind::Union => {
-                self.m.di.builder.create_union_type(scope, &s.name, file, 0, size_bits, 0, DIFlags::ZERO, &di_members, 0, "")
+                di.builder.create_union_type(scope, &s.name, file, 0, size_bits, 0, DIFlags::ZERO, &di_members, 0, "")
             }
         };
         let llvm = ctx.opaque_struct_type(&format!("struct.btc.{}.{}", s.name, key.1));
@@ -266,24 +267,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     // inkwell takes array subscripts as a slice of ranges: one range is one dimension.
     #[allow(clippy::single_range_in_vec_init)]
     fn core_di_type(&mut self, t: &Type, is_enum: bool) -> R<DIType<'ctx>> {
-        // The arms that recurse need `self` mutably; the rest only the builder.
-        match t {
-            Type::Array { elem, count } => {
-                let e = self.core_di_type(elem, false)?;
-                let bits = u64::from(elem.c_size()) * 8 * u64::from(*count);
-                return Ok(self.m.di.builder.create_array_type(e, bits, 0, &[0..i64::from(*count)]).as_type());
-            }
-            Type::Struct(s) => {
-                if let (Some(k), Some(r)) = (key_of(s), s.record()) {
-                    if self.m.core.accessed.contains_key(&k) {
-                        let r = r.clone();
-                        return Ok(self.core_built(k, s, &r)?.di.as_type());
-                    }
-                }
-            }
-            _ => {}
-        }
-        let di = &self.m.di;
+        let di = self.di;
         let basic = |name: &str, bits: u64, enc: u32| {
             di.builder.create_basic_type(name, bits, enc, DIFlags::ZERO).map(|t| t.as_type()).map_err(llvm_err)
         };
@@ -306,20 +290,31 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let c = basic("char", 8, DW_ATE_SIGNED_CHAR)?;
                 di.builder.create_array_type(c, u64::from(*len) * 8, 8, &[0..i64::from(*len)]).as_type()
             }
-            // A struct whose fields aren't accessed (it is read whole): a composite of the same
-            // kind and name without members, which CO-RE matches to the kernel's.
-            Type::Struct(s) => {
-                let (scope, file, bits) = (di.cu.as_debug_info_scope(), di.cu.get_file(), u64::from(s.size) * 8);
-                match s.kind {
-                    RecordKind::Struct => di
-                        .builder
-                        .create_struct_type(scope, &s.name, file, 0, bits, 0, DIFlags::ZERO, None, &[], 0, None, "")
-                        .as_type(),
-                    RecordKind::Union => {
-                        di.builder.create_union_type(scope, &s.name, file, 0, bits, 0, DIFlags::ZERO, &[], 0, "").as_type()
+            Type::Array { elem, count } => {
+                let e = self.core_di_type(elem, false)?;
+                let bits = u64::from(elem.c_size()) * 8 * u64::from(*count);
+                di.builder.create_array_type(e, bits, 0, &[0..i64::from(*count)]).as_type()
+            }
+            Type::Struct(s) => match (key_of(s), s.record()) {
+                (Some(k), Some(r)) if self.m.core.accessed.contains_key(&k) => {
+                    let r = r.clone();
+                    self.core_built(k, s, &r)?.di.as_type()
+                }
+                // A struct whose fields aren't accessed (it is read whole): a composite of the
+                // same kind and name without members, which CO-RE matches to the kernel's.
+                _ => {
+                    let (scope, file, bits) = (di.cu.as_debug_info_scope(), di.cu.get_file(), u64::from(s.size) * 8);
+                    match s.kind {
+                        RecordKind::Struct => di
+                            .builder
+                            .create_struct_type(scope, &s.name, file, 0, bits, 0, DIFlags::ZERO, None, &[], 0, None, "")
+                            .as_type(),
+                        RecordKind::Union => {
+                            di.builder.create_union_type(scope, &s.name, file, 0, bits, 0, DIFlags::ZERO, &[], 0, "").as_type()
+                        }
                     }
                 }
-            }
+            },
             _ => basic("long", 64, DW_ATE_SIGNED)?,
         })
     }
