@@ -192,6 +192,7 @@ fn write_key(info: &MapInfo, key: &Value, out: &mut Vec<u8>) {
 /// Formats a map in bpftrace's text format. Plain and counter maps print one
 /// `@name[key]: value` line per entry; avg and stats maps end with an empty line; each
 /// histogram is followed by an empty line; an empty map prints one empty line.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn format_map(
     info: &MapInfo,
     raw: &RawEntries,
@@ -199,15 +200,23 @@ pub fn format_map(
     div: u64,
     trailer: &Trailer,
 ) -> Result<Vec<u8>, MapError> {
-    let entries = top_div(decode_map(info, raw, trailer)?, top, div);
+    Ok(render_entries(info, &top_div(decode_map(info, raw, trailer)?, top, div)))
+}
+
+/// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or
+/// addresses are not separated by newlines, as bpftrace prints them.
+pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
     let mut out = Vec::new();
-    for e in &entries {
+    for e in entries {
         write_key(info, &e.key, &mut out);
         match &e.value {
             EntryValue::Scalar(v) => {
                 out.extend_from_slice(b": ");
                 v.render(&mut out);
-                out.push(b'\n');
+                if separator {
+                    out.push(b'\n');
+                }
             }
             EntryValue::Avg { total, count } => {
                 out.extend_from_slice(format!(": {}\n", average(*total, *count)).as_bytes());
@@ -223,14 +232,15 @@ pub fn format_map(
             }
         }
     }
-    // An empty map prints an empty line; avg and stats maps end with one more, even when empty.
-    if entries.is_empty() {
+    // An empty map prints an empty line (as do entries not separated by newlines); avg and
+    // stats maps end with one more, even when empty.
+    if entries.is_empty() || !separator {
         out.push(b'\n');
     }
     if matches!(info.value, MapValue::Avg | MapValue::Stats) {
         out.push(b'\n');
     }
-    Ok(out)
+    out
 }
 
 /// Orders maps as bpftrace prints them at exit: by name (`@` < `@a` < `@b`).

@@ -27,6 +27,7 @@ pub(crate) mod helper {
     pub const JIFFIES64: u64 = 118;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const RINGBUF_OUTPUT: u64 = 130;
+    pub const FOR_EACH_MAP_ELEM: u64 = 164;
 }
 
 impl<'ctx> FnCx<'_, 'ctx> {
@@ -35,6 +36,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub fn expr(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        let outer = self.cur_span.replace(e.span);
+        let v = self.expr_kind(e);
+        self.cur_span.set(outer);
+        v
+    }
+
+    fn expr_kind(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        // sizeof, offsetof and enumerators were evaluated by the checker.
+        if let Some(v) = self.inst.consts.get(&e.id) {
+            return Ok(Val::Int(self.u64c(*v)));
+        }
         match &e.kind {
             ExprKind::Int(v) => Ok(Val::Int(self.u64c(*v))),
             ExprKind::Str(s) => self.string_literal(s.as_bytes(), &self.ty(e)),
@@ -58,7 +70,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         let c = self.b.build_int_compare(IntPredicate::EQ, v, self.i64(0), "lnot").map_err(llvm_err)?;
                         self.b.build_int_z_extend(c, self.m.context.i64_type(), "lnot64")
                     }
-                    UnaryOp::Deref | UnaryOp::AddrOf => return Err("pointer operations are not supported yet".into()),
+                    UnaryOp::Deref => return self.deref(e),
+                    UnaryOp::AddrOf => return self.addr_of(expr),
                 }
                 .map_err(llvm_err)?;
                 // Keep the declared width of ~x for narrow types.
@@ -94,8 +107,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     _ => Err(llvm_err("ternary")),
                 }
             }
-            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => self.field(expr, field),
-            ExprKind::Index { expr, index } => self.index(expr, index),
+            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => self.field(e, expr, field),
+            ExprKind::Index { expr, index } => self.index(e, expr, index),
             ExprKind::Tuple(elems) => {
                 let ty = self.ty(e);
                 let slot = self.alloca_for(&ty, "tuple")?;
@@ -231,6 +244,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     Ok(())
                 }
             }
+            (Type::Runtime(_), Type::Runtime(_)) => self.memcpy(dst, self.as_mem(v)?, to.layout().size()),
             (Type::Tuple(dt), Type::Tuple(st)) => {
                 let src = self.as_mem(v)?;
                 if dt == st {
@@ -249,6 +263,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     self.store_value(dp, &dt[i], ev, &st[i])?;
                 }
                 Ok(())
+            }
+            // Structs and arrays copied by value keep their memory layout.
+            (Type::Struct(_) | Type::Array { .. }, _) if to == from => {
+                let src = self.as_mem(v)?;
+                self.memcpy(dst, src, to.layout().size())
             }
             _ => Err(format!("can't store a {from} as a {to}")),
         }
@@ -273,6 +292,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Val<'ctx>> {
         if matches!(op, BinOp::And | BinOp::Or) {
             return self.logical(op, lhs, rhs);
+        }
+        if let Some(v) = self.pointer_binary(op, lhs, rhs)? {
+            return Ok(v);
         }
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));
         if let (Type::Str { len: la }, Type::Str { len: lb }) = (&lt, &rt) {

@@ -294,6 +294,19 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(())
     }
 
+    /// `len(@m)`: bpf_for_each_map_elem with a callback that only continues; the helper returns
+    /// how many elements it visited.
+    pub fn map_len(&mut self, name: &str) -> R<Val<'ctx>> {
+        let (map, _, _, _, _) = self.map_global(name)?;
+        let callback = self.m.count_callback(self.di);
+        let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
+        let n = self.helper(
+            helper::FOR_EACH_MAP_ELEM,
+            &[map.into(), callback.as_global_value().as_pointer_value().into(), ptr_ty.const_null().into(), self.u64c(0).into()],
+        )?;
+        Ok(Val::Int(n))
+    }
+
     /// The index of a map in the metadata.
     pub fn map_index(&self, name: &str) -> R<u32> {
         self.m.maps.get(name).map(|d| d.index).ok_or_else(|| llvm_err(format!("unknown map {name}")))

@@ -10,12 +10,16 @@
 mod access;
 mod builtins;
 mod calls;
+mod core;
+mod calls_runtime;
 mod debuginfo;
 mod expr;
 mod func;
 mod iter;
 mod maps;
 mod probe_args;
+
+pub(crate) use probe_args::ARG_REGS;
 
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
@@ -43,12 +47,20 @@ pub struct CodegenOptions {
     pub file: String,
     /// Maximum entries of every map (BPFTRACE_MAX_MAP_KEYS).
     pub max_map_keys: u32,
+    /// Settings of the config block the runtime applies, recorded in the metadata.
+    pub runtime_config: bp::RuntimeConfig,
+    /// `-k` / `-kk`: which helpers' errors are reported at run time.
+    pub helper_errors: crate::HelperErrors,
+    /// The source the spans refer to (for the locations of helper errors).
+    pub source: String,
     /// BPFTRACE_STRLEN, recorded in the metadata for the truncation trailer.
     pub strlen: u32,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
 const SCRATCH_MAP: &str = "btc_scratch";
+/// Name of the `len()` callback subprogram.
+const COUNT_CALLBACK: &str = "btc_count_elem";
 
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
@@ -75,17 +87,42 @@ pub(crate) struct ModuleCx<'ctx> {
     pub ringbuf: GlobalValue<'ctx>,
     pub lost: GlobalValue<'ctx>,
     pub formats: Vec<bp::FormatInfo>,
+    /// Kernel structs accessed with CO-RE relocations.
+    pub core: core::CoreTypes<'ctx>,
+    /// Maps of the runtime-served functions (stack traces, runtime variables).
+    pub rt: calls_runtime::RuntimeMaps<'ctx>,
     /// Layouts of `print(value)` payloads.
     pub values: Vec<bp::Ty>,
     /// The per-CPU scratch map for large buffers, created on first use, and the most any program
     /// uses of it.
     pub scratch: Option<GlobalValue<'ctx>>,
     pub scratch_size: u32,
+    /// Helper calls that report errors (`-k`), in event index order.
+    pub error_sites: std::cell::RefCell<Vec<bp::ErrorSite>>,
+    pub helper_errors: crate::HelperErrors,
+    pub source: String,
+    pub file: String,
     /// The map counting updates dropped because a user map was full, created on first use.
     pub full: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
+    /// The `bpf_for_each_map_elem` callback that visits every element (`len(@m)`): a static
+    /// subprogram `long cb(map, key, value, ctx) { return 0; }`, made on first use.
+    pub fn count_callback(&mut self, di: &debuginfo::DebugInfo<'ctx>) -> inkwell::values::FunctionValue<'ctx> {
+        if let Some(f) = self.module.get_function(COUNT_CALLBACK) {
+            return f;
+        }
+        let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
+        let i64t = self.context.i64_type();
+        let f = self.module.add_function(COUNT_CALLBACK, i64t.fn_type(&[ptr.into(); 4], false), Some(Linkage::Internal));
+        di.describe_callback(f, COUNT_CALLBACK, &["map", "key", "value", "ctx"]);
+        let b = self.context.create_builder();
+        b.position_at_end(self.context.append_basic_block(f, "entry"));
+        let _ = b.build_return(Some(&i64t.const_zero()));
+        f
+    }
+
     /// The scratch map, making sure each CPU's area has at least `size` bytes.
     pub fn scratch_map(&mut self, size: u32) -> inkwell::values::PointerValue<'ctx> {
         self.scratch_size = self.scratch_size.max(size);
@@ -213,7 +250,26 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0, full: None };
+    let core = core::CoreTypes::collect(prog, analysis);
+    let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
+    let mut cx = ModuleCx {
+        context: &context,
+        module,
+        maps,
+        ringbuf,
+        lost,
+        formats: Vec::new(),
+        values: Vec::new(),
+        scratch: None,
+        scratch_size: 0,
+        core,
+        rt,
+        error_sites: std::cell::RefCell::new(Vec::new()),
+        helper_errors: opts.helper_errors,
+        source: opts.source.clone(),
+        file: opts.file.clone(),
+        full: None,
+    };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
@@ -246,7 +302,9 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),
+        config: opts.runtime_config.clone(),
         values: cx.values.clone(),
+        error_sites: cx.error_sites.borrow().clone(),
         strlen: opts.strlen,
     };
     let bytes = context.const_string(&meta.to_bytes(), false);

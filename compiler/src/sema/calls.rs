@@ -19,6 +19,12 @@ impl Checker<'_> {
         if let Some(t) = self.call_strings(e, name, args) {
             return t;
         }
+        if let Some(t) = self.call_access(e, name, args) {
+            return t;
+        }
+        if super::calls_runtime::FUNCTIONS.contains(&name) {
+            return self.runtime_call(e, name, name_span, args);
+        }
         for a in args {
             self.expr(a);
         }
@@ -26,7 +32,12 @@ impl Checker<'_> {
             self.err(name_span, format!("{name}() is not supported yet"));
         } else {
             let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
-            let all: Vec<&str> = IMPLEMENTED_FUNCTIONS.iter().chain(KNOWN_FUNCTIONS).copied().collect();
+            let all: Vec<&str> = IMPLEMENTED_FUNCTIONS
+                .iter()
+                .chain(KNOWN_FUNCTIONS)
+                .chain(super::calls_runtime::FUNCTIONS)
+                .copied()
+                .collect();
             if let Some(s) = crate::suggest::nearest(name, &all) {
                 d = d.with_hint(format!("did you mean '{s}'?"));
             }
@@ -120,7 +131,8 @@ impl Checker<'_> {
                             self.err(args[1].span, "print() takes top and div only for maps");
                         }
                         match t {
-                            Type::Int { .. } | Type::Str { .. } | Type::Tuple(_) | Type::Ptr { .. } => {}
+                            Type::Int { .. } | Type::Str { .. } | Type::Tuple(_) | Type::Ptr { .. } | Type::Runtime(_) => {}
+                            Type::Struct(_) | Type::Array { .. } => {}
                             Type::Agg(_) => {}
                             other => self.err(args[0].span, format!("print() can't print a value of type {other}")),
                         }
@@ -138,12 +150,12 @@ const MAX_PRINTF_ARGS: usize = 32;
 
 pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
     "printf", "exit", "print", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear",
-    "zero", "str", "strncmp", "strcontains", "reg",
+    "zero", "len", "str", "strncmp", "strcontains", "reg",
 ];
 
 /// Functions of the manual that are recognised but not implemented yet.
 pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
     "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
-    "skboutput", "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
+    "skboutput", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];
