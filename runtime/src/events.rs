@@ -230,7 +230,7 @@ impl Printer {
             }
         }
         match self.services.format {
-            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries)),
+            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries, div)),
             OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries)),
         }
         Ok(())

@@ -161,16 +161,25 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries, trailer: &Trailer) -> Result
     Ok(entries)
 }
 
-/// Keeps the `top` entries with the highest values (0 keeps all) and divides integer values by
-/// `div` (0 or 1 leaves them), as `print(@m, top, div)` does.
+/// Keeps the `top` entries with the highest values (0 keeps all) and divides integer values and
+/// averages by `div` (0 or 1 leaves them), as `print(@m, top, div)` does. As in bpftrace, stats()
+/// maps ignore both, and histogram counts are divided when printed ([`render_entries`]).
 pub fn top_div(mut entries: Vec<Entry>, top: u64, div: u64) -> Vec<Entry> {
+    if entries.iter().any(|e| matches!(e.value, EntryValue::Stats { .. })) {
+        return entries;
+    }
     if top > 0 && (top as usize) < entries.len() {
         entries.drain(..entries.len() - top as usize);
     }
     if div > 1 {
         for e in &mut entries {
-            if let EntryValue::Scalar(Value::Int(i)) = &mut e.value {
-                *i = if i.signed { Int::signed((i.bits as i64) / div as i64) } else { Int::unsigned(i.bits / div) };
+            match &mut e.value {
+                EntryValue::Scalar(Value::Int(i)) => {
+                    *i = if i.signed { Int::signed((i.bits as i64) / div as i64) } else { Int::unsigned(i.bits / div) };
+                }
+                // (total / div) / count == (total / count) / div in integer arithmetic.
+                EntryValue::Avg { total, .. } => *total /= i64::try_from(div).unwrap_or(i64::MAX),
+                _ => {}
             }
         }
     }
@@ -200,12 +209,13 @@ pub fn format_map(
     div: u64,
     trailer: &Trailer,
 ) -> Result<Vec<u8>, MapError> {
-    Ok(render_entries(info, &top_div(decode_map(info, raw, trailer)?, top, div)))
+    Ok(render_entries(info, &top_div(decode_map(info, raw, trailer)?, top, div), div))
 }
 
 /// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or
-/// addresses are not separated by newlines, as bpftrace prints them.
-pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+/// addresses are not separated by newlines, as bpftrace prints them. `div` divides the counts
+/// of log2 histograms (`print(@h, top, div)`).
+pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
     let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
     let mut out = Vec::new();
     for e in entries {
@@ -227,7 +237,7 @@ pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
             }
             EntryValue::Buckets(b) => {
                 out.extend_from_slice(b": \n");
-                hist::render(&info.value, b, &mut out);
+                hist::render(&info.value, b, div, &mut out);
                 out.push(b'\n');
             }
         }

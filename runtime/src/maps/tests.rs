@@ -155,3 +155,43 @@ fn empty_avg_and_stats_maps_print_two_empty_lines() {
         assert_eq!(text(&map("@x", Ty::U64, true, value.clone()), &vec![]), "\n\n");
     }
 }
+
+#[test]
+fn print_top_and_div_on_avg_stats_and_hists() {
+    // bpftrace 0.17: avg values are divided; stats ignore top and div; hist counts are divided
+    // while the bars keep the undivided counts; lhist counts are not divided.
+    let avg = map("@a", Ty::I64, false, MapValue::Avg);
+    let e = |k: i64, total: u64, count: u64| {
+        let mut v = total.to_le_bytes().to_vec();
+        v.extend(count.to_le_bytes());
+        (k.to_le_bytes().to_vec(), RawValue::PerCpu(vec![v]))
+    };
+    let entries = vec![e(1, 10, 1), e(2, 30, 1)];
+    let fmt = |info: &MapInfo, entries: &RawEntries, top, div| {
+        String::from_utf8_lossy(&format_map(info, entries, top, div, &Trailer::none()).expect("formats")).into_owned()
+    };
+    assert_eq!(fmt(&avg, &entries, 0, 10), "@a[1]: 1\n@a[2]: 3\n\n");
+    let stats = map("@s", Ty::I64, false, MapValue::Stats);
+    assert_eq!(
+        fmt(&stats, &entries, 1, 10),
+        "@s[1]: count 1, average 10, total 10\n@s[2]: count 1, average 30, total 30\n\n"
+    );
+    let key = |bucket: u64| {
+        let mut v = 0u64.to_le_bytes().to_vec();
+        v.extend(bucket.to_le_bytes());
+        v
+    };
+    let hist = map("@h", Ty::U64, true, MapValue::Hist { k: 0 });
+    let rows = vec![(key(8), per_cpu(&[1])), (key(11), per_cpu(&[3]))];
+    assert_eq!(
+        fmt(&hist, &rows, 0, 2),
+        "@h: \n\
+         [64, 128)              0 |@@@@@@@@@@@@@@@@@                                   |\n\
+         [128, 256)             0 |                                                    |\n\
+         [256, 512)             0 |                                                    |\n\
+         [512, 1K)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n"
+    );
+    let lhist = map("@l", Ty::U64, true, MapValue::Lhist { min: 0, max: 10, step: 1 });
+    let rows = vec![(key(6), per_cpu(&[2]))];
+    assert_eq!(fmt(&lhist, &rows, 0, 2), "@l: \n[5, 6)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n");
+}
