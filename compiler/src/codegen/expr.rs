@@ -204,7 +204,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         let mut w = [0u8; 8];
                         w.copy_from_slice(chunk);
                         let v = self.m.context.i64_type().const_int(u64::from_le_bytes(w), false);
-                        self.b.build_store(p, v).map_err(llvm_err)?;
+                        // `dst` may be a string field at any offset of a record: claim no
+                        // alignment (LLVM raises it where it can prove more), or the verifier
+                        // refuses a misaligned 8-byte stack store.
+                        let st = self.b.build_store(p, v).map_err(llvm_err)?;
+                        st.set_alignment(1).map_err(llvm_err)?;
                     } else {
                         for (j, c) in chunk.iter().enumerate() {
                             let q = self.offset(p, j as u32)?;
