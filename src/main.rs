@@ -190,6 +190,9 @@ impl TypeSource for KernelTypes {
     fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
         btc_runtime::targets::paths::process_binaries(pid)
     }
+    fn running_binaries(&self) -> Result<Vec<String>, String> {
+        btc_runtime::targets::paths::running_binaries()
+    }
 }
 
 fn compile_source(text: &str, name: String, emit: Emit, pid: Option<i32>) -> Result<Vec<u8>, Failure> {

@@ -201,6 +201,10 @@ pub trait TypeSource {
     fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
         Err(format!("can't read the mappings of process {pid}"))
     }
+    /// The ELF files mapped by any running process (for `usdt:*:...` without `-p`).
+    fn running_binaries(&self) -> Result<Vec<String>, String> {
+        Err("can't read the mappings of the running processes".into())
+    }
 }
 
 /// A [`TypeSource`] that knows nothing: every lookup fails.
