@@ -1,9 +1,9 @@
 //! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
 
 mod system;
+mod types;
 
-use btc_compiler::types::targets;
-use btc_compiler::{CompileError, CompileOptions, Emit, TypeSource};
+use btc_compiler::{CompileError, CompileOptions, Emit};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -38,6 +38,8 @@ enum Command {
         /// Load the object into the kernel (running the verifier) and stop without attaching
         #[arg(long, hide = true)]
         dry_run: bool,
+        #[command(flatten)]
+        headers: HeaderArgs,
         /// A .bt script or a .o object compiled by `btc compile` (with -l: the pattern)
         file: Option<PathBuf>,
     },
@@ -66,9 +68,22 @@ enum Command {
         /// Only parse and check the script; produce nothing
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        headers: HeaderArgs,
         /// The .bt script
         file: Option<PathBuf>,
     },
+}
+
+/// Where C headers come from.
+#[derive(clap::Args, Clone, Default)]
+struct HeaderArgs {
+    /// Add DIR to the search path for C headers (repeatable)
+    #[arg(short = 'I', value_name = "DIR")]
+    include_dirs: Vec<PathBuf>,
+    /// Include FILE before the script, as `#include FILE` would (repeatable)
+    #[arg(long = "include", value_name = "FILE")]
+    includes: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -101,9 +116,13 @@ fn main() -> ExitCode {
         Command::Run { list: true, program, verbose, pid, file, .. } => {
             list(program.or_else(|| file.map(|f| f.display().to_string())), verbose, pid)
         }
-        Command::Run { program, quiet, pid, dry_run, file, .. } => run(program, quiet, pid, dry_run, file),
+        Command::Run { program, quiet, pid, dry_run, headers, file, .. } => {
+            run(program, quiet, pid, dry_run, &headers, file)
+        }
         Command::List { verbose, pid, pattern } => list(pattern, verbose, pid),
-        Command::Compile { program, output, emit, check, file } => compile(program, output, emit, check, file),
+        Command::Compile { program, output, emit, check, headers, file } => {
+            compile(program, output, emit, check, &headers, file)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -156,48 +175,22 @@ fn compile_options(file_name: String, pid: Option<i32>) -> Result<CompileOptions
     })
 }
 
-/// Types from the running kernel.
-struct KernelTypes;
-
-impl TypeSource for KernelTypes {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
-        btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
-    }
-    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
-        btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
-    }
-    fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
-        system::kernel_functions()
-    }
-    fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
-        system::btf_functions()
-    }
-    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
-        btc_runtime::targets::paths::resolve_binary(target, pid)
-    }
-    fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
-        system::elf_functions(path)
-    }
-    fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
-        system::usdt_notes(path)
-    }
-    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
-        system::code_bytes(path, address, size)
-    }
-    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
-        btc_runtime::targets::elf::file_symbol(path, name)
-    }
-    fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
-        btc_runtime::targets::paths::process_binaries(pid)
-    }
-    fn running_binaries(&self) -> Result<Vec<String>, String> {
-        btc_runtime::targets::paths::running_binaries()
-    }
+/// The types of the running kernel and of the file system, with the header options.
+fn kernel_types(headers: &HeaderArgs, script: &str) -> types::KernelTypes {
+    let script_dir = std::path::Path::new(script).parent().map(|p| p.to_path_buf());
+    types::KernelTypes::new(headers.include_dirs.clone(), headers.includes.clone(), script_dir)
 }
 
-fn compile_source(text: &str, name: String, emit: Emit, pid: Option<i32>) -> Result<Vec<u8>, Failure> {
+fn compile_source(
+    text: &str,
+    name: String,
+    emit: Emit,
+    pid: Option<i32>,
+    headers: &HeaderArgs,
+) -> Result<Vec<u8>, Failure> {
     let opts = compile_options(name.clone(), pid)?;
-    match btc_compiler::compile(text, &KernelTypes, &opts, emit) {
+    let types = kernel_types(headers, &name);
+    match btc_compiler::compile(text, &types, &opts, emit) {
         Ok((bytes, warnings)) => {
             eprint!("{}", warnings.render(&name, text, true));
             Ok(bytes)
@@ -232,14 +225,21 @@ fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, 
     }
 }
 
-fn run(program: Option<String>, quiet: bool, pid: Option<i32>, dry_run: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
+fn run(
+    program: Option<String>,
+    quiet: bool,
+    pid: Option<i32>,
+    dry_run: bool,
+    headers: &HeaderArgs,
+    file: Option<PathBuf>,
+) -> Result<u8, Failure> {
     let object = match &file {
         Some(f) if program.is_none() && is_elf(f) => {
             std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
         }
         _ => {
             let (text, name) = source(program, file.as_ref())?;
-            compile_source(&text, name, Emit::Object, pid)?
+            compile_source(&text, name, Emit::Object, pid, headers)?
         }
     };
     let opts =
@@ -253,12 +253,14 @@ fn compile(
     output: Option<PathBuf>,
     emit: EmitKind,
     check: bool,
+    headers: &HeaderArgs,
     file: Option<PathBuf>,
 ) -> Result<u8, Failure> {
     let (text, name) = source(program, file.as_ref())?;
     if check || emit == EmitKind::Ast {
         let opts = compile_options(name.clone(), None)?;
-        return match btc_compiler::check(&text, &KernelTypes, &opts) {
+        let types = kernel_types(headers, &name);
+        return match btc_compiler::check(&text, &types, &opts) {
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
                 if emit == EmitKind::Ast && !check {
@@ -286,14 +288,14 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
         EmitKind::Stats => {
-            let object = compile_source(&text, name, Emit::Object, None)?;
+            let object = compile_source(&text, name, Emit::Object, None, headers)?;
             let meta = btc_bpfprog::read_metadata(&object).map_err(|e| e.to_string())?;
             let stats = btc_runtime::program_stats(&object).map_err(|e| e.to_string())?;
             write_output(output.as_ref(), stats_table(&meta, &stats).as_bytes())?;
             return Ok(0);
         }
     };
-    let bytes = compile_source(&text, name, kind, None)?;
+    let bytes = compile_source(&text, name, kind, None, headers)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }

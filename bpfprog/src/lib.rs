@@ -218,6 +218,21 @@ pub enum Ty {
     Str { len: u32 },
     /// Fields laid out at the given offsets in a record of `size` bytes.
     Tuple { fields: Vec<Field>, size: u32 },
+    /// A C struct or union copied by value: named fields at their offsets, printed as
+    /// `{ .a = 1, .b = 2 }`.
+    Record { fields: Vec<NamedField>, size: u32 },
+    /// A C array of `count` elements of `elem`, one after another, printed as `[1,2,3]`.
+    Array { elem: Box<Ty>, count: u32 },
+    /// A bitfield inside a record: `bits` bits starting `shift` bits into its first byte.
+    Bits { shift: u8, bits: u8, signed: bool },
+}
+
+/// One field of a [`Ty::Record`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NamedField {
+    pub name: String,
+    pub offset: u32,
+    pub ty: Ty,
 }
 
 /// One field of a [`Ty::Tuple`].
@@ -236,7 +251,9 @@ impl Ty {
         match self {
             Ty::Int { bytes, .. } => u32::from(*bytes),
             Ty::Str { len } => *len,
-            Ty::Tuple { size, .. } => *size,
+            Ty::Tuple { size, .. } | Ty::Record { size, .. } => *size,
+            Ty::Array { elem, count } => elem.size().saturating_mul(*count),
+            Ty::Bits { shift, bits, .. } => (u32::from(*shift) + u32::from(*bits)).div_ceil(8),
         }
     }
 
@@ -246,6 +263,9 @@ impl Ty {
             Ty::Int { bytes, .. } => u32::from(*bytes),
             Ty::Str { .. } => 1,
             Ty::Tuple { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
+            Ty::Record { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
+            Ty::Array { elem, .. } => elem.align(),
+            Ty::Bits { .. } => 1,
         }
     }
 

@@ -62,16 +62,41 @@ pub struct Checked {
 /// Parses and checks a script.
 pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Result<Checked, CompileError> {
     let mut diags = Diagnostics::default();
-    let Some(program) = syntax::parse(source, &mut diags) else {
+    // The preamble's directives run first: its macros are expanded in the script's text before
+    // it is parsed, and diagnostics are mapped back to the text as written.
+    let pre = types::cpp::preprocess(source, types);
+    let (text, map) = types::expand::expand_script(source, &pre.macros);
+    let db = types::TypeDb::kernel_only(types);
+    let directive_diags = types::cdecl::directive_diagnostics(&pre, &db);
+    let parsed = syntax::parse(&text, &mut diags);
+    let analysis = parsed.as_ref().map(|program| {
+        let check_opts =
+            sema::CheckOptions { strlen: opts.strlen, pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
+        sema::analyse_with(program, db, &pre, &check_opts, &mut diags)
+    });
+    remap(&mut diags, &map);
+    diags.items.extend(directive_diags);
+    let (Some(program), Some(analysis)) = (parsed, analysis) else {
         return Err(CompileError::Script(diags));
     };
-    let check_opts =
-        sema::CheckOptions { strlen: opts.strlen, pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
-    let analysis = sema::analyse(&program, types, &check_opts, &mut diags);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
     Ok(Checked { program, analysis, warnings: diags })
+}
+
+/// Maps diagnostics in macro-expanded text back to the script as written.
+fn remap(diags: &mut Diagnostics, map: &types::expand::SourceMap) {
+    if map.is_identity() {
+        return;
+    }
+    let fix = |s: Span| Span { start: map.map(s.start, false), end: map.map(s.end, true) };
+    for d in &mut diags.items {
+        d.span = fix(d.span);
+        for (s, _) in &mut d.notes {
+            *s = fix(*s);
+        }
+    }
 }
 
 /// Compiles a script to an object, LLVM IR or assembly.

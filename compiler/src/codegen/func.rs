@@ -1,5 +1,6 @@
 //! One BPF program: its function, scratch variables, statements and control flow.
 
+use super::debuginfo::DebugInfo;
 use super::ModuleCx;
 use crate::ast::{Block, Probe, Stmt, StmtKind};
 use crate::sema::Instance;
@@ -30,6 +31,8 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub entry: BasicBlock<'ctx>,
     pub ctx_arg: PointerValue<'ctx>,
     pub inst: &'a Instance,
+    /// Debug info of the module (CO-RE struct types).
+    pub di: &'a DebugInfo<'ctx>,
     pub vars: HashMap<String, PointerValue<'ctx>>,
     /// (continue target, break target) of enclosing loops.
     pub loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
@@ -57,12 +60,13 @@ pub(crate) fn llvm_err(e: impl std::fmt::Display) -> String {
 }
 
 /// Generates the program for one probe instance.
-pub(crate) fn generate<'ctx>(
-    m: &mut ModuleCx<'ctx>,
+pub(crate) fn generate<'a, 'ctx>(
+    m: &'a mut ModuleCx<'ctx>,
+    di: &'a DebugInfo<'ctx>,
     name: &str,
     section: &str,
     probe: &Probe,
-    inst: &Instance,
+    inst: &'a Instance,
 ) -> R<FunctionValue<'ctx>> {
     let context = m.context;
     let ptr = context.ptr_type(AddressSpace::default());
@@ -72,7 +76,7 @@ pub(crate) fn generate<'ctx>(
     // No unwind tables: BPF has no unwinding, and they'd only add an .eh_frame section.
     let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
     func.add_attribute(inkwell::attributes::AttributeLoc::Function, context.create_enum_attribute(nounwind, 0));
-    m.di.describe_function(func, name);
+    di.describe_function(func, name);
     let entry = context.append_basic_block(func, "entry");
     let scratch_block = context.append_basic_block(func, "scratch");
     let body_start = context.append_basic_block(func, "start");
@@ -91,6 +95,7 @@ pub(crate) fn generate<'ctx>(
         entry,
         ctx_arg,
         inst,
+        di,
         vars: HashMap::new(),
         loops: Vec::new(),
         temps: Vec::new(),

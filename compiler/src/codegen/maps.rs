@@ -278,7 +278,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// how many elements it visited.
     pub fn map_len(&mut self, name: &str) -> R<Val<'ctx>> {
         let (map, _, _, _, _) = self.map_global(name)?;
-        let callback = self.m.count_callback();
+        let callback = self.m.count_callback(self.di);
         let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
         let n = self.helper(
             helper::FOR_EACH_MAP_ELEM,

@@ -19,6 +19,9 @@ impl Checker<'_> {
         if let Some(t) = self.call_strings(e, name, args) {
             return t;
         }
+        if let Some(t) = self.call_access(e, name, args) {
+            return t;
+        }
         for a in args {
             self.expr(a);
         }
@@ -121,6 +124,7 @@ impl Checker<'_> {
                         }
                         match t {
                             Type::Int { .. } | Type::Str { .. } | Type::Tuple(_) | Type::Ptr { .. } => {}
+                            Type::Struct(_) | Type::Array { .. } => {}
                             Type::Agg(_) => {}
                             other => self.err(args[0].span, format!("print() can't print a value of type {other}")),
                         }

@@ -43,6 +43,8 @@ pub struct Instance {
     pub types: Vec<Option<Type>>,
     /// Scratch variables and their types.
     pub vars: HashMap<String, Type>,
+    /// Values of expressions evaluated at compile time (sizeof, offsetof, enum constants).
+    pub consts: HashMap<ExprId, u64>,
 }
 
 impl Instance {
@@ -65,6 +67,7 @@ pub struct CheckOptions {
 pub fn check(
     prog: &Program,
     probes: Vec<ResolvedProbe>,
+    db: &crate::types::TypeDb<'_>,
     opts: &CheckOptions,
     diags: &mut Diagnostics,
 ) -> (Vec<Instance>, Vec<MapSig>) {
@@ -88,6 +91,8 @@ pub fn check(
                 diags: Diagnostics::default(),
                 loop_depth: 0,
                 final_pass: pass == 1,
+                db,
+                consts: HashMap::new(),
             };
             if let Some(pred) = &ast.predicate {
                 let t = cx.expr(pred);
@@ -96,14 +101,14 @@ pub fn check(
                 }
             }
             cx.block(&ast.body);
-            let Checker { types, vars, diags: local, .. } = cx;
+            let Checker { types, vars, diags: local, consts, .. } = cx;
             // Instances of one probe share source: report each problem once.
             for diag in local.items {
                 if seen.insert((diag.span, diag.message.clone())) {
                     d.push(diag);
                 }
             }
-            out.push(Instance { probe: rp.clone(), types, vars });
+            out.push(Instance { probe: rp.clone(), types, vars, consts });
         }
         if pass == 1 {
             return (out, maps.sigs);
@@ -136,6 +141,9 @@ pub(crate) struct Checker<'a> {
     pub(crate) diags: Diagnostics,
     pub(crate) loop_depth: u32,
     pub(crate) final_pass: bool,
+    /// Named types: the preamble's and the kernel's.
+    pub(crate) db: &'a crate::types::TypeDb<'a>,
+    pub(crate) consts: HashMap<ExprId, u64>,
 }
 
 /// Two types can share a slot (variable, map key or value) when they are equal up to integer
@@ -398,7 +406,11 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Str(s) => Type::Str { len: u32::try_from(s.len() + 1).unwrap_or(u32::MAX) },
-            ExprKind::Builtin(name) => self.builtin(name, e.span),
+            ExprKind::Builtin(name) => {
+                let t = self.builtin(name, e.span);
+                self.record_enum_constant(e, name);
+                t
+            }
             ExprKind::Var(name) => match self.vars.get(name) {
                 Some(t) => t.clone(),
                 None => {
@@ -543,6 +555,9 @@ impl Checker<'_> {
     pub(crate) fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> Type {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
+        if let Some(t) = self.pointer_binary(e, op, &a, &b) {
+            return t;
+        }
         match (&a, &b) {
             (Type::Str { .. }, Type::Str { .. }) if matches!(op, BinOp::Eq | BinOp::Ne) => Type::U64,
             _ if a.is_scalar() && b.is_scalar() => {

@@ -157,10 +157,10 @@ pub(super) fn kfunc(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         .collect())
 }
 
-/// The typed `args` of a kfunc, from BTF. Not available yet: kfunc `args` needs the BTF type
-/// model (field offsets must be `8 * i`, the slots of the fentry context).
-fn kfunc_args(_cx: &Cx<'_>, _f: &KernelFunction) -> Option<std::rc::Rc<crate::types::Record>> {
-    None
+/// The typed `args` of a kfunc, from BTF (field offsets `8 * i`, the slots of the fentry
+/// context).
+fn kfunc_args(cx: &Cx<'_>, f: &KernelFunction) -> Option<std::rc::Rc<crate::types::Record>> {
+    cx.db.kfunc_args(&f.name)
 }
 
 /// `rawtracepoint:[MODULE:]NAME`.
@@ -207,11 +207,10 @@ pub(super) fn rawtracepoint(cx: &Cx<'_>, rest: &[String]) -> Resolved {
 }
 
 /// Typed `args` of a raw tracepoint, from the BTF prototype `btf_trace_NAME` (its first
-/// parameter, `void *`, dropped). Not available yet: it needs the BTF type model. A record whose
-/// field offsets are `8 * i` reads correctly from the raw tracepoint context as it is; switching
-/// the section to `tp_btf/NAME` would also let pointer fields be dereferenced directly.
-fn rawtracepoint_args(_cx: &Cx<'_>, _name: &str) -> Option<std::rc::Rc<crate::types::Record>> {
-    None
+/// parameter, `void *`, dropped): a record whose field offsets are `8 * i` reads correctly from
+/// the raw tracepoint context as it is.
+fn rawtracepoint_args(cx: &Cx<'_>, name: &str) -> Option<std::rc::Rc<crate::types::Record>> {
+    cx.db.rawtracepoint_args(name)
 }
 
 /// `iter:NAME[:PIN]`.
