@@ -22,6 +22,9 @@ impl Checker<'_> {
         if let Some(t) = self.call_access(e, name, args) {
             return t;
         }
+        if let Some(t) = self.call_skb(e, name, args) {
+            return t;
+        }
         for a in args {
             self.expr(a);
         }

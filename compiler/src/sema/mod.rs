@@ -4,6 +4,7 @@ pub mod access;
 pub mod builtins;
 pub mod calls;
 pub mod calls_maps;
+pub mod calls_skb;
 pub mod calls_strings;
 pub mod check;
 pub mod format;
