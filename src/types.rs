@@ -45,7 +45,28 @@ impl KernelTypes {
     }
 }
 
+impl KernelTypes {
+    /// The types for compiling with `opts`: its header options, and the script's directory for
+    /// `#include "..."`.
+    pub fn for_options(opts: &btc_compiler::CompileOptions) -> KernelTypes {
+        let script_dir = Path::new(&opts.file_name).parent().map(Path::to_path_buf);
+        KernelTypes::new(opts.include_dirs.clone(), opts.includes.clone(), script_dir)
+    }
+}
+
 impl TypeSource for KernelTypes {
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        btc_runtime::symbols::kernel_symbol(name)
+    }
+
+    fn user_symbol(&self, path: &str, name: &str) -> Result<(u64, u64), String> {
+        btc_runtime::symbols::user_symbol(path, name)
+    }
+
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        btc_runtime::symbols::cgroup_id(path)
+    }
+
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
         btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
     }

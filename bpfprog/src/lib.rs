@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 mod elf;
+pub mod runtime;
 pub use elf::{read_metadata, MetaError};
+pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 
 /// Name of the ELF section that holds the JSON-encoded [`Metadata`].
 pub const META_SECTION: &str = ".btc.meta";
@@ -38,6 +40,9 @@ pub struct Metadata {
     pub maps: Vec<MapInfo>,
     /// printf-like formats, indexed by the `index` of an event header.
     pub formats: Vec<FormatInfo>,
+    /// Settings of the script's config block that the runtime applies.
+    #[serde(default)]
+    pub config: RuntimeConfig,
     /// Layouts of values sent by `print(value)`, indexed by the `index` of an event header.
     #[serde(default)]
     pub values: Vec<Ty>,
@@ -225,6 +230,8 @@ pub enum Ty {
     Array { elem: Box<Ty>, count: u32 },
     /// A bitfield inside a record: `bits` bits starting `shift` bits into its first byte.
     Bits { shift: u8, bits: u8, signed: bool },
+    /// A value the runtime formats (a symbol, a stack, an address, a timestamp, ...).
+    Runtime(RuntimeTy),
 }
 
 /// One field of a [`Ty::Record`].
@@ -254,6 +261,7 @@ impl Ty {
             Ty::Tuple { size, .. } | Ty::Record { size, .. } => *size,
             Ty::Array { elem, count } => elem.size().saturating_mul(*count),
             Ty::Bits { shift, bits, .. } => (u32::from(*shift) + u32::from(*bits)).div_ceil(8),
+            Ty::Runtime(r) => r.size(),
         }
     }
 
@@ -266,6 +274,7 @@ impl Ty {
             Ty::Record { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
             Ty::Array { elem, .. } => elem.align(),
             Ty::Bits { .. } => 1,
+            Ty::Runtime(r) => r.align(),
         }
     }
 
@@ -332,6 +341,15 @@ pub enum ActionKind {
     Exit = 2,
     /// `print(@map)`: `index` is the map. Payload: u64 top, u64 div (0 = all / no division).
     PrintMap = 3,
+    /// `time(fmt)`: `index` is a format whose text is the strftime format; no payload.
+    Time = 32,
+    /// `system(fmt, ...)`: like `Printf`; the text is run as a shell command.
+    System = 33,
+    /// `cat(fmt, ...)`: like `Printf`; the text names a file to print.
+    Cat = 34,
+    /// `join(arr[, sep])`: `index` is a format whose text is the separator and whose arguments
+    /// are the strings (an empty string ends the array).
+    Join = 35,
     /// `clear(@map)`: `index` is the map.
     ClearMap = 4,
     /// `zero(@map)`: `index` is the map.
@@ -346,6 +364,10 @@ impl ActionKind {
             1 => Some(ActionKind::Printf),
             2 => Some(ActionKind::Exit),
             3 => Some(ActionKind::PrintMap),
+            32 => Some(ActionKind::Time),
+            33 => Some(ActionKind::System),
+            34 => Some(ActionKind::Cat),
+            35 => Some(ActionKind::Join),
             4 => Some(ActionKind::ClearMap),
             5 => Some(ActionKind::ZeroMap),
             6 => Some(ActionKind::PrintValue),
@@ -417,6 +439,7 @@ mod tests {
             probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
+            config: RuntimeConfig::default(),
             values: vec![],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));

@@ -1,6 +1,6 @@
 //! Decoding values laid out per a [`Ty`] and rendering them as bpftrace prints them.
 
-use btc_bpfprog::Ty;
+use btc_bpfprog::{RuntimeTy, Ty};
 #[cfg(test)]
 use btc_bpfprog::NamedField;
 use std::cmp::Ordering;
@@ -67,6 +67,9 @@ pub enum Value {
     Record(Vec<(String, Value)>),
     /// A C array.
     Array(Vec<Value>),
+    /// A value the runtime formats (symbol, stack, address...) with its raw bytes, until
+    /// `resolve` turns it into text.
+    Runtime(RuntimeTy, Vec<u8>),
 }
 
 fn slice<'a>(data: &'a [u8], offset: usize, len: usize, ty: &'static str) -> Result<&'a [u8], DecodeError> {
@@ -137,6 +140,10 @@ pub fn decode_at(ty: &Ty, data: &[u8], offset: usize) -> Result<Value, DecodeErr
             let v = if *signed && width < 64 && v >> (width - 1) == 1 { v | !mask } else { v };
             Ok(Value::Int(Int { bits: v, signed: *signed }))
         }
+        Ty::Runtime(r) => {
+            let raw = slice(data, offset, r.size() as usize, "value")?;
+            Ok(Value::Runtime(r.clone(), raw.to_vec()))
+        }
     }
 }
 
@@ -181,6 +188,11 @@ impl Value {
                 }
                 out.push(b']');
             }
+            // Unresolved: show the raw bytes as one hex number per 8 bytes.
+            Value::Runtime(_, raw) => {
+                let words: Vec<String> = raw.chunks(8).map(|c| format!("{:#x}", le_u64(c))).collect();
+                out.extend_from_slice(words.join(" ").as_bytes());
+            }
         }
     }
 
@@ -197,6 +209,7 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
             (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 for (x, y) in a.iter().zip(b) {
                     let o = x.cmp_key(y);
@@ -218,8 +231,17 @@ impl Value {
             Value::Tuple(_) => 2,
             Value::Record(_) => 3,
             Value::Array(_) => 4,
+            Value::Runtime(..) => 5,
         }
     }
+}
+
+/// A little-endian u64 from up to 8 bytes.
+pub fn le_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
 }
 
 /// Appends `items` rendered and joined by `", "`.

@@ -36,6 +36,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let i64t = self.m.context.i64_type();
                 return Ok(Val::Int(self.b.build_ptr_to_int(self.ctx_arg, i64t, "ctx").map_err(llvm_err)?));
             }
+            "kstack" | "ustack" | "cpid" | "elapsed" => return self.runtime_builtin(name, e),
             "comm" => {
                 let slot = self.alloca_bytes(16, "comm")?;
                 self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;

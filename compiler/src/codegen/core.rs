@@ -264,6 +264,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// The debug-info type of an accessed member.
+    // inkwell takes array subscripts as a slice of ranges: one range is one dimension.
+    #[allow(clippy::single_range_in_vec_init)]
     fn core_di_type(&mut self, t: &Type, is_enum: bool) -> R<DIType<'ctx>> {
         let di = self.di;
         let basic = |name: &str, bits: u64, enc: u32| {

@@ -211,6 +211,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     Ok(())
                 }
             }
+            (Type::Runtime(_), Type::Runtime(_)) => self.memcpy(dst, self.as_mem(v)?, to.layout().size()),
             (Type::Tuple(dt), Type::Tuple(st)) => {
                 let src = self.as_mem(v)?;
                 if dt == st {

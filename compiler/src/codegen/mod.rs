@@ -11,6 +11,7 @@ mod access;
 mod builtins;
 mod calls;
 mod core;
+mod calls_runtime;
 mod debuginfo;
 mod expr;
 mod func;
@@ -46,6 +47,8 @@ pub struct CodegenOptions {
     pub file: String,
     /// Maximum entries of every map (BPFTRACE_MAX_MAP_KEYS).
     pub max_map_keys: u32,
+    /// Settings of the config block the runtime applies, recorded in the metadata.
+    pub runtime_config: bp::RuntimeConfig,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -80,6 +83,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub formats: Vec<bp::FormatInfo>,
     /// Kernel structs accessed with CO-RE relocations.
     pub core: core::CoreTypes<'ctx>,
+    /// Maps of the runtime-served functions (stack traces, runtime variables).
+    pub rt: calls_runtime::RuntimeMaps<'ctx>,
     /// Layouts of `print(value)` payloads.
     pub values: Vec<bp::Ty>,
     /// The per-CPU scratch map for large buffers, created on first use, and the most any program
@@ -218,6 +223,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     }
 
     let core = core::CoreTypes::collect(prog, analysis);
+    let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
     let mut cx = ModuleCx {
         context: &context,
         module,
@@ -229,6 +235,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         scratch: None,
         scratch_size: 0,
         core,
+        rt,
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
@@ -256,6 +263,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),
+        config: opts.runtime_config.clone(),
         values: cx.values.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);

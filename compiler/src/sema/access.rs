@@ -170,9 +170,7 @@ impl Checker<'_> {
         let Some(mut t) = base else {
             let kw = ty.keyword.as_deref().map(|k| format!("{k} ")).unwrap_or_default();
             let mut d = Diagnostic::error(ty.span, format!("unknown type: {kw}{}", ty.name));
-            let names = self.db.c.names();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            if let Some(n) = crate::suggest::nearest(&ty.name, &names) {
+            if let Some(n) = self.db.suggest_type(&ty.name) {
                 d = d.with_hint(format!("did you mean '{n}'?"));
             } else if !self.db.has_kernel_btf() && ty.keyword.is_some() {
                 d = d.with_hint("kernel BTF is not available: define the type in the preamble");

@@ -7,7 +7,7 @@ use crate::types::Type;
 impl Checker<'_> {
     pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Type {
         match name {
-            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" | "elapsed" => Type::U64,
+            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
             "cpu" | "rand" | "numaid" => Type::U32,
             "comm" => Type::Str { len: 16 },
             "probe" => Type::Str { len: u32::try_from(self.rp.name.len() + 1).unwrap_or(u32::MAX) },
@@ -19,9 +19,10 @@ impl Checker<'_> {
                     Type::I64
                 }
             },
+            "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
             _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
             "ctx" if self.iter_ctx_type().is_some() => self.iter_ctx_type().unwrap_or(Type::I64),
-            "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
+            "ctx" | "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }

@@ -57,6 +57,12 @@ impl Instance {
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub strlen: u32,
+    /// `--unsafe`: allow system(), signal(), override().
+    pub allow_unsafe: bool,
+    /// How kstack/ustack print when the call doesn't say (BPFTRACE_STACK_MODE).
+    pub stack_mode: btc_bpfprog::StackMode,
+    /// A child command is given (`-c`), so `cpid` has a value.
+    pub has_child: bool,
     /// The process given with `-p` (uprobe and usdt targets are looked up in it).
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_BPF_PROGS (0: the default).
@@ -323,7 +329,7 @@ impl Checker<'_> {
         for k in keys {
             let t = self.expr(k);
             match t {
-                Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) => tys.push(t),
+                Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_) => tys.push(t),
                 other => {
                     self.err(k.span, format!("a map key can't be of type {other}"));
                     tys.push(Type::I64);
@@ -496,7 +502,7 @@ impl Checker<'_> {
             ExprKind::Tuple(elems) => {
                 let tys: Vec<Type> = elems.iter().map(|x| self.expr(x)).collect();
                 for (x, t) in elems.iter().zip(&tys) {
-                    if !matches!(t, Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_)) {
+                    if !matches!(t, Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_)) {
                         self.err(x.span, format!("a tuple can't hold a value of type {t}"));
                     }
                 }

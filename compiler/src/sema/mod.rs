@@ -3,11 +3,15 @@
 pub mod access;
 pub mod builtins;
 pub mod calls;
+pub mod calls_runtime;
 pub mod calls_maps;
 pub mod calls_skb;
 pub mod calls_strings;
 pub mod check;
+pub mod config;
+pub mod consteval;
 pub mod format;
+pub mod positional;
 pub mod probe_builtins;
 pub mod probes;
 

@@ -472,6 +472,11 @@ impl Btf {
         )
     }
 
+    /// The names of every type of `kinds` (for "did you mean" suggestions).
+    pub fn names_of<'a>(&'a self, kinds: &'a [Kind]) -> impl Iterator<Item = &'a str> + 'a {
+        self.ids().filter_map(|id| self.get(id)).filter(|t| kinds.contains(&t.kind) && !t.name.is_empty()).map(|t| t.name)
+    }
+
     /// Every FUNC's name, for listing kfuncs.
     pub fn function_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.ids().filter_map(|id| self.get(id)).filter(|t| t.kind == Kind::Func).map(|t| t.name)

@@ -288,7 +288,8 @@ impl Pre<'_> {
                     None => {}
                 },
                 "endif" => {
-                    if conds.pop().is_none() && script {
+                    let unmatched = conds.pop().is_none();
+                    if unmatched && script {
                         self.out.errors.push((span.0, span.1, "#endif without #if".into()));
                     }
                 }
@@ -300,13 +301,12 @@ impl Pre<'_> {
                     }
                 }
                 "include" | "include_next" => self.include(args, path, script.then_some(span)),
-                "pragma" => {
-                    if args.first().is_some_and(|t| t.is("once")) {
-                        if let Some(p) = path {
-                            self.once.insert(p.to_string());
-                        }
+                "pragma" if args.first().is_some_and(|t| t.is("once")) => {
+                    if let Some(p) = path {
+                        self.once.insert(p.to_string());
                     }
                 }
+                "pragma" => {}
                 "error" if script => self.out.errors.push((span.0, span.1, format!("#error {}", join(args)))),
                 "" | "error" | "warning" | "line" | "ident" => {}
                 other if script => {

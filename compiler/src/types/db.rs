@@ -195,6 +195,20 @@ impl<'a> TypeDb<'a> {
         btf.record(id, blob)
     }
 
+    /// The name closest to `name` among the preamble's types and, when kernel BTF is loaded,
+    /// the kernel's structs and unions (for "did you mean").
+    pub fn suggest_type(&self, name: &str) -> Option<String> {
+        let c = self.c.names();
+        let mut candidates: Vec<&str> = c.iter().map(String::as_str).collect();
+        let btf = self.kernel_btf().ok();
+        // Only names of a plausible length: the edit distance is computed for each.
+        let max = name.len() / 3 + 1;
+        if let Some(b) = &btf {
+            candidates.extend(b.names_of(&[Kind::Struct, Kind::Union, Kind::Typedef]).filter(|n| n.len().abs_diff(name.len()) <= max));
+        }
+        crate::suggest::nearest(name, &candidates).map(str::to_string)
+    }
+
     /// The size of a struct, looking up the definition of a forward declaration.
     pub fn size_of(&self, t: &Type) -> u32 {
         match t {

@@ -40,6 +40,9 @@ pub enum Type {
     /// No value (statement-only functions such as printf).
     #[default]
     Void,
+    /// A value the runtime formats when printing (ksym, kstack, inet, timestamp, ...); it lives
+    /// in memory, laid out as [`btc_bpfprog::RuntimeTy`] says.
+    Runtime(btc_bpfprog::RuntimeTy),
 }
 
 /// The map functions whose results can only be stored in maps.
@@ -315,7 +318,7 @@ impl Type {
             Type::Record(r) => r.size,
             // A struct named before its definition was seen has size 0 until resolved.
             Type::Struct(s) => s.record().map_or(s.size, |r| r.size),
-            Type::Tuple(_) => self.layout().size(),
+            Type::Tuple(_) | Type::Runtime(_) => self.layout().size(),
             Type::Agg(_) => 8,
             Type::Void => 1,
         }
@@ -354,6 +357,7 @@ impl Type {
                 None => btc_bpfprog::Ty::Tuple { fields: Vec::new(), size: s.size },
             },
             Type::Agg(_) | Type::Void => btc_bpfprog::Ty::U64,
+            Type::Runtime(r) => btc_bpfprog::Ty::Runtime(r.clone()),
         }
     }
 }
@@ -382,6 +386,7 @@ impl fmt::Display for Type {
             Type::Agg(AggKind::Lhist { min, max, step }) => write!(f, "lhist_t({min}, {max}, {step})"),
             Type::Agg(a) => write!(f, "{}", a.type_name()),
             Type::Void => write!(f, "void"),
+            Type::Runtime(r) => write!(f, "{}", r.name()),
         }
     }
 }
@@ -430,6 +435,19 @@ pub trait TypeSource {
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String>;
     /// Every tracepoint as (category, name), for wildcard expansion.
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String>;
+
+    /// The address of kernel symbol `name` (for `kaddr`).
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        Err(format!("kernel symbol not found: {name}"))
+    }
+    /// The address and size of symbol `name` in the ELF file `path` (for `uaddr`).
+    fn user_symbol(&self, path: &str, name: &str) -> Result<(u64, u64), String> {
+        Err(format!("symbol {name} not found in {path}"))
+    }
+    /// The cgroup v2 id of the cgroup at `path` (for `cgroupid`).
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        Err(format!("cgroup not found: {path}"))
+    }
     /// Kernel functions that kprobes can attach to (available_filter_functions).
     fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
         Err("the list of traceable kernel functions is not available".into())

@@ -101,3 +101,29 @@ fn deep_if_expressions_are_bounded() {
     // comes to after that doesn't matter, only that it returns.
     assert!(!pre.macros.contains_key("D"));
 }
+
+#[test]
+fn arbitrary_input_never_panics() {
+    // A deterministic stream of fragments, unicode and unbalanced brackets included.
+    let parts = [
+        "#define ", "#if ", "#endif\n", "#include <", "\"", "'", "\\", "é", "€", "(", ")", "{", "}", "[", "]", ";",
+        ",", "struct ", "union ", "enum ", "typedef ", "int ", "x", "*", ":", "3", "/*", "*/", "//", "\n", "##", "#",
+        "...", "sizeof", "= ", "__attribute__((", "A(", "B",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..60 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(parts[(seed % parts.len() as u64) as usize]);
+        }
+        let pre = preprocess(&text, &NoTypes);
+        let (expanded, map) = crate::types::expand::expand_script(&text, &pre.macros);
+        let _ = map.map(u32::try_from(expanded.len()).unwrap_or(0), true);
+        let db = crate::types::TypeDb::kernel_only(&NoTypes);
+        let mut types = crate::types::CTypes::default();
+        let _ = crate::types::cdecl::parse_declarations(&lex(&text, 0), &mut types, &db, true);
+    }
+}
