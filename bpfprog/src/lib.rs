@@ -46,6 +46,23 @@ pub struct Metadata {
     /// Layouts of values sent by `print(value)`, indexed by the `index` of an event header.
     #[serde(default)]
     pub values: Vec<Ty>,
+    /// Helper calls that report their errors (`-k`, `-kk`), indexed by the `index` of a
+    /// [`ActionKind::HelperError`] event.
+    #[serde(default)]
+    pub error_sites: Vec<ErrorSite>,
+}
+
+/// A helper call in the source, for reporting its run-time errors as bpftrace does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSite {
+    /// The helper's name, e.g. `probe_read_user`.
+    pub helper: String,
+    /// `FILE:LINE:COL-COL`.
+    pub location: String,
+    pub line: u32,
+    pub col: u32,
+    /// The source line and a `~~~` marker under the call.
+    pub excerpt: String,
 }
 
 /// One BPF program and where to attach it.
@@ -356,6 +373,9 @@ pub enum ActionKind {
     ZeroMap = 5,
     /// `print(value)`: `index` is a [`Metadata::values`] entry giving the payload's layout.
     PrintValue = 6,
+    /// A BPF helper failed (`-k`, `-kk`): `index` is a [`Metadata::error_sites`] entry; the
+    /// payload is the helper's i64 return code.
+    HelperError = 7,
 }
 
 impl ActionKind {
@@ -371,6 +391,7 @@ impl ActionKind {
             4 => Some(ActionKind::ClearMap),
             5 => Some(ActionKind::ZeroMap),
             6 => Some(ActionKind::PrintValue),
+            7 => Some(ActionKind::HelperError),
             _ => None,
         }
     }
@@ -441,6 +462,7 @@ mod tests {
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
             config: RuntimeConfig::default(),
             values: vec![],
+            error_sites: vec![],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

@@ -104,6 +104,8 @@ pub struct Checked {
     pub warnings: Diagnostics,
     /// The settings in force: environment, then config block.
     pub settings: settings::Settings,
+    /// The text the AST's spans refer to (the script after macro expansion).
+    pub source: String,
 }
 
 /// Parses and checks a script.
@@ -144,7 +146,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
-    Ok(Checked { program, analysis, warnings: diags, settings })
+    Ok(Checked { program, analysis, warnings: diags, settings, source: text })
 }
 
 /// Maps diagnostics in macro-expanded text back to the script as written.
@@ -173,6 +175,8 @@ pub fn compile(
         file: opts.file_name.clone(),
         max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
         runtime_config: checked.settings.runtime.clone(),
+        helper_errors: opts.helper_errors,
+        source: checked.source.clone(),
     };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))

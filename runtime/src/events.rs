@@ -66,6 +66,7 @@ pub struct Printer {
     texts: Vec<String>,
     maps: Vec<MapInfo>,
     values: Vec<Ty>,
+    error_sites: Vec<btc_bpfprog::ErrorSite>,
     services: Services,
 }
 
@@ -82,6 +83,7 @@ impl Printer {
             texts: meta.formats.iter().map(|f| f.fmt.clone()).collect(),
             maps: meta.maps.clone(),
             values: meta.values.clone(),
+            error_sites: meta.error_sites.clone(),
             services,
         }
     }
@@ -142,6 +144,17 @@ impl Printer {
                 Ok(Step::Continue)
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
+            Some(ActionKind::HelperError) => {
+                let site = self.error_sites.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
+                let code = le_u64(payload, 0) as i64;
+                match self.services.format {
+                    crate::output::OutputFormat::Json => {
+                        out.extend(crate::json::helper_error(&site.helper, code, site.line, site.col))
+                    }
+                    crate::output::OutputFormat::Text => eprint!("{}", helper_warning(site, code)),
+                }
+                Ok(Step::Continue)
+            }
             Some(ActionKind::PrintMap) => {
                 let info = self.map(header.index)?;
                 let top = le_u64(payload, 0);
@@ -218,6 +231,14 @@ impl Printer {
         }
         Ok(())
     }
+}
+
+/// bpftrace's text for a failed helper: `stdin:1:9-12: WARNING: Failed to probe_read_user:
+/// Bad address (-14)`, then the source line with `~` under the call.
+pub fn helper_warning(site: &btc_bpfprog::ErrorSite, code: i64) -> String {
+    let reason = std::io::Error::from_raw_os_error(i32::try_from(-code).unwrap_or(0)).to_string();
+    let reason = reason.split(" (os error").next().unwrap_or(&reason).to_string();
+    format!("{}: WARNING: Failed to {}: {reason} ({code})\n{}", site.location, site.helper, site.excerpt)
 }
 
 fn le_u64(data: &[u8], off: usize) -> u64 {

@@ -36,6 +36,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub fn expr(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        let outer = self.cur_span.replace(e.span);
+        let v = self.expr_kind(e);
+        self.cur_span.set(outer);
+        v
+    }
+
+    fn expr_kind(&mut self, e: &Expr) -> R<Val<'ctx>> {
         // sizeof, offsetof and enumerators were evaluated by the checker.
         if let Some(v) = self.inst.consts.get(&e.id) {
             return Ok(Val::Int(self.u64c(*v)));

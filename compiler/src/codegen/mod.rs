@@ -49,6 +49,10 @@ pub struct CodegenOptions {
     pub max_map_keys: u32,
     /// Settings of the config block the runtime applies, recorded in the metadata.
     pub runtime_config: bp::RuntimeConfig,
+    /// `-k` / `-kk`: which helpers' errors are reported at run time.
+    pub helper_errors: crate::HelperErrors,
+    /// The source the spans refer to (for the locations of helper errors).
+    pub source: String,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -91,6 +95,11 @@ pub(crate) struct ModuleCx<'ctx> {
     /// uses of it.
     pub scratch: Option<GlobalValue<'ctx>>,
     pub scratch_size: u32,
+    /// Helper calls that report errors (`-k`), in event index order.
+    pub error_sites: std::cell::RefCell<Vec<bp::ErrorSite>>,
+    pub helper_errors: crate::HelperErrors,
+    pub source: String,
+    pub file: String,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -236,6 +245,10 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         scratch_size: 0,
         core,
         rt,
+        error_sites: std::cell::RefCell::new(Vec::new()),
+        helper_errors: opts.helper_errors,
+        source: opts.source.clone(),
+        file: opts.file.clone(),
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
@@ -265,6 +278,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         formats: cx.formats.clone(),
         config: opts.runtime_config.clone(),
         values: cx.values.clone(),
+        error_sites: cx.error_sites.borrow().clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);

@@ -44,6 +44,7 @@ fn meta() -> Metadata {
         ],
         config: Default::default(),
         values: vec![],
+        error_sites: vec![],
     }
 }
 
