@@ -83,9 +83,36 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub(crate) fn cast(&mut self, e: &Expr, expr: &Expr) -> R<Val<'ctx>> {
+        let (to, from) = (self.ty(e), self.ty(expr));
         let v = self.expr(expr)?;
-        let v = self.as_int(v)?;
-        Ok(Val::Int(self.fit(v, &self.ty(e))?))
+        match (&to, &from, v) {
+            // An integer as an array of smaller integers: its little-endian bytes.
+            (Type::Array { .. }, Type::Int { bits, .. }, Val::Int(i)) => {
+                let slot = self.alloca_bytes(8, "int_as_array")?;
+                let t = self.int_type(u32::from(*bits));
+                let narrow = self.b.build_int_truncate_or_bit_cast(i, t, "narrow").map_err(llvm_err)?;
+                self.b.build_store(slot, narrow).map_err(llvm_err)?;
+                Ok(Val::Mem(slot))
+            }
+            // An array as an integer of the same size.
+            (Type::Int { bits, signed }, Type::Array { .. }, Val::Mem(p)) => {
+                let t = self.int_type(u32::from(*bits));
+                let raw = self.b.build_load(t, p, "array_as_int").map_err(llvm_err)?.into_int_value();
+                let i64t = self.m.context.i64_type();
+                let v = if *bits >= 64 {
+                    raw
+                } else if *signed {
+                    self.b.build_int_s_extend(raw, i64t, "sx").map_err(llvm_err)?
+                } else {
+                    self.b.build_int_z_extend(raw, i64t, "zx").map_err(llvm_err)?
+                };
+                Ok(Val::Int(v))
+            }
+            (_, _, v) => {
+                let v = self.as_int(v)?;
+                Ok(Val::Int(self.fit(v, &to)?))
+            }
+        }
     }
 
     /// Where the value of an access expression lives, and the struct field it is (for
