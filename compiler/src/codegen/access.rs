@@ -115,6 +115,26 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
     }
 
+    /// Whether `e` is a field of an iterator's context (`ctx->task`, `ctx->file`): a kernel
+    /// pointer the verifier knows may be NULL (the last call of an iterator passes NULL).
+    fn is_iter_ctx_field(&self, e: &Expr) -> bool {
+        matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
+            && matches!(&e.kind, ExprKind::Arrow { expr, .. } if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx"))
+    }
+
+    /// Ends the program for this element when `ptr` is NULL, so the verifier lets later code do
+    /// arithmetic on it.
+    fn skip_if_null(&mut self, ptr: PointerValue<'ctx>) -> R<()> {
+        let is_null = self.b.build_is_null(ptr, "ctx_null").map_err(llvm_err)?;
+        let skip = self.new_block("ctx_null");
+        let go = self.new_block("ctx_ok");
+        self.b.build_conditional_branch(is_null, skip, go).map_err(llvm_err)?;
+        self.b.position_at_end(skip);
+        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        self.b.position_at_end(go);
+        Ok(())
+    }
+
     /// Where the value of an access expression lives, and the struct field it is (for
     /// bitfields), or None when `e` is not an access into memory.
     pub(crate) fn place_of(&mut self, e: &Expr) -> R<Option<(Place<'ctx>, Option<RecordField>)>> {
@@ -127,7 +147,18 @@ impl<'ctx> FnCx<'_, 'ctx> {
             ExprKind::Arrow { expr, field, .. } => {
                 let Type::Ptr { pointee, user } = self.ty(expr) else { return Ok(None) };
                 let Type::Struct(s) = &*pointee else { return Ok(None) };
+                // An iterator's context is loaded directly: the verifier then knows its pointer
+                // fields (ctx->task, ctx->file) as trusted kernel pointers, which helpers such
+                // as bpf_d_path require.
+                if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx")
+                    && matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
+                {
+                    return self.member(Place::Direct(self.ctx_arg), s, field).map(Some);
+                }
                 let ptr = self.pointer_value(expr)?;
+                if self.is_iter_ctx_field(expr) {
+                    self.skip_if_null(ptr)?;
+                }
                 self.member(Place::Probed { ptr, user, core_root: None }, s, field).map(Some)
             }
             ExprKind::Field { expr, field, .. } => {
