@@ -107,6 +107,10 @@ impl TypeSource for KernelTypes {
         btc_runtime::targets::paths::process_binaries(pid)
     }
 
+    fn running_binaries(&self) -> Result<Vec<String>, String> {
+        btc_runtime::targets::paths::running_binaries()
+    }
+
     fn kernel_btf(&self, module: Option<&str>) -> Result<Vec<u8>, String> {
         let path = match (module, std::env::var_os("BPFTRACE_BTF")) {
             (None, Some(p)) => PathBuf::from(p),

@@ -120,3 +120,15 @@ fn checking_a_btf_chain_is_fast() {
         .unwrap_or_default();
     assert!(fastest.as_millis() < 50, "checking took {fastest:?}");
 }
+
+/// kretfunc's `retval` has the function's BTF return type: `struct file *` for fget (so the
+/// manual's `retval->f_path.dentry->d_name.name` checks), ssize_t (int64) for vfs_read.
+#[test]
+fn kretfunc_retval_has_the_btf_return_type() {
+    let src = "kretfunc:fget { @f = retval; } kretfunc:vfs_read { @r = retval; }";
+    let c = btc_compiler::check(src, &Kernel, &CompileOptions::default()).unwrap_or_else(|_| panic!("{src}"));
+    let text = btc_compiler::ast_print::print(&c.program, &c.analysis);
+    assert!(text.contains("builtin retval :: struct file *"), "{text}");
+    assert!(text.contains("builtin retval :: int64"), "{text}");
+    compile("kretfunc:fget { printf(\"%s\\n\", str(retval->f_path.dentry->d_name.name)); }", Emit::Object);
+}

@@ -135,9 +135,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
 
     // The -p target must exist; the -c child starts (stopped) before the programs load.
     let pid = opts.pid.map(|p| u32::try_from(p).map_err(|_| RuntimeError::Process(format!("invalid pid {p}")))).transpose()?;
-    let watch = if opts.dry_run { None } else { pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)? };
+    let no_run = opts.dry_run || opts.load_only;
+    let watch = if no_run { None } else { pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)? };
     let mut child = match &opts.command {
-        Some(cmd) if !opts.dry_run => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
+        Some(cmd) if !no_run => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
         _ => None,
     };
     let target = child.as_ref().map(Child::pid).or(pid);
@@ -147,7 +148,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         symbols.preload(pid);
     }
     let services = services_for(symbols);
-    if !opts.quiet && !opts.dry_run {
+    if !opts.quiet && !opts.load_only {
         out.write(&services.attaching(meta.probes.len()))?;
     }
     kernel::raise_memlock();
@@ -156,7 +157,13 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let mut tracer = Tracer::load_with(object, Some(rb)).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
+    if opts.load_only {
+        return Ok(0);
+    }
     if opts.dry_run {
+        for p in meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
+            tracer.attach(p)?;
+        }
         return Ok(0);
     }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };

@@ -83,9 +83,56 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub(crate) fn cast(&mut self, e: &Expr, expr: &Expr) -> R<Val<'ctx>> {
+        let (to, from) = (self.ty(e), self.ty(expr));
         let v = self.expr(expr)?;
-        let v = self.as_int(v)?;
-        Ok(Val::Int(self.fit(v, &self.ty(e))?))
+        match (&to, &from, v) {
+            // An integer as an array of smaller integers: its little-endian bytes.
+            (Type::Array { .. }, Type::Int { bits, .. }, Val::Int(i)) => {
+                let slot = self.alloca_bytes(8, "int_as_array")?;
+                let t = self.int_type(u32::from(*bits));
+                let narrow = self.b.build_int_truncate_or_bit_cast(i, t, "narrow").map_err(llvm_err)?;
+                self.b.build_store(slot, narrow).map_err(llvm_err)?;
+                Ok(Val::Mem(slot))
+            }
+            // An array as an integer of the same size.
+            (Type::Int { bits, signed }, Type::Array { .. }, Val::Mem(p)) => {
+                let t = self.int_type(u32::from(*bits));
+                let raw = self.b.build_load(t, p, "array_as_int").map_err(llvm_err)?.into_int_value();
+                let i64t = self.m.context.i64_type();
+                let v = if *bits >= 64 {
+                    raw
+                } else if *signed {
+                    self.b.build_int_s_extend(raw, i64t, "sx").map_err(llvm_err)?
+                } else {
+                    self.b.build_int_z_extend(raw, i64t, "zx").map_err(llvm_err)?
+                };
+                Ok(Val::Int(v))
+            }
+            (_, _, v) => {
+                let v = self.as_int(v)?;
+                Ok(Val::Int(self.fit(v, &to)?))
+            }
+        }
+    }
+
+    /// Whether `e` is a field of an iterator's context (`ctx->task`, `ctx->file`): a kernel
+    /// pointer the verifier knows may be NULL (the last call of an iterator passes NULL).
+    fn is_iter_ctx_field(&self, e: &Expr) -> bool {
+        matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
+            && matches!(&e.kind, ExprKind::Arrow { expr, .. } if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx"))
+    }
+
+    /// Ends the program for this element when `ptr` is NULL, so the verifier lets later code do
+    /// arithmetic on it.
+    fn skip_if_null(&mut self, ptr: PointerValue<'ctx>) -> R<()> {
+        let is_null = self.b.build_is_null(ptr, "ctx_null").map_err(llvm_err)?;
+        let skip = self.new_block("ctx_null");
+        let go = self.new_block("ctx_ok");
+        self.b.build_conditional_branch(is_null, skip, go).map_err(llvm_err)?;
+        self.b.position_at_end(skip);
+        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        self.b.position_at_end(go);
+        Ok(())
     }
 
     /// Where the value of an access expression lives, and the struct field it is (for
@@ -100,7 +147,18 @@ impl<'ctx> FnCx<'_, 'ctx> {
             ExprKind::Arrow { expr, field, .. } => {
                 let Type::Ptr { pointee, user } = self.ty(expr) else { return Ok(None) };
                 let Type::Struct(s) = &*pointee else { return Ok(None) };
+                // An iterator's context is loaded directly: the verifier then knows its pointer
+                // fields (ctx->task, ctx->file) as trusted kernel pointers, which helpers such
+                // as bpf_d_path require.
+                if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx")
+                    && matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
+                {
+                    return self.member(Place::Direct(self.ctx_arg), s, field).map(Some);
+                }
                 let ptr = self.pointer_value(expr)?;
+                if self.is_iter_ctx_field(expr) {
+                    self.skip_if_null(ptr)?;
+                }
                 self.member(Place::Probed { ptr, user, core_root: None }, s, field).map(Some)
             }
             ExprKind::Field { expr, field, .. } => {

@@ -163,7 +163,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
             "macaddr" => self.macaddr(args),
             "path" => {
                 let a = args.first().ok_or_else(|| llvm_err("path"))?;
-                let v = self.expr(a)?;
+                // `path(ctx->file->f_path)`: a struct path is passed by its address.
+                let v = if matches!(self.ty(a), Type::Struct(_)) { self.addr_of(a)? } else { self.expr(a)? };
                 let p = self.as_int(v)?;
                 let Type::Str { len } = self.ty(e) else { return Err(llvm_err("path type")) };
                 let slot = self.alloca_bytes(len, "path")?;

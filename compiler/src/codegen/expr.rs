@@ -84,7 +84,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let then_bb = self.new_block("t_then");
                 let else_bb = self.new_block("t_else");
                 let end = self.new_block("t_end");
-                let slot = if ty.is_scalar() { None } else { Some(self.alloca_for(&ty, "ternary")?) };
+                let slot = if ty.is_scalar() || ty == Type::Void { None } else { Some(self.alloca_for(&ty, "ternary")?) };
                 self.b.build_conditional_branch(c, then_bb, else_bb).map_err(llvm_err)?;
                 self.b.position_at_end(then_bb);
                 let a = self.expr(then)?;
@@ -104,6 +104,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         Ok(Val::Int(phi.as_basic_value().into_int_value()))
                     }
                     (_, _, Some(s)) => Ok(Val::Mem(s)),
+                    (Val::Void, Val::Void, None) => Ok(Val::Void),
                     _ => Err(llvm_err("ternary")),
                 }
             }

@@ -131,12 +131,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return Ok(());
         }
         let MapKind::Plain(vt) = kind else { return Err(llvm_err("map kind")) };
-        let key = self.map_key(name, keys)?;
+        // The value is evaluated before the key, as in bpftrace: `@[$i] = --$i` uses the new $i.
         let slot = self.alloca_bytes(vlayout.size(), "newval")?;
         if !vt.is_scalar() {
             self.memset0(slot, vlayout.size())?;
         }
         self.expr_into(value, slot, &vt)?;
+        let key = self.map_key(name, keys)?;
         self.update(name, map, key, slot)
     }
 

@@ -197,6 +197,23 @@ impl Checker<'_> {
         let Some(target) = self.named_type(ty) else { return Type::I64 };
         match (&target, &t) {
             (Type::Int { .. }, src) if src.is_scalar() => target,
+            // Integers and integer arrays of the same size convert both ways; `(uint8[]) x`
+            // takes its length from x.
+            (Type::Array { elem, count }, Type::Int { bits, .. }) if elem.is_int() => {
+                let esz = elem.c_size().max(1);
+                let size = u32::from(*bits / 8);
+                let count = if *count == 0 { size / esz } else { *count };
+                if count * esz != size {
+                    self.err(e.span, format!("can't cast an integer of {size} bytes to {elem}[{count}]: the sizes differ"));
+                }
+                Type::Array { elem: elem.clone(), count }
+            }
+            (Type::Int { bits, .. }, Type::Array { elem, count }) if elem.is_int() => {
+                if elem.c_size() * count != u32::from(*bits / 8) {
+                    self.err(e.span, format!("can't cast {t} to {target}: the sizes differ"));
+                }
+                target
+            }
             (Type::Ptr { pointee, .. }, Type::Ptr { user, .. }) => Type::Ptr { pointee: pointee.clone(), user: *user },
             (Type::Ptr { pointee, .. }, Type::Int { .. }) => Type::Ptr { pointee: pointee.clone(), user: self.user_probe() },
             (Type::Int { .. }, _) => {

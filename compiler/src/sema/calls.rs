@@ -22,6 +22,9 @@ impl Checker<'_> {
         if let Some(t) = self.call_access(e, name, args) {
             return t;
         }
+        if let Some(t) = self.call_skb(e, name, args) {
+            return t;
+        }
         if super::calls_runtime::FUNCTIONS.contains(&name) {
             return self.runtime_call(e, name, name_span, args);
         }

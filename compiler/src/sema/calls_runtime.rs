@@ -294,7 +294,14 @@ impl Checker<'_> {
                 }
                 if self.arity_ok(e, name, args, 1, 1) {
                     let t = self.expr(&args[0]);
-                    if !matches!(t, Type::Ptr { .. } | Type::Int { bits: 64, .. }) {
+                    // A struct path in kernel memory (the manual's `path(ctx->file->f_path)`)
+                    // stands for its address, as in bpftrace.
+                    let in_memory = matches!(
+                        args[0].kind,
+                        ExprKind::Arrow { .. } | ExprKind::Field { .. } | ExprKind::Index { .. }
+                    );
+                    let struct_path = matches!(&t, Type::Struct(s) if s.name == "path") && in_memory;
+                    if !struct_path && !matches!(t, Type::Ptr { .. } | Type::Int { bits: 64, .. }) {
                         self.err(args[0].span, format!("path() needs a struct path pointer, found {t}"));
                     }
                 }

@@ -489,7 +489,9 @@ impl Checker<'_> {
                 let a = self.expr(then);
                 let b = self.expr(els);
                 match unify(&a, &b) {
-                    Some(t) if a.is_scalar() || matches!(a, Type::Str { .. }) => t,
+                    // Void branches (`c ? print(1) : print(2);`) make a void ternary: fine as a
+                    // statement; using its value is reported where it is used.
+                    Some(t) if a.is_scalar() || matches!(a, Type::Str { .. } | Type::Void) => t,
                     Some(_) => {
                         self.err(e.span, format!("?: chooses between integers or strings, found {a}"));
                         a

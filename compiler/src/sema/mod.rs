@@ -5,6 +5,7 @@ pub mod builtins;
 pub mod calls;
 pub mod calls_runtime;
 pub mod calls_maps;
+pub mod calls_skb;
 pub mod calls_strings;
 pub mod check;
 pub mod config;

@@ -485,6 +485,10 @@ pub trait TypeSource {
     fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
         Err(format!("can't read the mappings of process {pid}"))
     }
+    /// The ELF files mapped by any running process (for `usdt:*:...` without `-p`).
+    fn running_binaries(&self) -> Result<Vec<String>, String> {
+        Err("can't read the mappings of the running processes".into())
+    }
     /// The raw BTF of the kernel (`module` None: vmlinux) or of a kernel module (split BTF on
     /// top of vmlinux's), or why it can't be had.
     fn kernel_btf(&self, module: Option<&str>) -> Result<Vec<u8>, String> {
