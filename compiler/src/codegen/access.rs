@@ -30,8 +30,10 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub(crate) fn index(&mut self, expr: &Expr, index: &Expr) -> R<Val<'ctx>> {
-        // Arrays in tracepoint args.
-        if let (ExprKind::Field { expr: base, field, .. }, ExprKind::Int(i)) = (&expr.kind, &index.kind) {
+        // Arrays in tracepoint args (`args.a[i]` and `args->a[i]`).
+        if let (ExprKind::Field { expr: base, field, .. } | ExprKind::Arrow { expr: base, field, .. }, ExprKind::Int(i)) =
+            (&expr.kind, &index.kind)
+        {
             if let Type::Record(r) = self.ty(base) {
                 let f = r.field(field).ok_or_else(|| llvm_err("field"))?.clone();
                 if let Type::Array { elem, .. } = &f.ty {
