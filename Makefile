@@ -5,7 +5,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 BTC := target/release/btc
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,6 +20,11 @@ run: build
 test: deps
 	$(CARGO) build --release --locked
 	$(CARGO) test --release --locked --workspace -- --test-threads=1
+
+# A longer run of the parser/checker fuzz target than `make test` does (FUZZ_CASES inputs).
+FUZZ_CASES ?= 200000
+fuzz: deps
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p btc-compiler --test fuzz
 
 bench: build
 	@bash bench/run.sh $(BTC)

@@ -78,6 +78,9 @@ enum EmitKind {
     LlvmIr,
     Asm,
     Ast,
+    /// Per program: instructions, instructions the verifier processed, stack depth (loads the
+    /// object into the kernel without attaching it)
+    Stats,
 }
 
 /// A failure already described to the user, or one to print as `ERROR: msg`.
@@ -279,10 +282,34 @@ fn compile(
         EmitKind::LlvmIr => (Emit::LlvmIr, None),
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
+        EmitKind::Stats => {
+            let object = compile_source(&text, name, Emit::Object, None)?;
+            let meta = btc_bpfprog::read_metadata(&object).map_err(|e| e.to_string())?;
+            let stats = btc_runtime::program_stats(&object).map_err(|e| e.to_string())?;
+            write_output(output.as_ref(), stats_table(&meta, &stats).as_bytes())?;
+            return Ok(0);
+        }
     };
     let bytes = compile_source(&text, name, kind, None)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
+}
+
+/// The `--emit=stats` table: one line per program.
+fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -> String {
+    let mut out = format!("{:<40} {:>8} {:>10} {:>6}\n", "PROBE", "INSNS", "VERIFIED", "STACK");
+    for p in &meta.probes {
+        let Some(s) = stats.iter().find(|s| s.name == p.prog) else { continue };
+        let show = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+        out.push_str(&format!(
+            "{:<40} {:>8} {:>10} {:>6}\n",
+            p.name,
+            s.insns,
+            show(s.verified_insns),
+            show(s.stack_depth)
+        ));
+    }
+    out
 }
 
 fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {

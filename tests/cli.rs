@@ -198,6 +198,10 @@ fn interrupt_after_attach(signal: i32) {
     }
     let (progs, maps) = held_bpf_ids(child.id());
     assert!(progs.len() >= 3 && !maps.is_empty(), "btc should hold its programs and maps while it runs");
+    // The kernel accepted the object's BTF (it is dropped silently when invalid).
+    for info in libbpf_rs::query::ProgInfoIter::default().filter(|i| progs.contains(&i.id)) {
+        assert!(info.btf_id != 0, "program {} was loaded without BTF", info.name.to_string_lossy());
+    }
     std::thread::sleep(Duration::from_millis(300));
     unsafe { libc::kill(child.id() as i32, signal) };
     seen.extend(lines.map(|l| l.expect("read")));
@@ -218,4 +222,22 @@ fn sigint_prints_maps_and_leaves_nothing_behind() {
 #[test]
 fn sigterm_prints_maps_and_leaves_nothing_behind() {
     interrupt_after_attach(libc::SIGTERM);
+}
+
+#[test]
+fn emit_stats_reports_every_program() {
+    let out = btc(&["compile", "--emit=stats", "-e", "BEGIN { printf(\"%s\\n\", comm); } interval:s:1 { @c = count(); exit(); }"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("PROBE") && lines[0].contains("VERIFIED") && lines[0].contains("STACK"));
+    for (line, probe) in lines[1..].iter().zip(["BEGIN", "interval:s:1"]) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[0], probe);
+        let nums: Vec<u64> = cols[1..].iter().map(|c| c.parse().expect("a number")).collect();
+        assert!(nums.iter().all(|&n| n > 0), "{line}");
+        assert!(nums[2] <= 512, "stack within the BPF limit: {line}");
+    }
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod iter;
 pub mod perf;
 pub mod signals;
+pub mod stats;
 pub mod tracefs;
 
 use crate::error::RuntimeError;

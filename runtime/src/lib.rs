@@ -23,6 +23,7 @@ pub mod targets;
 mod value;
 
 pub use error::RuntimeError;
+pub use kernel::stats::{program_stats, ProgStats};
 
 /// How to run an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

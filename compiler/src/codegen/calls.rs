@@ -46,6 +46,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.emit_event(buf, HDR)?;
                 Ok(Val::Void)
             }
+            "len" => {
+                let Some(Expr { kind: ExprKind::Map { name: map, .. }, .. }) = args.first() else {
+                    return Err(llvm_err("len"));
+                };
+                self.map_len(map)
+            }
             "str" => self.str_call(e, args),
             "strncmp" => {
                 let (a, la, b, lb) = self.two_strings(args)?;
@@ -66,9 +72,15 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     /// A zeroed stack buffer with an event header, room for `payload` bytes after it.
     pub(crate) fn event_buffer(&mut self, payload: u32, kind: ActionKind, index: u32) -> R<PointerValue<'ctx>> {
+        let buf = self.event_buffer_uninit(payload, kind, index)?;
+        self.memset0(self.offset(buf, HDR)?, payload)?;
+        Ok(buf)
+    }
+
+    /// As `event_buffer`, leaving the payload for the caller to write in full.
+    pub(crate) fn event_buffer_uninit(&mut self, payload: u32, kind: ActionKind, index: u32) -> R<PointerValue<'ctx>> {
         let size = HDR + payload;
         let buf = self.alloca_bytes(size, "event")?;
-        self.memset0(buf, size)?;
         let i32t = self.m.context.i32_type();
         self.b.build_store(buf, i32t.const_int(kind as u64, false)).map_err(llvm_err)?;
         let ip = self.offset(buf, 4)?;
@@ -84,11 +96,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let layout = Type::Tuple(tys.clone()).layout();
         let index = self.m.format_index(fmt, layout.clone());
         let btc_bpfprog::Ty::Tuple { fields, size } = layout else { return Err(llvm_err("printf layout")) };
-        let buf = self.event_buffer(size, ActionKind::Printf, index)?;
+        // Every argument is written in full; padding and bytes after a string's NUL are never
+        // read, so the buffer needs no zeroing.
+        let buf = self.event_buffer_uninit(size, ActionKind::Printf, index)?;
         for ((a, t), f) in args[1..].iter().zip(&tys).zip(&fields) {
-            let v = self.expr(a)?;
             let p = self.offset(buf, HDR + f.offset)?;
-            self.store_value(p, t, v, t)?;
+            self.expr_into(a, p, t)?;
         }
         self.emit_event(buf, HDR + size)?;
         Ok(Val::Void)
@@ -113,10 +126,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let t = self.ty(first);
         let layout = t.layout();
         let index = self.m.value_index(layout.clone());
-        let buf = self.event_buffer(layout.size(), ActionKind::PrintValue, index)?;
-        let v = self.expr(first)?;
+        let buf = self.event_buffer_uninit(layout.size(), ActionKind::PrintValue, index)?;
         let p = self.offset(buf, HDR)?;
-        self.store_value(p, &t, v, &t)?;
+        self.expr_into(first, p, &t)?;
         self.emit_event(buf, HDR + layout.size())?;
         Ok(Val::Void)
     }
@@ -124,15 +136,21 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// `str(ptr[, len])`: reads a NUL-terminated string from kernel or user memory.
     fn str_call(&mut self, e: &Expr, args: &[Expr]) -> R<Val<'ctx>> {
         let Some(src) = args.first() else { return Err(llvm_err("str")) };
-        let st = self.ty(src);
-        let v = self.expr(src)?;
-        if let Type::Str { .. } = st {
-            return Ok(v);
+        if let Type::Str { .. } = self.ty(src) {
+            return self.expr(src);
         }
-        let ptr_int = self.as_int(v)?;
         let Type::Str { len } = self.ty(e) else { return Err(llvm_err("str type")) };
         let slot = self.alloca_bytes(len, "str")?;
-        self.memset0(slot, len)?;
+        self.str_into(args, slot, len)?;
+        Ok(Val::Mem(slot))
+    }
+
+    /// Reads the string `str(args...)` names into `dst`, at most `len` bytes with its NUL.
+    pub(crate) fn str_into(&mut self, args: &[Expr], dst: PointerValue<'ctx>, len: u32) -> R<()> {
+        let Some(src) = args.first() else { return Err(llvm_err("str")) };
+        let st = self.ty(src);
+        let v = self.expr(src)?;
+        let ptr_int = self.as_int(v)?;
         let size = match args.get(1) {
             Some(l) => {
                 // str(p, n) reads at most n characters; bound the size so the verifier can prove
@@ -154,8 +172,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         } else {
             helper::PROBE_READ_KERNEL_STR
         };
-        self.helper(id, &[slot.into(), size.into(), p.into()])?;
-        Ok(Val::Mem(slot))
+        self.helper(id, &[dst.into(), size.into(), p.into()])?;
+        Ok(())
     }
 
     fn two_strings(&mut self, args: &[Expr]) -> R<(PointerValue<'ctx>, u32, PointerValue<'ctx>, u32)> {

@@ -125,6 +125,39 @@ impl<'ctx> DebugInfo<'ctx> {
             DIFlags::PROTOTYPED,
             true,
         );
+        // BTF wants every parameter of a function prototype named: the kernel rejects the
+        // object's BTF otherwise. LLVM names them from the subprogram's parameter variables.
+        self.builder.create_parameter_variable(sp.as_debug_info_scope(), "ctx", 1, file, 0, ctx_ty, true, DIFlags::ZERO);
+        func.set_subprogram(sp);
+    }
+
+    /// Gives a `long fn(void *, void *, void *, void *)`-style callback subprogram its BTF.
+    pub fn describe_callback(&self, func: FunctionValue<'ctx>, name: &str, params: &[&str]) {
+        let file = self.cu.get_file();
+        let ptr = self.builder.create_pointer_type("", self.int, 64, 64, AddressSpace::default()).as_type();
+        let long = self
+            .builder
+            .create_basic_type("long", 64, DW_ATE_SIGNED, DIFlags::ZERO)
+            .map(|t| t.as_type())
+            .unwrap_or(self.int);
+        let tys = vec![ptr; params.len()];
+        let sub = self.builder.create_subroutine_type(file, Some(long), &tys, DIFlags::ZERO);
+        let sp = self.builder.create_function(
+            self.cu.as_debug_info_scope(),
+            name,
+            None,
+            file,
+            0,
+            sub,
+            true,
+            true,
+            0,
+            DIFlags::PROTOTYPED,
+            true,
+        );
+        for (i, p) in params.iter().enumerate() {
+            self.builder.create_parameter_variable(sp.as_debug_info_scope(), p, i as u32 + 1, file, 0, ptr, true, DIFlags::ZERO);
+        }
         func.set_subprogram(sp);
     }
 

@@ -27,6 +27,7 @@ pub(crate) mod helper {
     pub const JIFFIES64: u64 = 118;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const RINGBUF_OUTPUT: u64 = 130;
+    pub const FOR_EACH_MAP_ELEM: u64 = 164;
 }
 
 impl<'ctx> FnCx<'_, 'ctx> {
@@ -102,10 +103,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.zero(slot, &ty)?;
                 let btc_bpfprog::Ty::Tuple { fields, .. } = ty.layout() else { return Err(llvm_err("tuple")) };
                 for (x, f) in elems.iter().zip(fields) {
-                    let v = self.expr(x)?;
                     let xt = self.ty(x);
                     let p = self.offset(slot, f.offset)?;
-                    self.store_value(p, &xt, v, &xt)?;
+                    self.expr_into(x, p, &xt)?;
                 }
                 Ok(Val::Mem(slot))
             }
@@ -144,13 +144,58 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
     }
 
+    /// Evaluates `e` straight into `dst` (laid out as type `to`), sparing the stack copy where
+    /// the value can be produced in place: `comm`, `str()` and string literals. Bytes after a
+    /// string's NUL are left as they were: callers that hash the bytes (map keys) zero `dst`
+    /// first.
+    pub fn expr_into(&mut self, e: &Expr, dst: PointerValue<'ctx>, to: &Type) -> R<()> {
+        let from = self.ty(e);
+        match (&e.kind, to, &from) {
+            (ExprKind::Builtin(b), Type::Str { len }, _) if b == "comm" && *len >= 16 => {
+                self.helper(helper::GET_CURRENT_COMM, &[dst.into(), self.u64c(16).into()])?;
+                Ok(())
+            }
+            (ExprKind::Str(s), Type::Str { len }, _) if s.len() < *len as usize => {
+                let mut bytes = s.as_bytes().to_vec();
+                bytes.push(0);
+                let i8t = self.m.context.i8_type();
+                for (i, chunk) in bytes.chunks(8).enumerate() {
+                    let p = self.offset(dst, u32::try_from(i * 8).unwrap_or(0))?;
+                    if chunk.len() == 8 {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(chunk);
+                        let v = self.m.context.i64_type().const_int(u64::from_le_bytes(w), false);
+                        self.b.build_store(p, v).map_err(llvm_err)?;
+                    } else {
+                        for (j, c) in chunk.iter().enumerate() {
+                            let q = self.offset(p, j as u32)?;
+                            self.b.build_store(q, i8t.const_int(u64::from(*c), false)).map_err(llvm_err)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            (ExprKind::Call { name, args, .. }, Type::Str { len }, Type::Str { len: from_len })
+                if name == "str" && !matches!(args.first().map(|a| self.ty(a)), Some(Type::Str { .. })) =>
+            {
+                self.str_into(args, dst, (*len).min(*from_len))
+            }
+            _ => {
+                let v = self.expr(e)?;
+                self.store_value(dst, to, v, &from)
+            }
+        }
+    }
+
     /// Stores `v` (of type `from`) at `dst`, laid out as type `to`.
     pub fn store_value(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
         match (to, from) {
             (t, _) if t.is_scalar() => self.store_i64(dst, self.as_int(v)?),
             (Type::Str { len: dl }, Type::Str { len: sl }) => {
                 let src = self.as_mem(v)?;
-                if sl < dl {
+                if sl == dl {
+                    self.memcpy(dst, src, *dl)
+                } else if sl < dl {
                     self.memset0(dst, *dl)?;
                     self.memcpy(dst, src, *sl)
                 } else {

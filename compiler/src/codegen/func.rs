@@ -1,6 +1,5 @@
 //! One BPF program: its function, scratch variables, statements and control flow.
 
-use super::debuginfo::DebugInfo;
 use super::ModuleCx;
 use crate::ast::{Block, Probe, Stmt, StmtKind};
 use crate::sema::Instance;
@@ -60,7 +59,6 @@ pub(crate) fn llvm_err(e: impl std::fmt::Display) -> String {
 /// Generates the program for one probe instance.
 pub(crate) fn generate<'ctx>(
     m: &mut ModuleCx<'ctx>,
-    di: &DebugInfo<'ctx>,
     name: &str,
     section: &str,
     probe: &Probe,
@@ -71,7 +69,10 @@ pub(crate) fn generate<'ctx>(
     let fn_ty = context.i32_type().fn_type(&[ptr.into()], false);
     let func = m.module.add_function(name, fn_ty, None);
     func.set_section(Some(section));
-    di.describe_function(func, name);
+    // No unwind tables: BPF has no unwinding, and they'd only add an .eh_frame section.
+    let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
+    func.add_attribute(inkwell::attributes::AttributeLoc::Function, context.create_enum_attribute(nounwind, 0));
+    m.di.describe_function(func, name);
     let entry = context.append_basic_block(func, "entry");
     let scratch_block = context.append_basic_block(func, "scratch");
     let body_start = context.append_basic_block(func, "start");

@@ -27,19 +27,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.memset0(slot, size)?;
         match keys {
             [] => {}
-            [k] => {
-                let v = self.expr(k)?;
-                let kt = self.ty(k);
-                self.store_value(slot, &sig, v, &kt)?;
-            }
+            [k] => self.expr_into(k, slot, &sig)?,
             many => {
                 let Type::Tuple(parts) = &sig else { return Err(llvm_err("multi-key map without tuple key")) };
                 let btc_bpfprog::Ty::Tuple { fields, .. } = sig.layout() else { return Err(llvm_err("key layout")) };
                 for ((k, part), f) in many.iter().zip(parts).zip(fields) {
-                    let v = self.expr(k)?;
-                    let kt = self.ty(k);
                     let p = self.offset(slot, f.offset)?;
-                    self.store_value(p, part, v, &kt)?;
+                    self.expr_into(k, p, part)?;
                 }
             }
         }
@@ -116,14 +110,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return Ok(());
         }
         let MapKind::Plain(vt) = kind else { return Err(llvm_err("map kind")) };
-        let v = self.expr(value)?;
-        let from = self.ty(value);
         let key = self.map_key(name, keys)?;
         let slot = self.alloca_bytes(vlayout.size(), "newval")?;
         if !vt.is_scalar() {
             self.memset0(slot, vlayout.size())?;
         }
-        self.store_value(slot, &vt, v, &from)?;
+        self.expr_into(value, slot, &vt)?;
         self.update(map, key, slot)
     }
 
@@ -279,6 +271,19 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let key = self.map_key(name, keys)?;
         self.helper(helper::MAP_DELETE_ELEM, &[map.into(), key.into()])?;
         Ok(())
+    }
+
+    /// `len(@m)`: bpf_for_each_map_elem with a callback that only continues; the helper returns
+    /// how many elements it visited.
+    pub fn map_len(&mut self, name: &str) -> R<Val<'ctx>> {
+        let (map, _, _, _, _) = self.map_global(name)?;
+        let callback = self.m.count_callback();
+        let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
+        let n = self.helper(
+            helper::FOR_EACH_MAP_ELEM,
+            &[map.into(), callback.as_global_value().as_pointer_value().into(), ptr_ty.const_null().into(), self.u64c(0).into()],
+        )?;
+        Ok(Val::Int(n))
     }
 
     /// The index of a map in the metadata.

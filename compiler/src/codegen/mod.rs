@@ -47,6 +47,8 @@ pub struct CodegenOptions {
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
 const SCRATCH_MAP: &str = "btc_scratch";
+/// Name of the `len()` callback subprogram.
+const COUNT_CALLBACK: &str = "btc_count_elem";
 
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
@@ -79,9 +81,26 @@ pub(crate) struct ModuleCx<'ctx> {
     /// uses of it.
     pub scratch: Option<GlobalValue<'ctx>>,
     pub scratch_size: u32,
+    pub di: debuginfo::DebugInfo<'ctx>,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
+    /// The `bpf_for_each_map_elem` callback that visits every element (`len(@m)`): a static
+    /// subprogram `long cb(map, key, value, ctx) { return 0; }`, made on first use.
+    pub fn count_callback(&mut self) -> inkwell::values::FunctionValue<'ctx> {
+        if let Some(f) = self.module.get_function(COUNT_CALLBACK) {
+            return f;
+        }
+        let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
+        let i64t = self.context.i64_type();
+        let f = self.module.add_function(COUNT_CALLBACK, i64t.fn_type(&[ptr.into(); 4], false), Some(Linkage::Internal));
+        self.di.describe_callback(f, COUNT_CALLBACK, &["map", "key", "value", "ctx"]);
+        let b = self.context.create_builder();
+        b.position_at_end(self.context.append_basic_block(f, "entry"));
+        let _ = b.build_return(Some(&i64t.const_zero()));
+        f
+    }
+
     /// The scratch map, making sure each CPU's area has at least `size` bytes.
     pub fn scratch_map(&mut self, size: u32) -> inkwell::values::PointerValue<'ctx> {
         self.scratch_size = self.scratch_size.max(size);
@@ -194,20 +213,20 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0 };
+    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0, di };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
         let section = section_of(&inst.probe.kind);
-        let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
+        let func = func::generate(&mut cx, &fname, &section, ast, inst)?;
         let _ = func;
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
     }
 
     if let Some(g) = cx.scratch {
         let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", 1), ("key_size", 4), ("value_size", cx.scratch_size)];
-        di.describe_map(&context, g, SCRATCH_MAP, &attrs);
+        cx.di.describe_map(&context, g, SCRATCH_MAP, &attrs);
     }
 
     let license = context.const_string(b"GPL", true);
@@ -229,7 +248,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     mg.set_section(Some(bp::META_SECTION));
     mg.set_constant(true);
 
-    di.finalize();
+    cx.di.finalize();
     cx.module.verify().map_err(|e| format!("internal error: invalid LLVM IR: {}", e.to_string()))?;
     cx.module
         .run_passes("default<O2>", &machine, PassBuilderOptions::create())

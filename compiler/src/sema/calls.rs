@@ -138,12 +138,12 @@ const MAX_PRINTF_ARGS: usize = 32;
 
 pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
     "printf", "exit", "print", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear",
-    "zero", "str", "strncmp", "strcontains", "reg",
+    "zero", "len", "str", "strncmp", "strcontains", "reg",
 ];
 
 /// Functions of the manual that are recognised but not implemented yet.
 pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
     "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
-    "skboutput", "len", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
+    "skboutput", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];

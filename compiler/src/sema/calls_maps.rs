@@ -73,6 +73,21 @@ impl Checker<'_> {
                 }
                 Some(Type::Void)
             }
+            "len" => {
+                match args {
+                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] if keys.is_empty() => {
+                        self.map_arg(m, mname, keys);
+                        let bucketed = self.maps.get(mname).is_some_and(|sig| {
+                            matches!(sig.kind, super::check::MapKind::Agg(AggKind::Hist { .. } | AggKind::Lhist { .. }))
+                        });
+                        if bucketed {
+                            self.err(m.span, "len() of a hist() or lhist() map is not supported");
+                        }
+                    }
+                    _ => self.err(e.span, "len() expects a map: len(@map)"),
+                }
+                Some(Type::U64)
+            }
             "clear" | "zero" => {
                 match args {
                     [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] if keys.is_empty() => {

@@ -85,6 +85,10 @@ fn too_deep(source: &str) -> Option<Span> {
             _ => {}
         }
     }
+    // Each `?:` nests the rest of the expression inside it.
+    if let Some((i, _)) = source.match_indices('?').nth(MAX_NESTING * 2) {
+        return Some(Span::new(i, i + 1));
+    }
     // Long chains of prefix operators recurse too.
     let mut run = 0usize;
     for (i, c) in source.char_indices() {
@@ -271,11 +275,17 @@ impl Builder<'_> {
         self.next_id += 1;
         let depth = 1 + children(&kind).map(|c| self.depths.get(c.id.0 as usize).copied().unwrap_or(0)).max().unwrap_or(0);
         self.depths.push(depth);
-        if depth as usize > MAX_EXPR_DEPTH && !self.too_deep_reported {
+        if depth as usize > MAX_EXPR_DEPTH {
+            self.report_too_deep(span);
+        }
+        Expr { id, kind, span }
+    }
+
+    fn report_too_deep(&mut self, span: Span) {
+        if !self.too_deep_reported {
             self.too_deep_reported = true;
             self.diags.error(span, format!("expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"));
         }
-        Expr { id, kind, span }
     }
 
     fn config_item(&mut self, pair: Pair<'_, Rule>) -> ConfigItem {
@@ -445,6 +455,13 @@ impl Builder<'_> {
 
     fn binary(&mut self, pair: Pair<'_, Rule>) -> Expr {
         // Operands and operators alternate; combine them by precedence (all left-associative).
+        // A chain longer than the depth limit is refused before its tree is built: a deep tree
+        // would overflow the stack of every pass that walks it (and of its destructor).
+        let sp = span(&pair);
+        if pair.clone().into_inner().filter(|p| binop(p.as_rule()).is_some()).count() > MAX_EXPR_DEPTH {
+            self.report_too_deep(sp);
+            return self.expr_node(ExprKind::Int(0), sp);
+        }
         let mut operands: Vec<Expr> = Vec::new();
         let mut ops: Vec<BinOp> = Vec::new();
         for p in pair.into_inner() {
@@ -505,6 +522,11 @@ impl Builder<'_> {
     }
 
     fn postfix_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        if pair.clone().into_inner().count() > MAX_EXPR_DEPTH {
+            let sp = span(&pair);
+            self.report_too_deep(sp);
+            return self.expr_node(ExprKind::Int(0), sp);
+        }
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else { return self.expr_node(ExprKind::Int(0), Span::default()) };
         let mut e = self.primary(first);
