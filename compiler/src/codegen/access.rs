@@ -88,7 +88,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
             Type::Int { bits, signed } => (u32::from(*bits), *signed),
             _ => (64, false),
         };
-        let p = self.offset(self.ctx_arg, offset)?;
+        // The verifier only accepts context loads at a constant offset from the context pointer
+        // itself: llvm.preserve.static.offset keeps LLVM from computing `ctx + offset` once and
+        // reusing it across branches (the BPF backend turns the access back into one load).
+        let keep = inkwell::intrinsics::Intrinsic::find("llvm.preserve.static.offset")
+            .and_then(|i| i.get_declaration(&self.m.module, &[]))
+            .ok_or_else(|| llvm_err("LLVM has no llvm.preserve.static.offset"))?;
+        let call = self.b.build_call(keep, &[self.ctx_arg.into()], "ctx").map_err(llvm_err)?;
+        let inkwell::values::ValueKind::Basic(base) = call.try_as_basic_value() else {
+            return Err(llvm_err("llvm.preserve.static.offset returned no value"));
+        };
+        let p = self.offset(base.into_pointer_value(), offset)?;
         let it = self.int_type(bits);
         let v = self.b.build_load(it, p, "ctxld").map_err(llvm_err)?.into_int_value();
         let i64t = self.m.context.i64_type();

@@ -165,7 +165,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         let mut w = [0u8; 8];
                         w.copy_from_slice(chunk);
                         let v = self.m.context.i64_type().const_int(u64::from_le_bytes(w), false);
-                        self.b.build_store(p, v).map_err(llvm_err)?;
+                        // `dst` is a string field: nothing says it is 8-byte aligned.
+                        let st = self.b.build_store(p, v).map_err(llvm_err)?;
+                        st.set_alignment(1).map_err(llvm_err)?;
                     } else {
                         for (j, c) in chunk.iter().enumerate() {
                             let q = self.offset(p, j as u32)?;
