@@ -1,9 +1,17 @@
 //! The `btc` command line: a thin layer over btc-compiler and btc-runtime.
+//!
+//! - `btc run ...` takes bpftrace's whole command line (see `args.rs`, driven by `run.rs`);
+//! - `btc compile ...` compiles ahead of time (clap);
+//! - invoked as `bpftrace` (a symlink), btc behaves as `btc run` with bpftrace's top-level
+//!   command line.
 
+mod args;
+mod info;
+mod run;
 mod system;
+mod types;
 
-use btc_compiler::types::targets;
-use btc_compiler::{CompileError, CompileOptions, Emit, TypeSource};
+use btc_compiler::{CompileError, CompileOptions, Emit};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -18,28 +26,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile (if needed) and run a script, a program given with -e, or a compiled .o
+    /// Compile (if needed) and run a script, a program given with -e, or a compiled .o; takes
+    /// bpftrace's options (`btc run -h` lists them)
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Run {
-        /// Program text (instead of a file)
-        #[arg(short = 'e', value_name = "PROGRAM")]
-        program: Option<String>,
-        /// Don't print the "Attaching N probes..." line
-        #[arg(short = 'q')]
-        quiet: bool,
-        /// Trace this process only (uprobes, usdt, watchpoints)
-        #[arg(short = 'p', value_name = "PID")]
-        pid: Option<i32>,
-        /// List probes matching the pattern instead of running (like `btc list`)
-        #[arg(short = 'l')]
-        list: bool,
-        /// With -l: show the arguments of each probe
-        #[arg(short = 'v')]
-        verbose: bool,
-        /// Load the object into the kernel (running the verifier) and stop without attaching
-        #[arg(long, hide = true)]
-        dry_run: bool,
-        /// A .bt script or a .o object compiled by `btc compile` (with -l: the pattern)
-        file: Option<PathBuf>,
+        /// bpftrace's command line
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
     },
     /// List the probes that can be attached, like `bpftrace -l`
     List {
@@ -66,8 +59,19 @@ enum Command {
         /// Only parse and check the script; produce nothing
         #[arg(long)]
         check: bool,
-        /// The .bt script
+        /// Allow unsafe functions (system, signal, override)
+        #[arg(long = "unsafe")]
+        allow_unsafe: bool,
+        /// Add DIR to the search path for C headers (repeatable)
+        #[arg(short = 'I', value_name = "DIR")]
+        include_dirs: Vec<PathBuf>,
+        /// Include FILE before the script, as `#include FILE` would (repeatable)
+        #[arg(long = "include", value_name = "FILE")]
+        includes: Vec<String>,
+        /// The .bt script, then its positional parameters ($1, $2, ...)
         file: Option<PathBuf>,
+        /// Positional parameters
+        positional: Vec<String>,
     },
 }
 
@@ -84,9 +88,11 @@ enum EmitKind {
 }
 
 /// A failure already described to the user, or one to print as `ERROR: msg`.
-enum Failure {
+pub enum Failure {
     Reported,
     Message(String),
+    /// A bad command line: the message, then the usage.
+    Usage(String),
 }
 
 impl From<String> for Failure {
@@ -95,15 +101,29 @@ impl From<String> for Failure {
     }
 }
 
+/// How the program was invoked: `bpftrace` when its file name says so.
+fn invoked_as_bpftrace() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n == "bpftrace"))
+        .unwrap_or(false)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run { list: true, program, verbose, pid, file, .. } => {
-            list(program.or_else(|| file.map(|f| f.display().to_string())), verbose, pid)
+    let (result, name) = if invoked_as_bpftrace() {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        (run::main(&argv, "bpftrace"), "bpftrace")
+    } else {
+        let cli = Cli::parse();
+        match cli.command {
+            Command::Run { args } => (run::main(&args, "btc run"), "btc run"),
+            Command::List { verbose, pid, pattern } => (list(pattern, verbose, pid), "btc list"),
+            Command::Compile { program, output, emit, check, allow_unsafe, include_dirs, includes, file, positional } => {
+                let headers = (include_dirs, includes);
+                (compile(program, output, emit, check, allow_unsafe, headers, file, positional), "btc compile")
+            }
         }
-        Command::Run { program, quiet, pid, dry_run, file, .. } => run(program, quiet, pid, dry_run, file),
-        Command::List { verbose, pid, pattern } => list(pattern, verbose, pid),
-        Command::Compile { program, output, emit, check, file } => compile(program, output, emit, check, file),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -112,11 +132,16 @@ fn main() -> ExitCode {
             eprintln!("ERROR: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Usage(m)) => {
+            eprintln!("ERROR: {m}");
+            eprint!("{}", args::usage(name));
+            ExitCode::from(1)
+        }
     }
 }
 
 /// The script's text and its name in diagnostics.
-fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, String), Failure> {
+pub fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, String), Failure> {
     match (program, file) {
         (Some(p), None) => Ok((p, "stdin".into())),
         (None, Some(f)) if f.as_os_str() == "-" => {
@@ -130,132 +155,61 @@ fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, St
             Ok((text, f.display().to_string()))
         }
         (Some(_), Some(_)) => Err("give either -e PROGRAM or a file, not both".to_string().into()),
-        (None, None) => Err("no program given: use -e PROGRAM or a file".to_string().into()),
+        (None, None) => Err(Failure::Usage("no program given: use -e PROGRAM or a file".to_string())),
     }
 }
 
-fn env_u32(name: &str, default: u32) -> Result<u32, Failure> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Failure::Message(format!("invalid value for {name}: '{v}' (expected a positive integer)"))),
-    }
+/// Compile options from the environment (BPFTRACE_* variables).
+pub fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
+    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    Ok(CompileOptions { file_name, env, btf: path("BPFTRACE_BTF"), vmlinux: path("BPFTRACE_VMLINUX"), ..CompileOptions::default() })
 }
 
-fn compile_options(file_name: String, pid: Option<i32>) -> Result<CompileOptions, Failure> {
-    Ok(CompileOptions {
-        file_name,
-        strlen: env_u32("BPFTRACE_STRLEN", 64)?,
-        max_map_keys: env_u32("BPFTRACE_MAX_MAP_KEYS", 4096)?,
-        pid,
-        max_bpf_progs: env_u32("BPFTRACE_MAX_BPF_PROGS", 512)?,
-    })
-}
-
-/// Types from the running kernel.
-struct KernelTypes;
-
-impl TypeSource for KernelTypes {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
-        btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
-    }
-    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
-        btc_runtime::tracefs::tracepoints().map_err(|e| e.to_string())
-    }
-    fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
-        system::kernel_functions()
-    }
-    fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
-        system::btf_functions()
-    }
-    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
-        btc_runtime::targets::paths::resolve_binary(target, pid)
-    }
-    fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
-        system::elf_functions(path)
-    }
-    fn usdt_notes(&self, path: &str) -> Result<Vec<targets::UsdtNote>, String> {
-        system::usdt_notes(path)
-    }
-    fn code_bytes(&self, path: &str, address: u64, size: u64) -> Result<Vec<u8>, String> {
-        system::code_bytes(path, address, size)
-    }
-    fn elf_symbol(&self, path: &str, name: &str) -> Result<Option<u64>, String> {
-        btc_runtime::targets::elf::file_symbol(path, name)
-    }
-    fn process_binaries(&self, pid: i32) -> Result<Vec<String>, String> {
-        btc_runtime::targets::paths::process_binaries(pid)
-    }
-}
-
-fn compile_source(text: &str, name: String, emit: Emit, pid: Option<i32>) -> Result<Vec<u8>, Failure> {
-    let opts = compile_options(name.clone(), pid)?;
-    match btc_compiler::compile(text, &KernelTypes, &opts, emit) {
+/// Compiles `text`, printing warnings (unless `quiet_warnings`) and diagnostics on stderr.
+pub fn compile_source(text: &str, opts: &CompileOptions, emit: Emit, quiet_warnings: bool) -> Result<Vec<u8>, Failure> {
+    let name = &opts.file_name;
+    match btc_compiler::compile(text, &types::KernelTypes::for_options(opts), opts, emit) {
         Ok((bytes, warnings)) => {
-            eprint!("{}", warnings.render(&name, text, true));
+            if !quiet_warnings {
+                eprint!("{}", warnings.render(name, text, true));
+            }
             Ok(bytes)
         }
         Err(CompileError::Script(d)) => {
-            eprint!("{}", d.render(&name, text, true));
+            eprint!("{}", d.render(name, text, true));
             Err(Failure::Reported)
         }
         Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
     }
 }
 
-fn is_elf(path: &PathBuf) -> bool {
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
-}
-
-fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
-    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
-    for w in &listing.warnings {
-        eprintln!("{w}");
-    }
-    let mut out = std::io::stdout().lock();
-    let mut text = listing.lines.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(format!("can't write output: {e}").into()),
-    }
-}
-
-fn run(program: Option<String>, quiet: bool, pid: Option<i32>, dry_run: bool, file: Option<PathBuf>) -> Result<u8, Failure> {
-    let object = match &file {
-        Some(f) if program.is_none() && is_elf(f) => {
-            std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
-        }
-        _ => {
-            let (text, name) = source(program, file.as_ref())?;
-            compile_source(&text, name, Emit::Object, pid)?
-        }
-    };
-    let opts =
-        btc_runtime::RunOptions { quiet, pid, max_probes: env_u32("BPFTRACE_MAX_PROBES", 512)?, dry_run };
-    let code = btc_runtime::run_object(&object, &opts).map_err(|e| e.to_string())?;
-    Ok(u8::try_from(code).unwrap_or(1))
-}
-
+#[allow(clippy::too_many_arguments)]
 fn compile(
     program: Option<String>,
     output: Option<PathBuf>,
     emit: EmitKind,
     check: bool,
+    allow_unsafe: bool,
+    (include_dirs, includes): (Vec<PathBuf>, Vec<String>),
     file: Option<PathBuf>,
+    mut positional: Vec<String>,
 ) -> Result<u8, Failure> {
+    // With -e, every operand is a positional parameter.
+    let mut file = file;
+    if program.is_some() {
+        if let Some(f) = file.take() {
+            positional.insert(0, f.display().to_string());
+        }
+    }
     let (text, name) = source(program, file.as_ref())?;
+    let mut opts = compile_options(name.clone())?;
+    opts.allow_unsafe = allow_unsafe;
+    opts.positional = positional;
+    opts.include_dirs = include_dirs;
+    opts.includes = includes;
     if check || emit == EmitKind::Ast {
-        let opts = compile_options(name.clone(), None)?;
-        return match btc_compiler::check(&text, &KernelTypes, &opts) {
+        return match btc_compiler::check(&text, &types::KernelTypes::for_options(&opts), &opts) {
             Ok(c) => {
                 eprint!("{}", c.warnings.render(&name, &text, true));
                 if emit == EmitKind::Ast && !check {
@@ -283,14 +237,14 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
         EmitKind::Stats => {
-            let object = compile_source(&text, name, Emit::Object, None)?;
+            let object = compile_source(&text, &opts, Emit::Object, false)?;
             let meta = btc_bpfprog::read_metadata(&object).map_err(|e| e.to_string())?;
             let stats = btc_runtime::program_stats(&object).map_err(|e| e.to_string())?;
             write_output(output.as_ref(), stats_table(&meta, &stats).as_bytes())?;
             return Ok(0);
         }
     };
-    let bytes = compile_source(&text, name, kind, None)?;
+    let bytes = compile_source(&text, &opts, kind, false)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }
@@ -312,7 +266,25 @@ fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -
     out
 }
 
-fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
+/// Lists the probes matching `pattern` (`btc list`, `-l`).
+pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
+    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
+    for w in &listing.warnings {
+        eprintln!("{w}");
+    }
+    let mut out = std::io::stdout().lock();
+    let mut text = listing.lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(format!("can't write output: {e}").into()),
+    }
+}
+
+pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
     match path {
         Some(p) if p.as_os_str() != "-" => {
             std::fs::write(p, bytes).map_err(|e| format!("can't write {}: {e}", p.display()).into())

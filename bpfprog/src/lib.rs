@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 mod elf;
+pub mod runtime;
 pub use elf::{read_metadata, MetaError};
+pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 
 /// Name of the ELF section that holds the JSON-encoded [`Metadata`].
 pub const META_SECTION: &str = ".btc.meta";
@@ -38,9 +40,29 @@ pub struct Metadata {
     pub maps: Vec<MapInfo>,
     /// printf-like formats, indexed by the `index` of an event header.
     pub formats: Vec<FormatInfo>,
+    /// Settings of the script's config block that the runtime applies.
+    #[serde(default)]
+    pub config: RuntimeConfig,
     /// Layouts of values sent by `print(value)`, indexed by the `index` of an event header.
     #[serde(default)]
     pub values: Vec<Ty>,
+    /// Helper calls that report their errors (`-k`, `-kk`), indexed by the `index` of a
+    /// [`ActionKind::HelperError`] event.
+    #[serde(default)]
+    pub error_sites: Vec<ErrorSite>,
+}
+
+/// A helper call in the source, for reporting its run-time errors as bpftrace does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSite {
+    /// The helper's name, e.g. `probe_read_user`.
+    pub helper: String,
+    /// `FILE:LINE:COL-COL`.
+    pub location: String,
+    pub line: u32,
+    pub col: u32,
+    /// The source line and a `~~~` marker under the call.
+    pub excerpt: String,
 }
 
 /// One BPF program and where to attach it.
@@ -218,6 +240,23 @@ pub enum Ty {
     Str { len: u32 },
     /// Fields laid out at the given offsets in a record of `size` bytes.
     Tuple { fields: Vec<Field>, size: u32 },
+    /// A C struct or union copied by value: named fields at their offsets, printed as
+    /// `{ .a = 1, .b = 2 }`.
+    Record { fields: Vec<NamedField>, size: u32 },
+    /// A C array of `count` elements of `elem`, one after another, printed as `[1,2,3]`.
+    Array { elem: Box<Ty>, count: u32 },
+    /// A bitfield inside a record: `bits` bits starting `shift` bits into its first byte.
+    Bits { shift: u8, bits: u8, signed: bool },
+    /// A value the runtime formats (a symbol, a stack, an address, a timestamp, ...).
+    Runtime(RuntimeTy),
+}
+
+/// One field of a [`Ty::Record`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NamedField {
+    pub name: String,
+    pub offset: u32,
+    pub ty: Ty,
 }
 
 /// One field of a [`Ty::Tuple`].
@@ -236,7 +275,10 @@ impl Ty {
         match self {
             Ty::Int { bytes, .. } => u32::from(*bytes),
             Ty::Str { len } => *len,
-            Ty::Tuple { size, .. } => *size,
+            Ty::Tuple { size, .. } | Ty::Record { size, .. } => *size,
+            Ty::Array { elem, count } => elem.size().saturating_mul(*count),
+            Ty::Bits { shift, bits, .. } => (u32::from(*shift) + u32::from(*bits)).div_ceil(8),
+            Ty::Runtime(r) => r.size(),
         }
     }
 
@@ -246,6 +288,10 @@ impl Ty {
             Ty::Int { bytes, .. } => u32::from(*bytes),
             Ty::Str { .. } => 1,
             Ty::Tuple { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
+            Ty::Record { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
+            Ty::Array { elem, .. } => elem.align(),
+            Ty::Bits { .. } => 1,
+            Ty::Runtime(r) => r.align(),
         }
     }
 
@@ -312,12 +358,24 @@ pub enum ActionKind {
     Exit = 2,
     /// `print(@map)`: `index` is the map. Payload: u64 top, u64 div (0 = all / no division).
     PrintMap = 3,
+    /// `time(fmt)`: `index` is a format whose text is the strftime format; no payload.
+    Time = 32,
+    /// `system(fmt, ...)`: like `Printf`; the text is run as a shell command.
+    System = 33,
+    /// `cat(fmt, ...)`: like `Printf`; the text names a file to print.
+    Cat = 34,
+    /// `join(arr[, sep])`: `index` is a format whose text is the separator and whose arguments
+    /// are the strings (an empty string ends the array).
+    Join = 35,
     /// `clear(@map)`: `index` is the map.
     ClearMap = 4,
     /// `zero(@map)`: `index` is the map.
     ZeroMap = 5,
     /// `print(value)`: `index` is a [`Metadata::values`] entry giving the payload's layout.
     PrintValue = 6,
+    /// A BPF helper failed (`-k`, `-kk`): `index` is a [`Metadata::error_sites`] entry; the
+    /// payload is the helper's i64 return code.
+    HelperError = 7,
 }
 
 impl ActionKind {
@@ -326,9 +384,14 @@ impl ActionKind {
             1 => Some(ActionKind::Printf),
             2 => Some(ActionKind::Exit),
             3 => Some(ActionKind::PrintMap),
+            32 => Some(ActionKind::Time),
+            33 => Some(ActionKind::System),
+            34 => Some(ActionKind::Cat),
+            35 => Some(ActionKind::Join),
             4 => Some(ActionKind::ClearMap),
             5 => Some(ActionKind::ZeroMap),
             6 => Some(ActionKind::PrintValue),
+            7 => Some(ActionKind::HelperError),
             _ => None,
         }
     }
@@ -397,7 +460,9 @@ mod tests {
             probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
+            config: RuntimeConfig::default(),
             values: vec![],
+            error_sites: vec![],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

@@ -134,6 +134,13 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
 }
 
 /// The source line of `span.start` and a `^~~~` marker under the part of the span on that line.
+/// The source line of `span` and a caret line under it, as diagnostics show them.
+pub fn excerpt_text(source: &str, span: Span) -> String {
+    let mut out = String::new();
+    excerpt(&mut out, source, span);
+    out
+}
+
 fn excerpt(out: &mut String, source: &str, span: Span) {
     let start = (span.start as usize).min(source.len());
     let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);

@@ -8,6 +8,7 @@ pub mod ast_print;
 pub mod codegen;
 pub mod diag;
 pub mod sema;
+pub mod settings;
 pub mod suggest;
 pub mod syntax;
 pub mod types;
@@ -25,10 +26,43 @@ pub struct CompileOptions {
     pub strlen: u32,
     /// BPFTRACE_MAX_MAP_KEYS.
     pub max_map_keys: u32,
+    /// Settings given by environment variables; they win over the script's config block, which
+    /// wins over `strlen` and `max_map_keys` above.
+    pub env: settings::Settings,
+    /// Positional parameters (`$1`..`$N`).
+    pub positional: Vec<String>,
+    /// `--unsafe`: allow system(), signal() and override().
+    pub allow_unsafe: bool,
+    /// `-k` / `-kk`: report errors of BPF helpers at run time.
+    pub helper_errors: HelperErrors,
+    /// `-I DIR`: directories searched for C headers (for the C preamble).
+    pub include_dirs: Vec<std::path::PathBuf>,
+    /// `--include FILE`: headers included before the script, as `#include <FILE>` would.
+    pub includes: Vec<String>,
+    /// `-c CMD` is given: `cpid` is the child's PID.
+    pub has_child: bool,
+    /// `--usdt-file-activation`: activate USDT semaphores of every process running the binary.
+    pub usdt_file_activation: bool,
+    /// BPFTRACE_BTF: a BTF file to read kernel types from instead of the running kernel's.
+    pub btf: Option<std::path::PathBuf>,
+    /// BPFTRACE_VMLINUX: the vmlinux to read kernel symbols from.
+    pub vmlinux: Option<std::path::PathBuf>,
     /// The process given with `-p`: uprobe and usdt targets are looked up in its mappings.
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_BPF_PROGS: the most programs a script may generate.
     pub max_bpf_progs: u32,
+}
+
+/// Which BPF helper errors `-k` / `-kk` report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HelperErrors {
+    /// Errors are ignored (the default).
+    #[default]
+    Ignore,
+    /// `-k`: every helper but the `probe_read_*` family.
+    Helpers,
+    /// `-kk`: every helper.
+    All,
 }
 
 impl Default for CompileOptions {
@@ -37,11 +71,22 @@ impl Default for CompileOptions {
             file_name: "stdin".into(),
             strlen: types::DEFAULT_STRLEN,
             max_map_keys: 4096,
+            env: settings::Settings::default(),
+            positional: Vec::new(),
+            allow_unsafe: false,
+            helper_errors: HelperErrors::Ignore,
+            include_dirs: Vec::new(),
+            includes: Vec::new(),
+            has_child: false,
+            usdt_file_activation: false,
+            btf: None,
+            vmlinux: None,
             pid: None,
             max_bpf_progs: sema::probes::DEFAULT_MAX_PROBES,
         }
     }
 }
+
 
 /// Why compilation failed.
 #[derive(Debug)]
@@ -57,21 +102,65 @@ pub struct Checked {
     pub program: ast::Program,
     pub analysis: sema::Analysis,
     pub warnings: Diagnostics,
+    /// The settings in force: environment, then config block.
+    pub settings: settings::Settings,
+    /// The text the AST's spans refer to (the script after macro expansion).
+    pub source: String,
 }
 
 /// Parses and checks a script.
 pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Result<Checked, CompileError> {
     let mut diags = Diagnostics::default();
-    let Some(program) = syntax::parse(source, &mut diags) else {
+    // The preamble's directives run first: its macros are expanded in the script's text before
+    // it is parsed, and diagnostics are mapped back to the text as written.
+    let pre = types::cpp::preprocess(source, types);
+    let (text, map) = types::expand::expand_script(source, &pre.macros);
+    let db = types::TypeDb::kernel_only(types);
+    let directive_diags = types::cdecl::directive_diagnostics(&pre, &db);
+    let Some(mut program) = syntax::parse(&text, &mut diags) else {
+        remap(&mut diags, &map);
+        diags.items.extend(directive_diags);
         return Err(CompileError::Script(diags));
     };
-    let check_opts =
-        sema::CheckOptions { strlen: opts.strlen, pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
-    let analysis = sema::analyse(&program, types, &check_opts, &mut diags);
+    // The config block and the positional parameters come next: they change types and values.
+    let script_settings = sema::config::settings(&program, &mut diags);
+    let settings = opts.env.clone().over(&script_settings);
+    sema::positional::substitute(&mut program, &opts.positional, &mut diags);
+    sema::consteval::substitute(&mut program, types, &mut diags);
+    if diags.has_errors() {
+        remap(&mut diags, &map);
+        diags.items.extend(directive_diags);
+        return Err(CompileError::Script(diags));
+    }
+    let check_opts = sema::CheckOptions {
+        strlen: settings.strlen.unwrap_or(opts.strlen),
+        allow_unsafe: opts.allow_unsafe,
+        stack_mode: settings.stack_mode.unwrap_or_default(),
+        has_child: opts.has_child,
+        pid: opts.pid,
+        max_bpf_progs: settings.max_bpf_progs.unwrap_or(opts.max_bpf_progs),
+    };
+    let analysis = sema::analyse_with(&program, db, &pre, &check_opts, &mut diags);
+    remap(&mut diags, &map);
+    diags.items.extend(directive_diags);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
-    Ok(Checked { program, analysis, warnings: diags })
+    Ok(Checked { program, analysis, warnings: diags, settings, source: text })
+}
+
+/// Maps diagnostics in macro-expanded text back to the script as written.
+fn remap(diags: &mut Diagnostics, map: &types::expand::SourceMap) {
+    if map.is_identity() {
+        return;
+    }
+    let fix = |s: Span| Span { start: map.map(s.start, false), end: map.map(s.end, true) };
+    for d in &mut diags.items {
+        d.span = fix(d.span);
+        for (s, _) in &mut d.notes {
+            *s = fix(*s);
+        }
+    }
 }
 
 /// Compiles a script to an object, LLVM IR or assembly.
@@ -82,7 +171,13 @@ pub fn compile(
     emit: Emit,
 ) -> Result<(Vec<u8>, Diagnostics), CompileError> {
     let checked = check(source, types, opts)?;
-    let cg = codegen::CodegenOptions { file: opts.file_name.clone(), max_map_keys: opts.max_map_keys };
+    let cg = codegen::CodegenOptions {
+        file: opts.file_name.clone(),
+        max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
+        runtime_config: checked.settings.runtime.clone(),
+        helper_errors: opts.helper_errors,
+        source: checked.source.clone(),
+    };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))
 }

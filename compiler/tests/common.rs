@@ -25,6 +25,10 @@ impl TypeSource for Fixtures {
             _ => Err(format!("tracepoint not found: {category}:{name}")),
         }
     }
+    /// Every header exists, empty (the machine's headers don't matter to these tests).
+    fn header(&self, name: &str, _quoted: bool, _from: Option<&str>) -> Option<(String, String)> {
+        Some((name.to_string(), String::new()))
+    }
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         Ok(vec![
             ("syscalls".into(), "sys_enter_openat".into()),

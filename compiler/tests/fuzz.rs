@@ -1,5 +1,6 @@
 //! A fuzz target over the parser and checker (proptest). Inputs are mutations of a corpus built
-//! from the test fixtures: every negative test, every e2e program, and the scripts in tests/.
+//! from the test fixtures: every negative test, every e2e program, the scripts in tests/ and the
+//! manual's examples (tests/manual).
 //! No input may panic, overflow the stack, or take more than a second to check.
 //!
 //! The run is bounded: `PROPTEST_CASES` cases (default 2000 here; `make fuzz` runs more).
@@ -25,9 +26,12 @@ fn corpus() -> Vec<String> {
     if let Ok(text) = std::fs::read_to_string(root.join("compiler/tests/data/errors.in")) {
         out.extend(text.lines().map(str::to_string));
     }
-    for dir in ["tests/suites", "tests/scripts", "tools", "examples"] {
+    for dir in ["tests/suites", "tests/scripts", "tests/manual", "tools", "examples"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
         for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "md") {
+                continue;
+            }
             let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
             if e.path().extension().is_some_and(|x| x == "txt") {
                 out.extend(text.lines().filter_map(|l| l.strip_prefix("PROG ")).map(str::to_string));

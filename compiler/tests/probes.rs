@@ -72,6 +72,27 @@ impl TypeSource for System {
             p => Err(format!("can't read {p}")),
         }
     }
+    fn running_binaries(&self) -> Result<Vec<String>, String> {
+        Ok(vec!["/bin/app".into(), "/bin/sh".into()])
+    }
+}
+
+/// A kernel without kprobes: no list of traceable functions (reading it fails), only BTF.
+struct NoKprobes;
+
+impl TypeSource for NoKprobes {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
+        Err(format!("tracepoint not found: {category}:{name}"))
+    }
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, String> {
+        Err("could not read available_filter_functions: Operation not permitted".into())
+    }
+    fn btf_functions(&self) -> Result<Vec<KernelFunction>, String> {
+        System.btf_functions()
+    }
 }
 
 fn probes_of(src: &str) -> Result<Vec<(String, ProbeKind)>, String> {
@@ -110,6 +131,26 @@ fn kprobe_on_an_untraceable_function_warns() {
     let c = btc_compiler::check("kprobe:not_there { }", &System, &opts);
     let warnings = c.map(|c| c.warnings.render("stdin", "kprobe:not_there { }", true)).unwrap_or_default();
     assert!(warnings.contains("not_there is not traceable"), "{warnings}");
+}
+
+#[test]
+fn kprobe_wildcards_fall_back_to_btf_without_a_traceable_list() {
+    let opts = CompileOptions::default();
+    let src = "kprobe:tcp_* { printf(\"%s\\n\", probe); }";
+    let c = btc_compiler::check(src, &NoKprobes, &opts).unwrap_or_else(|e| panic!("{e:?}"));
+    let got: Vec<&str> = c.analysis.instances.iter().map(|i| i.probe.name.as_str()).collect();
+    assert_eq!(got, ["kprobe:tcp_rcv", "kprobe:tcp_reset"]);
+    let warnings = c.warnings.render("stdin", src, true);
+    assert!(warnings.contains("kprobe:tcp_* is expanded against the kernel's BTF functions instead"), "{warnings}");
+    // Without BTF either, there is nothing to expand against.
+    let none = btc_compiler::check(src, &btc_compiler::types::NoTypes, &opts);
+    assert!(matches!(none, Err(btc_compiler::CompileError::Script(_))));
+}
+
+#[test]
+fn usdt_on_every_binary_without_a_pid_looks_at_every_process() {
+    assert_eq!(names("usdt:*:stop { }"), ["usdt:/bin/app:app:stop"]);
+    assert!(probes_of("usdt:*:nope { }").is_err_and(|e| e.contains("no usdt probes match nope in any running process")));
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub enum RuntimeError {
     Signals(String),
     #[error("failed to write output: {0}")]
     Output(String),
+    /// Starting the `-c` child or watching the `-p` process failed.
+    #[error("{0}")]
+    Process(String),
 }
 
 impl RuntimeError {

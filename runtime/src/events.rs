@@ -1,7 +1,9 @@
 //! Turning ring buffer records into output text and actions.
 
-use crate::maps::{format_map, MapError, RawEntries};
+use crate::maps::{MapError, RawEntries};
+use crate::output::{OutputFormat, Services};
 use crate::printf::Format;
+use crate::resolve::{Place, StackSource};
 use crate::value::{decode, DecodeError, Value};
 use crate::RuntimeError;
 use btc_bpfprog::{ActionKind, EventHeader, MapInfo, Metadata, Ty};
@@ -34,6 +36,19 @@ pub trait MapReader {
     fn clear_map(&self, info: &MapInfo) -> Result<(), RuntimeError>;
     /// Sets every entry's value to zero (`zero(@m)`).
     fn zero_map(&self, info: &MapInfo) -> Result<(), RuntimeError>;
+    /// The frames of stack `id` in the stack trace map `map`.
+    fn read_stack(&self, _map: &str, _id: u32) -> Option<Vec<u64>> {
+        None
+    }
+}
+
+/// A [`MapReader`] seen as the source of stacks.
+struct Stacks<'a>(&'a dyn MapReader);
+
+impl StackSource for Stacks<'_> {
+    fn stack(&self, map: &str, id: u32) -> Option<Vec<u64>> {
+        self.0.read_stack(map, id)
+    }
 }
 
 /// What the caller should do after a record.
@@ -47,17 +62,52 @@ pub enum Step {
 /// Decodes records per the metadata and renders their output.
 pub struct Printer {
     formats: Vec<(Format, Ty)>,
+    /// The format strings as written (time formats, join separators, system/cat commands).
+    texts: Vec<String>,
     maps: Vec<MapInfo>,
     values: Vec<Ty>,
+    error_sites: Vec<btc_bpfprog::ErrorSite>,
+    services: Services,
 }
 
 impl Printer {
+    /// A text printer without symbols.
+    #[cfg(test)]
     pub fn new(meta: &Metadata) -> Printer {
+        Printer::with_services(meta, Services::plain())
+    }
+
+    pub fn with_services(meta: &Metadata, services: Services) -> Printer {
         Printer {
             formats: meta.formats.iter().map(|f| (Format::parse(&f.fmt), f.args.clone())).collect(),
+            texts: meta.formats.iter().map(|f| f.fmt.clone()).collect(),
             maps: meta.maps.clone(),
             values: meta.values.clone(),
+            error_sites: meta.error_sites.clone(),
+            services,
         }
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Decodes the arguments of format `index` and renders the format with them.
+    fn render_format(&self, index: u32, payload: &[u8], maps: &dyn MapReader) -> Result<Vec<u8>, RuntimeError> {
+        let (format, args_ty) = self.formats.get(index as usize).ok_or(EventError::BadFormat(index))?;
+        let mut args = match decode(args_ty, payload) {
+            Ok(Value::Tuple(items)) => items,
+            Ok(single) => vec![single],
+            Err(err) => return Err(EventError::Args { index, err }.into()),
+        };
+        self.services.resolve_args(&mut args, &Stacks(maps));
+        let mut text = Vec::new();
+        format.render(&args, &mut text);
+        Ok(text)
+    }
+
+    fn text_of(&self, index: u32) -> Result<&str, RuntimeError> {
+        self.texts.get(index as usize).map(String::as_str).ok_or_else(|| EventError::BadFormat(index).into())
     }
 
     /// Handles one record, appending its output to `out`.
@@ -65,17 +115,46 @@ impl Printer {
         let (header, payload) = EventHeader::decode(record).ok_or(EventError::Short(record.len()))?;
         match ActionKind::from_u32(header.kind) {
             Some(ActionKind::Printf) => {
-                let (format, args_ty) =
-                    self.formats.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
-                let args = match decode(args_ty, payload) {
+                let text = self.render_format(header.index, payload, maps)?;
+                out.extend(self.services.message("printf", &text));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::Time) => {
+                out.extend(self.services.time(self.text_of(header.index)?));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::System) => {
+                let cmd = self.render_format(header.index, payload, maps)?;
+                out.extend(self.services.system(&cmd));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::Cat) => {
+                let path = self.render_format(header.index, payload, maps)?;
+                out.extend(self.services.cat(&path));
+                Ok(Step::Continue)
+            }
+            Some(ActionKind::Join) => {
+                let (_, args_ty) = self.formats.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
+                let items = match decode(args_ty, payload) {
                     Ok(Value::Tuple(items)) => items,
-                    Ok(single) => vec![single],
+                    Ok(_) => Vec::new(),
                     Err(err) => return Err(EventError::Args { index: header.index, err }.into()),
                 };
-                format.render(&args, out);
+                out.extend(self.services.join(&items, self.text_of(header.index)?));
                 Ok(Step::Continue)
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
+            Some(ActionKind::HelperError) => {
+                let site = self.error_sites.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
+                let code = le_u64(payload, 0) as i64;
+                match self.services.format {
+                    crate::output::OutputFormat::Json => {
+                        out.extend(crate::json::helper_error(&site.helper, code, site.line, site.col))
+                    }
+                    crate::output::OutputFormat::Text => eprint!("{}", helper_warning(site, code)),
+                }
+                Ok(Step::Continue)
+            }
             Some(ActionKind::PrintMap) => {
                 let info = self.map(header.index)?;
                 let top = le_u64(payload, 0);
@@ -93,9 +172,15 @@ impl Printer {
             }
             Some(ActionKind::PrintValue) => {
                 let ty = self.values.get(header.index as usize).ok_or(EventError::BadValue(header.index))?;
-                let v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
-                v.render(out);
-                out.push(b'\n');
+                let mut v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
+                self.services.resolver.resolve(&mut v, Place::Value, &Stacks(maps));
+                match self.services.format {
+                    OutputFormat::Text => {
+                        v.render(out);
+                        out.push(b'\n');
+                    }
+                    OutputFormat::Json => out.extend(crate::json::print_value(&v)),
+                }
                 Ok(Step::Continue)
             }
             None => Err(EventError::UnknownKind(header.kind).into()),
@@ -120,19 +205,40 @@ impl Printer {
         div: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), RuntimeError> {
-        let entries = maps.read_map(info)?;
-        out.extend(format_map(info, &entries, top, div).map_err(EventError::from)?);
+        let raw = maps.read_map(info)?;
+        let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw).map_err(EventError::from)?, top, div);
+        let stacks = Stacks(maps);
+        for e in &mut entries {
+            self.services.resolver.resolve(&mut e.key, Place::Key, &stacks);
+            if let crate::maps::EntryValue::Scalar(v) = &mut e.value {
+                self.services.resolver.resolve(v, Place::Value, &stacks);
+            }
+        }
+        match self.services.format {
+            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries)),
+            OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries)),
+        }
         Ok(())
     }
 
     /// Appends what bpftrace prints at exit: an empty line, then every map sorted by name.
     pub fn print_exit_maps(&self, maps: &dyn MapReader, out: &mut Vec<u8>) -> Result<(), RuntimeError> {
-        out.extend_from_slice(b"\n\n");
+        if self.services.format == OutputFormat::Text {
+            out.extend_from_slice(b"\n\n");
+        }
         for info in crate::maps::exit_order(&self.maps) {
             self.print_map(info, maps, out)?;
         }
         Ok(())
     }
+}
+
+/// bpftrace's text for a failed helper: `stdin:1:9-12: WARNING: Failed to probe_read_user:
+/// Bad address (-14)`, then the source line with `~` under the call.
+pub fn helper_warning(site: &btc_bpfprog::ErrorSite, code: i64) -> String {
+    let reason = std::io::Error::from_raw_os_error(i32::try_from(-code).unwrap_or(0)).to_string();
+    let reason = reason.split(" (os error").next().unwrap_or(&reason).to_string();
+    format!("{}: WARNING: Failed to {}: {reason} ({code})\n{}", site.location, site.helper, site.excerpt)
 }
 
 fn le_u64(data: &[u8], off: usize) -> u64 {

@@ -5,7 +5,9 @@
 pub mod attach;
 pub mod iter;
 pub mod perf;
+pub mod process;
 pub mod signals;
+pub mod symbols;
 pub mod stats;
 pub mod tracefs;
 
@@ -84,8 +86,9 @@ pub struct Tracer {
 }
 
 impl Tracer {
-    /// Opens and loads `bytes` and sets up the ring buffer.
-    pub fn load(bytes: &[u8]) -> Result<Tracer, RuntimeError> {
+    /// Opens and loads `bytes` and sets up the ring buffer, resized to `ringbuf_bytes` (a power of two
+    /// multiple of the page size) when given.
+    pub fn load_with(bytes: &[u8], ringbuf_bytes: Option<u32>) -> Result<Tracer, RuntimeError> {
         libbpf_rs::set_print(Some((PrintLevel::Info, capture_libbpf_log)));
         take_libbpf_log();
         let load_error = |e: libbpf_rs::Error| {
@@ -94,7 +97,12 @@ impl Tracer {
         };
         let mut builder = ObjectBuilder::default();
         builder.name("btc").map_err(load_error)?;
-        let open = builder.open_memory(bytes).map_err(load_error)?;
+        let mut open = builder.open_memory(bytes).map_err(load_error)?;
+        if let Some(size) = ringbuf_bytes {
+            if let Some(mut map) = open.maps_mut().find(|m| m.name() == OsStr::new(RINGBUF_MAP)) {
+                map.set_max_entries(size).map_err(load_error)?;
+            }
+        }
         let object = open.load().map_err(load_error)?;
         take_libbpf_log();
 
@@ -287,6 +295,23 @@ impl Tracer {
         Ok(entries)
     }
 
+    /// The frames of stack `id` in the stack trace map `map`.
+    pub fn read_stack(&self, map: &str, id: u32) -> Option<Vec<u64>> {
+        let m = self.object.maps().find(|m| m.name() == OsStr::new(map))?;
+        let raw = m.lookup(&id.to_le_bytes(), MapFlags::ANY).ok()??;
+        Some(raw.chunks(8).map(le_u64).collect())
+    }
+
+    /// Sets slot `var` of the runtime variables map, if the object has one.
+    pub fn write_var(&self, var: btc_bpfprog::runtime::Var, value: u64) -> Result<(), RuntimeError> {
+        let name = btc_bpfprog::runtime::VARS_MAP;
+        let Some(map) = self.object.maps().find(|m| m.name() == OsStr::new(name)) else {
+            return Ok(());
+        };
+        map.update(&(var as u32).to_le_bytes(), &value.to_le_bytes(), MapFlags::ANY)
+            .map_err(|e| RuntimeError::MapRead { map: name.to_string(), reason: reason(&e) })
+    }
+
     fn find_map(&self, bpf_name: &str) -> Result<libbpf_rs::Map<'_>, RuntimeError> {
         self.object
             .maps()
@@ -361,7 +386,7 @@ fn le_u64(v: &[u8]) -> u64 {
     u64::from_le_bytes(b)
 }
 
-fn io_reason(err: &std::io::Error) -> String {
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
     err.raw_os_error().map_or_else(|| err.to_string(), os_error_text)
 }
 

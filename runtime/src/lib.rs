@@ -8,34 +8,73 @@
 //! - `printf` implements C printf semantics for bpftrace's format specifiers;
 //! - `maps` prints and sorts maps like bpftrace;
 //! - `events` turns ring buffer records into output;
+//! - `resolve` turns symbols, stacks, addresses and timestamps into text; `strftime` formats
+//!   times; `output` holds the runtime-served functions' printing (time, system, cat, join) and
+//!   the text/JSON choice; `json` writes bpftrace's JSON records;
 //! - `run` is the session loop tying them together.
 //!
 //! Architecture invariant: only `kernel` talks to the kernel; everything else is pure.
 
 mod error;
 mod events;
+pub mod json;
 mod kernel;
 mod hist;
 mod maps;
+mod output;
 mod printf;
+mod resolve;
 mod run;
+mod strftime;
 pub mod targets;
 mod value;
 
 pub use error::RuntimeError;
 pub use kernel::stats::{program_stats, ProgStats};
+pub use output::OutputFormat;
+
+/// How output is flushed (`-B`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Buffering {
+    /// Flushed after each batch of events (at least every line). The default.
+    #[default]
+    Line,
+    /// Flushed after every event.
+    None,
+    /// Flushed when 64 KiB have accumulated, and at exit.
+    Full,
+}
 
 /// How to run an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
-    /// Don't print the `Attaching N probes...` line.
+    /// Don't print the `Attaching N probes...` line (`-q`).
     pub quiet: bool,
-    /// `-p PID`: uprobes, USDT probes and watchpoints apply to this process only.
+    /// `-f text|json`.
+    pub format: OutputFormat,
+    /// `-B line|none|full`.
+    pub buffering: Buffering,
+    /// Runtime settings from environment variables; they win over the object's config block.
+    pub env: btc_bpfprog::RuntimeConfig,
+    /// `-c CMD`: run CMD as a child, stopped until every probe is attached; `cpid` is its PID;
+    /// tracing ends when it exits.
+    pub command: Option<String>,
+    /// `-p PID`: uprobes, USDT probes and watchpoints apply to this process only; tracing
+    /// ends when it exits.
     pub pid: Option<i32>,
-    /// BPFTRACE_MAX_PROBES: the most probes a run attaches (0: the default, 512).
+    /// BPFTRACE_MAX_PROBES: the most probes a run attaches (0: the config block's or 512).
     pub max_probes: u32,
-    /// Load the object (so the kernel verifies every program) and stop without attaching.
+    /// `--dry-run`: load the object (so the kernel verifies every program) and stop without
+    /// attaching.
     pub dry_run: bool,
+    /// BPFTRACE_VMLINUX: kernel symbols from this file instead of /proc/kallsyms.
+    pub vmlinux: Option<std::path::PathBuf>,
+    /// `--usdt-file-activation` (for USDT probes).
+    pub usdt_file_activation: bool,
+    /// `--no-feature`: kernel features not to use (`uprobe_multi`, `kprobe_multi`).
+    pub no_features: Vec<String>,
+    /// `-v`: say what is being done on stderr.
+    pub verbose: bool,
 }
 
 /// Loads, attaches, runs until `exit()`, SIGINT or SIGTERM, prints the maps. Output goes to
@@ -80,5 +119,24 @@ pub mod tracefs {
     /// Every tracepoint as (category, name), sorted, for wildcard expansion.
     pub fn tracepoints() -> Result<Vec<(String, String)>, TracefsError> {
         crate::kernel::tracefs::tracepoints()
+    }
+}
+
+/// Symbol and cgroup lookups for the compiler's compile-time functions (`kaddr`, `uaddr`,
+/// `cgroupid`).
+pub mod symbols {
+    /// The address of kernel symbol `name`.
+    pub fn kernel_symbol(name: &str) -> Result<u64, String> {
+        crate::kernel::symbols::kernel_symbol(name)
+    }
+
+    /// The address and size of symbol `name` in ELF file `path`.
+    pub fn user_symbol(path: &str, name: &str) -> Result<(u64, u64), String> {
+        crate::kernel::symbols::user_symbol(path, name)
+    }
+
+    /// The cgroup v2 id of the cgroup at `path`.
+    pub fn cgroup_id(path: &str) -> Result<u64, String> {
+        crate::kernel::symbols::cgroup_id(path)
     }
 }

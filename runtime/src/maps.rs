@@ -176,16 +176,25 @@ fn write_key(info: &MapInfo, key: &Value, out: &mut Vec<u8>) {
 /// Formats a map in bpftrace's text format. Plain and counter maps print one
 /// `@name[key]: value` line per entry; avg and stats maps end with an empty line; each
 /// histogram is followed by an empty line; an empty map prints one empty line.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn format_map(info: &MapInfo, raw: &RawEntries, top: u64, div: u64) -> Result<Vec<u8>, MapError> {
-    let entries = top_div(decode_map(info, raw)?, top, div);
+    Ok(render_entries(info, &top_div(decode_map(info, raw)?, top, div)))
+}
+
+/// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or
+/// addresses are not separated by newlines, as bpftrace prints them.
+pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
     let mut out = Vec::new();
-    for e in &entries {
+    for e in entries {
         write_key(info, &e.key, &mut out);
         match &e.value {
             EntryValue::Scalar(v) => {
                 out.extend_from_slice(b": ");
                 v.render(&mut out);
-                out.push(b'\n');
+                if separator {
+                    out.push(b'\n');
+                }
             }
             EntryValue::Avg { total, count } => {
                 out.extend_from_slice(format!(": {}\n", average(*total, *count)).as_bytes());
@@ -202,10 +211,10 @@ pub fn format_map(info: &MapInfo, raw: &RawEntries, top: u64, div: u64) -> Resul
         }
     }
     let trailing_blank = matches!(info.value, MapValue::Avg | MapValue::Stats);
-    if entries.is_empty() || (trailing_blank && !entries.is_empty()) {
+    if entries.is_empty() || (trailing_blank && !entries.is_empty()) || !separator {
         out.push(b'\n');
     }
-    Ok(out)
+    out
 }
 
 /// Orders maps as bpftrace prints them at exit: by name (`@` < `@a` < `@b`).

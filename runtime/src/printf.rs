@@ -34,6 +34,8 @@ struct Spec {
     /// Width in bits the integer argument is converted to.
     bits: u32,
     conv: u8,
+    /// For `%r`: `x` (`%rx`, all bytes in hex) or `h` (`%rh`, hex pairs separated by spaces).
+    rmode: u8,
     /// The specification as written, printed as is when no argument is left for it.
     text: Vec<u8>,
 }
@@ -138,11 +140,15 @@ fn parse_spec(b: &[u8], start: usize) -> Option<(Spec, usize)> {
     spec.bits = bits;
     i += len;
     let conv = *b.get(i)?;
-    if !b"diuxXocsp%".contains(&conv) {
+    if !b"diuxXocspr%".contains(&conv) {
         return None;
     }
     spec.conv = conv;
     i += 1;
+    if conv == b'r' && matches!(b.get(i), Some(b'x' | b'h')) {
+        spec.rmode = b[i];
+        i += 1;
+    }
     spec.text = b[start..i].to_vec();
     Some((spec, i))
 }
@@ -159,6 +165,11 @@ fn parse_number(b: &[u8], mut i: usize) -> (usize, usize) {
 impl Spec {
     fn render(&self, arg: &Value, out: &mut Vec<u8>) {
         match (self.conv, arg) {
+            (b'r', Value::Runtime(btc_bpfprog::RuntimeTy::Buf { .. }, raw)) => {
+                let n = usize::try_from(crate::value::le_u64(raw)).unwrap_or(0);
+                let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);
+                self.pad(out, &[], crate::resolve::buf_text(bytes, self.rmode).as_bytes(), false);
+            }
             (b's', v) => {
                 let mut s = v.to_bytes();
                 if let Some(p) = self.precision {

@@ -1,11 +1,18 @@
 //! The tracing session: load, run BEGIN, attach, print events until told to stop, detach, run
 //! END, print the maps.
+//!
+//! Tracing stops on `exit()`, SIGINT/SIGTERM, a closed output pipe, the end of the `-c` child
+//! or of the `-p` process. Every exit path drops the tracer, which detaches and unloads all.
 
-use crate::events::{attaching_line, lost_line, MapReader, Printer, Step};
+use crate::events::{MapReader, Printer, Step};
+use crate::kernel::process::{self, Child, PidWatch};
+use crate::kernel::symbols::{SymbolOptions, Symbols};
 use crate::kernel::{self, signals, Tracer};
 use crate::maps::RawEntries;
-use crate::{RunOptions, RuntimeError};
-use btc_bpfprog::{MapInfo, Metadata, ProbeKind};
+use crate::output::{Services, DEFAULT_MAX_CAT_BYTES};
+use crate::resolve::Resolver;
+use crate::{Buffering, RunOptions, RuntimeError};
+use btc_bpfprog::{runtime::Var, MapInfo, Metadata, ProbeKind, RuntimeConfig, UserSymbolCache};
 use std::io::{ErrorKind, Write};
 use std::time::Duration;
 
@@ -16,10 +23,18 @@ const NOTIFY_ATTACHED: &str = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
 /// How long one wait for events lasts, so a stop request is noticed quickly.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 
+/// Default of BPFTRACE_PERF_RB_PAGES.
+const DEFAULT_RB_PAGES: u64 = 64;
+
+/// With `-B full`, output is written once this much has accumulated.
+const FULL_BUFFER: usize = 64 * 1024;
+
 /// The output stream. A closed pipe (`btc ... | head`) stops tracing instead of failing it.
 struct Out<'w> {
     w: &'w mut dyn Write,
     broken: bool,
+    buffering: Buffering,
+    pending: Vec<u8>,
 }
 
 impl Out<'_> {
@@ -27,6 +42,18 @@ impl Out<'_> {
         if self.broken || bytes.is_empty() {
             return Ok(());
         }
+        if self.buffering == Buffering::Full {
+            self.pending.extend_from_slice(bytes);
+            if self.pending.len() < FULL_BUFFER {
+                return Ok(());
+            }
+            let all = std::mem::take(&mut self.pending);
+            return self.send(&all);
+        }
+        self.send(bytes)
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), RuntimeError> {
         match self.w.write_all(bytes).and_then(|()| self.w.flush()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::BrokenPipe => {
@@ -36,11 +63,22 @@ impl Out<'_> {
             Err(e) => Err(RuntimeError::Output(e.to_string())),
         }
     }
+
+    fn finish(&mut self) -> Result<(), RuntimeError> {
+        let all = std::mem::take(&mut self.pending);
+        if all.is_empty() || self.broken {
+            return Ok(());
+        }
+        self.send(&all)
+    }
 }
 
 impl MapReader for Tracer {
     fn read_map(&self, info: &MapInfo) -> Result<RawEntries, RuntimeError> {
         self.read_entries(&info.bpf_name)
+    }
+    fn read_stack(&self, map: &str, id: u32) -> Option<Vec<u64>> {
+        Tracer::read_stack(self, map, id)
     }
     fn clear_map(&self, info: &MapInfo) -> Result<(), RuntimeError> {
         self.clear_entries(&info.bpf_name)
@@ -50,41 +88,109 @@ impl MapReader for Tracer {
     }
 }
 
+/// `env` with every setting it lacks taken from the object's config block.
+fn settings(env: &RuntimeConfig, object: &RuntimeConfig) -> RuntimeConfig {
+    RuntimeConfig {
+        perf_rb_pages: env.perf_rb_pages.or(object.perf_rb_pages),
+        cache_user_symbols: env.cache_user_symbols.or(object.cache_user_symbols),
+        cpp_demangle: env.cpp_demangle.or(object.cpp_demangle),
+        str_trunc_trailer: env.str_trunc_trailer.clone().or_else(|| object.str_trunc_trailer.clone()),
+        max_cat_bytes: env.max_cat_bytes.or(object.max_cat_bytes),
+        max_probes: env.max_probes.or(object.max_probes),
+    }
+}
+
+/// The size of the ring buffer for `pages` pages per CPU: a power of two, at least one page.
+fn ringbuf_bytes(pages: u64, cpus: u64) -> u32 {
+    let bytes = pages.saturating_mul(4096).saturating_mul(cpus.max(1)).clamp(4096, 1 << 30);
+    u32::try_from(bytes.next_power_of_two()).unwrap_or(1 << 30)
+}
+
+/// bpftrace's default user symbol cache: per program without ASLR or with `-c`, else per PID.
+fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
+    let aslr = std::fs::read_to_string("/proc/sys/kernel/randomize_va_space").map_or(true, |s| s.trim() != "0");
+    if has_child || !aslr {
+        UserSymbolCache::PerProgram
+    } else {
+        UserSymbolCache::PerPid
+    }
+}
+
 /// Runs `object`, writing its output to `w`. See [`crate::run_object`].
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     let meta = btc_bpfprog::read_metadata(object)?;
-    let mut out = Out { w, broken: false };
+    let config = settings(&opts.env, &meta.config);
+    let mut symbols = Symbols::new(SymbolOptions {
+        demangle: config.cpp_demangle.unwrap_or(true),
+        cache: config.cache_user_symbols.unwrap_or_else(|| default_symbol_cache(opts.command.is_some())),
+        vmlinux: opts.vmlinux.clone(),
+    });
+    let mut out = Out { w, broken: false, buffering: opts.buffering, pending: Vec::new() };
+    let services_for = |symbols: Symbols| Services {
+        format: opts.format,
+        resolver: Resolver::new(Box::new(symbols), process::boot_to_wall_ns()),
+        host: Box::new(process::RealHost),
+        max_cat_bytes: config.max_cat_bytes.unwrap_or(DEFAULT_MAX_CAT_BYTES),
+    };
+
+    // The -p target must exist; the -c child starts (stopped) before the programs load.
+    let pid = opts.pid.map(|p| u32::try_from(p).map_err(|_| RuntimeError::Process(format!("invalid pid {p}")))).transpose()?;
+    let watch = if opts.dry_run { None } else { pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)? };
+    let mut child = match &opts.command {
+        Some(cmd) if !opts.dry_run => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
+        _ => None,
+    };
+    let target = child.as_ref().map(Child::pid).or(pid);
+    if let Some(pid) = target {
+        // With caching on, the target's memory map is read now, so its symbols resolve even
+        // after it exits.
+        symbols.preload(pid);
+    }
+    let services = services_for(symbols);
     if !opts.quiet && !opts.dry_run {
-        out.write(attaching_line(meta.probes.len()).as_bytes())?;
+        out.write(&services.attaching(meta.probes.len()))?;
     }
     kernel::raise_memlock();
-    let mut tracer = Tracer::load(object).map_err(|e| name_rejected_probe(e, &meta))?;
+    let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
+    let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
+    let mut tracer = Tracer::load_with(object, Some(rb)).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
-    tracer.set_pid(opts.pid);
+    tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
     if opts.dry_run {
         return Ok(0);
     }
-    check_probe_limit(&meta, opts.max_probes)?;
+    let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
+    check_probe_limit(&meta, max_probes)?;
+    tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
+    tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
+    signals::set_child(child.as_ref().map_or(0, Child::pid));
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
-    let mut session = Session { printer: Printer::new(&meta), meta, tracer, out, lost: 0 };
+    let printer = Printer::with_services(&meta, services);
+    let mut session = Session { printer, meta, tracer, out, lost: 0, child: child.take(), watch, opts };
     let result = session.run();
+    let finished = session.out.finish();
     // Detach and unload everything before the signal handlers go away, so a late signal still
-    // only stops us rather than killing the process mid-cleanup.
+    // only stops us rather than killing the process mid-cleanup. The child (if still running)
+    // gets SIGTERM as the session drops.
     drop(session);
+    signals::set_child(0);
     drop(guard);
-    result
+    result.and_then(|code| finished.map(|()| code))
 }
 
-struct Session<'w> {
+struct Session<'w, 'o> {
     meta: Metadata,
     printer: Printer,
     tracer: Tracer,
     out: Out<'w>,
     /// Lost events already reported.
     lost: u64,
+    child: Option<Child>,
+    watch: Option<PidWatch>,
+    opts: &'o RunOptions,
 }
 
-impl Session<'_> {
+impl Session<'_, '_> {
     fn run(&mut self) -> Result<i32, RuntimeError> {
         let probes = self.meta.probes.clone();
         for p in probes.iter().filter(|p| p.kind == ProbeKind::Begin) {
@@ -105,9 +211,14 @@ impl Session<'_> {
                     }
                 }
             }
+            if let Some(c) = &mut self.child {
+                c.resume().map_err(RuntimeError::Process)?;
+            }
             // Test harnesses written for bpftrace wait for this line before starting a workload.
+            // Like bpftrace, it goes to stdout even when the output goes to a file (-o).
             if std::env::var_os(NOTIFY_ATTACHED).is_some() {
-                self.out.write(format!("{NOTIFY_ATTACHED}\n").as_bytes())?;
+                let mut stdout = std::io::stdout();
+                let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
             }
         }
         // Iterators run once, after BEGIN; the session then ends as after exit().
@@ -127,6 +238,12 @@ impl Session<'_> {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
             exited = self.process(&records)?;
             self.report_lost()?;
+            // The end of the -c child or the -p process ends tracing as exit() does, once the
+            // events it caused are printed.
+            if !exited && self.target_ended() {
+                self.drain()?;
+                exited = true;
+            }
         }
         self.tracer.detach_all();
         // Records still queued: after exit() bpftrace ignores them; after a signal, they were
@@ -147,6 +264,10 @@ impl Session<'_> {
         Ok(0)
     }
 
+    fn target_ended(&mut self) -> bool {
+        self.child.as_mut().is_some_and(Child::has_exited) || self.watch.as_ref().is_some_and(PidWatch::has_exited)
+    }
+
     fn stopping(&self) -> bool {
         signals::stop_requested() || self.out.broken
     }
@@ -160,6 +281,9 @@ impl Session<'_> {
             if self.printer.handle(r, &self.tracer, &mut text)? == Step::Exit {
                 exited = true;
                 break;
+            }
+            if self.opts.buffering == Buffering::None {
+                self.out.write(&std::mem::take(&mut text))?;
             }
         }
         self.out.write(&text)?;
@@ -189,9 +313,9 @@ impl Session<'_> {
     fn report_lost(&mut self) -> Result<(), RuntimeError> {
         let now = self.tracer.lost_events()?;
         if now > self.lost {
-            let line = lost_line(now - self.lost);
+            let line = self.printer.services().lost(now - self.lost);
             self.lost = now;
-            self.out.write(line.as_bytes())?;
+            self.out.write(&line)?;
         }
         Ok(())
     }
@@ -223,5 +347,25 @@ fn name_rejected_probe(e: RuntimeError, meta: &Metadata) -> RuntimeError {
             RuntimeError::Load { reason, log }
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_buffer_sizes_are_powers_of_two() {
+        assert_eq!(ringbuf_bytes(64, 2), 512 * 1024);
+        assert_eq!(ringbuf_bytes(3, 3), 64 * 1024);
+        assert_eq!(ringbuf_bytes(0, 1), 4096);
+    }
+
+    #[test]
+    fn environment_wins_over_the_object() {
+        let env = RuntimeConfig { perf_rb_pages: Some(8), ..RuntimeConfig::default() };
+        let obj = RuntimeConfig { perf_rb_pages: Some(2), cpp_demangle: Some(false), ..RuntimeConfig::default() };
+        let s = settings(&env, &obj);
+        assert_eq!((s.perf_rb_pages, s.cpp_demangle), (Some(8), Some(false)));
     }
 }

@@ -1,6 +1,8 @@
 //! Decoding values laid out per a [`Ty`] and rendering them as bpftrace prints them.
 
-use btc_bpfprog::Ty;
+use btc_bpfprog::{RuntimeTy, Ty};
+#[cfg(test)]
+use btc_bpfprog::NamedField;
 use std::cmp::Ordering;
 
 /// Why bytes could not be decoded as a value of some [`Ty`].
@@ -61,6 +63,13 @@ pub enum Value {
     /// The bytes of a string up to (not including) its NUL terminator.
     Str(Vec<u8>),
     Tuple(Vec<Value>),
+    /// A C struct: its fields by name.
+    Record(Vec<(String, Value)>),
+    /// A C array.
+    Array(Vec<Value>),
+    /// A value the runtime formats (symbol, stack, address...) with its raw bytes, until
+    /// `resolve` turns it into text.
+    Runtime(RuntimeTy, Vec<u8>),
 }
 
 fn slice<'a>(data: &'a [u8], offset: usize, len: usize, ty: &'static str) -> Result<&'a [u8], DecodeError> {
@@ -108,6 +117,33 @@ pub fn decode_at(ty: &Ty, data: &[u8], offset: usize) -> Result<Value, DecodeErr
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Tuple)
         }
+        Ty::Record { fields, size } => {
+            slice(data, offset, *size as usize, "record")?;
+            fields
+                .iter()
+                .map(|f| decode_at(&f.ty, data, offset + f.offset as usize).map(|v| (f.name.clone(), v)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Record)
+        }
+        Ty::Array { elem, count } => {
+            let esz = elem.size() as usize;
+            (0..*count as usize).map(|i| decode_at(elem, data, offset + i * esz)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        }
+        Ty::Bits { shift, bits, signed } => {
+            let raw = slice(data, offset, ty.size() as usize, "bitfield")?;
+            let mut buf = [0u8; 16];
+            buf[..raw.len().min(16)].copy_from_slice(&raw[..raw.len().min(16)]);
+            let v = u128::from_le_bytes(buf) >> shift;
+            let width = u32::from(*bits).clamp(1, 64);
+            let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+            let v = (v as u64) & mask;
+            let v = if *signed && width < 64 && v >> (width - 1) == 1 { v | !mask } else { v };
+            Ok(Value::Int(Int { bits: v, signed: *signed }))
+        }
+        Ty::Runtime(r) => {
+            let raw = slice(data, offset, r.size() as usize, "value")?;
+            Ok(Value::Runtime(r.clone(), raw.to_vec()))
+        }
     }
 }
 
@@ -128,6 +164,35 @@ impl Value {
                 render_joined(items, out);
                 out.push(b')');
             }
+            // bpftrace: `{ .a = 1, .b = { .c = 2 } }` and `[1,2,3]`.
+            Value::Record(fields) => {
+                out.extend_from_slice(b"{ ");
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    out.push(b'.');
+                    out.extend_from_slice(name.as_bytes());
+                    out.extend_from_slice(b" = ");
+                    v.render(out);
+                }
+                out.extend_from_slice(b" }");
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.render(out);
+                }
+                out.push(b']');
+            }
+            // Unresolved: show the raw bytes as one hex number per 8 bytes.
+            Value::Runtime(_, raw) => {
+                let words: Vec<String> = raw.chunks(8).map(|c| format!("{:#x}", le_u64(c))).collect();
+                out.extend_from_slice(words.join(" ").as_bytes());
+            }
         }
     }
 
@@ -144,7 +209,8 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
-            (Value::Tuple(a), Value::Tuple(b)) => {
+            (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
+            (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 for (x, y) in a.iter().zip(b) {
                     let o = x.cmp_key(y);
                     if o != Ordering::Equal {
@@ -163,8 +229,19 @@ impl Value {
             Value::Int(_) => 0,
             Value::Str(_) => 1,
             Value::Tuple(_) => 2,
+            Value::Record(_) => 3,
+            Value::Array(_) => 4,
+            Value::Runtime(..) => 5,
         }
     }
+}
+
+/// A little-endian u64 from up to 8 bytes.
+pub fn le_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
 }
 
 /// Appends `items` rendered and joined by `", "`.
@@ -214,6 +291,31 @@ mod tests {
         assert_eq!(text(&v), "(7, hi, 9)");
         let nested = Value::Tuple(vec![Value::Int(Int::signed(1)), v]);
         assert_eq!(text(&nested), "(1, (7, hi, 9))");
+    }
+
+    #[test]
+    fn records_arrays_and_bitfields_render_as_bpftrace_does() {
+        let inner = Ty::Record { fields: vec![NamedField { name: "x".into(), offset: 0, ty: Ty::Int { bytes: 2, signed: true } }], size: 2 };
+        let ty = Ty::Record {
+            fields: vec![
+                NamedField { name: "a".into(), offset: 0, ty: Ty::Int { bytes: 4, signed: true } },
+                NamedField { name: "arr".into(), offset: 4, ty: Ty::Array { elem: Box::new(Ty::Int { bytes: 2, signed: false }), count: 3 } },
+                NamedField { name: "lo".into(), offset: 10, ty: Ty::Bits { shift: 0, bits: 4, signed: false } },
+                NamedField { name: "hi".into(), offset: 10, ty: Ty::Bits { shift: 4, bits: 4, signed: true } },
+                NamedField { name: "s".into(), offset: 11, ty: Ty::Str { len: 3 } },
+                NamedField { name: "d".into(), offset: 14, ty: inner },
+            ],
+            size: 16,
+        };
+        let mut data = vec![0u8; 16];
+        data[0..4].copy_from_slice(&(-2i32).to_le_bytes());
+        data[4..6].copy_from_slice(&1u16.to_le_bytes());
+        data[8..10].copy_from_slice(&3u16.to_le_bytes());
+        data[10] = 0xf5;
+        data[11..13].copy_from_slice(b"hi");
+        data[14..16].copy_from_slice(&7i16.to_le_bytes());
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "{ .a = -2, .arr = [1,0,3], .lo = 5, .hi = -1, .s = hi, .d = { .x = 7 } }");
     }
 
     #[test]

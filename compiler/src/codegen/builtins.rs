@@ -31,6 +31,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
             "cgroup" => self.helper(GET_CURRENT_CGROUP_ID, &[])?,
             "jiffies" => self.helper(JIFFIES64, &[])?,
             "curtask" => self.helper(GET_CURRENT_TASK, &[])?,
+            // `ctx` of an iterator: the context pointer, typed by the checker.
+            "ctx" => {
+                let i64t = self.m.context.i64_type();
+                return Ok(Val::Int(self.b.build_ptr_to_int(self.ctx_arg, i64t, "ctx").map_err(llvm_err)?));
+            }
+            "kstack" | "ustack" | "cpid" | "elapsed" => return self.runtime_builtin(name, e),
             "comm" => {
                 let slot = self.alloca_bytes(16, "comm")?;
                 self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;

@@ -36,6 +36,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub fn expr(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        let outer = self.cur_span.replace(e.span);
+        let v = self.expr_kind(e);
+        self.cur_span.set(outer);
+        v
+    }
+
+    fn expr_kind(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        // sizeof, offsetof and enumerators were evaluated by the checker.
+        if let Some(v) = self.inst.consts.get(&e.id) {
+            return Ok(Val::Int(self.u64c(*v)));
+        }
         match &e.kind {
             ExprKind::Int(v) => Ok(Val::Int(self.u64c(*v))),
             ExprKind::Str(s) => self.string_literal(s.as_bytes(), &self.ty(e)),
@@ -59,7 +70,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         let c = self.b.build_int_compare(IntPredicate::EQ, v, self.i64(0), "lnot").map_err(llvm_err)?;
                         self.b.build_int_z_extend(c, self.m.context.i64_type(), "lnot64")
                     }
-                    UnaryOp::Deref | UnaryOp::AddrOf => return Err("pointer operations are not supported yet".into()),
+                    UnaryOp::Deref => return self.deref(e),
+                    UnaryOp::AddrOf => return self.addr_of(expr),
                 }
                 .map_err(llvm_err)?;
                 // Keep the declared width of ~x for narrow types.
@@ -72,7 +84,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let then_bb = self.new_block("t_then");
                 let else_bb = self.new_block("t_else");
                 let end = self.new_block("t_end");
-                let slot = if ty.is_scalar() { None } else { Some(self.alloca_for(&ty, "ternary")?) };
+                let slot = if ty.is_scalar() || ty == Type::Void { None } else { Some(self.alloca_for(&ty, "ternary")?) };
                 self.b.build_conditional_branch(c, then_bb, else_bb).map_err(llvm_err)?;
                 self.b.position_at_end(then_bb);
                 let a = self.expr(then)?;
@@ -92,11 +104,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         Ok(Val::Int(phi.as_basic_value().into_int_value()))
                     }
                     (_, _, Some(s)) => Ok(Val::Mem(s)),
+                    (Val::Void, Val::Void, None) => Ok(Val::Void),
                     _ => Err(llvm_err("ternary")),
                 }
             }
-            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => self.field(expr, field),
-            ExprKind::Index { expr, index } => self.index(expr, index),
+            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => self.field(e, expr, field),
+            ExprKind::Index { expr, index } => self.index(e, expr, index),
             ExprKind::Tuple(elems) => {
                 let ty = self.ty(e);
                 let slot = self.alloca_for(&ty, "tuple")?;
@@ -207,6 +220,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     Ok(())
                 }
             }
+            (Type::Runtime(_), Type::Runtime(_)) => self.memcpy(dst, self.as_mem(v)?, to.layout().size()),
             (Type::Tuple(dt), Type::Tuple(st)) => {
                 let src = self.as_mem(v)?;
                 if dt == st {
@@ -225,6 +239,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     self.store_value(dp, &dt[i], ev, &st[i])?;
                 }
                 Ok(())
+            }
+            // Structs and arrays copied by value keep their memory layout.
+            (Type::Struct(_) | Type::Array { .. }, _) if to == from => {
+                let src = self.as_mem(v)?;
+                self.memcpy(dst, src, to.layout().size())
             }
             _ => Err(format!("can't store a {from} as a {to}")),
         }
@@ -249,6 +268,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Val<'ctx>> {
         if matches!(op, BinOp::And | BinOp::Or) {
             return self.logical(op, lhs, rhs);
+        }
+        if let Some(v) = self.pointer_binary(op, lhs, rhs)? {
+            return Ok(v);
         }
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));
         if let (Type::Str { len: la }, Type::Str { len: lb }) = (&lt, &rt) {

@@ -1,5 +1,6 @@
 //! One BPF program: its function, scratch variables, statements and control flow.
 
+use super::debuginfo::DebugInfo;
 use super::ModuleCx;
 use crate::ast::{Block, Probe, Stmt, StmtKind};
 use crate::sema::Instance;
@@ -30,6 +31,8 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub entry: BasicBlock<'ctx>,
     pub ctx_arg: PointerValue<'ctx>,
     pub inst: &'a Instance,
+    /// Debug info of the module (CO-RE struct types).
+    pub di: &'a DebugInfo<'ctx>,
     pub vars: HashMap<String, PointerValue<'ctx>>,
     /// (continue target, break target) of enclosing loops.
     pub loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
@@ -43,6 +46,10 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub scratch_block: BasicBlock<'ctx>,
     pub scratch_off: u32,
     pub scratch_max: u32,
+    /// The span of the expression being generated (where a helper error is reported).
+    pub cur_span: std::cell::Cell<crate::diag::Span>,
+    /// A 16-byte stack slot for helper-error events, made on first use.
+    pub err_slot: std::cell::Cell<Option<PointerValue<'ctx>>>,
 }
 
 /// Buffers larger than this many bytes go to the scratch map instead of the stack.
@@ -57,12 +64,13 @@ pub(crate) fn llvm_err(e: impl std::fmt::Display) -> String {
 }
 
 /// Generates the program for one probe instance.
-pub(crate) fn generate<'ctx>(
-    m: &mut ModuleCx<'ctx>,
+pub(crate) fn generate<'a, 'ctx>(
+    m: &'a mut ModuleCx<'ctx>,
+    di: &'a DebugInfo<'ctx>,
     name: &str,
     section: &str,
     probe: &Probe,
-    inst: &Instance,
+    inst: &'a Instance,
 ) -> R<FunctionValue<'ctx>> {
     let context = m.context;
     let ptr = context.ptr_type(AddressSpace::default());
@@ -72,7 +80,7 @@ pub(crate) fn generate<'ctx>(
     // No unwind tables: BPF has no unwinding, and they'd only add an .eh_frame section.
     let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
     func.add_attribute(inkwell::attributes::AttributeLoc::Function, context.create_enum_attribute(nounwind, 0));
-    m.di.describe_function(func, name);
+    di.describe_function(func, name);
     let entry = context.append_basic_block(func, "entry");
     let scratch_block = context.append_basic_block(func, "scratch");
     let body_start = context.append_basic_block(func, "start");
@@ -91,6 +99,7 @@ pub(crate) fn generate<'ctx>(
         entry,
         ctx_arg,
         inst,
+        di,
         vars: HashMap::new(),
         loops: Vec::new(),
         temps: Vec::new(),
@@ -98,6 +107,8 @@ pub(crate) fn generate<'ctx>(
         scratch_block,
         scratch_off: 0,
         scratch_max: 0,
+        cur_span: std::cell::Cell::new(probe.span),
+        err_slot: std::cell::Cell::new(None),
     };
 
     // Allocate every scratch variable up front, in the entry block.
@@ -322,10 +333,14 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let ptr_ty = self.m.context.ptr_type(AddressSpace::default());
         let callee = self.b.build_int_to_ptr(i64t.const_int(id, false), ptr_ty, "helper").map_err(llvm_err)?;
         let call = self.b.build_indirect_call(fn_ty, callee, args, "h").map_err(llvm_err)?;
-        match call.try_as_basic_value() {
-            inkwell::values::ValueKind::Basic(v) => Ok(v.into_int_value()),
-            inkwell::values::ValueKind::Instruction(_) => Err(llvm_err("helper returned no value")),
+        let r = match call.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) => v.into_int_value(),
+            inkwell::values::ValueKind::Instruction(_) => return Err(llvm_err("helper returned no value")),
+        };
+        if let Some(name) = reported_helper(id, self.m.helper_errors) {
+            self.report_helper_error(name, r)?;
         }
+        Ok(r)
     }
 
     pub fn block(&mut self, b: &Block) -> R<()> {
@@ -338,7 +353,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn stmt(&mut self, s: &Stmt) -> R<()> {
         let mark = self.temps.len();
         let scratch_mark = self.scratch_off;
+        let outer = self.cur_span.replace(s.span);
         self.stmt_inner(s)?;
+        self.cur_span.set(outer);
         self.scratch_off = scratch_mark;
         self.end_temps(mark)
     }
@@ -431,6 +448,74 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     pub fn store_i64(&self, ptr: PointerValue<'ctx>, v: IntValue<'ctx>) -> R<()> {
         self.b.build_store(ptr, v).map_err(llvm_err)?;
+        Ok(())
+    }
+}
+
+/// The name of helper `id` when `-k`/`-kk` asks for its errors to be reported.
+fn reported_helper(id: u64, level: crate::HelperErrors) -> Option<&'static str> {
+    use crate::HelperErrors;
+    let name = match id {
+        2 => "map_update_elem",
+        3 => "map_delete_elem",
+        16 => "get_current_comm",
+        27 => "get_stackid",
+        4 => "probe_read",
+        112 => "probe_read_user",
+        113 => "probe_read_kernel",
+        114 => "probe_read_user_str",
+        115 => "probe_read_kernel_str",
+        _ => return None,
+    };
+    let is_read = matches!(id, 4 | 112..=115);
+    match level {
+        HelperErrors::Ignore => None,
+        HelperErrors::Helpers if is_read => None,
+        _ => Some(name),
+    }
+}
+
+impl<'ctx> FnCx<'_, 'ctx> {
+    /// After a helper call: when it returned a negative error code, send a `HelperError` event
+    /// naming the call's source location.
+    fn report_helper_error(&self, helper: &str, r: inkwell::values::IntValue<'ctx>) -> R<()> {
+        let span = self.cur_span.get();
+        let (line, col) = crate::diag::line_col(&self.m.source, span.start);
+        let (_, end_col) = crate::diag::line_col(&self.m.source, span.end);
+        let site = btc_bpfprog::ErrorSite {
+            helper: helper.to_string(),
+            location: format!("{}:{line}:{col}-{}", self.m.file, end_col.max(col + 1) - 1),
+            line: line as u32,
+            col: col as u32,
+            excerpt: crate::diag::excerpt_text(&self.m.source, span).replace('^', "~"),
+        };
+        let index = {
+            let mut sites = self.m.error_sites.borrow_mut();
+            sites.push(site);
+            sites.len() as u64 - 1
+        };
+        let failed = self.b.build_int_compare(inkwell::IntPredicate::SLT, r, self.i64(0), "herr").map_err(llvm_err)?;
+        let report = self.new_block("helper_error");
+        let cont = self.new_block("helper_ok");
+        self.b.build_conditional_branch(failed, report, cont).map_err(llvm_err)?;
+        self.b.position_at_end(report);
+        let slot = match self.err_slot.get() {
+            Some(s) => s,
+            None => {
+                let s = self.alloca_slot(16, "helper_error")?;
+                self.err_slot.set(Some(s));
+                s
+            }
+        };
+        let i32t = self.m.context.i32_type();
+        self.b.build_store(slot, i32t.const_int(btc_bpfprog::ActionKind::HelperError as u64, false)).map_err(llvm_err)?;
+        self.b.build_store(self.offset(slot, 4)?, i32t.const_int(index, false)).map_err(llvm_err)?;
+        self.store_i64(self.offset(slot, 8)?, r)?;
+        let rb = self.m.ringbuf.as_pointer_value();
+        // ringbuf_output isn't a reported helper, so this doesn't recurse.
+        self.helper(super::expr::helper::RINGBUF_OUTPUT, &[rb.into(), slot.into(), self.u64c(16).into(), self.u64c(0).into()])?;
+        self.b.build_unconditional_branch(cont).map_err(llvm_err)?;
+        self.b.position_at_end(cont);
         Ok(())
     }
 }

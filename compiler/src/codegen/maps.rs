@@ -110,12 +110,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return Ok(());
         }
         let MapKind::Plain(vt) = kind else { return Err(llvm_err("map kind")) };
-        let key = self.map_key(name, keys)?;
+        // The value is evaluated before the key, as in bpftrace: `@[$i] = --$i` uses the new $i.
         let slot = self.alloca_bytes(vlayout.size(), "newval")?;
         if !vt.is_scalar() {
             self.memset0(slot, vlayout.size())?;
         }
         self.expr_into(value, slot, &vt)?;
+        let key = self.map_key(name, keys)?;
         self.update(map, key, slot)
     }
 
@@ -277,7 +278,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// how many elements it visited.
     pub fn map_len(&mut self, name: &str) -> R<Val<'ctx>> {
         let (map, _, _, _, _) = self.map_global(name)?;
-        let callback = self.m.count_callback();
+        let callback = self.m.count_callback(self.di);
         let ptr_ty = self.m.context.ptr_type(inkwell::AddressSpace::default());
         let n = self.helper(
             helper::FOR_EACH_MAP_ELEM,

@@ -10,12 +10,16 @@
 mod access;
 mod builtins;
 mod calls;
+mod core;
+mod calls_runtime;
 mod debuginfo;
 mod expr;
 mod func;
 mod iter;
 mod maps;
 mod probe_args;
+
+pub(crate) use probe_args::ARG_REGS;
 
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
@@ -43,6 +47,12 @@ pub struct CodegenOptions {
     pub file: String,
     /// Maximum entries of every map (BPFTRACE_MAX_MAP_KEYS).
     pub max_map_keys: u32,
+    /// Settings of the config block the runtime applies, recorded in the metadata.
+    pub runtime_config: bp::RuntimeConfig,
+    /// `-k` / `-kk`: which helpers' errors are reported at run time.
+    pub helper_errors: crate::HelperErrors,
+    /// The source the spans refer to (for the locations of helper errors).
+    pub source: String,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -75,26 +85,34 @@ pub(crate) struct ModuleCx<'ctx> {
     pub ringbuf: GlobalValue<'ctx>,
     pub lost: GlobalValue<'ctx>,
     pub formats: Vec<bp::FormatInfo>,
+    /// Kernel structs accessed with CO-RE relocations.
+    pub core: core::CoreTypes<'ctx>,
+    /// Maps of the runtime-served functions (stack traces, runtime variables).
+    pub rt: calls_runtime::RuntimeMaps<'ctx>,
     /// Layouts of `print(value)` payloads.
     pub values: Vec<bp::Ty>,
     /// The per-CPU scratch map for large buffers, created on first use, and the most any program
     /// uses of it.
     pub scratch: Option<GlobalValue<'ctx>>,
     pub scratch_size: u32,
-    pub di: debuginfo::DebugInfo<'ctx>,
+    /// Helper calls that report errors (`-k`), in event index order.
+    pub error_sites: std::cell::RefCell<Vec<bp::ErrorSite>>,
+    pub helper_errors: crate::HelperErrors,
+    pub source: String,
+    pub file: String,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
     /// The `bpf_for_each_map_elem` callback that visits every element (`len(@m)`): a static
     /// subprogram `long cb(map, key, value, ctx) { return 0; }`, made on first use.
-    pub fn count_callback(&mut self) -> inkwell::values::FunctionValue<'ctx> {
+    pub fn count_callback(&mut self, di: &debuginfo::DebugInfo<'ctx>) -> inkwell::values::FunctionValue<'ctx> {
         if let Some(f) = self.module.get_function(COUNT_CALLBACK) {
             return f;
         }
         let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
         let i64t = self.context.i64_type();
         let f = self.module.add_function(COUNT_CALLBACK, i64t.fn_type(&[ptr.into(); 4], false), Some(Linkage::Internal));
-        self.di.describe_callback(f, COUNT_CALLBACK, &["map", "key", "value", "ctx"]);
+        di.describe_callback(f, COUNT_CALLBACK, &["map", "key", "value", "ctx"]);
         let b = self.context.create_builder();
         b.position_at_end(self.context.append_basic_block(f, "entry"));
         let _ = b.build_return(Some(&i64t.const_zero()));
@@ -213,20 +231,38 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
-    let mut cx = ModuleCx { context: &context, module, maps, ringbuf, lost, formats: Vec::new(), values: Vec::new(), scratch: None, scratch_size: 0, di };
+    let core = core::CoreTypes::collect(prog, analysis);
+    let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
+    let mut cx = ModuleCx {
+        context: &context,
+        module,
+        maps,
+        ringbuf,
+        lost,
+        formats: Vec::new(),
+        values: Vec::new(),
+        scratch: None,
+        scratch_size: 0,
+        core,
+        rt,
+        error_sites: std::cell::RefCell::new(Vec::new()),
+        helper_errors: opts.helper_errors,
+        source: opts.source.clone(),
+        file: opts.file.clone(),
+    };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
         let section = section_of(&inst.probe.kind);
-        let func = func::generate(&mut cx, &fname, &section, ast, inst)?;
+        let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
         let _ = func;
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
     }
 
     if let Some(g) = cx.scratch {
         let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", 1), ("key_size", 4), ("value_size", cx.scratch_size)];
-        cx.di.describe_map(&context, g, SCRATCH_MAP, &attrs);
+        di.describe_map(&context, g, SCRATCH_MAP, &attrs);
     }
 
     let license = context.const_string(b"GPL", true);
@@ -240,7 +276,9 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),
+        config: opts.runtime_config.clone(),
         values: cx.values.clone(),
+        error_sites: cx.error_sites.borrow().clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);
@@ -248,7 +286,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     mg.set_section(Some(bp::META_SECTION));
     mg.set_constant(true);
 
-    cx.di.finalize();
+    di.finalize();
     cx.module.verify().map_err(|e| format!("internal error: invalid LLVM IR: {}", e.to_string()))?;
     cx.module
         .run_passes("default<O2>", &machine, PassBuilderOptions::create())

@@ -53,7 +53,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     let slot = self.alloca_bytes(8, "retval")?;
                     self.memset0(slot, 8)?;
                     self.helper(BPF_FUNC_GET_FUNC_RET, &[self.ctx_arg.into(), slot.into()])?;
-                    return Ok(Val::Int(self.load_i64(slot)?));
+                    // Typed from BTF: an `int` return value is sign-extended from 32 bits.
+                    let v = self.load_i64(slot)?;
+                    return Ok(Val::Int(self.fit(v, &self.ty(e))?));
                 }
                 Ok(Val::Int(self.ctx_u64(RET_REG)?))
             }

@@ -7,11 +7,11 @@ use crate::types::Type;
 impl Checker<'_> {
     pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Type {
         match name {
-            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" | "elapsed" => Type::U64,
+            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
             "cpu" | "rand" | "numaid" => Type::U32,
             "comm" => Type::Str { len: 16 },
             "probe" => Type::Str { len: u32::try_from(self.rp.name.len() + 1).unwrap_or(u32::MAX) },
-            "curtask" => Type::U64,
+            "curtask" => self.curtask_type(),
             "args" => match &self.rp.args {
                 Some(r) => Type::Record(r.clone()),
                 None => {
@@ -19,8 +19,10 @@ impl Checker<'_> {
                     Type::I64
                 }
             },
+            "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
             _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
-            "kstack" | "ustack" | "ctx" | "cpid" | "username" => {
+            "ctx" if self.iter_ctx_type().is_some() => self.iter_ctx_type().unwrap_or(Type::I64),
+            "ctx" | "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }
@@ -28,6 +30,7 @@ impl Checker<'_> {
                 self.err(span, format!("the {name} builtin is not available in {} probes", provider_of(self.rp)));
                 Type::I64
             }
+            _ if self.enum_constant(name).is_some() => self.enum_constant(name).unwrap_or(Type::I64),
             _ => {
                 let mut d = Diagnostic::error(span, format!("unknown identifier '{name}'"));
                 if let Some(s) = crate::suggest::nearest(name, BUILTINS) {

@@ -19,6 +19,15 @@ impl Checker<'_> {
         if let Some(t) = self.call_strings(e, name, args) {
             return t;
         }
+        if let Some(t) = self.call_access(e, name, args) {
+            return t;
+        }
+        if let Some(t) = self.call_skb(e, name, args) {
+            return t;
+        }
+        if super::calls_runtime::FUNCTIONS.contains(&name) {
+            return self.runtime_call(e, name, name_span, args);
+        }
         for a in args {
             self.expr(a);
         }
@@ -26,7 +35,12 @@ impl Checker<'_> {
             self.err(name_span, format!("{name}() is not supported yet"));
         } else {
             let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
-            let all: Vec<&str> = IMPLEMENTED_FUNCTIONS.iter().chain(KNOWN_FUNCTIONS).copied().collect();
+            let all: Vec<&str> = IMPLEMENTED_FUNCTIONS
+                .iter()
+                .chain(KNOWN_FUNCTIONS)
+                .chain(super::calls_runtime::FUNCTIONS)
+                .copied()
+                .collect();
             if let Some(s) = crate::suggest::nearest(name, &all) {
                 d = d.with_hint(format!("did you mean '{s}'?"));
             }
@@ -120,7 +134,8 @@ impl Checker<'_> {
                             self.err(args[1].span, "print() takes top and div only for maps");
                         }
                         match t {
-                            Type::Int { .. } | Type::Str { .. } | Type::Tuple(_) | Type::Ptr { .. } => {}
+                            Type::Int { .. } | Type::Str { .. } | Type::Tuple(_) | Type::Ptr { .. } | Type::Runtime(_) => {}
+                            Type::Struct(_) | Type::Array { .. } => {}
                             Type::Agg(_) => {}
                             other => self.err(args[0].span, format!("print() can't print a value of type {other}")),
                         }

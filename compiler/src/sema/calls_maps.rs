@@ -63,11 +63,14 @@ impl Checker<'_> {
                 // delete(@m[k]) and delete(@m, k).
                 match args {
                     [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] => {
-                        self.map_arg(m, mname, keys);
+                        let key = self.map_key(keys);
+                        self.map_arg(m, mname, &[]);
+                        self.delete_key(m, mname, key);
                     }
-                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }, key] if keys.is_empty() => {
+                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }, k] if keys.is_empty() => {
+                        let key = self.map_key(std::slice::from_ref(k));
                         self.map_arg(m, mname, keys);
-                        self.expr(key);
+                        self.delete_key(m, mname, key);
                     }
                     _ => self.err(e.span, "delete() expects a map element: delete(@map[key])"),
                 }
@@ -99,6 +102,28 @@ impl Checker<'_> {
             }
             _ => None,
         }
+    }
+
+    /// The key given to delete() must fit the map's keys: `delete(@m)` on a map with keys is
+    /// an error (the manual's `delete(@associative); // error`), as is a key on a scalar map.
+    fn delete_key(&mut self, m: &Expr, name: &str, key: Option<Type>) {
+        let Some(sig) = self.maps.get(name).cloned() else { return };
+        let fits = match (&sig.key, &key) {
+            (None, None) => true,
+            (Some(a), Some(b)) => super::check::unify(a, b).is_some(),
+            _ => false,
+        };
+        if fits || !self.final_pass {
+            return;
+        }
+        let msg = match (&sig.key, &key) {
+            (Some(k), None) => format!("delete() needs a key: {name} has keys of type {k}, as in delete({name}[key])"),
+            (None, Some(_)) => format!("{name} has no keys: delete it with delete({name})"),
+            _ => format!("map {name} is used with different keys here"),
+        };
+        let d = crate::diag::Diagnostic::error(m.span, msg)
+            .with_note(sig.defined_at, format!("{name} was first used here"));
+        self.diags.push(d);
     }
 
     /// A map named as a function argument: it must exist; its keys are typed.

@@ -43,6 +43,8 @@ pub struct Instance {
     pub types: Vec<Option<Type>>,
     /// Scratch variables and their types.
     pub vars: HashMap<String, Type>,
+    /// Values of expressions evaluated at compile time (sizeof, offsetof, enum constants).
+    pub consts: HashMap<ExprId, u64>,
 }
 
 impl Instance {
@@ -55,6 +57,12 @@ impl Instance {
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub strlen: u32,
+    /// `--unsafe`: allow system(), signal(), override().
+    pub allow_unsafe: bool,
+    /// How kstack/ustack print when the call doesn't say (BPFTRACE_STACK_MODE).
+    pub stack_mode: btc_bpfprog::StackMode,
+    /// A child command is given (`-c`), so `cpid` has a value.
+    pub has_child: bool,
     /// The process given with `-p` (uprobe and usdt targets are looked up in it).
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_BPF_PROGS (0: the default).
@@ -65,6 +73,7 @@ pub struct CheckOptions {
 pub fn check(
     prog: &Program,
     probes: Vec<ResolvedProbe>,
+    db: &crate::types::TypeDb<'_>,
     opts: &CheckOptions,
     diags: &mut Diagnostics,
 ) -> (Vec<Instance>, Vec<MapSig>) {
@@ -88,6 +97,8 @@ pub fn check(
                 diags: Diagnostics::default(),
                 loop_depth: 0,
                 final_pass: pass == 1,
+                db,
+                consts: HashMap::new(),
             };
             if let Some(pred) = &ast.predicate {
                 let t = cx.expr(pred);
@@ -96,14 +107,14 @@ pub fn check(
                 }
             }
             cx.block(&ast.body);
-            let Checker { types, vars, diags: local, .. } = cx;
+            let Checker { types, vars, diags: local, consts, .. } = cx;
             // Instances of one probe share source: report each problem once.
             for diag in local.items {
                 if seen.insert((diag.span, diag.message.clone())) {
                     d.push(diag);
                 }
             }
-            out.push(Instance { probe: rp.clone(), types, vars });
+            out.push(Instance { probe: rp.clone(), types, vars, consts });
         }
         if pass == 1 {
             return (out, maps.sigs);
@@ -136,6 +147,9 @@ pub(crate) struct Checker<'a> {
     pub(crate) diags: Diagnostics,
     pub(crate) loop_depth: u32,
     pub(crate) final_pass: bool,
+    /// Named types: the preamble's and the kernel's.
+    pub(crate) db: &'a crate::types::TypeDb<'a>,
+    pub(crate) consts: HashMap<ExprId, u64>,
 }
 
 /// Two types can share a slot (variable, map key or value) when they are equal up to integer
@@ -315,7 +329,7 @@ impl Checker<'_> {
         for k in keys {
             let t = self.expr(k);
             match t {
-                Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) => tys.push(t),
+                Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_) => tys.push(t),
                 other => {
                     self.err(k.span, format!("a map key can't be of type {other}"));
                     tys.push(Type::I64);
@@ -398,7 +412,11 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Str(s) => Type::Str { len: u32::try_from(s.len() + 1).unwrap_or(u32::MAX) },
-            ExprKind::Builtin(name) => self.builtin(name, e.span),
+            ExprKind::Builtin(name) => {
+                let t = self.builtin(name, e.span);
+                self.record_enum_constant(e, name);
+                t
+            }
             ExprKind::Var(name) => match self.vars.get(name) {
                 Some(t) => t.clone(),
                 None => {
@@ -465,7 +483,9 @@ impl Checker<'_> {
                 let a = self.expr(then);
                 let b = self.expr(els);
                 match unify(&a, &b) {
-                    Some(t) if a.is_scalar() || matches!(a, Type::Str { .. }) => t,
+                    // Void branches (`c ? print(1) : print(2);`) make a void ternary: fine as a
+                    // statement; using its value is reported where it is used.
+                    Some(t) if a.is_scalar() || matches!(a, Type::Str { .. } | Type::Void) => t,
                     Some(_) => {
                         self.err(e.span, format!("?: chooses between integers or strings, found {a}"));
                         a
@@ -482,7 +502,7 @@ impl Checker<'_> {
             ExprKind::Tuple(elems) => {
                 let tys: Vec<Type> = elems.iter().map(|x| self.expr(x)).collect();
                 for (x, t) in elems.iter().zip(&tys) {
-                    if !matches!(t, Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_)) {
+                    if !matches!(t, Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_)) {
                         self.err(x.span, format!("a tuple can't hold a value of type {t}"));
                     }
                 }
@@ -541,6 +561,9 @@ impl Checker<'_> {
     pub(crate) fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> Type {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
+        if let Some(t) = self.pointer_binary(e, op, &a, &b) {
+            return t;
+        }
         match (&a, &b) {
             (Type::Str { .. }, Type::Str { .. }) if matches!(op, BinOp::Eq | BinOp::Ne) => Type::U64,
             _ if a.is_scalar() && b.is_scalar() => {

@@ -65,8 +65,8 @@ pub fn check(fmt: &str, args: &[Type]) -> Result<(), String> {
     }
     for (i, (c, t)) in convs.iter().zip(args).enumerate() {
         let ok = match c.conv {
-            's' => matches!(t, Type::Str { .. } | Type::Int { .. } | Type::Ptr { .. } | Type::Tuple(_)),
-            'r' => false,
+            's' => matches!(t, Type::Str { .. } | Type::Int { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_)),
+            'r' => matches!(t, Type::Runtime(btc_bpfprog::RuntimeTy::Buf { .. })),
             _ => t.is_scalar(),
         };
         if !ok {

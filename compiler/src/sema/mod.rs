@@ -3,10 +3,15 @@
 pub mod access;
 pub mod builtins;
 pub mod calls;
+pub mod calls_runtime;
 pub mod calls_maps;
+pub mod calls_skb;
 pub mod calls_strings;
 pub mod check;
+pub mod config;
+pub mod consteval;
 pub mod format;
+pub mod positional;
 pub mod probe_builtins;
 pub mod probes;
 
@@ -27,11 +32,29 @@ pub struct Analysis {
 ///    the probe (tracepoint format files).
 /// 2. `check::check` — types every expression per probe instance and fixes map signatures.
 pub fn analyse(prog: &Program, types: &dyn TypeSource, opts: &CheckOptions, diags: &mut Diagnostics) -> Analysis {
+    let pre = crate::types::cpp::Preprocessed::default();
+    analyse_with(prog, crate::types::TypeDb::kernel_only(types), &pre, opts, diags)
+}
+
+/// [`analyse`] for a preprocessed script: `db` knows the kernel's types; the C types of the
+/// preamble (and of the headers in `pre`) are added to it first, as checking needs them.
+pub fn analyse_with(
+    prog: &Program,
+    mut db: crate::types::TypeDb<'_>,
+    pre: &crate::types::cpp::Preprocessed,
+    opts: &CheckOptions,
+    diags: &mut Diagnostics,
+) -> Analysis {
+    let (c, c_diags) = crate::types::cdecl::build(pre, &prog.preamble, &db);
+    db.c = c;
+    for d in c_diags {
+        diags.push(d);
+    }
     let ropts = probes::ResolveOptions { pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
-    let resolved = probes::resolve(prog, types, &ropts, diags);
+    let resolved = probes::resolve(prog, &db, &ropts, diags);
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
     }
-    let (instances, maps) = check::check(prog, resolved, opts, diags);
+    let (instances, maps) = check::check(prog, resolved, &db, opts, diags);
     Analysis { instances, maps }
 }

@@ -89,7 +89,15 @@ impl Checker<'_> {
                     let hint = if provider == "tracepoint" { " (try to use args.ret instead)" } else { "" };
                     self.err(span, format!("The retval builtin can only be used with 'kretprobe', 'uretprobe' and 'kretfunc' probes{hint}"));
                 }
-                Type::U64
+                // In kretfunc, retval has the function's return type from BTF
+                // (`retval->f_path` in `kretfunc:fget`); elsewhere it is a raw register.
+                match &kind {
+                    ProbeKind::Kfunc { func, ret: true, .. } => match self.db.kfunc_return(func) {
+                        Some(t @ (Type::Int { .. } | Type::Ptr { .. })) => t,
+                        _ => Type::U64,
+                    },
+                    _ => Type::U64,
+                }
             }
             _ => match &self.rp.func {
                 Some(f) => Type::Str { len: u32::try_from(f.len() + 1).unwrap_or(u32::MAX) },

@@ -132,15 +132,16 @@ pub(crate) fn has_wildcard(s: &str) -> bool {
 /// Resolves every attach point of the program.
 pub fn resolve(
     prog: &Program,
-    types: &dyn TypeSource,
+    db: &crate::types::TypeDb<'_>,
     opts: &ResolveOptions,
     diags: &mut Diagnostics,
 ) -> Vec<ResolvedProbe> {
+    let types = db.source();
     let mut out = Vec::new();
     for (i, probe) in prog.probes.iter().enumerate() {
         let several = probe.attach.len() > 1;
         for ap in &probe.attach {
-            let cx = Cx { probe: i, ap, types, opts, several };
+            let cx = Cx { probe: i, ap, types, db, opts, several };
             match resolve_one(&cx, diags) {
                 Ok(mut r) => out.append(&mut r),
                 Err(d) => diags.push(d),
@@ -170,6 +171,8 @@ pub(crate) struct Cx<'a> {
     pub probe: usize,
     pub ap: &'a AttachPoint,
     pub types: &'a dyn TypeSource,
+    /// Kernel (BTF) and user (DWARF) types, for typed `args`.
+    pub db: &'a crate::types::TypeDb<'a>,
     pub opts: &'a ResolveOptions,
     /// The action block has several attach points.
     pub several: bool,

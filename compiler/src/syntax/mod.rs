@@ -658,6 +658,7 @@ impl Builder<'_> {
                         t.name = p.as_str().to_string();
                     }
                 }
+                Rule::array_suffix => t.array = Some(0),
                 Rule::int_lit => t.array = parse_int(p.as_str()),
                 Rule::pointer => t.pointers += 1,
                 _ => {}

@@ -34,7 +34,7 @@ pub fn parse_format(text: &str, user_pointers: bool) -> Result<Record, String> {
         if name.starts_with("common_") {
             continue;
         }
-        fields.push(RecordField { name, offset, ty, data_loc });
+        fields.push(RecordField { data_loc, ..RecordField::new(name, offset, ty) });
     }
     Ok(Record { name: "args".into(), fields, size })
 }
@@ -59,7 +59,7 @@ fn field_type(decl: &str, size: u32, signed: bool, user_pointers: bool) -> (Stri
     } else if array.is_some() && is_char {
         Type::Str { len: size }
     } else if base.contains('*') {
-        Type::Ptr { pointee: Box::new(pointee_of(base)), user: user_pointers }
+        Type::Ptr { pointee: Box::new(pointee_of(base, user_pointers)), user: user_pointers }
     } else if array.is_some() {
         let elems = array.and_then(|a| a.trim_matches(['[', ']']).parse::<u32>().ok()).filter(|&n| n > 0);
         let count = elems.unwrap_or(1);
@@ -81,13 +81,23 @@ fn int_of_size(size: u32, signed: bool) -> Type {
     Type::Int { bits, signed }
 }
 
-fn pointee_of(base: &str) -> Type {
-    let t = base.trim_end_matches('*').trim().trim_start_matches("const ").trim();
+/// The pointee of a pointer field. Structs and unions are references by name, resolved (from the
+/// preamble or kernel BTF) when a script dereferences them.
+fn pointee_of(base: &str, user: bool) -> Type {
+    let Some(t) = base.strip_suffix('*') else { return Type::Void };
+    let t = t.trim().trim_start_matches("const ").trim_end_matches(" const").trim();
+    if t.ends_with('*') {
+        return Type::Ptr { pointee: Box::new(pointee_of(t, user)), user };
+    }
+    for (kw, kind) in [("struct ", super::RecordKind::Struct), ("union ", super::RecordKind::Union)] {
+        if let Some(name) = t.strip_prefix(kw) {
+            let s = super::StructRef::new(kind, name.trim(), 0, super::Origin::C);
+            return Type::Struct(std::rc::Rc::new(s));
+        }
+    }
     match t {
-        "char" | "unsigned char" | "signed char" | "u8" | "__u8" => Type::Int { bits: 8, signed: false },
-        "short" | "u16" | "__u16" => Type::Int { bits: 16, signed: false },
-        "int" | "u32" | "__u32" => Type::Int { bits: 32, signed: true },
-        _ => Type::Void,
+        "char" | "unsigned char" | "signed char" => Type::Int { bits: 8, signed: false },
+        other => super::cdecl::base_type(other).unwrap_or(Type::Void),
     }
 }
 

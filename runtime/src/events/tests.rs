@@ -42,7 +42,9 @@ fn meta() -> Metadata {
             FormatInfo { fmt: "hello %s %d\n".into(), args: Ty::tuple(vec![Ty::Str { len: 8 }, Ty::I64]) },
             FormatInfo { fmt: "no args\n".into(), args: Ty::tuple(vec![]) },
         ],
+        config: Default::default(),
         values: vec![],
+        error_sites: vec![],
     }
 }
 

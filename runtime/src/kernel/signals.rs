@@ -1,12 +1,24 @@
 //! SIGINT/SIGTERM handling: the first signal asks tracing to stop, a second one exits at once.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+/// The `-c` child, terminated when a second signal makes us leave at once.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Records the `-c` child's PID (0: none) for [`on_signal`].
+pub fn set_child(pid: u32) {
+    CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+}
 
 extern "C" fn on_signal(_sig: libc::c_int) {
     if STOP.swap(true, Ordering::SeqCst) {
+        let child = CHILD.load(Ordering::SeqCst);
+        if child > 0 {
+            // SAFETY: kill is async-signal-safe.
+            unsafe { libc::kill(child, libc::SIGTERM) };
+        }
         // Second signal: leave now. Every BPF object, link and perf event of ours is held by a
         // file descriptor, so the kernel releases them when the process exits.
         // SAFETY: _exit is async-signal-safe.

@@ -104,12 +104,7 @@ pub fn process_binaries(pid: i32) -> Result<Vec<String>, String> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
         .map_err(|e| format!("can't read the mappings of process {pid}: {e}"))?;
     let mut out: Vec<String> = Vec::new();
-    for line in maps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (Some(perms), Some(path)) = (fields.get(1), fields.get(5)) else { continue };
-        if !perms.contains('x') || !path.starts_with('/') {
-            continue;
-        }
+    for path in executable_mappings(&maps) {
         let p = format!("/proc/{pid}/root{path}");
         if !out.contains(&p) {
             out.push(p);
@@ -118,9 +113,49 @@ pub fn process_binaries(pid: i32) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The files mapped executable by any running process, each once and sorted (for `usdt:*:...`
+/// without -p: bpftrace then looks at every process). Processes that exit meanwhile, or whose
+/// mappings can't be read, are skipped.
+pub fn running_binaries() -> Result<Vec<String>, String> {
+    let dir = std::fs::read_dir("/proc").map_err(|e| format!("can't list the processes in /proc: {e}"))?;
+    let mut out = std::collections::BTreeSet::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else { continue };
+        out.extend(executable_mappings(&maps).into_iter().map(str::to_string));
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The paths of the executable file mappings in the text of a /proc/PID/maps file.
+fn executable_mappings(maps: &str) -> Vec<&str> {
+    maps.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (perms, path) = (fields.get(1)?, fields.get(5)?);
+            (perms.contains('x') && path.starts_with('/')).then_some(*path)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn executable_mappings_are_the_x_file_mappings() {
+        let maps = "\
+55d0a0000000-55d0a0001000 r--p 00000000 08:01 12 /usr/bin/app
+55d0a0001000-55d0a0002000 r-xp 00001000 08:01 12 /usr/bin/app
+7f0000000000-7f0000001000 r-xp 00000000 08:01 13 /usr/lib/libc.so.6
+7f0000002000-7f0000003000 rw-p 00000000 00:00 0
+7ffd00000000-7ffd00001000 r-xp 00000000 00:00 0 [vdso]
+";
+        assert_eq!(executable_mappings(maps), ["/usr/bin/app", "/usr/lib/libc.so.6"]);
+        let mine = running_binaries().unwrap_or_default();
+        assert!(!mine.is_empty(), "the test process itself maps executable files");
+    }
 
     #[test]
     fn library_names_follow_bcc() {

@@ -66,9 +66,22 @@ pub(super) fn kprobe(cx: &Cx<'_>, provider: &str, rest: &[String], diags: &mut D
     }
     let wild = has_wildcard(&func) || module.as_deref().is_some_and(has_wildcard);
     let funcs: Vec<KernelFunction> = if wild {
-        let all = cx.types.kernel_functions().map_err(|e| {
-            cx.err(format!("can't expand {provider}:{}: {e}", display(&module, &func)))
-        })?;
+        let all = match cx.types.kernel_functions() {
+            Ok(all) => all,
+            // A kernel without kprobes has no list of traceable functions: expand against the
+            // functions BTF describes instead (a superset), so the script can still be checked
+            // and compiled; attaching fails later on such a kernel anyway.
+            Err(e) => match cx.types.btf_functions() {
+                Ok(all) => {
+                    diags.push(cx.warn(format!(
+                        "{e}; {provider}:{} is expanded against the kernel's BTF functions instead",
+                        display(&module, &func)
+                    )));
+                    all
+                }
+                Err(_) => return Err(cx.err(format!("can't expand {provider}:{}: {e}", display(&module, &func)))),
+            },
+        };
         let m = matching(&all, &module, &func);
         if m.is_empty() {
             return Err(cx.err(format!("no kernel functions match {}", display(&module, &func))));
@@ -144,10 +157,10 @@ pub(super) fn kfunc(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         .collect())
 }
 
-/// The typed `args` of a kfunc, from BTF. Not available yet: kfunc `args` needs the BTF type
-/// model (field offsets must be `8 * i`, the slots of the fentry context).
-fn kfunc_args(_cx: &Cx<'_>, _f: &KernelFunction) -> Option<std::rc::Rc<crate::types::Record>> {
-    None
+/// The typed `args` of a kfunc, from BTF (field offsets `8 * i`, the slots of the fentry
+/// context).
+fn kfunc_args(cx: &Cx<'_>, f: &KernelFunction) -> Option<std::rc::Rc<crate::types::Record>> {
+    cx.db.kfunc_args(&f.name)
 }
 
 /// `rawtracepoint:[MODULE:]NAME`.
@@ -194,11 +207,10 @@ pub(super) fn rawtracepoint(cx: &Cx<'_>, rest: &[String]) -> Resolved {
 }
 
 /// Typed `args` of a raw tracepoint, from the BTF prototype `btf_trace_NAME` (its first
-/// parameter, `void *`, dropped). Not available yet: it needs the BTF type model. A record whose
-/// field offsets are `8 * i` reads correctly from the raw tracepoint context as it is; switching
-/// the section to `tp_btf/NAME` would also let pointer fields be dereferenced directly.
-fn rawtracepoint_args(_cx: &Cx<'_>, _name: &str) -> Option<std::rc::Rc<crate::types::Record>> {
-    None
+/// parameter, `void *`, dropped): a record whose field offsets are `8 * i` reads correctly from
+/// the raw tracepoint context as it is.
+fn rawtracepoint_args(cx: &Cx<'_>, name: &str) -> Option<std::rc::Rc<crate::types::Record>> {
+    cx.db.rawtracepoint_args(name)
 }
 
 /// `iter:NAME[:PIN]`.

@@ -167,10 +167,12 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
     if name.is_empty() {
         return Err(cx.err("usdt probe needs a probe name"));
     }
-    let paths: Vec<String> = if target == "*" || target.is_empty() {
+    let every = target == "*" || target.is_empty();
+    let paths: Vec<String> = if every {
         match cx.opts.pid {
             Some(pid) => cx.types.process_binaries(pid).map_err(|e| cx.err(e))?,
-            None => return Err(cx.err("usdt probes on every binary ('*') need a process given with -p")),
+            // Without -p, '*' is every file any running process has mapped, as in bpftrace.
+            None => cx.types.running_binaries().map_err(|e| cx.err(e))?,
         }
     } else {
         vec![super::user::binary(cx, target)?]
@@ -179,8 +181,8 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
     for path in &paths {
         let notes = match cx.types.usdt_notes(path) {
             Ok(n) => n,
-            // With -p and '*', binaries without notes (or unreadable ones) are skipped.
-            Err(_) if paths.len() > 1 => continue,
+            // With '*', binaries without notes (or unreadable ones) are skipped.
+            Err(_) if every => continue,
             Err(e) => return Err(cx.err(e)),
         };
         for n in notes {
@@ -221,7 +223,12 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
     }
     if out.is_empty() {
         let shown = if provider == "*" { name.to_string() } else { format!("{provider}:{name}") };
-        return Err(cx.err(format!("no usdt probes match {shown} in {}", paths.join(", "))));
+        let place = match (every, cx.opts.pid) {
+            (true, Some(pid)) => format!("process {pid}"),
+            (true, None) => "any running process".to_string(),
+            (false, _) => paths.join(", "),
+        };
+        return Err(cx.err(format!("no usdt probes match {shown} in {place}")));
     }
     Ok(out)
 }

@@ -127,15 +127,19 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         // Hook for typed arguments: the types side fills `args` from the binary's DWARF (a
         // record whose field offsets are the pt_regs offsets of the argument registers, see
         // codegen::probe_args::ARG_REGS).
-        r.args = uprobe_args(cx, &path, f);
+        // Arguments are in their registers only at the function's entry.
+        if !ret && offset == 0 {
+            r.args = uprobe_args(cx, &path, f);
+        }
         out.push(r);
     }
     Ok(out)
 }
 
-/// The typed `args` of a uprobe, from DWARF. Not available yet (needs the DWARF type model).
-fn uprobe_args(_cx: &Cx<'_>, _path: &str, _f: &ElfFunction) -> Option<std::rc::Rc<crate::types::Record>> {
-    None
+/// The typed `args` of a uprobe, from DWARF: each parameter at the `pt_regs` offset of its
+/// argument register. None when the binary has no debug info for the function.
+fn uprobe_args(cx: &Cx<'_>, path: &str, f: &ElfFunction) -> Option<std::rc::Rc<crate::types::Record>> {
+    cx.db.uprobe_args_record(path, &f.name, &crate::codegen::ARG_REGS).ok()
 }
 
 /// A uprobe `offset` bytes into function `f` must start an instruction.

@@ -1,0 +1,193 @@
+//! The part of the contract that concerns runtime-served values and settings: values the BPF side
+//! only records (an address, a stack id, a timestamp, an errno) and the runtime turns into text
+//! when it prints them ([`RuntimeTy`]), the settings the runtime honours ([`RuntimeConfig`]), and
+//! the map through which the runtime hands values to BPF programs ([`VARS_MAP`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Name of the BPF array map of u64 slots the runtime fills before attaching (see [`Var`]).
+/// Objects that use none of the slots don't have it.
+pub const VARS_MAP: &str = "btc_vars";
+
+/// The slots of [`VARS_MAP`], by index.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Var {
+    /// `cpid`: the PID of the child started with `-c` (0 without one).
+    Cpid = 0,
+    /// `elapsed`: the `nsecs` (boot clock) value when tracing started.
+    StartNs = 1,
+}
+
+/// Number of slots of [`VARS_MAP`].
+pub const VARS_SLOTS: u32 = 2;
+
+/// Prefix of the BPF stack trace maps; the map for stacks of at most N frames is `btc_stackN`.
+pub const STACK_MAP_PREFIX: &str = "btc_stack";
+
+/// The name of the stack trace map for stacks of at most `limit` frames.
+pub fn stack_map_name(limit: u32) -> String {
+    format!("{STACK_MAP_PREFIX}{limit}")
+}
+
+/// How `kstack` and `ustack` are printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackMode {
+    /// One `symbol+offset` per line, indented.
+    #[default]
+    Bpftrace,
+    /// perf's format: `\tADDRESS symbol+offset (module)`.
+    Perf,
+    /// Addresses only, in hex.
+    Raw,
+}
+
+impl StackMode {
+    /// Parses a mode as written in a script, a config block or BPFTRACE_STACK_MODE.
+    pub fn parse(s: &str) -> Option<StackMode> {
+        match s {
+            "bpftrace" => Some(StackMode::Bpftrace),
+            "perf" => Some(StackMode::Perf),
+            "raw" => Some(StackMode::Raw),
+            _ => None,
+        }
+    }
+}
+
+/// A value the BPF side records and the runtime formats. Each one lays out as noted (all
+/// fields little-endian u64 unless said otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuntimeTy {
+    /// `ksym(addr)`: the address. Printed as the name of the kernel function containing it.
+    Ksym,
+    /// `usym(addr)`: address, then PID. Printed as the name of the user function containing it.
+    Usym,
+    /// `kstack`: the stack id in the map `map` (negative: no stack). 8 bytes.
+    Kstack { map: String, mode: StackMode, limit: u32 },
+    /// `ustack`: the stack id in `map`, then the PID. 16 bytes.
+    Ustack { map: String, mode: StackMode, limit: u32 },
+    /// `ntop([af,] addr)`: the address family, then 16 bytes of address. 24 bytes.
+    Inet,
+    /// `strftime(fmt, ns)`: nanoseconds since boot, printed with `fmt`.
+    Timestamp { fmt: String },
+    /// `macaddr(p)`: 6 bytes, padded to 8.
+    MacAddr,
+    /// `cgroup_path(id[, filter])`: the cgroup id.
+    CgroupPath { filter: Option<String> },
+    /// `strerror(n)`: the error number.
+    Strerror,
+    /// `buf(p, n)`: the number of bytes read, then `size` bytes.
+    Buf { size: u32 },
+}
+
+impl RuntimeTy {
+    /// Size in bytes.
+    pub fn size(&self) -> u32 {
+        match self {
+            RuntimeTy::Ksym
+            | RuntimeTy::Kstack { .. }
+            | RuntimeTy::Timestamp { .. }
+            | RuntimeTy::MacAddr
+            | RuntimeTy::CgroupPath { .. }
+            | RuntimeTy::Strerror => 8,
+            RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
+            RuntimeTy::Inet => 24,
+            RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
+        }
+    }
+
+    /// Alignment in bytes.
+    pub fn align(&self) -> u32 {
+        8
+    }
+
+    /// The name of the type in messages (bpftrace's names).
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuntimeTy::Ksym => "ksym_t",
+            RuntimeTy::Usym => "usym_t",
+            RuntimeTy::Kstack { .. } => "kstack",
+            RuntimeTy::Ustack { .. } => "ustack",
+            RuntimeTy::Inet => "inet_t",
+            RuntimeTy::Timestamp { .. } => "timestamp",
+            RuntimeTy::MacAddr => "macaddr_t",
+            RuntimeTy::CgroupPath { .. } => "cgroup_path_t",
+            RuntimeTy::Strerror => "strerror_t",
+            RuntimeTy::Buf { .. } => "buf_t",
+        }
+    }
+}
+
+/// How user symbols are cached (BPFTRACE_CACHE_USER_SYMBOLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSymbolCache {
+    /// One cache per executable: the first process's address space stands for all.
+    PerProgram,
+    /// One cache per process (accurate with ASLR).
+    PerPid,
+    /// No caching.
+    None,
+}
+
+impl UserSymbolCache {
+    /// Parses the values bpftrace accepts.
+    pub fn parse(s: &str) -> Option<UserSymbolCache> {
+        match s {
+            "PER_PROGRAM" => Some(UserSymbolCache::PerProgram),
+            "PER_PID" => Some(UserSymbolCache::PerPid),
+            "NONE" | "0" => Some(UserSymbolCache::None),
+            _ => None,
+        }
+    }
+}
+
+/// Settings of a script's `config = { ... }` block that the runtime applies. Environment
+/// variables take precedence over them; `None` means "not set in the script".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// BPFTRACE_PERF_RB_PAGES: pages per CPU of the event ring buffer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perf_rb_pages: Option<u64>,
+    /// BPFTRACE_CACHE_USER_SYMBOLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_user_symbols: Option<UserSymbolCache>,
+    /// BPFTRACE_CPP_DEMANGLE (the inverse of BPFTRACE_NO_CPP_DEMANGLE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpp_demangle: Option<bool>,
+    /// BPFTRACE_STR_TRUNC_TRAILER.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub str_trunc_trailer: Option<String>,
+    /// BPFTRACE_MAX_CAT_BYTES.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cat_bytes: Option<u64>,
+    /// BPFTRACE_MAX_PROBES (checked when attaching).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_probes: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ty;
+
+    #[test]
+    fn runtime_types_round_trip_through_json() {
+        let ty = Ty::Runtime(RuntimeTy::Kstack { map: stack_map_name(127), mode: StackMode::Perf, limit: 127 });
+        let json = serde_json::to_string(&ty).unwrap_or_default();
+        assert_eq!(json, r#"{"type":"runtime","kind":"kstack","map":"btc_stack127","mode":"perf","limit":127}"#);
+        assert_eq!(serde_json::from_str::<Ty>(&json).ok(), Some(ty));
+        let t = Ty::tuple(vec![Ty::Runtime(RuntimeTy::Usym), Ty::Runtime(RuntimeTy::Inet)]);
+        assert_eq!(t.size(), 40);
+    }
+
+    #[test]
+    fn settings_parse_like_bpftrace() {
+        assert_eq!(UserSymbolCache::parse("PER_PID"), Some(UserSymbolCache::PerPid));
+        assert_eq!(UserSymbolCache::parse("per_pid"), None);
+        assert_eq!(StackMode::parse("perf"), Some(StackMode::Perf));
+        assert_eq!(StackMode::parse("x"), None);
+    }
+}

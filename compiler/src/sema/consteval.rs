@@ -1,0 +1,163 @@
+//! Compile-time functions: `cgroupid(path)`, `kaddr(name)` and `uaddr(name)` become integer
+//! constants before checking. The values come from the [`TypeSource`] (the running system in
+//! the CLI), so the compiler itself still touches nothing.
+
+use crate::ast::*;
+use crate::diag::Diagnostics;
+use crate::types::TypeSource;
+
+/// Replaces every compile-time call of `prog` by its value.
+pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) {
+    for probe in &mut prog.probes {
+        let binary = user_binary(&probe.attach);
+        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags);
+        if let Some(pred) = &mut probe.predicate {
+            walk_expr(pred, &mut f);
+        }
+        walk_block(&mut probe.body, &mut f);
+    }
+}
+
+/// The binary of the probe's first uprobe or USDT attach point, for `uaddr`.
+fn user_binary(attach: &[AttachPoint]) -> Option<String> {
+    attach.iter().find_map(|ap| {
+        let mut parts = ap.raw.splitn(3, ':');
+        let provider = parts.next()?;
+        let path = parts.next()?;
+        matches!(provider, "uprobe" | "u" | "uretprobe" | "ur" | "usdt" | "U").then(|| path.to_string())
+    })
+}
+
+fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics) {
+    let ExprKind::Call { name, args, .. } = &e.kind else { return };
+    if !matches!(name.as_str(), "cgroupid" | "kaddr" | "uaddr") {
+        return;
+    }
+    let arg = match args.as_slice() {
+        [Expr { kind: ExprKind::Str(s), .. }] => s.clone(),
+        _ => {
+            diags.error(e.span, format!("{name}() takes one string literal"));
+            return;
+        }
+    };
+    let value = match name.as_str() {
+        "cgroupid" => types.cgroup_id(&arg),
+        "kaddr" => types.kernel_symbol(&arg),
+        _ => match binary {
+            Some(path) => types.user_symbol(path, &arg).map(|(addr, _size)| addr),
+            None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
+        },
+    };
+    match value {
+        Ok(v) => e.kind = ExprKind::Int(v),
+        Err(msg) => diags.error(e.span, msg),
+    }
+}
+
+fn walk_block(b: &mut Block, f: &mut dyn FnMut(&mut Expr)) {
+    for s in &mut b.stmts {
+        match &mut s.kind {
+            StmtKind::Expr(e) => walk_expr(e, f),
+            StmtKind::Assign { target, value, .. } => {
+                walk_expr(target, f);
+                walk_expr(value, f);
+            }
+            StmtKind::If { cond, then, els } => {
+                walk_expr(cond, f);
+                walk_block(then, f);
+                if let Some(els) = els {
+                    walk_block(els, f);
+                }
+            }
+            StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
+                walk_expr(cond, f);
+                walk_block(body, f);
+            }
+            StmtKind::For { map, body, .. } => {
+                walk_expr(map, f);
+                walk_block(body, f);
+            }
+            StmtKind::Block(b) => walk_block(b, f),
+            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
+        }
+    }
+}
+
+/// Visits every expression under `e` (children first), then `e`.
+fn walk_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+    match &mut e.kind {
+        ExprKind::Call { args: elems, .. } | ExprKind::Tuple(elems) | ExprKind::Map { keys: elems, .. } => {
+            elems.iter_mut().for_each(|x| walk_expr(x, f))
+        }
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Arrow { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr)
+        | ExprKind::IncDec { target: expr, .. } => walk_expr(expr, f),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
+            walk_expr(lhs, f);
+            walk_expr(rhs, f);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            walk_expr(cond, f);
+            walk_expr(then, f);
+            walk_expr(els, f);
+        }
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Builtin(_)
+        | ExprKind::Var(_)
+        | ExprKind::Positional(_)
+        | ExprKind::ParamCount
+        | ExprKind::SizeofType(_)
+        | ExprKind::Offsetof { .. } => {}
+    }
+    f(e);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake;
+    impl TypeSource for Fake {
+        fn tracepoint_format(&self, _: &str, _: &str) -> Result<String, String> {
+            Err("none".into())
+        }
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+            Ok(vec![])
+        }
+        fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+            if name == "jiffies" { Ok(0xffff_0000) } else { Err(format!("kernel symbol not found: {name}")) }
+        }
+        fn user_symbol(&self, path: &str, name: &str) -> Result<(u64, u64), String> {
+            Ok((if path == "/bin/x" && name == "v" { 0x40 } else { 0 }, 8))
+        }
+        fn cgroup_id(&self, _: &str) -> Result<u64, String> {
+            Ok(42)
+        }
+    }
+
+    #[test]
+    fn calls_become_constants() {
+        let src = "uprobe:/bin/x:f { @a = kaddr(\"jiffies\"); @b = cgroupid(\"/sys/fs/cgroup\"); @c = uaddr(\"v\"); }";
+        let mut diags = Diagnostics::default();
+        let mut prog = crate::syntax::parse(src, &mut diags).unwrap_or_default();
+        substitute(&mut prog, &Fake, &mut diags);
+        assert!(!diags.has_errors());
+        let text = format!("{:?}", prog.probes[0].body);
+        assert!(text.contains(&format!("Int({})", 0xffff_0000u64)) && text.contains("Int(42)") && text.contains("Int(64)"), "{text}");
+    }
+
+    #[test]
+    fn failures_are_diagnostics() {
+        let src = "BEGIN { @a = kaddr(\"nope\"); @b = uaddr(\"v\"); }";
+        let mut diags = Diagnostics::default();
+        let mut prog = crate::syntax::parse(src, &mut diags).unwrap_or_default();
+        substitute(&mut prog, &Fake, &mut diags);
+        let text = diags.render("stdin", src, false);
+        assert!(text.contains("kernel symbol not found: nope"), "{text}");
+        assert!(text.contains("uaddr() can only be used in uprobes"), "{text}");
+    }
+}

@@ -1,0 +1,190 @@
+//! bpftrace's settings: the environment variables of the manual and the keys of a script's
+//! `config = { ... }` block, which name the same settings.
+//!
+//! A setting may be written `BPFTRACE_MAX_MAP_KEYS`, `MAX_MAP_KEYS` or `max_map_keys` in a config
+//! block; environment variables take precedence over the config block. The CLI reads the
+//! environment with [`Settings::from_env`]; the compiler reads the config block with
+//! [`Settings::set`] and combines the two with [`Settings::over`].
+
+use btc_bpfprog::{RuntimeConfig, StackMode, UserSymbolCache};
+
+/// Every setting, `None` when not given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// BPFTRACE_MAX_STRLEN (also BPFTRACE_STRLEN): bytes of a string from `str()`.
+    pub strlen: Option<u32>,
+    /// BPFTRACE_MAX_MAP_KEYS: entries of every map.
+    pub max_map_keys: Option<u32>,
+    /// BPFTRACE_MAX_BPF_PROGS: the most BPF programs a script may generate.
+    pub max_bpf_progs: Option<u32>,
+    /// BPFTRACE_STACK_MODE: how kstack/ustack print when the call doesn't say.
+    pub stack_mode: Option<StackMode>,
+    /// Settings the runtime applies (also recorded in compiled objects).
+    pub runtime: RuntimeConfig,
+}
+
+/// Environment variables, as (variable, config key). Several variables may name one key.
+const ENV_VARS: &[(&str, &str)] = &[
+    ("BPFTRACE_STRLEN", "max_strlen"),
+    ("BPFTRACE_MAX_STRLEN", "max_strlen"),
+    ("BPFTRACE_MAX_MAP_KEYS", "max_map_keys"),
+    ("BPFTRACE_MAP_KEYS_MAX", "max_map_keys"),
+    ("BPFTRACE_MAX_PROBES", "max_probes"),
+    ("BPFTRACE_MAX_BPF_PROGS", "max_bpf_progs"),
+    ("BPFTRACE_STACK_MODE", "stack_mode"),
+    ("BPFTRACE_PERF_RB_PAGES", "perf_rb_pages"),
+    ("BPFTRACE_CACHE_USER_SYMBOLS", "cache_user_symbols"),
+    ("BPFTRACE_CPP_DEMANGLE", "cpp_demangle"),
+    ("BPFTRACE_NO_CPP_DEMANGLE", "no_cpp_demangle"),
+    ("BPFTRACE_STR_TRUNC_TRAILER", "str_trunc_trailer"),
+    ("BPFTRACE_MAX_CAT_BYTES", "max_cat_bytes"),
+    ("BPFTRACE_CAT_BYTES_MAX", "max_cat_bytes"),
+];
+
+/// Keys accepted in a config block that btc has nothing to do with (bpftrace's debugging and
+/// type-resolution knobs).
+const IGNORED_KEYS: &[&str] =
+    &["log_size", "max_type_res_iterations", "debug_output", "kernel_source", "kernel_build", "max_ast_nodes"];
+
+/// Settings that only an environment variable can give.
+const ENV_ONLY_KEYS: &[&str] = &["btf", "vmlinux"];
+
+fn positive(key: &str, v: &str) -> Result<u64, String> {
+    let t = v.trim();
+    let parsed = if let Some(hex) = t.strip_prefix("0x") { u64::from_str_radix(hex, 16).ok() } else { t.parse().ok() };
+    parsed.filter(|&n| n > 0).ok_or_else(|| format!("invalid value for {key}: '{v}' (expected a positive integer)"))
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, String> {
+    match v.trim() {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        _ => Err(format!("invalid value for {key}: '{v}' (expected 0 or 1)")),
+    }
+}
+
+/// The config key `name` stands for: lower case, without the `BPFTRACE_` prefix.
+pub fn normalize_key(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let key = lower.strip_prefix("bpftrace_").unwrap_or(&lower);
+    match key {
+        "strlen" => "max_strlen".to_string(),
+        "map_keys_max" => "max_map_keys".to_string(),
+        "cat_bytes_max" => "max_cat_bytes".to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl Settings {
+    /// Sets the setting named `name` (any accepted spelling) from its text. `shown` is the name
+    /// used in error messages. Returns `Ok(false)` for a known key btc ignores.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let key = normalize_key(name);
+        let u32_of = |v: &str| -> Result<u32, String> {
+            positive(name, v).and_then(|n| u32::try_from(n).map_err(|_| format!("invalid value for {name}: '{v}' (too large)")))
+        };
+        match key.as_str() {
+            "max_strlen" => self.strlen = Some(u32_of(value)?),
+            "max_map_keys" => self.max_map_keys = Some(u32_of(value)?),
+            "max_probes" => self.runtime.max_probes = Some(u32_of(value)?),
+            "max_bpf_progs" => self.max_bpf_progs = Some(u32_of(value)?),
+            "stack_mode" => {
+                let m = StackMode::parse(value.trim()).ok_or_else(|| {
+                    format!("invalid value for {name}: '{value}' (valid values are bpftrace, perf and raw)")
+                })?;
+                self.stack_mode = Some(m);
+            }
+            "perf_rb_pages" => self.runtime.perf_rb_pages = Some(positive(name, value)?),
+            "cache_user_symbols" => {
+                let c = UserSymbolCache::parse(value.trim()).ok_or_else(|| {
+                    format!("invalid value for {name}: '{value}' (valid values are PER_PID, PER_PROGRAM and NONE)")
+                })?;
+                self.runtime.cache_user_symbols = Some(c);
+            }
+            "cpp_demangle" => self.runtime.cpp_demangle = Some(boolean(name, value)?),
+            "no_cpp_demangle" => self.runtime.cpp_demangle = Some(!boolean(name, value)?),
+            "str_trunc_trailer" => self.runtime.str_trunc_trailer = Some(value.to_string()),
+            "max_cat_bytes" => self.runtime.max_cat_bytes = Some(positive(name, value)?),
+            k if IGNORED_KEYS.contains(&k) => return Ok(false),
+            k if ENV_ONLY_KEYS.contains(&k) => {
+                return Err(format!("{name} can only be set as an environment variable"));
+            }
+            _ => return Err(format!("unrecognized config variable: {name}")),
+        }
+        Ok(true)
+    }
+
+    /// The settings given by environment variables, read through `var` (`std::env::var` in the
+    /// CLI). The first bad value is the error.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let mut s = Settings::default();
+        for (name, _) in ENV_VARS {
+            if let Some(v) = var(name) {
+                s.set(name, &v)?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// `self` with every setting it lacks taken from `lower`.
+    pub fn over(self, lower: &Settings) -> Settings {
+        let rt = self.runtime;
+        let lrt = &lower.runtime;
+        Settings {
+            strlen: self.strlen.or(lower.strlen),
+            max_map_keys: self.max_map_keys.or(lower.max_map_keys),
+            max_bpf_progs: self.max_bpf_progs.or(lower.max_bpf_progs),
+            stack_mode: self.stack_mode.or(lower.stack_mode),
+            runtime: RuntimeConfig {
+                perf_rb_pages: rt.perf_rb_pages.or(lrt.perf_rb_pages),
+                cache_user_symbols: rt.cache_user_symbols.or(lrt.cache_user_symbols),
+                cpp_demangle: rt.cpp_demangle.or(lrt.cpp_demangle),
+                str_trunc_trailer: rt.str_trunc_trailer.or_else(|| lrt.str_trunc_trailer.clone()),
+                max_cat_bytes: rt.max_cat_bytes.or(lrt.max_cat_bytes),
+                max_probes: rt.max_probes.or(lrt.max_probes),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_names_the_same_setting() {
+        for name in ["BPFTRACE_MAX_MAP_KEYS", "MAX_MAP_KEYS", "max_map_keys"] {
+            let mut s = Settings::default();
+            assert_eq!(s.set(name, "9"), Ok(true));
+            assert_eq!(s.max_map_keys, Some(9));
+        }
+        let mut s = Settings::default();
+        assert_eq!(s.set("strlen", "32"), Ok(true));
+        assert_eq!(s.strlen, Some(32));
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        let mut s = Settings::default();
+        assert_eq!(
+            s.set("BPFTRACE_STRLEN", "abc"),
+            Err("invalid value for BPFTRACE_STRLEN: 'abc' (expected a positive integer)".to_string())
+        );
+        assert!(s.set("stack_mode", "pretty").is_err());
+        assert_eq!(s.set("btf", "/x"), Err("btf can only be set as an environment variable".to_string()));
+        assert_eq!(s.set("nonsense", "1"), Err("unrecognized config variable: nonsense".to_string()));
+        assert_eq!(s.set("log_size", "100"), Ok(false));
+    }
+
+    #[test]
+    fn environment_wins_over_the_config_block() {
+        let env = Settings::from_env(|k| (k == "BPFTRACE_NO_CPP_DEMANGLE").then(|| "1".to_string()));
+        let env = env.unwrap_or_default();
+        let mut script = Settings::default();
+        let _ = script.set("cpp_demangle", "1");
+        let _ = script.set("max_map_keys", "7");
+        let both = env.over(&script);
+        assert_eq!(both.runtime.cpp_demangle, Some(false));
+        assert_eq!(both.max_map_keys, Some(7));
+    }
+}

@@ -1,0 +1,498 @@
+//! A reader of BTF (the kernel's type format, `/sys/kernel/btf/vmlinux`): bytes in, types out.
+//!
+//! Parsing only walks the type section once to find where each type starts; nothing is converted
+//! up front. [`Btf::find`] looks names up through an index built on first use, and
+//! [`Btf::to_type`] / [`Btf::record`] convert single types on demand, so resolving one struct of
+//! vmlinux's ~100k types costs microseconds after the parse.
+//!
+//! Module BTF is "split" BTF: its type ids and string offsets continue those of vmlinux, which is
+//! passed as `base`.
+
+use super::{Bitfield, Origin, Record, RecordField, RecordKind, StructRef, Type};
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+const MAGIC: u16 = 0xeb9f;
+const HEADER_MIN: usize = 24;
+/// Deepest chain of typedefs and qualifiers followed before giving up (loops in bad BTF).
+const MAX_CHAIN: u32 = 64;
+
+/// Why a BTF blob can't be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BtfError {
+    #[error("not BTF data (bad magic)")]
+    Magic,
+    #[error("truncated BTF data: {0}")]
+    Truncated(&'static str),
+    #[error("unknown BTF type kind {kind} at type id {id}")]
+    Kind { kind: u8, id: u32 },
+}
+
+/// The kinds of BTF types (`BTF_KIND_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Void,
+    Int,
+    Ptr,
+    Array,
+    Struct,
+    Union,
+    Enum,
+    Fwd,
+    Typedef,
+    Volatile,
+    Const,
+    Restrict,
+    Func,
+    FuncProto,
+    Var,
+    Datasec,
+    Float,
+    DeclTag,
+    TypeTag,
+    Enum64,
+}
+
+impl Kind {
+    fn from_u8(k: u8) -> Option<Kind> {
+        use Kind::*;
+        Some(match k {
+            0 => Void,
+            1 => Int,
+            2 => Ptr,
+            3 => Array,
+            4 => Struct,
+            5 => Union,
+            6 => Enum,
+            7 => Fwd,
+            8 => Typedef,
+            9 => Volatile,
+            10 => Const,
+            11 => Restrict,
+            12 => Func,
+            13 => FuncProto,
+            14 => Var,
+            15 => Datasec,
+            16 => Float,
+            17 => DeclTag,
+            18 => TypeTag,
+            19 => Enum64,
+            _ => return None,
+        })
+    }
+
+    /// Bytes of kind-specific data after the 12-byte common header.
+    fn extra(self, vlen: u32) -> usize {
+        let vlen = vlen as usize;
+        match self {
+            Kind::Int | Kind::Var | Kind::DeclTag => 4,
+            Kind::Array => 12,
+            Kind::Struct | Kind::Union | Kind::Datasec | Kind::Enum64 => 12 * vlen,
+            Kind::Enum | Kind::FuncProto => 8 * vlen,
+            _ => 0,
+        }
+    }
+
+    fn is_modifier(self) -> bool {
+        matches!(self, Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag | Kind::DeclTag)
+    }
+}
+
+/// One type as stored: the common header fields and its kind-specific bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BtfType<'a> {
+    pub id: u32,
+    pub kind: Kind,
+    pub name: &'a str,
+    pub vlen: u32,
+    pub kind_flag: bool,
+    /// `size` for ints, structs, unions, enums, floats, datasecs; the referenced type id for
+    /// pointers, typedefs, qualifiers, functions and variables.
+    pub size_or_type: u32,
+    extra: &'a [u8],
+}
+
+/// A struct or union member.
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    pub name: &'a str,
+    pub type_id: u32,
+    pub bit_offset: u32,
+    /// Non-zero for bitfields.
+    pub bitfield_size: u32,
+}
+
+/// A parsed BTF blob.
+pub struct Btf {
+    data: Vec<u8>,
+    str_start: usize,
+    str_len: usize,
+    /// Offset in `data` of each type, for ids `first_id..`.
+    offsets: Vec<u32>,
+    first_id: u32,
+    /// String offsets below this belong to the base.
+    first_str: u32,
+    base: Option<Rc<Btf>>,
+    /// Named types by name, built on first lookup: an open-addressing table of type ids
+    /// (0 is empty) keyed by a hash of the name. No allocation per name: building it for
+    /// vmlinux's ~130k types takes a few milliseconds.
+    index: OnceCell<Vec<u32>>,
+}
+
+/// FNV-1a, enough to spread type names.
+fn name_hash(s: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in s {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn u32_at(d: &[u8], off: usize) -> Option<u32> {
+    d.get(off..off + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+impl Btf {
+    /// Parses a blob; `base` is vmlinux's BTF when `data` is a module's split BTF.
+    pub fn parse(data: Vec<u8>, base: Option<Rc<Btf>>) -> Result<Btf, BtfError> {
+        let magic = data.get(0..2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or(BtfError::Truncated("header"))?;
+        if magic != MAGIC {
+            return Err(BtfError::Magic);
+        }
+        let hdr_len = u32_at(&data, 4).ok_or(BtfError::Truncated("header"))? as usize;
+        if hdr_len < HEADER_MIN {
+            return Err(BtfError::Truncated("header"));
+        }
+        let field = |i: usize| u32_at(&data, 8 + 4 * i).map(|v| v as usize).ok_or(BtfError::Truncated("header"));
+        let (type_off, type_len, str_off, str_len) = (field(0)?, field(1)?, field(2)?, field(3)?);
+        let type_start = hdr_len.checked_add(type_off).ok_or(BtfError::Truncated("types"))?;
+        let type_end = type_start.checked_add(type_len).ok_or(BtfError::Truncated("types"))?;
+        let str_start = hdr_len.checked_add(str_off).ok_or(BtfError::Truncated("strings"))?;
+        if type_end > data.len() || str_start.checked_add(str_len).is_none_or(|e| e > data.len()) {
+            return Err(BtfError::Truncated("sections"));
+        }
+        let (first_id, first_str) = match &base {
+            Some(b) => (b.count(), b.first_str + u32::try_from(b.str_len).unwrap_or(u32::MAX)),
+            None => (1, 0),
+        };
+        let mut offsets = Vec::with_capacity(type_len / 16);
+        let mut off = type_start;
+        while off < type_end {
+            let info = u32_at(&data, off + 4).ok_or(BtfError::Truncated("type"))?;
+            let id = first_id + u32::try_from(offsets.len()).unwrap_or(u32::MAX);
+            let raw_kind = ((info >> 24) & 0x1f) as u8;
+            let kind = Kind::from_u8(raw_kind).ok_or(BtfError::Kind { kind: raw_kind, id })?;
+            offsets.push(u32::try_from(off).map_err(|_| BtfError::Truncated("type offset"))?);
+            off += 12 + kind.extra(info & 0xffff);
+        }
+        if off != type_end {
+            return Err(BtfError::Truncated("last type"));
+        }
+        Ok(Btf { data, str_start, str_len, offsets, first_id, first_str, base, index: OnceCell::new() })
+    }
+
+    /// One past the largest type id.
+    pub fn count(&self) -> u32 {
+        self.first_id + u32::try_from(self.offsets.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The string at `off` of the string section ("" when out of range).
+    pub fn str_at(&self, off: u32) -> &str {
+        if off < self.first_str {
+            return self.base.as_ref().map_or("", |b| b.str_at(off));
+        }
+        let start = self.str_start + (off - self.first_str) as usize;
+        let end = self.str_start + self.str_len;
+        let Some(bytes) = self.data.get(start..end) else { return "" };
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        std::str::from_utf8(&bytes[..len]).unwrap_or("")
+    }
+
+    /// The type with id `id` (0 is `void`).
+    pub fn get(&self, id: u32) -> Option<BtfType<'_>> {
+        if id == 0 {
+            return Some(BtfType { id, kind: Kind::Void, name: "void", vlen: 0, kind_flag: false, size_or_type: 0, extra: &[] });
+        }
+        if id < self.first_id {
+            return self.base.as_ref()?.get(id);
+        }
+        let off = *self.offsets.get((id - self.first_id) as usize)? as usize;
+        let name_off = u32_at(&self.data, off)?;
+        let info = u32_at(&self.data, off + 4)?;
+        let size_or_type = u32_at(&self.data, off + 8)?;
+        let kind = Kind::from_u8(((info >> 24) & 0x1f) as u8)?;
+        let vlen = info & 0xffff;
+        let extra = self.data.get(off + 12..off + 12 + kind.extra(vlen))?;
+        Some(BtfType { id, kind, name: self.str_at(name_off), vlen, kind_flag: info >> 31 == 1, size_or_type, extra })
+    }
+
+    fn extra_u32(t: &BtfType<'_>, i: usize) -> u32 {
+        u32_at(t.extra, 4 * i).unwrap_or(0)
+    }
+
+    /// `(encoding, bit offset, bits)` of an INT: encoding bit 0 is signed, 1 char, 2 bool.
+    pub fn int_info(t: &BtfType<'_>) -> (u32, u32, u32) {
+        let v = Self::extra_u32(t, 0);
+        ((v >> 24) & 0xf, (v >> 16) & 0xff, v & 0xff)
+    }
+
+    /// `(element type, element count)` of an ARRAY.
+    pub fn array_info(t: &BtfType<'_>) -> (u32, u32) {
+        (Self::extra_u32(t, 0), Self::extra_u32(t, 2))
+    }
+
+    /// Members of a STRUCT or UNION.
+    pub fn members<'a>(&'a self, t: &BtfType<'a>) -> impl Iterator<Item = Member<'a>> + 'a {
+        let kind_flag = t.kind_flag;
+        let extra = t.extra;
+        let n = if matches!(t.kind, Kind::Struct | Kind::Union) { t.vlen as usize } else { 0 };
+        (0..n).map(move |i| {
+            let name = self.str_at(u32_at(extra, 12 * i).unwrap_or(0));
+            let type_id = u32_at(extra, 12 * i + 4).unwrap_or(0);
+            let off = u32_at(extra, 12 * i + 8).unwrap_or(0);
+            let (bit_offset, bitfield_size) = if kind_flag { (off & 0xff_ffff, off >> 24) } else { (off, 0) };
+            Member { name, type_id, bit_offset, bitfield_size }
+        })
+    }
+
+    /// Parameters `(name, type id)` of a FUNC_PROTO.
+    pub fn params<'a>(&'a self, t: &BtfType<'a>) -> Vec<(&'a str, u32)> {
+        if t.kind != Kind::FuncProto {
+            return Vec::new();
+        }
+        (0..t.vlen as usize)
+            .map(|i| (self.str_at(u32_at(t.extra, 8 * i).unwrap_or(0)), u32_at(t.extra, 8 * i + 4).unwrap_or(0)))
+            .collect()
+    }
+
+    /// Enumerators `(name, value)` of an ENUM or ENUM64.
+    pub fn enumerators<'a>(&'a self, t: &BtfType<'a>) -> Vec<(&'a str, i64)> {
+        let signed = t.kind_flag;
+        match t.kind {
+            Kind::Enum => (0..t.vlen as usize)
+                .map(|i| {
+                    let v = u32_at(t.extra, 8 * i + 4).unwrap_or(0);
+                    let v = if signed { i64::from(v as i32) } else { i64::from(v) };
+                    (self.str_at(u32_at(t.extra, 8 * i).unwrap_or(0)), v)
+                })
+                .collect(),
+            Kind::Enum64 => (0..t.vlen as usize)
+                .map(|i| {
+                    let lo = u64::from(u32_at(t.extra, 12 * i + 4).unwrap_or(0));
+                    let hi = u64::from(u32_at(t.extra, 12 * i + 8).unwrap_or(0));
+                    (self.str_at(u32_at(t.extra, 12 * i).unwrap_or(0)), ((hi << 32) | lo) as i64)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every type id of this blob (not of its base).
+    pub fn ids(&self) -> std::ops::Range<u32> {
+        self.first_id..self.count()
+    }
+
+    fn index(&self) -> &[u32] {
+        self.index.get_or_init(|| {
+            let slots = (self.offsets.len() * 2).next_power_of_two().max(16);
+            let mask = slots - 1;
+            let mut table = vec![0u32; slots];
+            for id in self.ids() {
+                let Some(t) = self.get(id) else { continue };
+                if t.name.is_empty() {
+                    continue;
+                }
+                let mut i = name_hash(t.name.as_bytes()) as usize & mask;
+                while table[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                table[i] = id;
+            }
+            table
+        })
+    }
+
+    /// Every type id named `name`, in the order they were indexed.
+    fn ids_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = u32> + 'a {
+        let table = self.index();
+        let mask = table.len() - 1;
+        let start = name_hash(name.as_bytes()) as usize & mask;
+        (0..table.len())
+            .map(move |k| table[(start + k) & mask])
+            .take_while(|&id| id != 0)
+            .filter(move |&id| self.get(id).is_some_and(|t| t.name == name))
+    }
+
+    /// The id of the type named `name` of one of `kinds`, preferring full definitions over
+    /// forward declarations. Searches this blob only (not the base).
+    pub fn find(&self, name: &str, kinds: &[Kind]) -> Option<u32> {
+        let mut fwd = None;
+        for id in self.ids_named(name) {
+            let Some(t) = self.get(id) else { continue };
+            if kinds.contains(&t.kind) {
+                if t.kind == Kind::Fwd {
+                    fwd.get_or_insert(id);
+                } else {
+                    return Some(id);
+                }
+            }
+        }
+        fwd
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type.
+    pub fn skip_modifiers(&self, mut id: u32) -> Option<BtfType<'_>> {
+        for _ in 0..MAX_CHAIN {
+            let t = self.get(id)?;
+            if !t.kind.is_modifier() {
+                return Some(t);
+            }
+            id = t.size_or_type;
+        }
+        None
+    }
+
+    /// The type `id` in btc's model. Structs and unions become unresolved [`Type::Struct`]
+    /// references (see [`Btf::record`]); `blob` is recorded in their [`Origin`].
+    pub fn to_type(&self, id: u32, blob: u32) -> Type {
+        let Some(t) = self.skip_modifiers(id) else { return Type::Void };
+        match t.kind {
+            Kind::Int => {
+                let (enc, _, bits) = Self::int_info(&t);
+                let bits = match t.size_or_type {
+                    1 => 8,
+                    2 => 16,
+                    4 => 32,
+                    8 => 64,
+                    _ => bits.clamp(8, 64) as u8,
+                };
+                Type::Int { bits, signed: enc & 1 == 1 }
+            }
+            Kind::Enum | Kind::Enum64 => {
+                let bits = u8::try_from(t.size_or_type.clamp(1, 8) * 8).unwrap_or(64);
+                Type::Int { bits, signed: t.kind_flag }
+            }
+            Kind::Float => Type::Int { bits: u8::try_from(t.size_or_type.clamp(1, 8) * 8).unwrap_or(64), signed: false },
+            Kind::Ptr => Type::kptr(self.to_type(t.size_or_type, blob)),
+            Kind::Array => {
+                let (elem, count) = Self::array_info(&t);
+                let et = self.to_type(elem, blob);
+                match et {
+                    Type::Int { bits: 8, .. } if self.is_char(elem) => Type::Str { len: count },
+                    et => Type::Array { elem: Box::new(et), count },
+                }
+            }
+            Kind::Struct | Kind::Union | Kind::Fwd => {
+                let kind = if t.kind == Kind::Union || (t.kind == Kind::Fwd && t.kind_flag) {
+                    RecordKind::Union
+                } else {
+                    RecordKind::Struct
+                };
+                let size = if t.kind == Kind::Fwd { 0 } else { t.size_or_type };
+                Type::Struct(Rc::new(StructRef::new(kind, t.name, size, Origin::Btf { blob, id: t.id })))
+            }
+            _ => Type::Void,
+        }
+    }
+
+    /// True when `id` is a `char`-like one-byte integer (char arrays are strings).
+    fn is_char(&self, id: u32) -> bool {
+        self.skip_modifiers(id).is_some_and(|t| {
+            t.kind == Kind::Int && t.size_or_type == 1 && (Self::int_info(&t).0 & 2 == 2 || t.name.contains("char"))
+        })
+    }
+
+    /// The fields of struct or union `id`. Anonymous members (fields reached through them by
+    /// name) come back already resolved.
+    pub fn record(&self, id: u32, blob: u32) -> Option<Record> {
+        self.record_depth(id, blob, 0)
+    }
+
+    fn record_depth(&self, id: u32, blob: u32, depth: u32) -> Option<Record> {
+        let t = self.skip_modifiers(id)?;
+        if !matches!(t.kind, Kind::Struct | Kind::Union) || depth > MAX_CHAIN {
+            return None;
+        }
+        let mut fields = Vec::with_capacity(t.vlen as usize);
+        for m in self.members(&t) {
+            let mut ty = self.to_type(m.type_id, blob);
+            if m.name.is_empty() {
+                if let Type::Struct(s) = &ty {
+                    if let Some(inner) = self.record_depth(m.type_id, blob, depth + 1) {
+                        let _ = s.resolved.set(Rc::new(inner));
+                    }
+                }
+            }
+            // Old-style bitfields encode their width in the INT type instead of the member.
+            let mut bits = m.bitfield_size;
+            if bits == 0 {
+                if let Some(it) = self.skip_modifiers(m.type_id).filter(|it| it.kind == Kind::Int) {
+                    let (_, ioff, ibits) = Self::int_info(&it);
+                    if ioff != 0 || ibits != it.size_or_type * 8 {
+                        bits = ibits;
+                    }
+                }
+            }
+            let mut f = RecordField::new(m.name, m.bit_offset / 8, Type::Void);
+            if bits != 0 {
+                f.bitfield = Some(Bitfield { shift: (m.bit_offset % 8) as u8, bits: u8::try_from(bits).unwrap_or(64) });
+                if !ty.is_int() {
+                    ty = Type::Int { bits: 64, signed: false };
+                }
+            }
+            f.ty = ty;
+            f.enum_type = self.skip_modifiers(m.type_id).is_some_and(|t| matches!(t.kind, Kind::Enum | Kind::Enum64));
+            fields.push(f);
+        }
+        Some(Record { name: t.name.to_string(), fields, size: t.size_or_type })
+    }
+
+    /// The value of the enumerator `name` of any enum (a scan of every enum: used only for
+    /// identifiers that name nothing else).
+    pub fn enumerator(&self, name: &str) -> Option<i64> {
+        self.ids()
+            .filter_map(|id| self.get(id))
+            .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
+            .find_map(|t| self.enumerators(&t).into_iter().find(|(n, _)| *n == name).map(|(_, v)| v))
+    }
+
+    /// The parameters of the function-pointer typedef `name` (such as `btf_trace_sched_switch`),
+    /// unnamed ones as `argN`.
+    pub fn typedef_params(&self, name: &str, blob: u32) -> Option<Vec<(String, Type)>> {
+        let id = self.find(name, &[Kind::Typedef])?;
+        let ptr = self.skip_modifiers(id).filter(|t| t.kind == Kind::Ptr)?;
+        let proto = self.skip_modifiers(ptr.size_or_type).filter(|t| t.kind == Kind::FuncProto)?;
+        Some(
+            self.params(&proto)
+                .into_iter()
+                .enumerate()
+                .map(|(i, (n, t))| (if n.is_empty() { format!("arg{i}") } else { n.to_string() }, self.to_type(t, blob)))
+                .collect(),
+        )
+    }
+
+    /// The names of every type of `kinds` (for "did you mean" suggestions).
+    pub fn names_of<'a>(&'a self, kinds: &'a [Kind]) -> impl Iterator<Item = &'a str> + 'a {
+        self.ids().filter_map(|id| self.get(id)).filter(|t| kinds.contains(&t.kind) && !t.name.is_empty()).map(|t| t.name)
+    }
+
+    /// Every FUNC's name, for listing kfuncs.
+    pub fn function_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ids().filter_map(|id| self.get(id)).filter(|t| t.kind == Kind::Func).map(|t| t.name)
+    }
+
+    /// The parameters `(name, type)` and return type of function `name` (a FUNC), for typed
+    /// `args` of kfunc and rawtracepoint probes.
+    pub fn function(&self, name: &str, blob: u32) -> Option<(Vec<(String, Type)>, Type)> {
+        let id = self.find(name, &[Kind::Func])?;
+        let f = self.get(id)?;
+        let proto = self.get(f.size_or_type)?;
+        let params =
+            self.params(&proto).into_iter().map(|(n, t)| (n.to_string(), self.to_type(t, blob))).collect();
+        Some((params, self.to_type(proto.size_or_type, blob)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

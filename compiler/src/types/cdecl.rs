@@ -1,0 +1,115 @@
+//! C declarations of the preamble and of included headers: struct, union, enum and typedef
+//! definitions, laid out with the C rules of x86-64 and arm64 (LP64). Everything else a header
+//! declares (functions, variables, inline function bodies) is skipped.
+
+use super::cpp::{expand, lex, Preprocessed};
+use super::{RecordKind, StructRef, Type, TypeDb};
+use crate::ast::PreambleItem;
+use crate::diag::{Diagnostic, Span};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+mod parse;
+pub use parse::parse_declarations;
+
+/// The C definitions of a script (its preamble and the headers it includes).
+#[derive(Debug, Default)]
+pub struct CTypes {
+    pub structs: HashMap<(RecordKind, String), Rc<StructRef>>,
+    pub typedefs: HashMap<String, Type>,
+    pub enums: HashMap<String, Type>,
+    pub enumerators: HashMap<String, i64>,
+}
+
+impl CTypes {
+    /// `struct NAME` / `union NAME` (either, when `kind` is None).
+    pub fn record(&self, kind: Option<RecordKind>, name: &str) -> Option<Rc<StructRef>> {
+        match kind {
+            Some(k) => self.structs.get(&(k, name.to_string())).cloned(),
+            None => self
+                .structs
+                .get(&(RecordKind::Struct, name.to_string()))
+                .or_else(|| self.structs.get(&(RecordKind::Union, name.to_string())))
+                .cloned(),
+        }
+    }
+
+    pub fn typedef(&self, name: &str) -> Option<Type> {
+        self.typedefs.get(name).cloned()
+    }
+
+    pub fn enum_type(&self, name: &str) -> Option<Type> {
+        self.enums.get(name).cloned()
+    }
+
+    pub fn enum_value(&self, name: &str) -> Option<i64> {
+        self.enumerators.get(name).copied()
+    }
+
+    /// Every struct, union, enum and typedef name, for suggestions.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.structs.keys().map(|(_, n)| n.clone()).collect();
+        v.extend(self.typedefs.keys().cloned());
+        v.extend(self.enums.keys().cloned());
+        v
+    }
+}
+
+/// C's base types (and bpftrace's integer type names), by their spelling.
+pub fn base_type(name: &str) -> Option<Type> {
+    let (bits, signed) = match name {
+        "char" | "signed char" | "int8" | "int8_t" | "__s8" | "s8" => (8, true),
+        "unsigned char" | "uint8" | "uint8_t" | "__u8" | "u8" | "bool" | "_Bool" => (8, false),
+        "short" | "short int" | "signed short" | "int16" | "int16_t" | "__s16" | "s16" => (16, true),
+        "unsigned short" | "unsigned short int" | "uint16" | "uint16_t" | "__u16" | "u16" => (16, false),
+        "int" | "signed" | "signed int" | "int32" | "int32_t" | "__s32" | "s32" => (32, true),
+        "unsigned" | "unsigned int" | "uint32" | "uint32_t" | "__u32" | "u32" => (32, false),
+        "long" | "long int" | "signed long" | "long long" | "long long int" | "signed long long" | "int64"
+        | "int64_t" | "__s64" | "s64" | "ssize_t" => (64, true),
+        "unsigned long" | "unsigned long int" | "unsigned long long" | "unsigned long long int" | "uint64"
+        | "uint64_t" | "__u64" | "u64" | "size_t" | "uintptr_t" => (64, false),
+        "float" => (32, false),
+        "double" => (64, false),
+        _ => return None,
+    };
+    Some(Type::Int { bits, signed })
+}
+
+/// The C types of a script: the declarations of the headers it includes, then its own
+/// definitions (whose problems are reported, at their place in the script).
+pub fn build(pre: &Preprocessed, preamble: &[PreambleItem], db: &TypeDb<'_>) -> (CTypes, Vec<Diagnostic>) {
+    let mut types = CTypes::default();
+    // Headers are best effort: what can't be parsed is skipped (and rarely matters).
+    parse_declarations(&pre.header_tokens, &mut types, db, false);
+    let mut diags = Vec::new();
+    for item in preamble.iter().filter(|i| !i.text.trim_start().starts_with('#')) {
+        let toks = expand(&lex(&item.text, item.span.start), &pre.macros);
+        for (pos, msg) in parse_declarations(&toks, &mut types, db, true) {
+            let len = toks.iter().find(|t| t.pos == pos).map_or(1, |t| t.text.len());
+            diags.push(Diagnostic::error(Span::new(pos as usize, pos as usize + len), msg));
+        }
+    }
+    (types, diags)
+}
+
+/// Problems with the script's directives, at their place in the original script: malformed
+/// directives, and headers that were not found when kernel BTF can't stand in for them.
+pub fn directive_diagnostics(pre: &Preprocessed, db: &TypeDb<'_>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> =
+        pre.errors.iter().map(|(s, e, m)| Diagnostic::error(Span::new(*s as usize, *e as usize), m.clone())).collect();
+    if pre.missing.is_empty() || db.has_kernel_btf() {
+        // bpftrace takes kernel types from BTF when kernel headers are missing.
+        return out;
+    }
+    for (name, span) in &pre.missing {
+        let (s, e) = span.unwrap_or((0, 0));
+        out.push(
+            Diagnostic::error(Span::new(s as usize, e as usize), format!("header not found: {name}"))
+                .with_hint("add its directory with -I DIR; kernel BTF, which could stand in for kernel headers, is not available"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

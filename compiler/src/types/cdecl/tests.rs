@@ -1,0 +1,106 @@
+use super::*;
+use crate::types::cpp::lex;
+use crate::types::{NoTypes, Record};
+
+fn parse(src: &str) -> (CTypes, Vec<(u32, String)>) {
+    let db = TypeDb::kernel_only(&NoTypes);
+    let mut types = CTypes::default();
+    let errors = parse_declarations(&lex(src, 0), &mut types, &db, true);
+    (types, errors)
+}
+
+fn record(types: &CTypes, name: &str) -> Rc<Record> {
+    types.record(None, name).and_then(|s| s.record().cloned()).unwrap_or_else(|| panic!("no struct {name}"))
+}
+
+fn offsets(r: &Record) -> Vec<(String, u32)> {
+    r.fields.iter().map(|f| (f.name.clone(), f.offset)).collect()
+}
+
+#[test]
+fn struct_layout_follows_c() {
+    let (t, e) = parse("struct s { char c; int i; short h; long l; char name[5]; void *p; };");
+    assert!(e.is_empty(), "{e:?}");
+    let r = record(&t, "s");
+    let want = [("c", 0), ("i", 4), ("h", 8), ("l", 16), ("name", 24), ("p", 32)];
+    assert_eq!(offsets(&r), want.map(|(n, o)| (n.to_string(), o)));
+    assert_eq!(r.size, 40);
+    assert_eq!(r.fields[4].ty, Type::Str { len: 5 });
+    assert!(matches!(&r.fields[5].ty, Type::Ptr { pointee, .. } if **pointee == Type::Void));
+}
+
+#[test]
+fn bitfields_pack_as_gcc_does() {
+    let (t, e) = parse("struct b { unsigned a : 3; int s : 4; unsigned : 0; unsigned char c : 7; unsigned char d : 2; long x : 40; };");
+    assert!(e.is_empty(), "{e:?}");
+    let r = record(&t, "b");
+    let bf: Vec<(u32, u8, u8)> =
+        r.fields.iter().map(|f| f.bitfield.map_or((f.offset, 0, 0), |b| (f.offset, b.shift, b.bits))).collect();
+    // a: bits 0-2; s: bits 3-6; `:0` aligns to the next int; c: byte 4; d doesn't fit in
+    // c's byte: byte 5; x would straddle its 8-byte unit: the next one.
+    assert_eq!(bf, [(0, 0, 3), (0, 3, 4), (4, 0, 7), (5, 0, 2), (8, 0, 40)]);
+    assert!(r.fields[1].ty.is_signed());
+    assert_eq!(r.size, 16);
+}
+
+#[test]
+fn unions_anonymous_members_and_nesting() {
+    let (t, e) = parse(
+        "struct in { short a; }; union u { long l; struct in i; char c[3]; };
+         struct o { int x; union { int y; char z; }; struct { int w; } named; struct in arr[2]; };",
+    );
+    assert!(e.is_empty(), "{e:?}");
+    let u = record(&t, "u");
+    assert_eq!(offsets(&u), [("l".to_string(), 0), ("i".to_string(), 0), ("c".to_string(), 0)]);
+    assert_eq!(u.size, 8);
+    let o = record(&t, "o");
+    assert_eq!(o.field_path("z"), Some(vec![1, 1]));
+    assert_eq!(o.path_offset(&[1, 1]), 4);
+    assert_eq!(o.field("named").map(|f| f.offset), Some(8));
+    assert!(matches!(o.field("arr").map(|f| &f.ty), Some(Type::Array { count: 2, .. })));
+    assert_eq!(o.size, 16);
+}
+
+#[test]
+fn typedefs_enums_and_function_pointers() {
+    let (t, e) = parse(
+        "typedef unsigned long long u64_t; typedef struct { u64_t v; } box_t; enum color { RED, GREEN = 5, BLUE };
+         enum neg { M = -1 }; struct f { void (*cb)(int, char *); box_t b; enum color c; int arr[BLUE]; int *(*pa)[3]; };
+         static inline int helper(int x) { return x + 1; } extern int var; int fn(void);",
+    );
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(t.typedef("u64_t"), Some(Type::U64));
+    assert_eq!((t.enum_value("RED"), t.enum_value("GREEN"), t.enum_value("BLUE")), (Some(0), Some(5), Some(6)));
+    assert_eq!(t.enum_type("neg"), Some(Type::Int { bits: 32, signed: true }));
+    let f = record(&t, "f");
+    assert!(f.fields[0].ty.is_ptr());
+    assert_eq!(f.field("b").map(|x| x.offset), Some(8));
+    assert!(matches!(f.field("arr").map(|x| &x.ty), Some(Type::Array { count: 6, .. })));
+    assert!(f.field("pa").is_some_and(|x| x.ty.is_ptr()));
+}
+
+#[test]
+fn packed_and_sizeof_in_constants() {
+    let (t, e) = parse("struct p { char c; int i; } __attribute__((packed)); struct q { char b[sizeof(long) * 2]; };");
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(record(&t, "p").size, 5);
+    assert_eq!(record(&t, "q").size, 16);
+}
+
+#[test]
+fn errors_name_the_problem_and_place() {
+    let (_, e) = parse("struct s { int a; intt b; };");
+    assert_eq!(e, vec![(18, "unknown type name 'intt'".to_string())]);
+    let (_, e) = parse("struct s { int a }");
+    assert_eq!(e, vec![(17, "expected ';', found '}'".to_string())]);
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("struct s {{ int {}x{}; }};", "(*".repeat(10_000), ")".repeat(10_000));
+    let (_, e) = parse(&deep);
+    assert_eq!(e.first().map(|e| e.1.as_str()), Some("declaration nested too deeply"));
+    let nested = format!("{}int x;{}", "struct a { ".repeat(5_000), " };".repeat(5_000));
+    let (_, e) = parse(&nested);
+    assert!(!e.is_empty());
+}

@@ -1,0 +1,347 @@
+//! bpftrace's command line, as `btc run` and as `bpftrace` (btc installed under that name).
+//!
+//! Parsed like getopt_long does: short options may be grouped (`-qv`, `-kk`) and take their
+//! value attached (`-eBEGIN{}`) or as the next argument; long options take `--opt=value` or
+//! `--opt value`; options and operands may be mixed; `--` ends the options. The first operand
+//! is the script file unless `-e` is given; the others are the positional parameters.
+
+use btc_compiler::HelperErrors;
+use btc_runtime::{Buffering, OutputFormat};
+use std::path::PathBuf;
+
+/// Everything the command line says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Args {
+    /// `-e PROGRAM`.
+    pub program: Option<String>,
+    /// The script (or `.o` object) file; `-` for stdin.
+    pub file: Option<String>,
+    /// `$1`..`$N`.
+    pub positional: Vec<String>,
+    pub buffering: Buffering,
+    pub format: OutputFormat,
+    /// `-o FILE`.
+    pub output: Option<PathBuf>,
+    /// `-I DIR` (in order).
+    pub include_dirs: Vec<PathBuf>,
+    /// `--include FILE` (in order).
+    pub includes: Vec<String>,
+    /// `-l [SEARCH]`.
+    pub list: Option<Option<String>>,
+    pub verbose: bool,
+    /// `-k` / `-kk`.
+    pub helper_errors: HelperErrors,
+    pub pid: Option<i32>,
+    pub command: Option<String>,
+    pub allow_unsafe: bool,
+    pub no_warnings: bool,
+    pub usdt_file_activation: bool,
+    pub quiet: bool,
+    pub info: bool,
+    pub no_features: Vec<String>,
+    /// `-d` (1) or `-dd` (2).
+    pub debug: u8,
+    pub dry_run: bool,
+    pub help: bool,
+    pub version: bool,
+    /// `--emit-elf FILE`: write the object and stop.
+    pub emit_elf: Option<PathBuf>,
+    /// `--emit-llvm FILE`: write the LLVM IR to FILE.optimized.ll, then run.
+    pub emit_llvm: Option<PathBuf>,
+}
+
+/// Options that take a value.
+const SHORT_WITH_VALUE: &str = "eBfoIpc";
+/// Options without a value.
+const SHORT_FLAGS: &str = "hVvqkdl";
+const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm"];
+const LONG_FLAGS: &[&str] = &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run"];
+
+/// Parses the arguments after the program name. The error is one line, without `ERROR:`.
+pub fn parse(argv: &[String]) -> Result<Args, String> {
+    let mut a = Args::default();
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < argv.len() {
+        let arg = &argv[i];
+        i += 1;
+        if arg == "--" {
+            operands.extend(argv[i..].iter().cloned());
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            if LONG_FLAGS.contains(&name) {
+                if inline.is_some() {
+                    return Err(format!("option '--{name}' doesn't allow an argument"));
+                }
+                long_flag(&mut a, name);
+            } else if LONG_WITH_VALUE.contains(&name) {
+                let value = match inline {
+                    Some(v) => v,
+                    None => {
+                        let v = argv.get(i).cloned().ok_or_else(|| format!("option '--{name}' requires an argument"))?;
+                        i += 1;
+                        v
+                    }
+                };
+                long_value(&mut a, name, value)?;
+            } else {
+                return Err(format!("unrecognized option '--{name}'"));
+            }
+            continue;
+        }
+        if arg.len() > 1 && arg.starts_with('-') {
+            let cluster: Vec<char> = arg[1..].chars().collect();
+            let mut j = 0;
+            while j < cluster.len() {
+                let c = cluster[j];
+                j += 1;
+                if SHORT_FLAGS.contains(c) {
+                    short_flag(&mut a, c)?;
+                } else if SHORT_WITH_VALUE.contains(c) {
+                    let rest: String = cluster[j..].iter().collect();
+                    let value = if !rest.is_empty() {
+                        rest
+                    } else {
+                        let v = argv.get(i).cloned().ok_or_else(|| format!("option requires an argument -- '{c}'"))?;
+                        i += 1;
+                        v
+                    };
+                    short_value(&mut a, c, value)?;
+                    break;
+                } else {
+                    return Err(format!("invalid option -- '{c}'"));
+                }
+            }
+            continue;
+        }
+        operands.push(arg.clone());
+    }
+    let mut operands = operands.into_iter();
+    if let Some(search) = &mut a.list {
+        *search = operands.next();
+        if let Some(extra) = operands.next() {
+            return Err(format!("-l takes one search pattern, got another: '{extra}'"));
+        }
+        return Ok(a);
+    }
+    if a.program.is_none() {
+        a.file = operands.next();
+    }
+    a.positional = operands.collect();
+    Ok(a)
+}
+
+fn long_flag(a: &mut Args, name: &str) {
+    match name {
+        "help" => a.help = true,
+        "version" => a.version = true,
+        "unsafe" => a.allow_unsafe = true,
+        "no-warnings" => a.no_warnings = true,
+        "usdt-file-activation" => a.usdt_file_activation = true,
+        "info" => a.info = true,
+        _ => a.dry_run = true,
+    }
+}
+
+fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
+    match name {
+        "include" => a.includes.push(value),
+        "no-feature" => {
+            for f in value.split(',').filter(|f| !f.is_empty()) {
+                if !matches!(f, "uprobe_multi" | "kprobe_multi") {
+                    return Err(format!("--no-feature: unknown feature '{f}' (valid: uprobe_multi, kprobe_multi)"));
+                }
+                a.no_features.push(f.to_string());
+            }
+        }
+        "emit-elf" => a.emit_elf = Some(PathBuf::from(value)),
+        _ => a.emit_llvm = Some(PathBuf::from(value)),
+    }
+    Ok(())
+}
+
+fn short_flag(a: &mut Args, c: char) -> Result<(), String> {
+    match c {
+        'h' => a.help = true,
+        'V' => a.version = true,
+        'v' => a.verbose = true,
+        'q' => a.quiet = true,
+        'k' => {
+            a.helper_errors = match a.helper_errors {
+                HelperErrors::Ignore => HelperErrors::Helpers,
+                _ => HelperErrors::All,
+            }
+        }
+        'd' => a.debug = a.debug.saturating_add(1).min(2),
+        _ => a.list = Some(None),
+    }
+    Ok(())
+}
+
+fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
+    match c {
+        'e' => {
+            if a.program.is_some() {
+                return Err("-e can only be given once".to_string());
+            }
+            a.program = Some(value);
+        }
+        'B' => {
+            a.buffering = match value.as_str() {
+                "line" => Buffering::Line,
+                "full" => Buffering::Full,
+                "none" => Buffering::None,
+                _ => return Err(format!("-B must be either 'line', 'full', or 'none', not '{value}'")),
+            }
+        }
+        'f' => {
+            a.format = match value.as_str() {
+                "text" => OutputFormat::Text,
+                "json" => OutputFormat::Json,
+                _ => return Err(format!("invalid output format \"{value}\": valid formats are 'text' and 'json'")),
+            }
+        }
+        'o' => a.output = Some(PathBuf::from(value)),
+        'I' => a.include_dirs.push(PathBuf::from(value)),
+        'p' => {
+            let pid = value.trim().parse::<i32>().ok().filter(|&p| p > 0);
+            a.pid = Some(pid.ok_or_else(|| format!("-p needs a process id, not '{value}'"))?);
+        }
+        _ => {
+            if value.trim().is_empty() {
+                return Err("-c needs a command".to_string());
+            }
+            a.command = Some(value);
+        }
+    }
+    Ok(())
+}
+
+/// The usage text; `name` is how the program was invoked (`btc run` or `bpftrace`).
+pub fn usage(name: &str) -> String {
+    format!(
+        "USAGE:
+    {name} [options] filename [arguments...]
+    {name} [options] - <stdin input>
+    {name} [options] -e 'program' [arguments...]
+
+OPTIONS:
+    -B MODE        output buffering mode ('line', 'full', 'none')
+    -f FORMAT      output format ('text', 'json')
+    -o file        redirect bpftrace output to file
+    -e 'program'   execute this program
+    -h, --help     show this help message
+    -I DIR         add the directory to the include search path
+    --include FILE add an #include file before preprocessing
+    -l [search]    list probes
+    -p PID         enable USDT probes on PID
+    -c 'CMD'       run CMD and enable USDT probes on resulting process
+    --usdt-file-activation
+                   activate usdt semaphores based on file path
+    --unsafe       allow unsafe builtin functions
+    -q             keep messages quiet
+    --info         Print information about kernel BPF support
+    -k             emit a warning when a bpf helper returns an error (except read functions)
+    -kk            check all bpf helper functions
+    -V, --version  bpftrace version
+    --no-warnings  disable all warning messages
+    --no-feature FEATURE,...
+                   disable detected features (uprobe_multi, kprobe_multi)
+
+TROUBLESHOOTING OPTIONS:
+    -v                      verbose messages
+    --dry-run               load and attach everything, then exit without running the program
+    -d                      (dry run) print the AST and the LLVM IR
+    -dd                     (dry run) also print the BPF assembly
+    --emit-elf FILE         (dry run) write the BPF object to FILE
+    --emit-llvm FILE        write the LLVM IR to FILE.optimized.ll
+
+ENVIRONMENT:
+    BPFTRACE_STRLEN             [default: 64] bytes on BPF stack per str()
+    BPFTRACE_NO_CPP_DEMANGLE    [default: 0] disable C++ symbol demangling
+    BPFTRACE_MAX_MAP_KEYS       [default: 4096] max keys in a map
+    BPFTRACE_MAX_CAT_BYTES      [default: 10k] maximum bytes read by cat builtin
+    BPFTRACE_MAX_PROBES         [default: 512] max number of probes
+    BPFTRACE_MAX_BPF_PROGS      [default: 512] max number of generated BPF programs
+    BPFTRACE_PERF_RB_PAGES      [default: 64] pages per CPU to allocate for ring buffer
+    BPFTRACE_CACHE_USER_SYMBOLS [default: auto] user symbol cache: PER_PID, PER_PROGRAM, NONE
+    BPFTRACE_STACK_MODE         [default: bpftrace] kstack/ustack format: bpftrace, perf, raw
+    BPFTRACE_STR_TRUNC_TRAILER  [default: ..] trailer of truncated strings
+    BPFTRACE_VMLINUX            [default: none] vmlinux path used for kernel symbol resolution
+    BPFTRACE_BTF                [default: none] BTF file
+
+EXAMPLES:
+{name} -l '*sleep*'
+    list probes containing \"sleep\"
+{name} -e 'tracepoint:syscalls:sys_enter_nanosleep {{ printf(\"PID %d sleeping...\\n\", pid); }}'
+    trace processes calling sleep
+{name} -e 'tracepoint:raw_syscalls:sys_enter {{ @[comm] = count(); }}'
+    count syscalls by process name
+"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Args, String> {
+        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn program_file_and_positional_parameters() {
+        let a = p(&["-e", "BEGIN{}", "1", "abc"]).unwrap_or_default();
+        assert_eq!(a.program.as_deref(), Some("BEGIN{}"));
+        assert_eq!(a.file, None);
+        assert_eq!(a.positional, vec!["1", "abc"]);
+        let a = p(&["script.bt", "-q", "x", "--", "-5"]).unwrap_or_default();
+        assert_eq!((a.file.as_deref(), a.quiet), (Some("script.bt"), true));
+        assert_eq!(a.positional, vec!["x", "-5"]);
+        let a = p(&["-"]).unwrap_or_default();
+        assert_eq!(a.file.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn grouped_and_attached_short_options() {
+        let a = p(&["-kk", "-dq", "-eBEGIN{}", "-Bnone", "-f", "json", "-p", "42"]).unwrap_or_default();
+        assert_eq!(a.helper_errors, HelperErrors::All);
+        assert_eq!((a.debug, a.quiet), (1, true));
+        assert_eq!(a.program.as_deref(), Some("BEGIN{}"));
+        assert_eq!((a.buffering, a.format, a.pid), (Buffering::None, OutputFormat::Json, Some(42)));
+        let a = p(&["-k", "-dd", "-e", "x"]).unwrap_or_default();
+        assert_eq!((a.helper_errors, a.debug), (HelperErrors::Helpers, 2));
+    }
+
+    #[test]
+    fn long_options() {
+        let a = p(&["--unsafe", "--include=a.h", "--include", "b.h", "--no-feature", "uprobe_multi", "--dry-run", "-e", "x"])
+            .unwrap_or_default();
+        assert!(a.allow_unsafe && a.dry_run);
+        assert_eq!(a.includes, vec!["a.h", "b.h"]);
+        assert_eq!(a.no_features, vec!["uprobe_multi"]);
+    }
+
+    #[test]
+    fn listing() {
+        assert_eq!(p(&["-l"]).map(|a| a.list), Ok(Some(None)));
+        assert_eq!(p(&["-l", "tracepoint:*"]).map(|a| a.list), Ok(Some(Some("tracepoint:*".into()))));
+    }
+
+    #[test]
+    fn bad_flags_and_values() {
+        assert_eq!(p(&["-Z"]), Err("invalid option -- 'Z'".to_string()));
+        assert_eq!(p(&["--bogus"]), Err("unrecognized option '--bogus'".to_string()));
+        assert!(p(&["-B", "foo"]).is_err_and(|e| e.starts_with("-B must be")));
+        assert!(p(&["-f", "xml"]).is_err_and(|e| e.contains("xml")));
+        assert!(p(&["-p", "x"]).is_err());
+        assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));
+        assert!(p(&["--no-feature", "x"]).is_err());
+        assert!(p(&["--unsafe=1"]).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! `btc run` / `bpftrace`: bpftrace's command line, compile (unless given an object), run.
+
+use crate::args::{self, Args};
+use crate::{compile_options, compile_source, info, source, write_output, Failure};
+use btc_compiler::{CompileError, Emit};
+use std::io::Read;
+use std::path::PathBuf;
+
+fn is_elf(path: &PathBuf) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
+}
+
+/// Runs the command line `argv` (without the program name); `name` is how btc was invoked.
+pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
+    let a = args::parse(argv).map_err(Failure::Usage)?;
+    if a.help {
+        print!("{}", args::usage(name));
+        return Ok(0);
+    }
+    if a.version {
+        if name == "bpftrace" {
+            println!("bpftrace v0.20.4 (btc {})", env!("CARGO_PKG_VERSION"));
+        } else {
+            println!("btc {}", env!("CARGO_PKG_VERSION"));
+        }
+        return Ok(0);
+    }
+    if a.info {
+        print!("{}", info::info());
+        return Ok(0);
+    }
+    if let Some(search) = &a.list {
+        let pattern = search.clone().or_else(|| a.program.clone());
+        return crate::list(pattern, a.verbose, a.pid);
+    }
+    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    let file = a.file.as_ref().map(PathBuf::from);
+    let object = match &file {
+        Some(f) if a.program.is_none() && f.as_os_str() != "-" && is_elf(f) => {
+            std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
+        }
+        _ => {
+            let (text, script_name) = source(a.program.clone(), file.as_ref())?;
+            compile(&a, &text, script_name)?
+        }
+    };
+    if a.debug > 0 || a.emit_elf.is_some() {
+        if let Some(path) = &a.emit_elf {
+            write_output(Some(path), &object)?;
+        }
+        return Ok(0);
+    }
+    let opts = btc_runtime::RunOptions {
+        quiet: a.quiet,
+        format: a.format,
+        buffering: a.buffering,
+        env: env.runtime,
+        command: a.command.clone(),
+        pid: a.pid,
+        max_probes: 0,
+        dry_run: a.dry_run,
+        vmlinux: std::env::var_os("BPFTRACE_VMLINUX").filter(|v| !v.is_empty()).map(PathBuf::from),
+        usdt_file_activation: a.usdt_file_activation,
+        no_features: a.no_features.clone(),
+        verbose: a.verbose,
+    };
+    let code = match &a.output {
+        Some(path) => {
+            let mut f = std::fs::File::create(path).map_err(|e| format!("can't write {}: {e}", path.display()))?;
+            btc_runtime::run_object_to(&object, &opts, &mut f)
+        }
+        None => btc_runtime::run_object(&object, &opts),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// Compiles the script with the command line's options; `-d`/`-dd` print debug output.
+fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure> {
+    let mut opts = compile_options(script_name)?;
+    opts.positional = a.positional.clone();
+    opts.allow_unsafe = a.allow_unsafe;
+    opts.helper_errors = a.helper_errors;
+    opts.include_dirs = a.include_dirs.clone();
+    opts.includes = a.includes.clone();
+    opts.pid = a.pid;
+    opts.has_child = a.command.is_some();
+    opts.usdt_file_activation = a.usdt_file_activation;
+    if a.debug > 0 {
+        match btc_compiler::check(text, &crate::types::KernelTypes::for_options(&opts), &opts) {
+            Ok(c) => eprintln!("AST\n---\n{:#?}\n", c.program),
+            Err(CompileError::Script(d)) => {
+                eprint!("{}", d.render(&opts.file_name, text, true));
+                return Err(Failure::Reported);
+            }
+            Err(CompileError::Internal(m)) => return Err(Failure::Message(m)),
+        }
+        let ir = compile_source(text, &opts, Emit::LlvmIr, true)?;
+        eprintln!("LLVM IR\n-------\n{}", String::from_utf8_lossy(&ir));
+        if a.debug > 1 {
+            let asm = compile_source(text, &opts, Emit::Asm, true)?;
+            eprintln!("BPF assembly\n------------\n{}", String::from_utf8_lossy(&asm));
+        }
+    }
+    if let Some(path) = &a.emit_llvm {
+        let ir = compile_source(text, &opts, Emit::LlvmIr, true)?;
+        let mut target = path.clone().into_os_string();
+        target.push(".optimized.ll");
+        write_output(Some(&PathBuf::from(target)), &ir)?;
+    }
+    if a.verbose {
+        eprintln!("compiling {} ({} positional parameters)", opts.file_name, opts.positional.len());
+    }
+    compile_source(text, &opts, Emit::Object, a.no_warnings)
+}
