@@ -42,6 +42,8 @@ pub struct Args {
     /// `-d` (1) or `-dd` (2).
     pub debug: u8,
     pub dry_run: bool,
+    /// Hidden `--load-only`: load (verify) the programs and stop without attaching.
+    pub load_only: bool,
     pub help: bool,
     pub version: bool,
     /// `--emit-elf FILE`: write the object and stop.
@@ -55,7 +57,8 @@ const SHORT_WITH_VALUE: &str = "eBfoIpc";
 /// Options without a value.
 const SHORT_FLAGS: &str = "hVvqkdl";
 const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm"];
-const LONG_FLAGS: &[&str] = &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run"];
+const LONG_FLAGS: &[&str] =
+    &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run", "load-only"];
 
 /// Parses the arguments after the program name. The error is one line, without `ERROR:`.
 pub fn parse(argv: &[String]) -> Result<Args, String> {
@@ -144,6 +147,7 @@ fn long_flag(a: &mut Args, name: &str) {
         "no-warnings" => a.no_warnings = true,
         "usdt-file-activation" => a.usdt_file_activation = true,
         "info" => a.info = true,
+        "load-only" => a.load_only = true,
         _ => a.dry_run = true,
     }
 }

@@ -1,5 +1,5 @@
 //! Every tool shipped in `tools/` compiles, builds an object whose programs pass the kernel's
-//! verifier, carries its header (what it does, usage, example output) and is listed in the
+//! verifier and attach, carries its header (what it does, usage, example output) and is listed in the
 //! README. One test per tool, named `tools::NAME`. Running the tools against workloads is done
 //! by the end-to-end suite tests/suites/tools.txt.
 
@@ -61,7 +61,8 @@ fn check_tool(path: &Path, readme: &str) -> Result<(), Failed> {
     if meta.probes.is_empty() {
         return Err("the object has no probes".into());
     }
-    // Loads every program into the kernel (the verifier runs) without attaching anything.
+    // Loads every program into the kernel (the verifier runs), attaches every probe, and exits
+    // (bpftrace's --dry-run).
     run(&["run", "--dry-run", obj_s])?;
     Ok(())
 }

@@ -26,6 +26,12 @@ pub const RINGBUF_MAP: &str = "btc_ringbuf";
 pub const RINGBUF_SIZE: u32 = 64 * 4096;
 /// Name of the per-CPU array map counting events lost because the ring buffer was full.
 pub const LOST_MAP: &str = "btc_lost";
+/// Name of the per-CPU array map counting, per user map (indexed like [`Metadata::maps`]), the
+/// updates dropped because the map was full (BPFTRACE_MAX_MAP_KEYS). Objects without user map
+/// updates don't have it.
+pub const FULL_MAP: &str = "btc_full";
+/// `-E2BIG`: what `bpf_map_update_elem` returns when a map is full.
+pub const E2BIG: i64 = -7;
 
 /// Everything the runtime needs to know about a compiled program besides the BPF code itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +56,11 @@ pub struct Metadata {
     /// [`ActionKind::HelperError`] event.
     #[serde(default)]
     pub error_sites: Vec<ErrorSite>,
+    /// BPFTRACE_STRLEN at compile time: the size of the buffer `str()` reads into. A string of
+    /// that size that fills it (`strlen - 1` bytes before the NUL) may have been cut, and the
+    /// runtime prints it with the truncation trailer (BPFTRACE_STR_TRUNC_TRAILER). 0: unknown.
+    #[serde(default)]
+    pub strlen: u32,
 }
 
 /// A helper call in the source, for reporting its run-time errors as bpftrace does.
@@ -463,6 +474,7 @@ mod tests {
             config: RuntimeConfig::default(),
             values: vec![],
             error_sites: vec![],
+            strlen: 64,
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

@@ -177,6 +177,7 @@ pub fn compile(
         runtime_config: checked.settings.runtime.clone(),
         helper_errors: opts.helper_errors,
         source: checked.source.clone(),
+        strlen: checked.settings.strlen.unwrap_or(opts.strlen),
     };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))

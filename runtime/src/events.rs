@@ -4,7 +4,7 @@ use crate::maps::{MapError, RawEntries};
 use crate::output::{OutputFormat, Services};
 use crate::printf::Format;
 use crate::resolve::{Place, StackSource};
-use crate::value::{decode, DecodeError, Value};
+use crate::value::{decode, DecodeError, Trailer, Value};
 use crate::RuntimeError;
 use btc_bpfprog::{ActionKind, EventHeader, MapInfo, Metadata, Ty};
 
@@ -28,6 +28,9 @@ pub enum EventError {
     #[error(transparent)]
     Map(#[from] MapError),
 }
+
+/// bpftrace's default truncation trailer.
+pub const DEFAULT_TRAILER: &[u8] = b"..";
 
 /// Reads and changes user maps (the kernel in production, a fake in tests).
 pub trait MapReader {
@@ -66,6 +69,7 @@ pub struct Printer {
     texts: Vec<String>,
     maps: Vec<MapInfo>,
     values: Vec<Ty>,
+    trailer: Trailer,
     error_sites: Vec<btc_bpfprog::ErrorSite>,
     services: Services,
 }
@@ -85,7 +89,13 @@ impl Printer {
             values: meta.values.clone(),
             error_sites: meta.error_sites.clone(),
             services,
+            trailer: Trailer { strlen: meta.strlen, text: DEFAULT_TRAILER.to_vec() },
         }
+    }
+
+    /// Sets the truncation trailer (BPFTRACE_STR_TRUNC_TRAILER; empty: none).
+    pub fn set_trailer(&mut self, text: &[u8]) {
+        self.trailer.text = text.to_vec();
     }
 
     pub fn services(&self) -> &Services {
@@ -95,7 +105,11 @@ impl Printer {
     /// Decodes the arguments of format `index` and renders the format with them.
     fn render_format(&self, index: u32, payload: &[u8], maps: &dyn MapReader) -> Result<Vec<u8>, RuntimeError> {
         let (format, args_ty) = self.formats.get(index as usize).ok_or(EventError::BadFormat(index))?;
-        let mut args = match decode(args_ty, payload) {
+        let decoded = decode(args_ty, payload).map(|mut v| {
+            self.trailer.apply(args_ty, &mut v);
+            v
+        });
+        let mut args = match decoded {
             Ok(Value::Tuple(items)) => items,
             Ok(single) => vec![single],
             Err(err) => return Err(EventError::Args { index, err }.into()),
@@ -173,6 +187,7 @@ impl Printer {
             Some(ActionKind::PrintValue) => {
                 let ty = self.values.get(header.index as usize).ok_or(EventError::BadValue(header.index))?;
                 let mut v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
+                self.trailer.apply(ty, &mut v);
                 self.services.resolver.resolve(&mut v, Place::Value, &Stacks(maps));
                 match self.services.format {
                     OutputFormat::Text => {
@@ -206,7 +221,7 @@ impl Printer {
         out: &mut Vec<u8>,
     ) -> Result<(), RuntimeError> {
         let raw = maps.read_map(info)?;
-        let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw).map_err(EventError::from)?, top, div);
+        let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw, &self.trailer).map_err(EventError::from)?, top, div);
         let stacks = Stacks(maps);
         for e in &mut entries {
             self.services.resolver.resolve(&mut e.key, Place::Key, &stacks);
@@ -215,7 +230,7 @@ impl Printer {
             }
         }
         match self.services.format {
-            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries)),
+            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries, div)),
             OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries)),
         }
         Ok(())

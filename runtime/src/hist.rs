@@ -53,7 +53,10 @@ pub fn bucket_label(value: &MapValue, index: u64) -> String {
 }
 
 /// Appends the rows of one histogram: every bucket from the first to the last non-empty one.
-pub fn render(value: &MapValue, buckets: &BTreeMap<u64, u64>, out: &mut Vec<u8>) {
+/// As bpftrace does for `print(@h, top, div)`, a log2 histogram shows its counts divided by `div`
+/// (0 or 1: not divided) with the bars of the undivided counts; lhist ignores `div`.
+pub fn render(value: &MapValue, buckets: &BTreeMap<u64, u64>, div: u64, out: &mut Vec<u8>) {
+    let div = if matches!(value, MapValue::Hist { .. }) { div.max(1) } else { 1 };
     let (Some((&first, _)), Some((&last, _))) = (buckets.iter().next(), buckets.iter().next_back()) else {
         return;
     };
@@ -62,8 +65,9 @@ pub fn render(value: &MapValue, buckets: &BTreeMap<u64, u64>, out: &mut Vec<u8>)
         let count = buckets.get(&index).copied().unwrap_or(0);
         let bar = (u128::from(count) * u128::from(BAR_WIDTH) / u128::from(max)) as usize;
         let label = bucket_label(value, index);
+        let shown = count / div;
         let line = format!(
-            "{label:<16}{count:>8} |{}{}|\n",
+            "{label:<16}{shown:>8} |{}{}|\n",
             "@".repeat(bar),
             " ".repeat(BAR_WIDTH as usize - bar)
         );
@@ -93,7 +97,7 @@ mod tests {
         // bpftrace 0.17: @h = hist(-5), hist(0), hist(1), hist(2), hist(3)
         let b = BTreeMap::from([(0, 1), (1, 1), (2, 1), (3, 2)]);
         let mut out = Vec::new();
-        render(&MapValue::Hist { k: 0 }, &b, &mut out);
+        render(&MapValue::Hist { k: 0 }, &b, 0, &mut out);
         assert_eq!(
             String::from_utf8_lossy(&out),
             "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\

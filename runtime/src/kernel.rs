@@ -13,7 +13,7 @@ pub mod tracefs;
 
 use crate::error::RuntimeError;
 use crate::maps::{RawEntries, RawValue};
-use btc_bpfprog::{Probe, ProbeKind, LOST_MAP, RINGBUF_MAP};
+use btc_bpfprog::{Probe, ProbeKind, FULL_MAP, LOST_MAP, RINGBUF_MAP};
 use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder, PrintLevel, RingBuffer, RingBufferBuilder};
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -363,6 +363,28 @@ impl Tracer {
             .map_err(|e| RuntimeError::MapRead { map: LOST_MAP.to_string(), reason: reason(&e) })?
             .unwrap_or_default();
         Ok(values.iter().map(|v| le_u64(v)).fold(0u64, u64::wrapping_add))
+    }
+}
+
+impl Tracer {
+    /// For each user map (by metadata index), the updates dropped because it was full (summed
+    /// over CPUs); empty when the object has no such counters.
+    pub fn full_maps(&self) -> Result<Vec<u64>, RuntimeError> {
+        let Some(map) = self.object.maps().find(|m| m.name() == OsStr::new(FULL_MAP)) else {
+            return Ok(Vec::new());
+        };
+        let err = |e: &libbpf_rs::Error| RuntimeError::MapRead { map: FULL_MAP.to_string(), reason: reason(e) };
+        let mut counts = Vec::new();
+        for i in 0..map.max_entries() {
+            let values = map.lookup_percpu(&i.to_le_bytes(), MapFlags::ANY).map_err(|e| err(&e))?.unwrap_or_default();
+            counts.push(values.iter().map(|v| le_u64(v)).fold(0u64, u64::wrapping_add));
+        }
+        Ok(counts)
+    }
+
+    /// The capacity of the map called `bpf_name` (BPFTRACE_MAX_MAP_KEYS when btc made it).
+    pub fn max_entries(&self, bpf_name: &str) -> Option<u32> {
+        self.find_map(bpf_name).ok().map(|m| m.max_entries())
     }
 }
 

@@ -64,9 +64,12 @@ pub struct RunOptions {
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_PROBES: the most probes a run attaches (0: the config block's or 512).
     pub max_probes: u32,
-    /// `--dry-run`: load the object (so the kernel verifies every program) and stop without
-    /// attaching.
+    /// `--dry-run`: load the object and attach every probe (BEGIN and END are not run), then
+    /// detach and stop, as bpftrace does.
     pub dry_run: bool,
+    /// Load the object (so the kernel verifies every program) and stop without attaching (the
+    /// hidden `--load-only`: tests of probes this kernel can't attach).
+    pub load_only: bool,
     /// BPFTRACE_VMLINUX: kernel symbols from this file instead of /proc/kallsyms.
     pub vmlinux: Option<std::path::PathBuf>,
     /// `--usdt-file-activation` (for USDT probes).

@@ -3,7 +3,7 @@
 //! [`decode_map`] gives the model other output formats can render too.
 
 use crate::hist;
-use crate::value::{decode, render_joined, DecodeError, Int, Value};
+use crate::value::{decode, render_joined, DecodeError, Int, Trailer, Value};
 use btc_bpfprog::{hist_bucket_offset, MapInfo, MapValue};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -88,11 +88,15 @@ fn per_cpu(raw: &RawValue) -> Vec<&[u8]> {
 }
 
 /// Combines the per-CPU values of an aggregate entry.
-fn combine(value: &MapValue, raw: &RawValue) -> Result<EntryValue, DecodeError> {
+fn combine(value: &MapValue, raw: &RawValue, trailer: &Trailer) -> Result<EntryValue, DecodeError> {
     let cpus = per_cpu(raw);
     let sum_at = |off: usize| cpus.iter().map(|v| le_u64(v, off)).fold(0u64, u64::wrapping_add);
     Ok(match value {
-        MapValue::Plain { ty } => EntryValue::Scalar(decode(ty, cpus.first().copied().unwrap_or(&[]))?),
+        MapValue::Plain { ty } => {
+            let mut v = decode(ty, cpus.first().copied().unwrap_or(&[]))?;
+            trailer.apply(ty, &mut v);
+            EntryValue::Scalar(v)
+        }
         MapValue::Count => EntryValue::Scalar(Value::Int(Int::unsigned(sum_at(0)))),
         MapValue::Sum => EntryValue::Scalar(Value::Int(Int::signed(sum_at(0) as i64))),
         MapValue::Min | MapValue::Max => {
@@ -109,8 +113,13 @@ fn combine(value: &MapValue, raw: &RawValue) -> Result<EntryValue, DecodeError> 
 }
 
 /// Decodes every entry of a map, combining per-CPU values and grouping histogram buckets by
-/// key, in bpftrace's print order.
-pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapError> {
+/// key, in bpftrace's print order. Strings cut at BPFTRACE_STRLEN get `trailer`.
+pub fn decode_map(info: &MapInfo, raw: &RawEntries, trailer: &Trailer) -> Result<Vec<Entry>, MapError> {
+    let decode_key = |k: &[u8]| {
+        let mut v = decode(&info.key, k)?;
+        trailer.apply(&info.key, &mut v);
+        Ok::<Value, DecodeError>(v)
+    };
     let key_err = |err| MapError::Key { map: info.name.clone(), err };
     let value_err = |err| MapError::Value { map: info.name.clone(), err };
     let mut entries: Vec<Entry> = Vec::with_capacity(raw.len());
@@ -120,19 +129,26 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapErr
         for (k, v) in raw {
             let user = k.get(..info.key.size() as usize).unwrap_or(k).to_vec();
             let bucket = le_u64(k, off);
-            let EntryValue::Buckets(b) = combine(&info.value, v).map_err(value_err)? else { continue };
+            let EntryValue::Buckets(b) = combine(&info.value, v, trailer).map_err(value_err)? else { continue };
             let count = b.values().sum::<u64>();
+            // A key whose buckets are all zero (after zero(@h)) is still printed, with no rows.
+            let group = groups.entry(user).or_default();
             if count > 0 {
-                *groups.entry(user).or_default().entry(bucket).or_default() += count;
+                *group.entry(bucket).or_default() += count;
             }
         }
         for (k, buckets) in groups {
-            entries.push(Entry { key: decode(&info.key, &k).map_err(key_err)?, value: EntryValue::Buckets(buckets) });
+            entries.push(Entry { key: decode_key(&k).map_err(key_err)?, value: EntryValue::Buckets(buckets) });
         }
     } else {
         for (k, v) in raw {
-            let key = decode(&info.key, k).map_err(key_err)?;
-            entries.push(Entry { key, value: combine(&info.value, v).map_err(value_err)? });
+            let key = decode_key(k).map_err(key_err)?;
+            entries.push(Entry { key, value: combine(&info.value, v, trailer).map_err(value_err)? });
+        }
+        // bpftrace keeps a keyless count() in a per-CPU array, whose one element always exists:
+        // `@c` prints as `@c: 0` before the first count(), after clear(@c) and after delete(@c).
+        if entries.is_empty() && info.scalar && info.value == MapValue::Count {
+            entries.push(Entry { key: Value::Int(Int::unsigned(0)), value: EntryValue::Scalar(Value::Int(Int::unsigned(0))) });
         }
     }
     entries.sort_by(|a, b| {
@@ -145,16 +161,25 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapErr
     Ok(entries)
 }
 
-/// Keeps the `top` entries with the highest values (0 keeps all) and divides integer values by
-/// `div` (0 or 1 leaves them), as `print(@m, top, div)` does.
+/// Keeps the `top` entries with the highest values (0 keeps all) and divides integer values and
+/// averages by `div` (0 or 1 leaves them), as `print(@m, top, div)` does. As in bpftrace, stats()
+/// maps ignore both, and histogram counts are divided when printed ([`render_entries`]).
 pub fn top_div(mut entries: Vec<Entry>, top: u64, div: u64) -> Vec<Entry> {
+    if entries.iter().any(|e| matches!(e.value, EntryValue::Stats { .. })) {
+        return entries;
+    }
     if top > 0 && (top as usize) < entries.len() {
         entries.drain(..entries.len() - top as usize);
     }
     if div > 1 {
         for e in &mut entries {
-            if let EntryValue::Scalar(Value::Int(i)) = &mut e.value {
-                *i = if i.signed { Int::signed((i.bits as i64) / div as i64) } else { Int::unsigned(i.bits / div) };
+            match &mut e.value {
+                EntryValue::Scalar(Value::Int(i)) => {
+                    *i = if i.signed { Int::signed((i.bits as i64) / div as i64) } else { Int::unsigned(i.bits / div) };
+                }
+                // (total / div) / count == (total / count) / div in integer arithmetic.
+                EntryValue::Avg { total, .. } => *total /= i64::try_from(div).unwrap_or(i64::MAX),
+                _ => {}
             }
         }
     }
@@ -177,13 +202,20 @@ fn write_key(info: &MapInfo, key: &Value, out: &mut Vec<u8>) {
 /// `@name[key]: value` line per entry; avg and stats maps end with an empty line; each
 /// histogram is followed by an empty line; an empty map prints one empty line.
 #[cfg_attr(not(test), allow(dead_code))]
-pub fn format_map(info: &MapInfo, raw: &RawEntries, top: u64, div: u64) -> Result<Vec<u8>, MapError> {
-    Ok(render_entries(info, &top_div(decode_map(info, raw)?, top, div)))
+pub fn format_map(
+    info: &MapInfo,
+    raw: &RawEntries,
+    top: u64,
+    div: u64,
+    trailer: &Trailer,
+) -> Result<Vec<u8>, MapError> {
+    Ok(render_entries(info, &top_div(decode_map(info, raw, trailer)?, top, div), div))
 }
 
 /// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or
-/// addresses are not separated by newlines, as bpftrace prints them.
-pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+/// addresses are not separated by newlines, as bpftrace prints them. `div` divides the counts
+/// of log2 histograms (`print(@h, top, div)`).
+pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
     let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
     let mut out = Vec::new();
     for e in entries {
@@ -205,13 +237,17 @@ pub fn render_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
             }
             EntryValue::Buckets(b) => {
                 out.extend_from_slice(b": \n");
-                hist::render(&info.value, b, &mut out);
+                hist::render(&info.value, b, div, &mut out);
                 out.push(b'\n');
             }
         }
     }
-    let trailing_blank = matches!(info.value, MapValue::Avg | MapValue::Stats);
-    if entries.is_empty() || (trailing_blank && !entries.is_empty()) || !separator {
+    // An empty map prints an empty line (as do entries not separated by newlines); avg and
+    // stats maps end with one more, even when empty.
+    if entries.is_empty() || !separator {
+        out.push(b'\n');
+    }
+    if matches!(info.value, MapValue::Avg | MapValue::Stats) {
         out.push(b'\n');
     }
     out

@@ -177,7 +177,14 @@ impl Spec {
                 }
                 self.pad(out, &[], &s, false);
             }
-            (b'c', Value::Int(v)) => self.pad(out, &[], &[v.bits as u8], false),
+            (b'c', Value::Int(v)) => {
+                // bpftrace formats each conversion with snprintf and keeps the result as a C
+                // string: a NUL character ends it, padding after it included.
+                let mut text = Vec::new();
+                self.pad(&mut text, &[], &[v.bits as u8], false);
+                let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+                out.extend_from_slice(&text[..end]);
+            }
             (b'p', Value::Int(v)) => {
                 if v.bits == 0 {
                     self.pad(out, &[], b"(nil)", false);

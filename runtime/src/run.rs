@@ -135,9 +135,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
 
     // The -p target must exist; the -c child starts (stopped) before the programs load.
     let pid = opts.pid.map(|p| u32::try_from(p).map_err(|_| RuntimeError::Process(format!("invalid pid {p}")))).transpose()?;
-    let watch = if opts.dry_run { None } else { pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)? };
+    let no_run = opts.dry_run || opts.load_only;
+    let watch = if no_run { None } else { pid.map(PidWatch::new).transpose().map_err(RuntimeError::Process)? };
     let mut child = match &opts.command {
-        Some(cmd) if !opts.dry_run => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
+        Some(cmd) if !no_run => Some(Child::spawn_stopped(cmd).map_err(RuntimeError::Process)?),
         _ => None,
     };
     let target = child.as_ref().map(Child::pid).or(pid);
@@ -147,7 +148,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         symbols.preload(pid);
     }
     let services = services_for(symbols);
-    if !opts.quiet && !opts.dry_run {
+    if !opts.quiet && !opts.load_only {
         out.write(&services.attaching(meta.probes.len()))?;
     }
     kernel::raise_memlock();
@@ -156,7 +157,13 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let mut tracer = Tracer::load_with(object, Some(rb)).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
+    if opts.load_only {
+        return Ok(0);
+    }
     if opts.dry_run {
+        for p in meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
+            tracer.attach(p)?;
+        }
         return Ok(0);
     }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
@@ -165,8 +172,12 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
     signals::set_child(child.as_ref().map_or(0, Child::pid));
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
-    let printer = Printer::with_services(&meta, services);
-    let mut session = Session { printer, meta, tracer, out, lost: 0, child: child.take(), watch, opts };
+    let mut printer = Printer::with_services(&meta, services);
+    if let Some(t) = &config.str_trunc_trailer {
+        printer.set_trailer(t.as_bytes());
+    }
+    let mut session =
+        Session { printer, meta, tracer, out, lost: 0, full_reported: Vec::new(), child: child.take(), watch, opts };
     let result = session.run();
     let finished = session.out.finish();
     // Detach and unload everything before the signal handlers go away, so a late signal still
@@ -185,6 +196,8 @@ struct Session<'w, 'o> {
     out: Out<'w>,
     /// Lost events already reported.
     lost: u64,
+    /// Indexes of the maps already reported full.
+    full_reported: Vec<usize>,
     child: Option<Child>,
     watch: Option<PidWatch>,
     opts: &'o RunOptions,
@@ -311,6 +324,7 @@ impl Session<'_, '_> {
     }
 
     fn report_lost(&mut self) -> Result<(), RuntimeError> {
+        self.report_full()?;
         let now = self.tracer.lost_events()?;
         if now > self.lost {
             let line = self.printer.services().lost(now - self.lost);
@@ -319,6 +333,28 @@ impl Session<'_, '_> {
         }
         Ok(())
     }
+}
+
+impl Session<'_, '_> {
+    /// Warns, once per map, that a map was full and updates were dropped.
+    fn report_full(&mut self) -> Result<(), RuntimeError> {
+        for (i, dropped) in self.tracer.full_maps()?.into_iter().enumerate() {
+            if dropped == 0 || self.full_reported.contains(&i) {
+                continue;
+            }
+            self.full_reported.push(i);
+            if let Some(info) = self.meta.maps.get(i) {
+                eprintln!("{}", map_full_line(&info.name, self.tracer.max_entries(&info.bpf_name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The warning printed the first time updates of map `name` are dropped because it is full.
+fn map_full_line(name: &str, max_entries: Option<u32>) -> String {
+    let limit = max_entries.map(|n| format!(" ({n})")).unwrap_or_default();
+    format!("WARNING: Map full; can't update element of {name}. Try increasing BPFTRACE_MAX_MAP_KEYS{limit}.")
 }
 
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).

@@ -147,6 +147,42 @@ pub fn decode_at(ty: &Ty, data: &[u8], offset: usize) -> Result<Value, DecodeErr
     }
 }
 
+/// The truncation trailer (BPFTRACE_STR_TRUNC_TRAILER, `..` by default) and the size of the
+/// buffers `str()` reads into (BPFTRACE_STRLEN). As in bpftrace, a string of that size that
+/// fills its buffer is taken to be cut and is printed with the trailer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trailer {
+    pub strlen: u32,
+    pub text: Vec<u8>,
+}
+
+impl Trailer {
+    /// No trailer at all.
+    #[cfg(test)]
+    pub fn none() -> Trailer {
+        Trailer::default()
+    }
+
+    /// Appends the trailer to every string of `value` (laid out as `ty`) that fills a
+    /// `strlen`-byte buffer.
+    pub fn apply(&self, ty: &Ty, value: &mut Value) {
+        if self.strlen == 0 || self.text.is_empty() {
+            return;
+        }
+        match (ty, value) {
+            (Ty::Str { len }, Value::Str(s)) if *len == self.strlen && s.len() + 1 == *len as usize => {
+                s.extend_from_slice(&self.text);
+            }
+            (Ty::Tuple { fields, .. }, Value::Tuple(items)) => {
+                for (f, v) in fields.iter().zip(items.iter_mut()) {
+                    self.apply(&f.ty, v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Decodes a value of type `ty` at the start of `data`.
 pub fn decode(ty: &Ty, data: &[u8]) -> Result<Value, DecodeError> {
     decode_at(ty, data, 0)
@@ -260,6 +296,24 @@ mod tests {
 
     fn text(v: &Value) -> String {
         String::from_utf8_lossy(&v.to_bytes()).into_owned()
+    }
+
+    #[test]
+    fn trailer_marks_strings_that_fill_a_str_buffer() {
+        let t = Trailer { strlen: 4, text: b"..".to_vec() };
+        let ty = Ty::tuple(vec![Ty::Str { len: 4 }, Ty::Str { len: 4 }, Ty::Str { len: 8 }, Ty::I64]);
+        let mut v = Value::Tuple(vec![
+            Value::Str(b"abc".to_vec()),
+            Value::Str(b"ab".to_vec()),
+            Value::Str(b"abcdefg".to_vec()),
+            Value::Int(Int::signed(1)),
+        ]);
+        t.apply(&ty, &mut v);
+        assert_eq!(text(&v), "(abc.., ab, abcdefg, 1)");
+        let mut s = Value::Str(b"abc".to_vec());
+        Trailer { strlen: 4, text: vec![] }.apply(&Ty::Str { len: 4 }, &mut s);
+        Trailer::none().apply(&Ty::Str { len: 4 }, &mut s);
+        assert_eq!(text(&s), "abc");
     }
 
     #[test]

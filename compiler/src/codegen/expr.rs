@@ -122,10 +122,37 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 }
                 Ok(Val::Mem(slot))
             }
+            ExprKind::Cast { expr: inner, .. } if self.ty(inner).is_int() && self.ty(e).is_int() => {
+                self.int_cast(inner, &self.ty(e))
+            }
             ExprKind::Cast { expr, .. } => self.cast(e, expr),
             ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix),
             _ => Err("this expression is not supported yet".into()),
         }
+    }
+
+    /// An integer cast as bpftrace does it (LLVM's IntCast with the target's signedness): a
+    /// narrower value is extended by the signedness of the *target* type, so
+    /// `(int16)(uint8)255` is -1 and `(uint64)(int8)-1` is 255; a wider one is truncated.
+    fn int_cast(&mut self, inner: &Expr, to: &Type) -> R<Val<'ctx>> {
+        let v = self.expr(inner)?;
+        let v = self.as_int(v)?;
+        let (Type::Int { bits: from_bits, .. }, Type::Int { bits: to_bits, signed }) = (self.ty(inner), to) else {
+            return Ok(Val::Int(self.fit(v, to)?));
+        };
+        if from_bits >= *to_bits || from_bits >= 64 {
+            return Ok(Val::Int(self.fit(v, to)?));
+        }
+        let narrow = self.int_type(u32::from(from_bits));
+        let t = self.b.build_int_truncate(v, narrow, "ctrunc").map_err(llvm_err)?;
+        let i64t = self.m.context.i64_type();
+        let wide = if *signed {
+            self.b.build_int_s_extend(t, i64t, "csext")
+        } else {
+            self.b.build_int_z_extend(t, i64t, "czext")
+        }
+        .map_err(llvm_err)?;
+        Ok(Val::Int(self.fit(wide, to)?))
     }
 
     /// Truncates and re-extends an i64 to the width and signedness of `ty`.
@@ -178,7 +205,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
                         let mut w = [0u8; 8];
                         w.copy_from_slice(chunk);
                         let v = self.m.context.i64_type().const_int(u64::from_le_bytes(w), false);
-                        // `dst` is a string field: nothing says it is 8-byte aligned.
+                        // `dst` may be a string field at any offset of a record: claim no
+                        // alignment (LLVM raises it where it can prove more), or the verifier
+                        // refuses a misaligned 8-byte stack store.
                         let st = self.b.build_store(p, v).map_err(llvm_err)?;
                         st.set_alignment(1).map_err(llvm_err)?;
                     } else {
@@ -305,7 +334,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
             BinOp::BitOr => bl.build_or(a, b, "or"),
             BinOp::BitXor => bl.build_xor(a, b, "xor"),
             BinOp::Shl => bl.build_left_shift(a, b, "shl"),
-            BinOp::Shr => bl.build_right_shift(a, b, signed, "shr"),
+            // bpftrace shifts right logically whatever the signedness: -16 >> 2 is 2^62 - 4.
+            BinOp::Shr => bl.build_right_shift(a, b, false, "shr"),
             BinOp::Eq => return cmp(IntPredicate::EQ),
             BinOp::Ne => return cmp(IntPredicate::NE),
             BinOp::Lt => return cmp(if signed { IntPredicate::SLT } else { IntPredicate::ULT }),

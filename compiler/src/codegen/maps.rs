@@ -56,8 +56,29 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.build_int_to_ptr(r, ptr_ty, "val").map_err(llvm_err)
     }
 
-    fn update(&self, map: PointerValue<'ctx>, key: PointerValue<'ctx>, val: PointerValue<'ctx>) -> R<()> {
-        self.helper(helper::MAP_UPDATE_ELEM, &[map.into(), key.into(), val.into(), self.u64c(0).into()])?;
+    /// Updates `@name`'s entry; when the map is full (BPFTRACE_MAX_MAP_KEYS), counts the dropped
+    /// update in [`btc_bpfprog::FULL_MAP`] so the runtime can warn.
+    fn update(&mut self, name: &str, map: PointerValue<'ctx>, key: PointerValue<'ctx>, val: PointerValue<'ctx>) -> R<()> {
+        let r = self.helper(helper::MAP_UPDATE_ELEM, &[map.into(), key.into(), val.into(), self.u64c(0).into()])?;
+        let index = self.map_index(name)?;
+        let full = self.b.build_int_compare(IntPredicate::EQ, r, self.i64(btc_bpfprog::E2BIG), "full").map_err(llvm_err)?;
+        let full_bb = self.new_block("map_full");
+        let done = self.new_block("updated");
+        self.b.build_conditional_branch(full, full_bb, done).map_err(llvm_err)?;
+        self.b.position_at_end(full_bb);
+        let counters = self.m.full_map();
+        let k = self.alloca_bytes(4, "full_key")?;
+        self.b.build_store(k, self.m.context.i32_type().const_int(u64::from(index), false)).map_err(llvm_err)?;
+        let p = self.lookup(counters, k)?;
+        let (found, missing, join) = self.if_nonnull(p)?;
+        self.b.position_at_end(found);
+        self.add_at(p, 0, self.i64(1))?;
+        self.b.build_unconditional_branch(join).map_err(llvm_err)?;
+        self.b.position_at_end(missing);
+        self.b.build_unconditional_branch(join).map_err(llvm_err)?;
+        self.b.position_at_end(join);
+        self.b.build_unconditional_branch(done).map_err(llvm_err)?;
+        self.b.position_at_end(done);
         Ok(())
     }
 
@@ -117,7 +138,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
         self.expr_into(value, slot, &vt)?;
         let key = self.map_key(name, keys)?;
-        self.update(map, key, slot)
+        self.update(name, map, key, slot)
     }
 
     /// Read-modify-write of an integer map value; returns (old, new).
@@ -144,7 +165,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let new = f(self, old)?;
         let out = self.alloca_bytes(8, "rmw_new")?;
         self.store_i64(out, new)?;
-        self.update(map, key, out)?;
+        self.update(name, map, key, out)?;
         Ok((old, new))
     }
 
@@ -211,7 +232,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.store_i64(init, first)?;
         let second_p = self.offset(init, 8)?;
         self.store_i64(second_p, second)?;
-        self.update(map, key, init)?;
+        self.update(name, map, key, init)?;
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(join);
         Ok(())

@@ -53,6 +53,8 @@ pub struct CodegenOptions {
     pub helper_errors: crate::HelperErrors,
     /// The source the spans refer to (for the locations of helper errors).
     pub source: String,
+    /// BPFTRACE_STRLEN, recorded in the metadata for the truncation trailer.
+    pub strlen: u32,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -100,6 +102,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub helper_errors: crate::HelperErrors,
     pub source: String,
     pub file: String,
+    /// The map counting updates dropped because a user map was full, created on first use.
+    pub full: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -128,6 +132,21 @@ impl<'ctx> ModuleCx<'ctx> {
             let g = self.module.add_global(ty, None, SCRATCH_MAP);
             g.set_initializer(&ty.const_zero());
             g.set_section(Some(".maps"));
+            g.set_alignment(8);
+            g
+        });
+        g.as_pointer_value()
+    }
+
+    /// The map counting updates dropped because a user map was full ([`bp::FULL_MAP`]).
+    pub fn full_map(&mut self) -> inkwell::values::PointerValue<'ctx> {
+        let g = *self.full.get_or_insert_with(|| {
+            let ptr = self.context.ptr_type(inkwell::AddressSpace::default());
+            let ty = self.context.struct_type(&[ptr.into(); 4], false);
+            let g = self.module.add_global(ty, None, bp::FULL_MAP);
+            g.set_initializer(&ty.const_zero());
+            g.set_section(Some(".maps"));
+            g.set_linkage(Linkage::External);
             g.set_alignment(8);
             g
         });
@@ -249,6 +268,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         helper_errors: opts.helper_errors,
         source: opts.source.clone(),
         file: opts.file.clone(),
+        full: None,
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
@@ -265,6 +285,12 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         di.describe_map(&context, g, SCRATCH_MAP, &attrs);
     }
 
+    if let Some(g) = cx.full {
+        let entries = u32::try_from(map_infos.len()).unwrap_or(u32::MAX).max(1);
+        let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", entries), ("key_size", 4), ("value_size", 8)];
+        di.describe_map(&context, g, bp::FULL_MAP, &attrs);
+    }
+
     let license = context.const_string(b"GPL", true);
     let lic = cx.module.add_global(license.get_type(), None, "_license");
     lic.set_initializer(&license);
@@ -279,6 +305,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         config: opts.runtime_config.clone(),
         values: cx.values.clone(),
         error_sites: cx.error_sites.borrow().clone(),
+        strlen: opts.strlen,
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);

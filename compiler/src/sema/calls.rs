@@ -127,6 +127,11 @@ impl Checker<'_> {
                         for a in &args[1..] {
                             self.const_int_arg("print", "top and div", a);
                         }
+                        let stats = matches!(self.maps.get(m).map(|s| &s.kind), Some(crate::sema::MapKind::Agg(crate::types::AggKind::Stats)));
+                        if args.len() > 1 && stats && self.final_pass {
+                            let msg = "print()'s top and div arguments are ignored when used on stats() maps.";
+                            self.diags.push(Diagnostic::warning(e.span, msg));
+                        }
                     }
                     _ => {
                         let t = self.expr(&args[0]);

@@ -267,6 +267,14 @@ impl Checker<'_> {
                         self.err(value.span, "records can't be stored in maps yet");
                         return;
                     }
+                    // bpftrace types `@m op= v` on a map with no value yet as `@m op v` with an
+                    // untyped left side: unsigned 64-bit (so `@m -= 1` prints 18446744073709551615).
+                    // On a map that has a type, the result keeps it.
+                    (t, Some(_)) => match self.maps.get(name).map(|s| &s.kind) {
+                        None => MapKind::Plain(Type::U64),
+                        Some(MapKind::Plain(old)) if old.is_int() => MapKind::Plain(old.clone()),
+                        Some(_) => MapKind::Plain(t.clone()),
+                    },
                     (t, _) => MapKind::Plain(t.clone()),
                 };
                 self.define_map(name, target.span, key, kind);
@@ -461,11 +469,9 @@ impl Checker<'_> {
                         if !t.is_int() {
                             self.err(e.span, format!("operand of unary operator must be an integer, found {t}"));
                         }
-                        if *op == UnaryOp::Neg {
-                            Type::I64
-                        } else {
-                            t
-                        }
+                        // As in bpftrace, -x and ~x keep the operand's width and signedness:
+                        // -(uint8)5 is 251.
+                        t
                     }
                     UnaryOp::Not => {
                         if !t.is_scalar() {
@@ -569,6 +575,9 @@ impl Checker<'_> {
             _ if a.is_scalar() && b.is_scalar() => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
                     Type::U64
+                } else if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    // bpftrace: a shift has the signedness of its left operand.
+                    Type::Int { bits: 64, signed: a.is_signed() }
                 } else {
                     Type::Int { bits: 64, signed: a.is_signed() && b.is_signed() }
                 }

@@ -45,6 +45,7 @@ fn meta() -> Metadata {
         config: Default::default(),
         values: vec![],
         error_sites: vec![],
+        strlen: 8,
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::value::Trailer;
 use btc_bpfprog::Ty;
 
 fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
@@ -6,7 +7,7 @@ fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
 }
 
 fn text(info: &MapInfo, entries: &RawEntries) -> String {
-    String::from_utf8_lossy(&format_map(info, entries, 0, 0).expect("map formats")).into_owned()
+    String::from_utf8_lossy(&format_map(info, entries, 0, 0, &Trailer::none()).expect("map formats")).into_owned()
 }
 
 fn str_bytes(s: &str, len: usize) -> Vec<u8> {
@@ -109,9 +110,9 @@ fn empty_map_prints_an_empty_line() {
 fn bad_entries_are_errors() {
     let info = map("@e", Ty::I64, false, MapValue::Plain { ty: Ty::I64 });
     let entries = vec![(vec![1, 2], RawValue::Single(vec![0; 8]))];
-    assert!(matches!(format_map(&info, &entries, 0, 0), Err(MapError::Key { .. })));
+    assert!(matches!(format_map(&info, &entries, 0, 0, &Trailer::none()), Err(MapError::Key { .. })));
     let entries = vec![(vec![0; 8], RawValue::Single(vec![0; 2]))];
-    let err = format_map(&info, &entries, 0, 0).expect_err("short value");
+    let err = format_map(&info, &entries, 0, 0, &Trailer::none()).expect_err("short value");
     assert!(err.to_string().starts_with("map @e: bad value:"), "{err}");
 }
 
@@ -121,4 +122,76 @@ fn exit_order_sorts_by_name() {
     let maps = vec![m("@b"), m("@"), m("@a"), m("@B")];
     let names: Vec<&str> = exit_order(&maps).iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, vec!["@", "@B", "@a", "@b"]);
+}
+
+#[test]
+fn zeroed_histogram_keys_still_print() {
+    // bpftrace 0.17: @h[1] = hist(1); @h[2] = hist(5); zero(@h)  =>  both keys, no rows.
+    let info = map("@h", Ty::I64, false, MapValue::Hist { k: 0 });
+    let key = |k: i64, bucket: u64| {
+        let mut v = k.to_le_bytes().to_vec();
+        v.extend(bucket.to_le_bytes());
+        v
+    };
+    let entries = vec![(key(2, 4), per_cpu(&[0, 0])), (key(1, 2), per_cpu(&[0]))];
+    assert_eq!(text(&info, &entries), "@h[1]: \n\n@h[2]: \n\n");
+}
+
+#[test]
+fn keyless_count_map_always_has_its_element() {
+    // bpftrace 0.17: BEGIN { exit(); } interval:s:10 { @c = count(); @s = sum(1); }  =>  @c: 0, @s blank.
+    let count = map("@c", Ty::U64, true, MapValue::Count);
+    assert_eq!(text(&count, &vec![]), "@c: 0\n");
+    let sum = map("@s", Ty::U64, true, MapValue::Sum);
+    assert_eq!(text(&sum, &vec![]), "\n");
+    let keyed = map("@k", Ty::I64, false, MapValue::Count);
+    assert_eq!(text(&keyed, &vec![]), "\n");
+}
+
+#[test]
+fn empty_avg_and_stats_maps_print_two_empty_lines() {
+    // bpftrace 0.17: @x = avg(4); clear(@x)  =>  two empty lines at exit.
+    for value in [MapValue::Avg, MapValue::Stats] {
+        assert_eq!(text(&map("@x", Ty::U64, true, value.clone()), &vec![]), "\n\n");
+    }
+}
+
+#[test]
+fn print_top_and_div_on_avg_stats_and_hists() {
+    // bpftrace 0.17: avg values are divided; stats ignore top and div; hist counts are divided
+    // while the bars keep the undivided counts; lhist counts are not divided.
+    let avg = map("@a", Ty::I64, false, MapValue::Avg);
+    let e = |k: i64, total: u64, count: u64| {
+        let mut v = total.to_le_bytes().to_vec();
+        v.extend(count.to_le_bytes());
+        (k.to_le_bytes().to_vec(), RawValue::PerCpu(vec![v]))
+    };
+    let entries = vec![e(1, 10, 1), e(2, 30, 1)];
+    let fmt = |info: &MapInfo, entries: &RawEntries, top, div| {
+        String::from_utf8_lossy(&format_map(info, entries, top, div, &Trailer::none()).expect("formats")).into_owned()
+    };
+    assert_eq!(fmt(&avg, &entries, 0, 10), "@a[1]: 1\n@a[2]: 3\n\n");
+    let stats = map("@s", Ty::I64, false, MapValue::Stats);
+    assert_eq!(
+        fmt(&stats, &entries, 1, 10),
+        "@s[1]: count 1, average 10, total 10\n@s[2]: count 1, average 30, total 30\n\n"
+    );
+    let key = |bucket: u64| {
+        let mut v = 0u64.to_le_bytes().to_vec();
+        v.extend(bucket.to_le_bytes());
+        v
+    };
+    let hist = map("@h", Ty::U64, true, MapValue::Hist { k: 0 });
+    let rows = vec![(key(8), per_cpu(&[1])), (key(11), per_cpu(&[3]))];
+    assert_eq!(
+        fmt(&hist, &rows, 0, 2),
+        "@h: \n\
+         [64, 128)              0 |@@@@@@@@@@@@@@@@@                                   |\n\
+         [128, 256)             0 |                                                    |\n\
+         [256, 512)             0 |                                                    |\n\
+         [512, 1K)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n"
+    );
+    let lhist = map("@l", Ty::U64, true, MapValue::Lhist { min: 0, max: 10, step: 1 });
+    let rows = vec![(key(6), per_cpu(&[2]))];
+    assert_eq!(fmt(&lhist, &rows, 0, 2), "@l: \n[5, 6)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n");
 }

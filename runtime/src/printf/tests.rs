@@ -146,3 +146,11 @@ fn huge_widths_are_clamped() {
     let out = fmt("%99999999999999999999d", &[i(1)]);
     assert_eq!(out.len(), MAX_WIDTH);
 }
+
+#[test]
+fn nul_character_ends_its_conversion() {
+    // bpftrace 0.17: printf("[%c]", 0) prints "[]"; the NUL also cuts the padding after it.
+    assert_eq!(fmt("[%c]", &[i(0)]), "[]");
+    assert_eq!(fmt("[%3c|%-3c]", &[i(0), i(0)]), "[  |]");
+    assert_eq!(fmt("[%c]", &[i(65)]), "[A]");
+}
