@@ -2,7 +2,7 @@
 # Installs what building and testing btc needs on Debian 12, skipping what is already there.
 set -euo pipefail
 pkgs=(llvm-19-dev libpolly-19-dev clang-19 libelf-dev zlib1g-dev libzstd-dev pkg-config build-essential
-      systemtap-sdt-dev)
+      systemtap-sdt-dev cmake)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

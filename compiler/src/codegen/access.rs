@@ -51,8 +51,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub(crate) fn index(&mut self, e: &Expr, expr: &Expr, index: &Expr) -> R<Val<'ctx>> {
-        // Arrays of tracepoint args at constant indices are loaded from the context.
-        if let (ExprKind::Field { expr: base, field, .. }, ExprKind::Int(i)) = (&expr.kind, &index.kind) {
+        // Arrays of tracepoint args at constant indices are loaded from the context
+        // (`args.a[i]` and `args->a[i]`).
+        if let (ExprKind::Field { expr: base, field, .. } | ExprKind::Arrow { expr: base, field, .. }, ExprKind::Int(i)) =
+            (&expr.kind, &index.kind)
+        {
             if let Type::Record(r) = self.ty(base) {
                 let f = r.field(field).ok_or_else(|| llvm_err("field"))?.clone();
                 if let Type::Array { elem, .. } = &f.ty {
@@ -443,7 +446,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
             Type::Int { bits, signed } => (u32::from(*bits), *signed),
             _ => (64, false),
         };
-        let p = self.offset(self.ctx_arg, offset)?;
+        // The verifier only accepts context loads at a constant offset from the context pointer
+        // itself: llvm.preserve.static.offset keeps LLVM from computing `ctx + offset` once and
+        // reusing it across branches (the BPF backend turns the access back into one load).
+        let keep = inkwell::intrinsics::Intrinsic::find("llvm.preserve.static.offset")
+            .and_then(|i| i.get_declaration(&self.m.module, &[]))
+            .ok_or_else(|| llvm_err("LLVM has no llvm.preserve.static.offset"))?;
+        let call = self.b.build_call(keep, &[self.ctx_arg.into()], "ctx").map_err(llvm_err)?;
+        let inkwell::values::ValueKind::Basic(base) = call.try_as_basic_value() else {
+            return Err(llvm_err("llvm.preserve.static.offset returned no value"));
+        };
+        let p = self.offset(base.into_pointer_value(), offset)?;
         let it = self.int_type(bits);
         let v = self.b.build_load(it, p, "ctxld").map_err(llvm_err)?.into_int_value();
         let i64t = self.m.context.i64_type();
