@@ -234,7 +234,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// Stores `v` (of type `from`) at `dst`, laid out as type `to`.
     pub fn store_value(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
         match (to, from) {
-            (t, _) if t.is_scalar() => self.store_i64(dst, self.as_int(v)?),
+            // Integers are stored converted to the destination's type (truncated, re-extended).
+            (t, _) if t.is_scalar() => {
+                let i = self.as_int(v)?;
+                self.store_i64(dst, self.fit(i, t)?)
+            }
             (Type::Str { len: dl }, Type::Str { len: sl }) => {
                 let src = self.as_mem(v)?;
                 if sl == dl {

@@ -154,6 +154,17 @@ pub(crate) struct Checker<'a> {
 
 /// Two types can share a slot (variable, map key or value) when they are equal up to integer
 /// width and string length, which are widened to the larger.
+/// The type a variable or map value keeps when assigned a value of type `new` after one of type
+/// `first`, as bpftrace does: integers take the wider width but keep the first assignment's
+/// signedness (values are converted to it: `(int8)-3` into a uint8 map is 253); strings grow
+/// to the longer; other types must agree.
+fn settle(first: &Type, new: &Type) -> Option<Type> {
+    match (first, new) {
+        (Type::Int { bits: x, signed }, Type::Int { bits: y, .. }) => Some(Type::Int { bits: (*x).max(*y), signed: *signed }),
+        _ => unify(first, new),
+    }
+}
+
 pub(crate) fn unify(a: &Type, b: &Type) -> Option<Type> {
     match (a, b) {
         (Type::Int { bits: x, signed: s }, Type::Int { bits: y, signed: t }) => {
@@ -313,7 +324,7 @@ impl Checker<'_> {
                 self.vars.insert(name.to_string(), t);
                 self.var_spans.insert(name.to_string(), span);
             }
-            Some(old) => match unify(old, &t) {
+            Some(old) => match settle(old, &t) {
                 Some(u) => {
                     self.vars.insert(name.to_string(), u);
                 }
@@ -369,7 +380,7 @@ impl Checker<'_> {
             _ => false,
         };
         let kind_ok = match (&sig.kind, &kind) {
-            (MapKind::Plain(a), MapKind::Plain(b)) => match unify(a, b) {
+            (MapKind::Plain(a), MapKind::Plain(b)) => match settle(a, b) {
                 Some(u) => {
                     sig.kind = MapKind::Plain(u);
                     true
