@@ -83,7 +83,7 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Str(s) => out.extend(string(s)),
-        Value::Tuple(items) => {
+        Value::Tuple(items) | Value::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -94,16 +94,6 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                value_into(item, out);
-            }
-            out.push(b']');
-        }
         Value::Record(fields) => {
             out.push(b'{');
             for (i, (name, item)) in fields.iter().enumerate() {
