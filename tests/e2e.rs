@@ -4,6 +4,7 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -179,10 +180,12 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
             Ok(Some(line)) => {
                 if line == NOTIFY {
                     if let Some(a) = &c.after {
+                        // In its own process group, so everything it started can be ended.
                         let spawned = Command::new("bash")
                             .args(["-c", &expand(a)])
                             .stdout(Stdio::null())
                             .stderr(Stdio::null())
+                            .process_group(0)
                             .spawn()
                             .map_err(|e| format!("can't start AFTER: {e}"))?;
                         after = Some(spawned);
@@ -211,6 +214,8 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
     let status = child.wait().map_err(|e| e.to_string())?;
     let _ = reader.join();
     if let Some(mut a) = after {
+        // The whole group: a workload's children must not outlive the case.
+        unsafe { libc::kill(-(a.id() as i32), libc::SIGKILL) };
         let _ = a.kill();
         let _ = a.wait();
     }
