@@ -333,6 +333,32 @@ pub struct FormatInfo {
     pub args: Ty,
 }
 
+/// Matches a probe name against a pattern with `*` (any run) and `?` (any one character): the
+/// rule for wildcards in attach points, shared by the compiler (expansion) and the runtime
+/// (listing).
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p = pattern.as_bytes();
+    let t = text.as_bytes();
+    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
 /// The header of every record in the ring buffer.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

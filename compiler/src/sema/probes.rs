@@ -100,30 +100,8 @@ pub fn canonical_provider(p: &str) -> Option<&'static str> {
     })
 }
 
-/// Matches `text` against a pattern with `*` (any run) and `?` (any one character).
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let (mut star, mut mark) = (None, 0usize);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
+pub use btc_bpfprog::wildcard_match;
+
 
 pub(crate) fn has_wildcard(s: &str) -> bool {
     s.contains('*') || s.contains('?')

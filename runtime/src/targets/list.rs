@@ -2,6 +2,7 @@
 //! as bpftrace prints them (`tracepoint:syscalls:sys_enter_openat`), with `-v` the arguments
 //! of tracepoints (from their format files) indented below each.
 
+use btc_bpfprog::wildcard_match;
 use super::{elf, kfuncs, paths, usdt};
 use crate::kernel::tracefs;
 
@@ -48,29 +49,6 @@ fn short(p: &str) -> &str {
     }
 }
 
-/// `*` and `?` matching (same rule as attach points).
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p = pattern.as_bytes();
-    let t = text.as_bytes();
-    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
 
 /// Lists what matches `patterns` (comma separated; empty: everything).
 pub fn list(patterns: &str, verbose: bool, pid: Option<i32>) -> Listing {
