@@ -170,6 +170,31 @@ fn forward_declarations_lose_to_definitions() {
 }
 
 #[test]
+fn lookups_keep_to_the_kinds_asked_for() {
+    // One name for a typedef, a struct and a function: each lookup finds its own kind, and a
+    // lookup over kinds of several index groups finds the first definition by id.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    let td = b.typedef("thing", int);
+    let st = b.record(false, "thing", 4, &[("a", int, 0, 0)]);
+    b.func("thing", int, &[]);
+    b.fwd("other");
+    let other = b.record(false, "other", 4, &[("b", int, 0, 0)]);
+    let btf = Btf::parse(b.finish(), None).expect("valid blob");
+    assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Fwd]), Some(st));
+    assert_eq!(btf.find("thing", &[Kind::Typedef, Kind::Int]), Some(td));
+    assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Typedef]), Some(td));
+    assert!(btf.find("thing", &[Kind::Func]).is_some_and(|id| id > st));
+    assert_eq!(btf.find("thing", &[Kind::Enum]), None);
+    assert_eq!(btf.find("other", &[Kind::Struct, Kind::Fwd]), Some(other));
+    assert_eq!(btf.find("othe", &[Kind::Struct, Kind::Fwd]), None);
+    assert_eq!(btf.find("", &[Kind::Struct, Kind::Fwd]), None);
+    let mut names: Vec<_> = btf.names_of(&[Kind::Struct, Kind::Typedef]).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["other", "thing", "thing"]);
+}
+
+#[test]
 fn enums_and_functions() {
     let btf = sample();
     let id = btf.find("state", &[Kind::Enum]).expect("enum");
