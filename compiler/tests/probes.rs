@@ -195,7 +195,7 @@ fn objects_for_every_kind_compile() {
         "iter:task_vma { printf(\"%s %d\\n\", comm, pid); }",
         "software:faults:10 { @ = reg(\"ip\"); }",
     ] {
-        let r = btc_compiler::compile(src, &System, &opts, btc_compiler::Emit::Object);
+        let r = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::Object);
         assert!(r.is_ok(), "{src}: {:?}", r.err().map(|e| format!("{e:?}")));
     }
 }

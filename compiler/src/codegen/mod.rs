@@ -19,8 +19,6 @@ mod iter;
 mod maps;
 mod probe_args;
 
-pub(crate) use probe_args::ARG_REGS;
-
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
 use btc_bpfprog as bp;
@@ -33,12 +31,7 @@ use inkwell::OptimizationLevel;
 use std::collections::HashMap;
 
 /// What to produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Emit {
-    Object,
-    LlvmIr,
-    Asm,
-}
+pub use crate::Emit;
 
 /// Code generation options.
 #[derive(Debug, Clone)]
