@@ -12,7 +12,7 @@
 //! passed as `base`.
 
 use super::{Bitfield, Origin, Record, RecordField, RecordKind, StructRef, Type};
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
 const MAGIC: u16 = 0xeb9f;
@@ -103,6 +103,14 @@ impl Kind {
 
 /// Kinds looked up together share a name index (see [`Btf::find`]).
 const GROUPS: usize = 5;
+/// The groups whose type ids the parse lists (structs, typedefs, enums: ~20k types of vmlinux).
+/// Functions and the rest (~110k) are found by scanning the type headers when first needed:
+/// memory the parse fills is memory the process faults in, which costs more than the scan.
+const LISTED: usize = 3;
+/// The parse records the offset of one type in this many (see [`Btf::offset`]).
+const STRIDE: usize = 4;
+/// Lookups in a group answered by scanning before its index is built (see [`Btf::find`]).
+const SCANS_BEFORE_INDEX: u32 = 8;
 
 /// The index group of each raw kind (`BTF_KIND_*`): structs, unions and forward declarations;
 /// typedefs and ints; enums; functions; everything else.
@@ -187,9 +195,8 @@ struct Walk {
     str_start: usize,
     str_len: usize,
     offsets: Vec<u32>,
-    kinds: Vec<u8>,
-    names: Vec<u32>,
-    groups: [Vec<u32>; GROUPS],
+    types: u32,
+    groups: [Vec<(u32, u32)>; LISTED],
 }
 
 /// A parsed BTF blob.
@@ -197,15 +204,14 @@ pub struct Btf {
     data: BtfBytes,
     str_start: usize,
     str_len: usize,
-    /// Offset in `data` of each type, for ids `first_id..`.
+    /// Offset in `data` of every [`STRIDE`]th type, for ids `first_id..`: the types between
+    /// are found by stepping over their sizes.
     offsets: Vec<u32>,
-    /// The raw kind of each type, for ids `first_id..`.
-    kinds: Vec<u8>,
-    /// The name (string offset) of each type, for ids `first_id..`: read during the walk, where
-    /// it costs nothing, so building an index never touches the type section again.
-    names: Vec<u32>,
-    /// The type ids of each index group ([`GROUP_OF`]), in id order.
-    groups: [Vec<u32>; GROUPS],
+    /// How many types this blob has.
+    types: u32,
+    /// `(id, offset)` of the types of each of the first [`LISTED`] index groups ([`GROUP_OF`]),
+    /// in id order.
+    groups: [Vec<(u32, u32)>; LISTED],
     first_id: u32,
     /// String offsets below this belong to the base.
     first_str: u32,
@@ -215,6 +221,8 @@ pub struct Btf {
     /// hash of the name. No allocation per name, and only the group's names are hashed (the
     /// ~10k structs and unions of vmlinux, not its ~130k types).
     index: [OnceCell<Vec<u32>>; GROUPS],
+    /// Lookups answered by scanning so far, per group.
+    scans: [Cell<u32>; GROUPS],
 }
 
 /// A hash of a type name, eight bytes at a time (names average ~20 bytes, and hashing every
@@ -251,16 +259,16 @@ impl Btf {
     pub fn parse(data: impl Into<BtfBytes>, base: Option<Rc<Btf>>) -> Result<Btf, BtfError> {
         let data = data.into();
         let bytes = data.as_slice();
-        let Walk { str_start, str_len, offsets, kinds, names, groups } = Self::walk(bytes, base.as_deref())?;
+        let Walk { str_start, str_len, offsets, types, groups } = Self::walk(bytes, base.as_deref())?;
         let (first_id, first_str) = match &base {
             Some(b) => (b.count(), b.first_str + u32::try_from(b.str_len).unwrap_or(u32::MAX)),
             None => (1, 0),
         };
-        Ok(Btf { data, str_start, str_len, offsets, kinds, names, groups, first_id, first_str, base, index: Default::default() })
+        Ok(Btf { data, str_start, str_len, offsets, types, groups, first_id, first_str, base, index: Default::default(), scans: Default::default() })
     }
 
     /// Checks the header and walks the type section: the string section's place, and the
-    /// offset, raw kind and name of every type.
+    /// offset of every type, and the ids of the listed groups.
     fn walk(data: &[u8], base: Option<&Btf>) -> Result<Walk, BtfError> {
         let magic = data.get(0..2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or(BtfError::Truncated("header"))?;
         if magic != MAGIC {
@@ -282,35 +290,36 @@ impl Btf {
             return Err(BtfError::Truncated("type offset"));
         }
         let first_id = base.map_or(1, Btf::count);
-        let mut offsets = Vec::with_capacity(type_len / 24);
-        let mut kinds = Vec::with_capacity(type_len / 24);
-        let mut names = Vec::with_capacity(type_len / 24);
-        let mut groups: [Vec<u32>; GROUPS] = Default::default();
+        let mut offsets = Vec::with_capacity(type_len / 24 / STRIDE + 1);
+        let mut types = 0u32;
+        let mut groups: [Vec<(u32, u32)>; LISTED] = Default::default();
         let mut off = type_start;
         // The hot loop of loading kernel types: no branch on the kind but the validity check.
         while off + 12 <= type_end {
-            let name = u32_at(data, off).ok_or(BtfError::Truncated("type"))?;
             let info = u32_at(data, off + 4).ok_or(BtfError::Truncated("type"))?;
             let raw_kind = ((info >> 24) & 0x1f) as u8;
             let Some(&(fixed, per)) = EXTRA.get(usize::from(raw_kind)) else {
-                let id = first_id + u32::try_from(offsets.len()).unwrap_or(u32::MAX);
+                let id = first_id.saturating_add(types);
                 return Err(BtfError::Kind { kind: raw_kind, id });
             };
-            offsets.push(off as u32);
-            kinds.push(raw_kind);
-            names.push(name);
-            groups[usize::from(GROUP_OF[usize::from(raw_kind)])].push(first_id + offsets.len() as u32 - 1);
+            if types as usize % STRIDE == 0 {
+                offsets.push(off as u32);
+            }
+            if let Some(list) = groups.get_mut(usize::from(GROUP_OF[usize::from(raw_kind)])) {
+                list.push((first_id.saturating_add(types), off as u32));
+            }
+            types += 1;
             off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
         }
         if off != type_end {
             return Err(BtfError::Truncated("last type"));
         }
-        Ok(Walk { str_start, str_len, offsets, kinds, names, groups })
+        Ok(Walk { str_start, str_len, offsets, types, groups })
     }
 
     /// One past the largest type id.
     pub fn count(&self) -> u32 {
-        self.first_id + u32::try_from(self.offsets.len()).unwrap_or(u32::MAX)
+        self.first_id.saturating_add(self.types)
     }
 
     /// The string at `off` of the string section ("" when out of range).
@@ -335,14 +344,38 @@ impl Btf {
         }
     }
 
+    /// Where type `id` of this blob (not of its base) starts in `data`: from the offset the
+    /// parse recorded for its group of [`STRIDE`] types, over the sizes of the types before it.
+    fn offset(&self, id: u32) -> Option<usize> {
+        let i = id.checked_sub(self.first_id)?;
+        if i >= self.types {
+            return None;
+        }
+        let data = self.data.as_slice();
+        let mut off = *self.offsets.get(i as usize / STRIDE)? as usize;
+        for _ in 0..i as usize % STRIDE {
+            let info = u32_at(data, off + 4)?;
+            let &(fixed, per) = EXTRA.get(((info >> 24) & 0x1f) as usize)?;
+            off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
+        }
+        Some(off)
+    }
+
+    /// The `(name offset, info)` header words of type `id` of this blob (not of its base).
+    fn header(&self, id: u32) -> Option<(u32, u32)> {
+        let off = self.offset(id)?;
+        let data = self.data.as_slice();
+        Some((u32_at(data, off)?, u32_at(data, off + 4)?))
+    }
+
     /// The name of type `id` of this blob (not of its base), as bytes.
     fn name_of(&self, id: u32) -> &[u8] {
-        id.checked_sub(self.first_id).and_then(|i| self.names.get(i as usize)).map_or(&[], |&n| self.name_bytes(n))
+        self.header(id).map_or(&[], |(n, _)| self.name_bytes(n))
     }
 
     /// The raw kind of type `id` of this blob (not of its base).
     fn raw_kind(&self, id: u32) -> Option<u8> {
-        self.kinds.get(id.checked_sub(self.first_id)? as usize).copied()
+        self.header(id).map(|(_, info)| ((info >> 24) & 0x1f) as u8)
     }
 
     /// The type with id `id` (0 is `void`).
@@ -353,7 +386,7 @@ impl Btf {
         if id < self.first_id {
             return self.base.as_ref()?.get(id);
         }
-        let off = *self.offsets.get((id - self.first_id) as usize)? as usize;
+        let off = self.offset(id)?;
         let data = self.data.as_slice();
         let name_off = u32_at(data, off)?;
         let info = u32_at(data, off + 4)?;
@@ -430,19 +463,50 @@ impl Btf {
         self.first_id..self.count()
     }
 
-    /// The type ids of this blob in index group `g`, without decoding other types.
+    /// The type ids of this blob in index group `g`, in id order, without decoding other types.
     fn ids_of(&self, g: usize) -> impl Iterator<Item = u32> + '_ {
-        self.groups[g].iter().copied()
+        self.group_types(g).map(|(id, _)| id)
     }
+
+    /// `(id, offset)` of the types of this blob in index group `g`, in id order.
+    fn group_types(&self, g: usize) -> Box<dyn Iterator<Item = (u32, usize)> + '_> {
+        match self.groups.get(g) {
+            Some(list) => Box::new(list.iter().map(|&(id, off)| (id, off as usize))),
+            None => Box::new(
+                self.headers()
+                    .filter(move |&(_, _, info)| usize::from(GROUP_OF[((info >> 24) & 0x1f) as usize]) == g)
+                    .map(|(id, off, _)| (id, off)),
+            ),
+        }
+    }
+
+    /// The name offset of the type at `off`.
+    fn name_at(&self, off: usize) -> u32 {
+        u32_at(self.data.as_slice(), off).unwrap_or(0)
+    }
+
+    /// `(id, offset, info)` of every type of this blob, in order, stepping over their sizes.
+    fn headers(&self) -> impl Iterator<Item = (u32, usize, u32)> + '_ {
+        let data = self.data.as_slice();
+        let mut off = self.offsets.first().map_or(0, |&o| o as usize);
+        self.ids().map_while(move |id| {
+            let info = u32_at(data, off + 4)?;
+            let &(fixed, per) = EXTRA.get(((info >> 24) & 0x1f) as usize)?;
+            let here = off;
+            off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
+            Some((id, here, info))
+        })
+    }
+
     /// The name table of index group `g`, built on first use.
     fn index(&self, g: usize) -> &[u32] {
         self.index[g].get_or_init(|| {
-            let members = &self.groups[g];
+            let members: Vec<(u32, usize)> = self.group_types(g).collect();
             let slots = (members.len() * 2).next_power_of_two().max(16);
             let mask = slots - 1;
             let mut table = vec![0u32; slots];
-            for &id in members {
-                let name = self.name_of(id);
+            for (id, off) in members {
+                let name = self.name_bytes(self.name_at(off));
                 if name.is_empty() {
                     continue;
                 }
@@ -456,15 +520,63 @@ impl Btf {
         })
     }
 
-    /// Every type id of index group `g` named `name`, in id order.
-    fn ids_named<'a>(&'a self, g: usize, name: &'a str) -> impl Iterator<Item = u32> + 'a {
+    /// Every type id of index group `g` named `name`, in id order. The first lookups of a group
+    /// scan for the name instead of indexing every name of the group (most scripts look up a
+    /// type or two: struct task_struct, struct sock).
+    fn ids_named(&self, g: usize, name: &str) -> Vec<u32> {
+        if name.is_empty() {
+            return Vec::new();
+        }
+        let scans = &self.scans[g];
+        if self.index[g].get().is_none() && scans.get() < SCANS_BEFORE_INDEX {
+            scans.set(scans.get() + 1);
+            return self.scan_named(g, name);
+        }
         let table = self.index(g);
         let mask = table.len() - 1;
         let start = name_hash(name.as_bytes()) as usize & mask;
-        (0..table.len())
-            .map(move |k| table[(start + k) & mask])
+        let mut ids: Vec<u32> = (0..table.len())
+            .map(|k| table[(start + k) & mask])
             .take_while(|&id| id != 0)
-            .filter(move |&id| self.name_of(id) == name.as_bytes())
+            .filter(|&id| self.name_of(id) == name.as_bytes())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The type ids of group `g` named `name`, without an index: the string section is searched
+    /// for the name (BTF stores each string once, so there is usually one place), then the
+    /// group's type headers for that string offset; no other name is read.
+    fn scan_named(&self, g: usize, name: &str) -> Vec<u32> {
+        let mut at = Vec::new();
+        self.string_offsets(name.as_bytes(), &mut at);
+        if at.is_empty() {
+            return Vec::new();
+        }
+        self.group_types(g).filter(|&(_, off)| at.contains(&self.name_at(off))).map(|(id, _)| id).collect()
+    }
+
+    /// Every offset (in this blob's string numbering, the base's included) of a string equal
+    /// to `name`.
+    fn string_offsets(&self, name: &[u8], out: &mut Vec<u32>) {
+        if let Some(b) = &self.base {
+            b.string_offsets(name, out);
+        }
+        let Some(strs) = self.data.as_slice().get(self.str_start..self.str_start + self.str_len) else { return };
+        // The name alone is searched for (its letters are rarer than the NULs around it, which
+        // the search's prefilter would otherwise pick), then checked to be a whole string.
+        let finder = memchr::memmem::Finder::new(name);
+        let mut from = 0;
+        while let Some(pos) = strs.get(from..).and_then(|rest| finder.find(rest)) {
+            let start = from + pos;
+            let end = start + name.len();
+            if start > 0 && strs[start - 1] == 0 && strs.get(end) == Some(&0) {
+                if let Ok(off) = u32::try_from(start) {
+                    out.push(self.first_str.saturating_add(off));
+                }
+            }
+            from = start + 1;
+        }
     }
 
     /// The id of the type named `name` of one of `kinds`, preferring full definitions over
@@ -474,9 +586,7 @@ impl Btf {
         groups.sort_unstable();
         groups.dedup();
         let mut ids: Vec<u32> = groups.into_iter().flat_map(|g| self.ids_named(g, name)).collect();
-        if ids.len() > 1 {
-            ids.sort_unstable();
-        }
+        ids.sort_unstable();
         let mut fwd = None;
         for id in ids {
             let Some(t) = self.get(id) else { continue };
