@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 mod elf;
 pub mod runtime;
+pub mod skb;
 pub use elf::{read_metadata, MetaError};
 pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
+pub use skb::{SkbHeader, SKB_HEADER_SIZE, SKB_MAP};
 
 /// Name of the ELF section that holds the JSON-encoded [`Metadata`].
 pub const META_SECTION: &str = ".btc.meta";
@@ -61,6 +63,10 @@ pub struct Metadata {
     /// runtime prints it with the truncation trailer (BPFTRACE_STR_TRUNC_TRAILER). 0: unknown.
     #[serde(default)]
     pub strlen: u32,
+    /// The pcap files of `skboutput()`, indexed by the `pcap` of a [`SkbHeader`]; each path
+    /// once, as written in the script (relative paths are relative to the runtime's directory).
+    #[serde(default)]
+    pub pcaps: Vec<String>,
 }
 
 /// A helper call in the source, for reporting its run-time errors as bpftrace does.
@@ -106,8 +112,15 @@ pub enum ProbeKind {
     Software { event: String, config: u64, period: u64 },
     /// `hardware:EVENT[:count]`: a perf hardware event (`PERF_COUNT_HW_*`) on every CPU.
     Hardware { event: String, config: u64, period: u64 },
-    /// `rawtracepoint:NAME`: a BPF_PROG_TYPE_RAW_TRACEPOINT program on the tracepoint `name`.
-    RawTracepoint { name: String },
+    /// `rawtracepoint:NAME`: a BPF_PROG_TYPE_RAW_TRACEPOINT program on the tracepoint `name`;
+    /// with `btf`, a BTF-typed one (`tp_btf`, BPF_PROG_TYPE_TRACING), whose target libbpf
+    /// resolves at load (used when the probe calls `skboutput()`, which only tracing programs
+    /// may).
+    RawTracepoint {
+        name: String,
+        #[serde(default)]
+        btf: bool,
+    },
     /// `kprobe:[MODULE:]FUNC[+OFFSET]` and `kretprobe` (`ret`). `optional` is set for probes
     /// that came from a wildcard or from a block with several attach points: when one of those
     /// can't attach, the run warns and goes on (bpftrace's rule) instead of failing.
@@ -501,6 +514,7 @@ mod tests {
             values: vec![],
             error_sites: vec![],
             strlen: 64,
+            pcaps: vec!["a.pcap".into()],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

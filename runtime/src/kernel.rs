@@ -7,6 +7,7 @@ pub mod iter;
 pub mod perf;
 pub mod process;
 pub mod signals;
+pub mod skb;
 pub mod symbols;
 pub mod stats;
 pub mod tracefs;
@@ -74,9 +75,11 @@ pub fn raise_memlock() {
 
 /// A loaded BPF object with its ring buffer and attached probes.
 ///
-/// Fields drop in declaration order: the ring buffer, then the links (detaching the programs
-/// and closing their perf events), then the object (closing every program and map).
+/// Fields drop in declaration order: skboutput()'s perf buffer, the ring buffer, then the links
+/// (detaching the programs and closing their perf events), then the object (closing every
+/// program and map; the perf buffer clears its map entries before that).
 pub struct Tracer {
+    skb: Option<skb::SkbBuffer>,
     ringbuf: RingBuffer<'static>,
     records: Rc<RefCell<Vec<Vec<u8>>>>,
     links: Vec<Link>,
@@ -122,7 +125,7 @@ impl Tracer {
                 .map_err(|e| RuntimeError::RingBuf(reason(&e)))?;
             builder.build().map_err(|e| RuntimeError::RingBuf(reason(&e)))?
         };
-        Ok(Tracer { ringbuf, records, links: Vec::new(), object, pid: None })
+        Ok(Tracer { skb: None, ringbuf, records, links: Vec::new(), object, pid: None })
     }
 
     fn program(&self, probe: &Probe) -> Result<libbpf_rs::ProgramMut<'_>, RuntimeError> {
@@ -154,7 +157,9 @@ impl Tracer {
         let pid = self.pid;
         let prog = self.program(probe).map_err(|e| e.to_string())?;
         let link = match &probe.kind {
-            ProbeKind::RawTracepoint { name } => prog.attach_raw_tracepoint(name).map_err(|e| reason(&e))?,
+            // A tp_btf program's tracepoint was fixed when it was loaded.
+            ProbeKind::RawTracepoint { btf: true, .. } => prog.attach_trace().map_err(|e| reason(&e))?,
+            ProbeKind::RawTracepoint { name, .. } => prog.attach_raw_tracepoint(name).map_err(|e| reason(&e))?,
             ProbeKind::Kprobe { func, module, offset, ret, .. } => {
                 attach::kprobe(&prog, func, module.as_deref(), *offset, *ret)?
             }

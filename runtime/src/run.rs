@@ -168,6 +168,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
     check_probe_limit(&meta, max_probes)?;
+    let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
     signals::set_child(child.as_ref().map_or(0, Child::pid));
@@ -177,7 +178,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         printer.set_trailer(t.as_bytes());
     }
     let mut session =
-        Session { printer, meta, tracer, out, lost: 0, full_reported: Vec::new(), child: child.take(), watch, opts };
+        Session { printer, meta, tracer, out, lost: 0, full_reported: Vec::new(), child: child.take(), watch, opts, pcaps };
     let result = session.run();
     let finished = session.out.finish();
     // Detach and unload everything before the signal handlers go away, so a late signal still
@@ -201,6 +202,8 @@ struct Session<'w, 'o> {
     child: Option<Child>,
     watch: Option<PidWatch>,
     opts: &'o RunOptions,
+    /// skboutput()'s pcap files, when the object calls it.
+    pcaps: Option<kernel::skb::PcapFiles>,
 }
 
 impl Session<'_, '_> {
@@ -250,6 +253,7 @@ impl Session<'_, '_> {
         while !exited && !self.stopping() {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
             exited = self.process(&records)?;
+            self.write_pcaps()?;
             self.report_lost()?;
             // The end of the -c child or the -p process ends tracing as exit() does, once the
             // events it caused are printed.
@@ -270,6 +274,7 @@ impl Session<'_, '_> {
             self.tracer.run_once(p)?;
         }
         self.drain()?;
+        self.write_pcaps()?;
         self.report_lost()?;
         let mut text = Vec::new();
         self.printer.print_exit_maps(&self.tracer, &mut text)?;
@@ -336,6 +341,12 @@ impl Session<'_, '_> {
 }
 
 impl Session<'_, '_> {
+    /// Writes the packets skboutput() sent to their pcap files.
+    fn write_pcaps(&mut self) -> Result<(), RuntimeError> {
+        let Some(files) = &mut self.pcaps else { return Ok(()) };
+        files.write(&self.tracer.consume_skb()?)
+    }
+
     /// Warns, once per map, that a map was full and updates were dropped.
     fn report_full(&mut self) -> Result<(), RuntimeError> {
         for (i, dropped) in self.tracer.full_maps()?.into_iter().enumerate() {

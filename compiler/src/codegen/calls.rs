@@ -69,6 +69,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let (h, lh, n, ln) = self.two_strings(args)?;
                 Ok(Val::Int(self.strcontains(h, lh, n, ln)?))
             }
+            "skboutput" => self.skboutput(e, args),
+            "bswap" => self.bswap(args),
             _ => Err(format!("{name}() is not supported yet")),
         }
     }

@@ -327,7 +327,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Adds one to the lost-events counter.
-    fn count_lost(&mut self) -> R<()> {
+    pub(crate) fn count_lost(&mut self) -> R<()> {
         let key = self.alloca_bytes(4, "lost_key")?;
         self.b.build_store(key, self.m.context.i32_type().const_zero()).map_err(llvm_err)?;
         let r = self.helper(helper::MAP_LOOKUP_ELEM, &[self.m.lost.as_pointer_value().into(), key.into()])?;

@@ -10,6 +10,8 @@
 mod access;
 mod builtins;
 mod calls;
+mod calls_bswap;
+mod calls_skb;
 mod core;
 mod calls_runtime;
 mod debuginfo;
@@ -104,6 +106,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub file: String,
     /// The map counting updates dropped because a user map was full, created on first use.
     pub full: Option<GlobalValue<'ctx>>,
+    /// skboutput()'s perf event array (created on first use) and pcap files.
+    pub skb: calls_skb::SkbOutputs<'ctx>,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -269,6 +273,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         source: opts.source.clone(),
         file: opts.file.clone(),
         full: None,
+        skb: calls_skb::SkbOutputs::default(),
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
@@ -291,6 +296,8 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         di.describe_map(&context, g, bp::FULL_MAP, &attrs);
     }
 
+    cx.skb.finish(&context, &di);
+
     let license = context.const_string(b"GPL", true);
     let lic = cx.module.add_global(license.get_type(), None, "_license");
     lic.set_initializer(&license);
@@ -306,6 +313,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         values: cx.values.clone(),
         error_sites: cx.error_sites.borrow().clone(),
         strlen: opts.strlen,
+        pcaps: cx.skb.pcaps.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);
@@ -354,7 +362,7 @@ fn section_of(kind: &bp::ProbeKind) -> String {
         | K::Hardware { .. }
         | K::Watchpoint { .. } => "perf_event".to_string(),
         K::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
-        K::RawTracepoint { name } => format!("raw_tp/{name}"),
+        K::RawTracepoint { name, btf } => format!("{}/{name}", if *btf { "tp_btf" } else { "raw_tp" }),
         K::Kprobe { func, ret, .. } => format!("{}/{func}", if *ret { "kretprobe" } else { "kprobe" }),
         K::Kfunc { func, module, ret } => {
             let target = match module {
