@@ -165,5 +165,5 @@ pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
 pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
     "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
-    "skboutput", "unwatch", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
+    "skboutput", "bswap", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];
