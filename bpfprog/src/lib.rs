@@ -139,10 +139,23 @@ pub enum ProbeKind {
     /// perf breakpoint event. With a PID it watches that process's memory, without one the
     /// kernel's.
     Watchpoint { address: u64, len: u8, mode: String, is_async: bool },
+    /// `watchpoint:FUNC+argN:LEN:MODE` / `asyncwatchpoint:...`: the watched address is argument
+    /// `arg` of `func` in the traced process (`-p` or `-c`), known only when `func` runs. The
+    /// program [`watch_setter`]`(prog)`, a uprobe on `func` in that process's binary, sends a
+    /// [`ActionKind::WatchpointSet`] event with the address (and, unless `is_async`, SIGSTOPs
+    /// the process); the runtime then opens the breakpoint, attaches `prog` to it and, for the
+    /// synchronous form, sends SIGCONT.
+    WatchFunc { func: String, arg: u8, len: u8, mode: String, is_async: bool },
     /// `iter:TARGET[:PIN]`: a BPF iterator (task, task_file, task_vma). Its output is read once
     /// and printed, or, with `pin`, the iterator is pinned to that path (relative paths are
     /// under /sys/fs/bpf).
     Iter { target: String, pin: Option<String> },
+}
+
+/// The name of the uprobe program that arms the watchpoint program `prog` of a
+/// [`ProbeKind::WatchFunc`] probe.
+pub fn watch_setter(prog: &str) -> String {
+    format!("{prog}_set")
 }
 
 /// A user-visible map (`@name`).
@@ -426,6 +439,11 @@ pub enum ActionKind {
     /// A BPF helper failed (`-k`, `-kk`): `index` is a [`Metadata::error_sites`] entry; the
     /// payload is the helper's i64 return code.
     HelperError = 7,
+    /// A `watchpoint:FUNC+argN` setter ran: `index` is the probe (in [`Metadata::probes`]);
+    /// payload: the u64 address to watch.
+    WatchpointSet = 64,
+    /// `unwatch(addr)`: payload: the u64 address whose watchpoints are removed.
+    Unwatch = 65,
 }
 
 impl ActionKind {
@@ -442,6 +460,8 @@ impl ActionKind {
             5 => Some(ActionKind::ZeroMap),
             6 => Some(ActionKind::PrintValue),
             7 => Some(ActionKind::HelperError),
+            64 => Some(ActionKind::WatchpointSet),
+            65 => Some(ActionKind::Unwatch),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ pub mod skb;
 pub mod symbols;
 pub mod stats;
 pub mod tracefs;
+pub mod watch;
 
 use crate::error::RuntimeError;
 use crate::maps::{RawEntries, RawValue};
@@ -83,6 +84,8 @@ pub struct Tracer {
     ringbuf: RingBuffer<'static>,
     records: Rc<RefCell<Vec<Vec<u8>>>>,
     links: Vec<Link>,
+    /// Watchpoints, by watched address (`unwatch()` removes them).
+    watched: Vec<(u64, Vec<Link>)>,
     object: Object,
     /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
     pid: Option<i32>,
@@ -125,7 +128,7 @@ impl Tracer {
                 .map_err(|e| RuntimeError::RingBuf(reason(&e)))?;
             builder.build().map_err(|e| RuntimeError::RingBuf(reason(&e)))?
         };
-        Ok(Tracer { skb: None, ringbuf, records, links: Vec::new(), object, pid: None })
+        Ok(Tracer { skb: None, ringbuf, records, links: Vec::new(), watched: Vec::new(), object, pid: None })
     }
 
     fn program(&self, probe: &Probe) -> Result<libbpf_rs::ProgramMut<'_>, RuntimeError> {
@@ -186,9 +189,8 @@ impl Tracer {
             ProbeKind::Hardware { config, period, .. } => {
                 attach::perf_event(true, *config, *period).map_err(attach_err)?
             }
-            ProbeKind::Watchpoint { address, len, mode, .. } => {
-                attach::watchpoint(*address, *len, mode, self.pid).map_err(attach_err)?
-            }
+            ProbeKind::Watchpoint { address, .. } => return self.watch(probe, *address).map_err(attach_err),
+            ProbeKind::WatchFunc { .. } => return self.attach_watch_setter(probe).map_err(attach_err),
             ProbeKind::RawTracepoint { .. }
             | ProbeKind::Kprobe { .. }
             | ProbeKind::Kfunc { .. }
@@ -232,6 +234,7 @@ impl Tracer {
     /// Detaches every attached probe.
     pub fn detach_all(&mut self) {
         self.links.clear();
+        self.watched.clear();
     }
 
     /// Runs a BEGIN or END program once with BPF_PROG_TEST_RUN.

@@ -4,7 +4,7 @@
 //! Tracing stops on `exit()`, SIGINT/SIGTERM, a closed output pipe, the end of the `-c` child
 //! or of the `-p` process. Every exit path drops the tracer, which detaches and unloads all.
 
-use crate::events::{MapReader, Printer, Step};
+use crate::events::{EventError, MapReader, Printer, Step};
 use crate::kernel::process::{self, Child, PidWatch};
 use crate::kernel::symbols::{SymbolOptions, Symbols};
 use crate::kernel::{self, signals, Tracer};
@@ -178,7 +178,19 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         printer.set_trailer(t.as_bytes());
     }
     let mut session =
-        Session { printer, meta, tracer, out, lost: 0, full_reported: Vec::new(), child: child.take(), watch, opts, pcaps };
+        Session {
+        printer,
+        meta,
+        tracer,
+        out,
+        lost: 0,
+        full_reported: Vec::new(),
+        child: child.take(),
+        watch,
+        watch_addrs: Default::default(),
+        opts,
+        pcaps,
+    };
     let result = session.run();
     let finished = session.out.finish();
     // Detach and unload everything before the signal handlers go away, so a late signal still
@@ -201,6 +213,8 @@ struct Session<'w, 'o> {
     full_reported: Vec<usize>,
     child: Option<Child>,
     watch: Option<PidWatch>,
+    /// The last address each `watchpoint:FUNC+argN` probe (by index) was set on.
+    watch_addrs: std::collections::HashMap<u32, Option<u64>>,
     opts: &'o RunOptions,
     /// skboutput()'s pcap files, when the object calls it.
     pcaps: Option<kernel::skb::PcapFiles>,
@@ -296,9 +310,16 @@ impl Session<'_, '_> {
         let mut text = Vec::new();
         let mut exited = false;
         for r in records {
-            if self.printer.handle(r, &self.tracer, &mut text)? == Step::Exit {
-                exited = true;
-                break;
+            match self.printer.handle(r, &self.tracer, &mut text)? {
+                Step::Exit => {
+                    exited = true;
+                    break;
+                }
+                Step::Continue => {}
+                Step::Watch { probe, address } => self.set_watch(probe, address)?,
+                Step::Unwatch(address) => {
+                    self.tracer.unwatch(address);
+                }
             }
             if self.opts.buffering == Buffering::None {
                 self.out.write(&std::mem::take(&mut text))?;
@@ -306,6 +327,38 @@ impl Session<'_, '_> {
         }
         self.out.write(&text)?;
         Ok(exited)
+    }
+
+    /// A `watchpoint:FUNC+argN` setter reported `address`: watches it (unless the probe's last
+    /// address was the same), then lets a synchronous watchpoint's process go on.
+    fn set_watch(&mut self, index: u32, address: u64) -> Result<(), RuntimeError> {
+        let probe = self.meta.probes.get(index as usize).cloned().ok_or(EventError::BadProbe(index))?;
+        let ProbeKind::WatchFunc { is_async, .. } = probe.kind else { return Err(EventError::BadProbe(index).into()) };
+        let slot = self.watch_addrs.entry(index).or_default();
+        if *slot != Some(address) {
+            *slot = Some(address);
+            match self.tracer.try_watch(&probe, address) {
+                Ok(()) => {}
+                Err(kernel::watch::WatchError::NoRegisters) => eprintln!(
+                    "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
+                    probe.name
+                ),
+                Err(kernel::watch::WatchError::Other(reason)) => {
+                    self.continue_target(is_async);
+                    return Err(RuntimeError::Attach { probe: probe.name.clone(), reason });
+                }
+            }
+        }
+        self.continue_target(is_async);
+        Ok(())
+    }
+
+    /// Sends SIGCONT to the traced process after a synchronous watchpoint's setter stopped it.
+    fn continue_target(&self, is_async: bool) {
+        if let (false, Some(pid)) = (is_async, self.tracer.target_pid()) {
+            // SAFETY: kill has no memory-safety preconditions. A process that is gone is fine.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
     }
 
     /// Prints every record available now; after an `exit()` the rest are discarded.

@@ -14,7 +14,7 @@ use inkwell::IntPredicate;
 use std::collections::HashMap;
 
 /// BPF helper numbers used here (include/uapi/linux/bpf.h).
-mod helper {
+pub(crate) mod helper {
     pub const PROBE_READ_KERNEL: u64 = 113;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_USER_STR: u64 = 114;
@@ -134,6 +134,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.helper(helper::SEND_SIGNAL, &[sig.into()])?;
                 Ok(Val::Void)
             }
+            "unwatch" => self.unwatch(args),
             "override" => {
                 let a = args.first().ok_or_else(|| llvm_err("override"))?;
                 let v = self.expr(a)?;

@@ -20,6 +20,7 @@ mod func;
 mod iter;
 mod maps;
 mod probe_args;
+mod watch;
 
 pub(crate) use probe_args::ARG_REGS;
 
@@ -280,8 +281,12 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
         let section = section_of(&inst.probe.kind);
-        let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
-        let _ = func;
+        func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
+        if let bp::ProbeKind::WatchFunc { arg, is_async, .. } = &inst.probe.kind {
+            let index = u32::try_from(i).map_err(|_| "too many probes")?;
+            let setter = bp::watch_setter(&fname);
+            watch::setter(&mut cx, &di, &setter, ast.span, inst, index, *arg, *is_async)?;
+        }
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
     }
 
@@ -360,7 +365,8 @@ fn section_of(kind: &bp::ProbeKind) -> String {
         | K::Profile { .. }
         | K::Software { .. }
         | K::Hardware { .. }
-        | K::Watchpoint { .. } => "perf_event".to_string(),
+        | K::Watchpoint { .. }
+        | K::WatchFunc { .. } => "perf_event".to_string(),
         K::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
         K::RawTracepoint { name, btf } => format!("{}/{name}", if *btf { "tp_btf" } else { "raw_tp" }),
         K::Kprobe { func, ret, .. } => format!("{}/{func}", if *ret { "kretprobe" } else { "kprobe" }),

@@ -168,5 +168,5 @@ pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
 pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
     "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
-    "unwatch", "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
+    "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
 ];
