@@ -84,8 +84,9 @@ pub struct Tracer {
     ringbuf: RingBuffer<'static>,
     records: Rc<RefCell<Vec<Vec<u8>>>>,
     links: Vec<Link>,
-    /// Watchpoints, by watched address (`unwatch()` removes them).
-    watched: Vec<(u64, Vec<Link>)>,
+    /// Watchpoints: the watched address, the probe's program and its links (`unwatch()` removes
+    /// them).
+    watched: Vec<(u64, String, Vec<Link>)>,
     object: Object,
     /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
     pid: Option<i32>,

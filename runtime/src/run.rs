@@ -187,7 +187,8 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         full_reported: Vec::new(),
         child: child.take(),
         watch,
-        watch_addrs: Default::default(),
+        watch_last: Default::default(),
+        watch_warned: Default::default(),
         opts,
         pcaps,
     };
@@ -213,8 +214,10 @@ struct Session<'w, 'o> {
     full_reported: Vec<usize>,
     child: Option<Child>,
     watch: Option<PidWatch>,
-    /// The last address each `watchpoint:FUNC+argN` probe (by index) was set on.
-    watch_addrs: std::collections::HashMap<u32, Option<u64>>,
+    /// The last address each `watchpoint:FUNC+argN` probe (by index) was given.
+    watch_last: std::collections::HashMap<u32, u64>,
+    /// (probe, address) pairs already reported as out of breakpoint registers.
+    watch_warned: std::collections::HashSet<(u32, u64)>,
     opts: &'o RunOptions,
     /// skboutput()'s pcap files, when the object calls it.
     pcaps: Option<kernel::skb::PcapFiles>,
@@ -329,20 +332,25 @@ impl Session<'_, '_> {
         Ok(exited)
     }
 
-    /// A `watchpoint:FUNC+argN` setter reported `address`: watches it (unless the probe's last
-    /// address was the same), then lets a synchronous watchpoint's process go on.
+    /// A `watchpoint:FUNC+argN` setter reported `address`: watches it, unless the probe watches
+    /// it already or it is the probe's last address (bpftrace's rule, so an address that was
+    /// unwatched isn't watched again at the next call), then lets a synchronous watchpoint's
+    /// process go on. Running out of breakpoint registers is a warning, once per address.
     fn set_watch(&mut self, index: u32, address: u64) -> Result<(), RuntimeError> {
         let probe = self.meta.probes.get(index as usize).cloned().ok_or(EventError::BadProbe(index))?;
         let ProbeKind::WatchFunc { is_async, .. } = probe.kind else { return Err(EventError::BadProbe(index).into()) };
-        let slot = self.watch_addrs.entry(index).or_default();
-        if *slot != Some(address) {
-            *slot = Some(address);
+        let last = self.watch_last.insert(index, address);
+        if last != Some(address) && !self.tracer.watching(&probe, address) {
             match self.tracer.try_watch(&probe, address) {
                 Ok(()) => {}
-                Err(kernel::watch::WatchError::NoRegisters) => eprintln!(
-                    "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
-                    probe.name
-                ),
+                Err(kernel::watch::WatchError::NoRegisters) => {
+                    if self.watch_warned.insert((index, address)) {
+                        eprintln!(
+                            "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
+                            probe.name
+                        );
+                    }
+                }
                 Err(kernel::watch::WatchError::Other(reason)) => {
                     self.continue_target(is_async);
                     return Err(RuntimeError::Attach { probe: probe.name.clone(), reason });

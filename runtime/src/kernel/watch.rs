@@ -45,15 +45,20 @@ impl Tracer {
             let _ = fd.into_raw_fd();
             links.push(link);
         }
-        self.watched.push((address, links));
+        self.watched.push((address, probe.prog.clone(), links));
         Ok(())
     }
 
     /// Removes every watchpoint on `address`; returns how many probes watched it.
     pub fn unwatch(&mut self, address: u64) -> usize {
         let before = self.watched.len();
-        self.watched.retain(|(a, _)| *a != address);
+        self.watched.retain(|(a, _, _)| *a != address);
         before - self.watched.len()
+    }
+
+    /// Whether `probe` watches `address` now.
+    pub fn watching(&self, probe: &Probe, address: u64) -> bool {
+        self.watched.iter().any(|(a, prog, _)| *a == address && *prog == probe.prog)
     }
 
     /// Attaches the uprobe that arms a `watchpoint:FUNC+argN` probe, on FUNC in the binary of
