@@ -203,6 +203,19 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     result.and_then(|code| finished.map(|()| code))
 }
 
+impl Drop for Session<'_, '_> {
+    /// A synchronous watchpoint's setter may have stopped the target after its last event was
+    /// read (or its event was lost): once nothing can stop it any more, make sure it runs.
+    fn drop(&mut self) {
+        self.tracer.detach_all();
+        let sync_setter = self.meta.probes.iter().any(|p| matches!(p.kind, ProbeKind::WatchFunc { is_async: false, .. }));
+        if let (true, Some(pid)) = (sync_setter, self.tracer.target_pid()) {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
+    }
+}
+
 struct Session<'w, 'o> {
     meta: Metadata,
     printer: Printer,
