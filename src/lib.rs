@@ -74,6 +74,12 @@ enum Command {
         /// Include FILE before the script, as `#include FILE` would (repeatable)
         #[arg(long = "include", value_name = "FILE")]
         includes: Vec<String>,
+        /// The object will run with -p PID: uprobe and usdt targets are looked up in its mappings
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// The object will run with -c CMD (allows cpid and watchpoint:FUNCTION+argN)
+        #[arg(short = 'c', value_name = "CMD")]
+        command: Option<String>,
         /// The .bt script, then its positional parameters ($1, $2, ...)
         file: Option<PathBuf>,
         /// Positional parameters
@@ -145,15 +151,26 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
                 None => (run::main(&args, "btc run"), "btc run"),
             },
             Command::List { verbose, pid, pattern } => (list(pattern, verbose, pid), "btc list"),
-            Command::Compile { program, output, emit, check, allow_unsafe, include_dirs, includes, file, positional } => {
-                match handoff.filter(|_| !check && emit != EmitKind::Ast) {
-                    Some(h) => (Err(h()), "btc compile"),
-                    None => {
-                        let headers = (include_dirs, includes);
-                        (compile(program, output, emit, check, allow_unsafe, headers, file, positional), "btc compile")
-                    }
+            Command::Compile {
+                program,
+                output,
+                emit,
+                check,
+                allow_unsafe,
+                include_dirs,
+                includes,
+                pid,
+                command,
+                file,
+                positional,
+            } => match handoff.filter(|_| !check && emit != EmitKind::Ast) {
+                Some(h) => (Err(h()), "btc compile"),
+                None => {
+                    let headers = (include_dirs, includes);
+                    let target = (pid, command.is_some());
+                    (compile(program, output, emit, check, allow_unsafe, headers, target, file, positional), "btc compile")
                 }
-            }
+            },
         }
     };
     match result {
@@ -223,6 +240,7 @@ fn compile(
     check: bool,
     allow_unsafe: bool,
     (include_dirs, includes): (Vec<PathBuf>, Vec<String>),
+    (pid, has_child): (Option<i32>, bool),
     file: Option<PathBuf>,
     mut positional: Vec<String>,
 ) -> Result<u8, Failure> {
@@ -239,6 +257,8 @@ fn compile(
     opts.positional = positional;
     opts.include_dirs = include_dirs;
     opts.includes = includes;
+    opts.pid = pid;
+    opts.has_child = has_child;
     if check || emit == EmitKind::Ast {
         return match btc_compiler::check(&text, &types::KernelTypes::for_options(&opts), &opts) {
             Ok(c) => {

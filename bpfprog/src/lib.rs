@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 mod elf;
 pub mod runtime;
+pub mod skb;
 pub use elf::{read_metadata, MetaError};
 pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
+pub use skb::{SkbHeader, SKB_HEADER_SIZE, SKB_MAP};
 
 /// Name of the ELF section that holds the JSON-encoded [`Metadata`].
 pub const META_SECTION: &str = ".btc.meta";
@@ -61,6 +63,10 @@ pub struct Metadata {
     /// runtime prints it with the truncation trailer (BPFTRACE_STR_TRUNC_TRAILER). 0: unknown.
     #[serde(default)]
     pub strlen: u32,
+    /// The pcap files of `skboutput()`, indexed by the `pcap` of a [`SkbHeader`]; each path
+    /// once, as written in the script (relative paths are relative to the runtime's directory).
+    #[serde(default)]
+    pub pcaps: Vec<String>,
 }
 
 /// A helper call in the source, for reporting its run-time errors as bpftrace does.
@@ -106,8 +112,15 @@ pub enum ProbeKind {
     Software { event: String, config: u64, period: u64 },
     /// `hardware:EVENT[:count]`: a perf hardware event (`PERF_COUNT_HW_*`) on every CPU.
     Hardware { event: String, config: u64, period: u64 },
-    /// `rawtracepoint:NAME`: a BPF_PROG_TYPE_RAW_TRACEPOINT program on the tracepoint `name`.
-    RawTracepoint { name: String },
+    /// `rawtracepoint:NAME`: a BPF_PROG_TYPE_RAW_TRACEPOINT program on the tracepoint `name`;
+    /// with `btf`, a BTF-typed one (`tp_btf`, BPF_PROG_TYPE_TRACING), whose target libbpf
+    /// resolves at load (used when the probe calls `skboutput()`, which only tracing programs
+    /// may).
+    RawTracepoint {
+        name: String,
+        #[serde(default)]
+        btf: bool,
+    },
     /// `kprobe:[MODULE:]FUNC[+OFFSET]` and `kretprobe` (`ret`). `optional` is set for probes
     /// that came from a wildcard or from a block with several attach points: when one of those
     /// can't attach, the run warns and goes on (bpftrace's rule) instead of failing.
@@ -126,10 +139,23 @@ pub enum ProbeKind {
     /// perf breakpoint event. With a PID it watches that process's memory, without one the
     /// kernel's.
     Watchpoint { address: u64, len: u8, mode: String, is_async: bool },
+    /// `watchpoint:FUNC+argN:LEN:MODE` / `asyncwatchpoint:...`: the watched address is argument
+    /// `arg` of `func` in the traced process (`-p` or `-c`), known only when `func` runs. The
+    /// program [`watch_setter`]`(prog)`, a uprobe on `func` in that process's binary, sends a
+    /// [`ActionKind::WatchpointSet`] event with the address (and, unless `is_async`, SIGSTOPs
+    /// the process); the runtime then opens the breakpoint, attaches `prog` to it and, for the
+    /// synchronous form, sends SIGCONT.
+    WatchFunc { func: String, arg: u8, len: u8, mode: String, is_async: bool },
     /// `iter:TARGET[:PIN]`: a BPF iterator (task, task_file, task_vma). Its output is read once
     /// and printed, or, with `pin`, the iterator is pinned to that path (relative paths are
     /// under /sys/fs/bpf).
     Iter { target: String, pin: Option<String> },
+}
+
+/// The name of the uprobe program that arms the watchpoint program `prog` of a
+/// [`ProbeKind::WatchFunc`] probe.
+pub fn watch_setter(prog: &str) -> String {
+    format!("{prog}_set")
 }
 
 /// A user-visible map (`@name`).
@@ -413,6 +439,11 @@ pub enum ActionKind {
     /// A BPF helper failed (`-k`, `-kk`): `index` is a [`Metadata::error_sites`] entry; the
     /// payload is the helper's i64 return code.
     HelperError = 7,
+    /// A `watchpoint:FUNC+argN` setter ran: `index` is the probe (in [`Metadata::probes`]);
+    /// payload: the u64 address to watch.
+    WatchpointSet = 64,
+    /// `unwatch(addr)`: payload: the u64 address whose watchpoints are removed.
+    Unwatch = 65,
 }
 
 impl ActionKind {
@@ -429,6 +460,8 @@ impl ActionKind {
             5 => Some(ActionKind::ZeroMap),
             6 => Some(ActionKind::PrintValue),
             7 => Some(ActionKind::HelperError),
+            64 => Some(ActionKind::WatchpointSet),
+            65 => Some(ActionKind::Unwatch),
             _ => None,
         }
     }
@@ -501,6 +534,7 @@ mod tests {
             values: vec![],
             error_sites: vec![],
             strlen: 64,
+            pcaps: vec!["a.pcap".into()],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");

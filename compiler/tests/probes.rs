@@ -199,3 +199,33 @@ fn objects_for_every_kind_compile() {
         assert!(r.is_ok(), "{src}: {:?}", r.err().map(|e| format!("{e:?}")));
     }
 }
+
+#[test]
+fn watchpoint_on_a_function_argument_has_a_setter_program() {
+    let opts = CompileOptions { has_child: true, ..CompileOptions::default() };
+    let src = "watchpoint:increment+arg1:4:w { printf(\"hit\\n\"); unwatch(0x1000); }";
+    let obj = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::Object).map(|r| r.0).unwrap_or_default();
+    let meta = btc_bpfprog::read_metadata(&obj).map_err(|e| e.to_string());
+    let probes = meta.map(|m| m.probes).unwrap_or_default();
+    assert_eq!(probes.len(), 1);
+    assert_eq!(probes[0].name, "watchpoint:increment+arg1:4:w");
+    assert_eq!(
+        probes[0].kind,
+        ProbeKind::WatchFunc { func: "increment".into(), arg: 1, len: 4, mode: "w".into(), is_async: false }
+    );
+    // The body is a perf_event program; the setter a uprobe that stops the process (helper 109,
+    // bpf_send_signal) and reports the address.
+    let elf = goblin::elf::Elf::parse(&obj).expect("an ELF object");
+    let sections: Vec<&str> = elf.section_headers.iter().filter_map(|s| elf.shdr_strtab.get_at(s.sh_name)).collect();
+    assert!(sections.contains(&"perf_event"), "{sections:?}");
+    assert!(sections.contains(&"uprobe"), "{sections:?}");
+    let ir = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
+    let ir = String::from_utf8_lossy(&ir);
+    let setter = ir.split("define").find(|f| f.contains("@btc_p0_set")).unwrap_or_default();
+    assert!(setter.contains("inttoptr (i64 109 to ptr)"), "{setter}");
+    let async_src = "asyncwatchpoint:increment+arg1:4:w { }";
+    let ir = btc_codegen::compile(async_src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
+    let ir = String::from_utf8_lossy(&ir);
+    let setter = ir.split("define").find(|f| f.contains("@btc_p0_set")).unwrap_or_default();
+    assert!(!setter.is_empty() && !setter.contains("inttoptr (i64 109 to ptr)"), "{setter}");
+}

@@ -39,6 +39,9 @@ pub enum RuntimeError {
     /// Starting the `-c` child or watching the `-p` process failed.
     #[error("{0}")]
     Process(String),
+    /// Creating or writing a pcap file of skboutput() failed.
+    #[error("{0}")]
+    Pcap(String),
 }
 
 impl RuntimeError {

@@ -21,6 +21,8 @@ pub enum EventError {
     BadMap(u32),
     #[error("malformed event: printf arguments of format {index}: {err}")]
     Args { index: u32, err: DecodeError },
+    #[error("malformed event: probe index {0} is not a watchpoint:FUNC+argN probe")]
+    BadProbe(u32),
     #[error("malformed event: print value index {0} out of range")]
     BadValue(u32),
     #[error("malformed event: print value {index}: {err}")]
@@ -60,6 +62,10 @@ pub enum Step {
     Continue,
     /// `exit()` was called: stop tracing and ignore the records after this one.
     Exit,
+    /// A `watchpoint:FUNC+argN` setter reported `address` for the probe at index `probe`.
+    Watch { probe: u32, address: u64 },
+    /// `unwatch(address)`.
+    Unwatch(u64),
 }
 
 /// Decodes records per the metadata and renders their output.
@@ -158,6 +164,8 @@ impl Printer {
                 Ok(Step::Continue)
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
+            Some(ActionKind::WatchpointSet) => Ok(Step::Watch { probe: header.index, address: le_u64(payload, 0) }),
+            Some(ActionKind::Unwatch) => Ok(Step::Unwatch(le_u64(payload, 0))),
             Some(ActionKind::HelperError) => {
                 let site = self.error_sites.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
                 let code = le_u64(payload, 0) as i64;

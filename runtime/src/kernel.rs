@@ -7,9 +7,11 @@ pub mod iter;
 pub mod perf;
 pub mod process;
 pub mod signals;
+pub mod skb;
 pub mod symbols;
 pub mod stats;
 pub mod tracefs;
+pub mod watch;
 
 use crate::error::RuntimeError;
 use crate::maps::{RawEntries, RawValue};
@@ -74,12 +76,17 @@ pub fn raise_memlock() {
 
 /// A loaded BPF object with its ring buffer and attached probes.
 ///
-/// Fields drop in declaration order: the ring buffer, then the links (detaching the programs
-/// and closing their perf events), then the object (closing every program and map).
+/// Fields drop in declaration order: skboutput()'s perf buffer, the ring buffer, then the links
+/// (detaching the programs and closing their perf events), then the object (closing every
+/// program and map; the perf buffer clears its map entries before that).
 pub struct Tracer {
+    skb: Option<skb::SkbBuffer>,
     ringbuf: RingBuffer<'static>,
     records: Rc<RefCell<Vec<Vec<u8>>>>,
     links: Vec<Link>,
+    /// Watchpoints: the watched address, the probe's program and its links (`unwatch()` removes
+    /// them).
+    watched: Vec<(u64, String, Vec<Link>)>,
     object: Object,
     /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
     pid: Option<i32>,
@@ -122,7 +129,7 @@ impl Tracer {
                 .map_err(|e| RuntimeError::RingBuf(reason(&e)))?;
             builder.build().map_err(|e| RuntimeError::RingBuf(reason(&e)))?
         };
-        Ok(Tracer { ringbuf, records, links: Vec::new(), object, pid: None })
+        Ok(Tracer { skb: None, ringbuf, records, links: Vec::new(), watched: Vec::new(), object, pid: None })
     }
 
     fn program(&self, probe: &Probe) -> Result<libbpf_rs::ProgramMut<'_>, RuntimeError> {
@@ -154,7 +161,9 @@ impl Tracer {
         let pid = self.pid;
         let prog = self.program(probe).map_err(|e| e.to_string())?;
         let link = match &probe.kind {
-            ProbeKind::RawTracepoint { name } => prog.attach_raw_tracepoint(name).map_err(|e| reason(&e))?,
+            // A tp_btf program's tracepoint was fixed when it was loaded.
+            ProbeKind::RawTracepoint { btf: true, .. } => prog.attach_trace().map_err(|e| reason(&e))?,
+            ProbeKind::RawTracepoint { name, .. } => prog.attach_raw_tracepoint(name).map_err(|e| reason(&e))?,
             ProbeKind::Kprobe { func, module, offset, ret, .. } => {
                 attach::kprobe(&prog, func, module.as_deref(), *offset, *ret)?
             }
@@ -181,9 +190,8 @@ impl Tracer {
             ProbeKind::Hardware { config, period, .. } => {
                 attach::perf_event(true, *config, *period).map_err(attach_err)?
             }
-            ProbeKind::Watchpoint { address, len, mode, .. } => {
-                attach::watchpoint(*address, *len, mode, self.pid).map_err(attach_err)?
-            }
+            ProbeKind::Watchpoint { address, .. } => return self.watch(probe, *address).map_err(attach_err),
+            ProbeKind::WatchFunc { .. } => return self.attach_watch_setter(probe).map_err(attach_err),
             ProbeKind::RawTracepoint { .. }
             | ProbeKind::Kprobe { .. }
             | ProbeKind::Kfunc { .. }
@@ -227,6 +235,7 @@ impl Tracer {
     /// Detaches every attached probe.
     pub fn detach_all(&mut self) {
         self.links.clear();
+        self.watched.clear();
     }
 
     /// Runs a BEGIN or END program once with BPF_PROG_TEST_RUN.

@@ -11,6 +11,7 @@
 //! - `resolve` turns symbols, stacks, addresses and timestamps into text; `strftime` formats
 //!   times; `output` holds the runtime-served functions' printing (time, system, cat, join) and
 //!   the text/JSON choice; `json` writes bpftrace's JSON records;
+//! - `skb` turns skboutput() samples into pcap records;
 //! - `run` is the session loop tying them together.
 //!
 //! Architecture invariant: only `kernel` talks to the kernel; everything else is pure.
@@ -25,6 +26,7 @@ mod output;
 mod printf;
 mod resolve;
 mod run;
+mod skb;
 mod strftime;
 pub mod targets;
 mod value;

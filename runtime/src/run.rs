@@ -4,7 +4,7 @@
 //! Tracing stops on `exit()`, SIGINT/SIGTERM, a closed output pipe, the end of the `-c` child
 //! or of the `-p` process. Every exit path drops the tracer, which detaches and unloads all.
 
-use crate::events::{MapReader, Printer, Step};
+use crate::events::{EventError, MapReader, Printer, Step};
 use crate::kernel::process::{self, Child, PidWatch};
 use crate::kernel::symbols::{SymbolOptions, Symbols};
 use crate::kernel::{self, signals, Tracer};
@@ -168,6 +168,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
     check_probe_limit(&meta, max_probes)?;
+    let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
     signals::set_child(child.as_ref().map_or(0, Child::pid));
@@ -177,7 +178,20 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         printer.set_trailer(t.as_bytes());
     }
     let mut session =
-        Session { printer, meta, tracer, out, lost: 0, full_reported: Vec::new(), child: child.take(), watch, opts };
+        Session {
+        printer,
+        meta,
+        tracer,
+        out,
+        lost: 0,
+        full_reported: Vec::new(),
+        child: child.take(),
+        watch,
+        watch_last: Default::default(),
+        watch_warned: Default::default(),
+        opts,
+        pcaps,
+    };
     let result = session.run();
     let finished = session.out.finish();
     // Detach and unload everything before the signal handlers go away, so a late signal still
@@ -187,6 +201,19 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     signals::set_child(0);
     drop(guard);
     result.and_then(|code| finished.map(|()| code))
+}
+
+impl Drop for Session<'_, '_> {
+    /// A synchronous watchpoint's setter may have stopped the target after its last event was
+    /// read (or its event was lost): once nothing can stop it any more, make sure it runs.
+    fn drop(&mut self) {
+        self.tracer.detach_all();
+        let sync_setter = self.meta.probes.iter().any(|p| matches!(p.kind, ProbeKind::WatchFunc { is_async: false, .. }));
+        if let (true, Some(pid)) = (sync_setter, self.tracer.target_pid()) {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
+    }
 }
 
 struct Session<'w, 'o> {
@@ -200,7 +227,13 @@ struct Session<'w, 'o> {
     full_reported: Vec<usize>,
     child: Option<Child>,
     watch: Option<PidWatch>,
+    /// The last address each `watchpoint:FUNC+argN` probe (by index) was given.
+    watch_last: std::collections::HashMap<u32, u64>,
+    /// (probe, address) pairs already reported as out of breakpoint registers.
+    watch_warned: std::collections::HashSet<(u32, u64)>,
     opts: &'o RunOptions,
+    /// skboutput()'s pcap files, when the object calls it.
+    pcaps: Option<kernel::skb::PcapFiles>,
 }
 
 impl Session<'_, '_> {
@@ -250,6 +283,7 @@ impl Session<'_, '_> {
         while !exited && !self.stopping() {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
             exited = self.process(&records)?;
+            self.write_pcaps()?;
             self.report_lost()?;
             // The end of the -c child or the -p process ends tracing as exit() does, once the
             // events it caused are printed.
@@ -270,6 +304,7 @@ impl Session<'_, '_> {
             self.tracer.run_once(p)?;
         }
         self.drain()?;
+        self.write_pcaps()?;
         self.report_lost()?;
         let mut text = Vec::new();
         self.printer.print_exit_maps(&self.tracer, &mut text)?;
@@ -291,9 +326,16 @@ impl Session<'_, '_> {
         let mut text = Vec::new();
         let mut exited = false;
         for r in records {
-            if self.printer.handle(r, &self.tracer, &mut text)? == Step::Exit {
-                exited = true;
-                break;
+            match self.printer.handle(r, &self.tracer, &mut text)? {
+                Step::Exit => {
+                    exited = true;
+                    break;
+                }
+                Step::Continue => {}
+                Step::Watch { probe, address } => self.set_watch(probe, address)?,
+                Step::Unwatch(address) => {
+                    self.tracer.unwatch(address);
+                }
             }
             if self.opts.buffering == Buffering::None {
                 self.out.write(&std::mem::take(&mut text))?;
@@ -301,6 +343,43 @@ impl Session<'_, '_> {
         }
         self.out.write(&text)?;
         Ok(exited)
+    }
+
+    /// A `watchpoint:FUNC+argN` setter reported `address`: watches it, unless the probe watches
+    /// it already or it is the probe's last address (bpftrace's rule, so an address that was
+    /// unwatched isn't watched again at the next call), then lets a synchronous watchpoint's
+    /// process go on. Running out of breakpoint registers is a warning, once per address.
+    fn set_watch(&mut self, index: u32, address: u64) -> Result<(), RuntimeError> {
+        let probe = self.meta.probes.get(index as usize).cloned().ok_or(EventError::BadProbe(index))?;
+        let ProbeKind::WatchFunc { is_async, .. } = probe.kind else { return Err(EventError::BadProbe(index).into()) };
+        let last = self.watch_last.insert(index, address);
+        if last != Some(address) && !self.tracer.watching(&probe, address) {
+            match self.tracer.try_watch(&probe, address) {
+                Ok(()) => {}
+                Err(kernel::watch::WatchError::NoRegisters) => {
+                    if self.watch_warned.insert((index, address)) {
+                        eprintln!(
+                            "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
+                            probe.name
+                        );
+                    }
+                }
+                Err(kernel::watch::WatchError::Other(reason)) => {
+                    self.continue_target(is_async);
+                    return Err(RuntimeError::Attach { probe: probe.name.clone(), reason });
+                }
+            }
+        }
+        self.continue_target(is_async);
+        Ok(())
+    }
+
+    /// Sends SIGCONT to the traced process after a synchronous watchpoint's setter stopped it.
+    fn continue_target(&self, is_async: bool) {
+        if let (false, Some(pid)) = (is_async, self.tracer.target_pid()) {
+            // SAFETY: kill has no memory-safety preconditions. A process that is gone is fine.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
     }
 
     /// Prints every record available now; after an `exit()` the rest are discarded.
@@ -336,6 +415,12 @@ impl Session<'_, '_> {
 }
 
 impl Session<'_, '_> {
+    /// Writes the packets skboutput() sent to their pcap files.
+    fn write_pcaps(&mut self) -> Result<(), RuntimeError> {
+        let Some(files) = &mut self.pcaps else { return Ok(()) };
+        files.write(&self.tracer.consume_skb()?)
+    }
+
     /// Warns, once per map, that a map was full and updates were dropped.
     fn report_full(&mut self) -> Result<(), RuntimeError> {
         for (i, dropped) in self.tracer.full_maps()?.into_iter().enumerate() {

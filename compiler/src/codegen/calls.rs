@@ -10,7 +10,7 @@ use btc_bpfprog::{ActionKind, EVENT_HEADER_SIZE};
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
-const HDR: u32 = EVENT_HEADER_SIZE as u32;
+pub(crate) const HDR: u32 = EVENT_HEADER_SIZE as u32;
 
 impl<'ctx> FnCx<'_, 'ctx> {
     pub fn call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<Val<'ctx>> {
@@ -69,6 +69,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let (h, lh, n, ln) = self.two_strings(args)?;
                 Ok(Val::Int(self.strcontains(h, lh, n, ln)?))
             }
+            "skboutput" => self.skboutput(e, args),
+            "bswap" => self.bswap(args),
             _ => Err(format!("{name}() is not supported yet")),
         }
     }

@@ -14,7 +14,7 @@ use inkwell::IntPredicate;
 use std::collections::HashMap;
 
 /// BPF helper numbers used here (include/uapi/linux/bpf.h).
-mod helper {
+pub(crate) mod helper {
     pub const PROBE_READ_KERNEL: u64 = 113;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_USER_STR: u64 = 114;
@@ -134,6 +134,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.helper(helper::SEND_SIGNAL, &[sig.into()])?;
                 Ok(Val::Void)
             }
+            "unwatch" => self.unwatch(args),
             "override" => {
                 let a = args.first().ok_or_else(|| llvm_err("override"))?;
                 let v = self.expr(a)?;
@@ -327,7 +328,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Adds one to the lost-events counter.
-    fn count_lost(&mut self) -> R<()> {
+    pub(crate) fn count_lost(&mut self) -> R<()> {
         let key = self.alloca_bytes(4, "lost_key")?;
         self.b.build_store(key, self.m.context.i32_type().const_zero()).map_err(llvm_err)?;
         let r = self.helper(helper::MAP_LOOKUP_ELEM, &[self.m.lost.as_pointer_value().into(), key.into()])?;

@@ -72,6 +72,46 @@ pub(crate) fn generate<'a, 'ctx>(
     probe: &Probe,
     inst: &'a Instance,
 ) -> R<FunctionValue<'ctx>> {
+    build(m, di, name, section, probe.span, inst, |f| {
+        // Allocate every scratch variable up front, in the entry block.
+        let mut names: Vec<(&String, &Type)> = inst.vars.iter().collect();
+        names.sort_by(|a, b| a.0.cmp(b.0));
+        for (var, ty) in names {
+            let size = ty.layout().size();
+            let slot = if size > SCRATCH_MIN { f.scratch_alloc(size)? } else { f.alloca_slot(size, &format!("var_{var}"))? };
+            f.zero(slot, ty)?;
+            f.vars.insert(var.clone(), slot);
+        }
+
+        f.probe_prologue()?;
+        if let Some(pred) = &probe.predicate {
+            let v = f.expr(pred)?;
+            let v = f.as_int(v)?;
+            let zero = f.i64(0);
+            let pass = f.b.build_int_compare(inkwell::IntPredicate::NE, v, zero, "pred").map_err(llvm_err)?;
+            f.end_temps(0)?;
+            let body = f.new_block("body");
+            let skip = f.new_block("skip");
+            f.b.build_conditional_branch(pass, body, skip).map_err(llvm_err)?;
+            f.b.position_at_end(skip);
+            f.b.build_return(Some(&f.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+            f.b.position_at_end(body);
+        }
+        f.block(&probe.body)
+    })
+}
+
+/// Makes a program function `name` in `section` and fills its body with `body`, which
+/// generates code for the probe `inst` (the program returns 0 after it).
+pub(crate) fn build<'a, 'ctx>(
+    m: &'a mut ModuleCx<'ctx>,
+    di: &'a DebugInfo<'ctx>,
+    name: &str,
+    section: &str,
+    span: crate::diag::Span,
+    inst: &'a Instance,
+    body: impl FnOnce(&mut FnCx<'a, 'ctx>) -> R<()>,
+) -> R<FunctionValue<'ctx>> {
     let context = m.context;
     let ptr = context.ptr_type(AddressSpace::default());
     let fn_ty = context.i32_type().fn_type(&[ptr.into()], false);
@@ -107,35 +147,10 @@ pub(crate) fn generate<'a, 'ctx>(
         scratch_block,
         scratch_off: 0,
         scratch_max: 0,
-        cur_span: std::cell::Cell::new(probe.span),
+        cur_span: std::cell::Cell::new(span),
         err_slot: std::cell::Cell::new(None),
     };
-
-    // Allocate every scratch variable up front, in the entry block.
-    let mut names: Vec<(&String, &Type)> = inst.vars.iter().collect();
-    names.sort_by(|a, b| a.0.cmp(b.0));
-    for (var, ty) in names {
-        let size = ty.layout().size();
-        let slot = if size > SCRATCH_MIN { f.scratch_alloc(size)? } else { f.alloca_slot(size, &format!("var_{var}"))? };
-        f.zero(slot, ty)?;
-        f.vars.insert(var.clone(), slot);
-    }
-
-    f.probe_prologue()?;
-    if let Some(pred) = &probe.predicate {
-        let v = f.expr(pred)?;
-        let v = f.as_int(v)?;
-        let zero = f.i64(0);
-        let pass = f.b.build_int_compare(inkwell::IntPredicate::NE, v, zero, "pred").map_err(llvm_err)?;
-        f.end_temps(0)?;
-        let body = f.new_block("body");
-        let skip = f.new_block("skip");
-        f.b.build_conditional_branch(pass, body, skip).map_err(llvm_err)?;
-        f.b.position_at_end(skip);
-        f.b.build_return(Some(&context.i32_type().const_zero())).map_err(llvm_err)?;
-        f.b.position_at_end(body);
-    }
-    f.block(&probe.body)?;
+    body(&mut f)?;
     f.b.build_return(Some(&context.i32_type().const_zero())).map_err(llvm_err)?;
     f.fill_scratch_block()?;
     // Code after `return`, `exit()`, `break` or `continue` lands in blocks nothing jumps to;

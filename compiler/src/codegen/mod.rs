@@ -10,6 +10,8 @@
 mod access;
 mod builtins;
 mod calls;
+mod calls_bswap;
+mod calls_skb;
 mod core;
 mod calls_runtime;
 mod debuginfo;
@@ -18,6 +20,7 @@ mod func;
 mod iter;
 mod maps;
 mod probe_args;
+mod watch;
 
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
@@ -97,6 +100,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub file: String,
     /// The map counting updates dropped because a user map was full, created on first use.
     pub full: Option<GlobalValue<'ctx>>,
+    /// skboutput()'s perf event array (created on first use) and pcap files.
+    pub skb: calls_skb::SkbOutputs<'ctx>,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -262,14 +267,19 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         source: opts.source.clone(),
         file: opts.file.clone(),
         full: None,
+        skb: calls_skb::SkbOutputs::default(),
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
         let section = section_of(&inst.probe.kind);
-        let func = func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
-        let _ = func;
+        func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
+        if let bp::ProbeKind::WatchFunc { arg, is_async, .. } = &inst.probe.kind {
+            let index = u32::try_from(i).map_err(|_| "too many probes")?;
+            let setter = bp::watch_setter(&fname);
+            watch::setter(&mut cx, &di, &setter, ast.span, inst, index, *arg, *is_async)?;
+        }
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
     }
 
@@ -283,6 +293,8 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let attrs = [("type", BPF_MAP_TYPE_PERCPU_ARRAY), ("max_entries", entries), ("key_size", 4), ("value_size", 8)];
         di.describe_map(&context, g, bp::FULL_MAP, &attrs);
     }
+
+    cx.skb.finish(&context, &di);
 
     let license = context.const_string(b"GPL", true);
     let lic = cx.module.add_global(license.get_type(), None, "_license");
@@ -299,6 +311,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         values: cx.values.clone(),
         error_sites: cx.error_sites.borrow().clone(),
         strlen: opts.strlen,
+        pcaps: cx.skb.pcaps.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);
@@ -345,9 +358,10 @@ fn section_of(kind: &bp::ProbeKind) -> String {
         | K::Profile { .. }
         | K::Software { .. }
         | K::Hardware { .. }
-        | K::Watchpoint { .. } => "perf_event".to_string(),
+        | K::Watchpoint { .. }
+        | K::WatchFunc { .. } => "perf_event".to_string(),
         K::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
-        K::RawTracepoint { name } => format!("raw_tp/{name}"),
+        K::RawTracepoint { name, btf } => format!("{}/{name}", if *btf { "tp_btf" } else { "raw_tp" }),
         K::Kprobe { func, ret, .. } => format!("{}/{func}", if *ret { "kretprobe" } else { "kprobe" }),
         K::Kfunc { func, module, ret } => {
             let target = match module {

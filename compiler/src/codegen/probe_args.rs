@@ -79,7 +79,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Loads the u64 at `offset` in the context.
-    fn ctx_u64(&mut self, offset: u32) -> R<IntValue<'ctx>> {
+    pub(crate) fn ctx_u64(&mut self, offset: u32) -> R<IntValue<'ctx>> {
         let v = self.ctx_int(offset, &Type::U64)?;
         self.as_int(v)
     }

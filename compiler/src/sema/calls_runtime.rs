@@ -14,7 +14,7 @@ use btc_bpfprog::{runtime::stack_map_name, ProbeKind, RuntimeTy, StackMode};
 /// Functions checked here.
 pub const FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ntop", "pton", "macaddr", "cgroup_path",
-    "strerror", "path", "ksym", "usym", "kstack", "ustack", "buf",
+    "strerror", "path", "ksym", "usym", "kstack", "ustack", "buf", "unwatch",
 ];
 
 /// Builtins typed here.
@@ -190,7 +190,7 @@ impl Checker<'_> {
                         | ProbeKind::Interval { .. }
                         | ProbeKind::Software { .. }
                         | ProbeKind::Hardware { .. }
-                        | ProbeKind::Watchpoint { .. }
+                        | ProbeKind::Watchpoint { .. } | ProbeKind::WatchFunc { .. }
                         | ProbeKind::Iter { .. }
                 ) {
                     self.err(e.span, format!("signal can not be used with \"{provider}\" probes"));
@@ -208,6 +208,15 @@ impl Checker<'_> {
                         ExprKind::Str(_) | ExprKind::Int(_) => {}
                         _ if !t.is_int() => self.err(a.span, format!("signal() needs a signal name or number, found {t}")),
                         _ => {}
+                    }
+                }
+                Type::Void
+            }
+            "unwatch" => {
+                if self.arity_ok(e, name, args, 1, 1) {
+                    let t = self.expr(&args[0]);
+                    if !t.is_scalar() {
+                        self.err(args[0].span, format!("unwatch() needs an address (an integer or a pointer), found {t}"));
                     }
                 }
                 Type::Void

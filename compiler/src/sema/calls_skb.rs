@@ -1,30 +1,40 @@
-//! Typing `skboutput(PATH, SKB, LENGTH, OFFSET)`: writes an sk_buff's data to a pcap file. Only
-//! kfunc and kretfunc programs may call the kernel's bpf_skb_output, so it is checked here;
-//! code generation for it is not done yet.
+//! Typing `skboutput(PATH, SKB, LENGTH, OFFSET)`: writes an sk_buff's data to a pcap file
+//! through the kernel's `bpf_skb_output`, which only BPF_PROG_TYPE_TRACING programs may call.
+//! bpftrace allows it in kfunc and kretfunc probes; btc also allows it in rawtracepoint probes
+//! whose tracepoint passes a `struct sk_buff *` (from BTF's `btf_trace_NAME`): such a probe is
+//! compiled as a `tp_btf` program ([`mark_tp_btf`]), which is a tracing program too.
 
-use super::check::Checker;
+use super::check::{Checker, Instance};
 use crate::ast::*;
+use crate::diag::Diagnostic;
 use crate::types::Type;
 use btc_bpfprog::ProbeKind;
 
+const NAME: &str = "skboutput";
+
+/// Whether `t` is a `struct sk_buff *`.
+fn is_skb_ptr(t: &Type) -> bool {
+    matches!(t, Type::Ptr { pointee, .. } if matches!(&**pointee, Type::Struct(s) if s.name == "sk_buff"))
+}
+
 impl Checker<'_> {
     pub(crate) fn call_skb(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        if name != "skboutput" {
+        if name != NAME {
             return None;
         }
         let tys: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
-        if !matches!(self.rp.kind, ProbeKind::Kfunc { .. }) {
-            let provider = self.rp.provider().to_string();
-            self.err(e.span, format!("skboutput() can only be used in kfunc and kretfunc probes, not {provider}"));
-        }
+        self.check_skb_probe(e);
         if !self.arity(e, name, args, 4, 4) {
             return Some(Type::U32);
         }
         if !matches!(args[0].kind, ExprKind::Str(_)) {
             self.err(args[0].span, "skboutput()'s first argument, the pcap file, must be a string literal");
         }
-        if !matches!(tys[1], Type::Ptr { .. }) {
+        if !is_skb_ptr(&tys[1]) {
             self.err(args[1].span, format!("skboutput() expects a pointer to a struct sk_buff here, found {}", tys[1]));
+        } else if !is_probe_arg(&args[1]) {
+            let msg = "skboutput()'s sk_buff must be an argument of the probe (args.NAME, argN or a variable holding one): the kernel accepts no other pointer";
+            self.err(args[1].span, msg);
         }
         for (a, t) in args[2..].iter().zip(&tys[2..]) {
             if !t.is_int() {
@@ -32,5 +42,102 @@ impl Checker<'_> {
             }
         }
         Some(Type::U32)
+    }
+
+    /// skboutput() needs a tracing program: kfunc, kretfunc, or a rawtracepoint with a typed
+    /// `struct sk_buff *` argument.
+    fn check_skb_probe(&mut self, e: &Expr) {
+        let has_skb_arg = self.rp.args.as_ref().is_some_and(|r| r.fields.iter().any(|f| is_skb_ptr(&f.ty)));
+        match &self.rp.kind {
+            ProbeKind::Kfunc { .. } => {}
+            ProbeKind::RawTracepoint { name, .. } if !has_skb_arg => {
+                let why = if self.rp.args.is_some() {
+                    format!("the kernel's btf_trace_{name} has no struct sk_buff * argument")
+                } else {
+                    format!("the kernel's BTF has no btf_trace_{name}")
+                };
+                let msg = format!("skboutput() in a rawtracepoint probe needs a tracepoint with a struct sk_buff * argument: {why}");
+                let d = Diagnostic::error(e.span, msg).with_hint("e.g. rawtracepoint:netif_receive_skb or rawtracepoint:net_dev_xmit");
+                self.diags.push(d);
+            }
+            ProbeKind::RawTracepoint { .. } => {}
+            _ => {
+                let provider = self.rp.provider().to_string();
+                let msg = format!("skboutput() can only be used in kfunc and kretfunc probes, not {provider}");
+                let hint = "btc also allows it in rawtracepoint probes on tracepoints with a struct sk_buff * argument (rawtracepoint:netif_receive_skb)";
+                self.diags.push(Diagnostic::error(e.span, msg).with_hint(hint));
+            }
+        }
+    }
+}
+
+/// Whether `e` is a probe argument as the kernel's BTF types it (`args.skb`, `args->skb`,
+/// `(struct sk_buff *)arg0`) or a variable (which may hold one; the verifier checks the rest).
+/// A pointer read from memory (`args.skb->next`) is a plain number to the verifier.
+fn is_probe_arg(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Cast { expr, .. } => is_probe_arg(expr),
+        ExprKind::Field { expr, .. } | ExprKind::Arrow { expr, .. } => {
+            matches!(&expr.kind, ExprKind::Builtin(b) if b == "args")
+        }
+        ExprKind::Builtin(b) => b.starts_with("arg"),
+        ExprKind::Var(_) => true,
+        _ => false,
+    }
+}
+
+/// Compiles every rawtracepoint probe that calls skboutput() as a `tp_btf` program (the checker
+/// made sure its tracepoint has BTF).
+pub fn mark_tp_btf(prog: &Program, instances: &mut [Instance]) {
+    for inst in instances {
+        let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
+        if let ProbeKind::RawTracepoint { btf, .. } = &mut inst.probe.kind {
+            *btf = calls_in_block(&ast.body, NAME) || ast.predicate.as_ref().is_some_and(|p| calls_in_expr(p, NAME));
+        }
+    }
+}
+
+fn calls_in_block(b: &Block, name: &str) -> bool {
+    b.stmts.iter().any(|s| match &s.kind {
+        StmtKind::Expr(e) => calls_in_expr(e, name),
+        StmtKind::Assign { target, value, .. } => calls_in_expr(target, name) || calls_in_expr(value, name),
+        StmtKind::If { cond, then, els } => {
+            calls_in_expr(cond, name) || calls_in_block(then, name) || els.as_ref().is_some_and(|b| calls_in_block(b, name))
+        }
+        StmtKind::While { cond: e, body } | StmtKind::Unroll { count: e, body } | StmtKind::For { map: e, body, .. } => {
+            calls_in_expr(e, name) || calls_in_block(body, name)
+        }
+        StmtKind::Block(b) => calls_in_block(b, name),
+        StmtKind::Break | StmtKind::Continue | StmtKind::Return => false,
+    })
+}
+
+/// Whether `e` calls the function `name`.
+fn calls_in_expr(e: &Expr, name: &str) -> bool {
+    let any = |es: &[Expr]| es.iter().any(|x| calls_in_expr(x, name));
+    match &e.kind {
+        ExprKind::Call { name: n, args, .. } => n == name || any(args),
+        ExprKind::Map { keys, .. } => any(keys),
+        ExprKind::Tuple(es) => any(es),
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Arrow { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::IncDec { target: expr, .. }
+        | ExprKind::SizeofExpr(expr) => calls_in_expr(expr, name),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
+            calls_in_expr(lhs, name) || calls_in_expr(rhs, name)
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            calls_in_expr(cond, name) || calls_in_expr(then, name) || calls_in_expr(els, name)
+        }
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Builtin(_)
+        | ExprKind::Var(_)
+        | ExprKind::Positional(_)
+        | ExprKind::ParamCount
+        | ExprKind::SizeofType(_)
+        | ExprKind::Offsetof { .. } => false,
     }
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod builtins;
 pub mod calls;
+pub mod calls_bswap;
 pub mod calls_runtime;
 pub mod calls_maps;
 pub mod calls_skb;
@@ -31,6 +32,8 @@ pub struct Analysis {
 /// 1. `probes::resolve` — attach points are expanded first, because the types of `args` depend on
 ///    the probe (tracepoint format files).
 /// 2. `check::check` — types every expression per probe instance and fixes map signatures.
+/// 3. `calls_skb::mark_tp_btf` — picks the program type of rawtracepoint probes that call
+///    skboutput() (which the checker allowed only where BTF types the tracepoint).
 pub fn analyse(prog: &Program, types: &dyn TypeSource, opts: &CheckOptions, diags: &mut Diagnostics) -> Analysis {
     let pre = crate::types::cpp::Preprocessed::default();
     analyse_with(prog, crate::types::TypeDb::kernel_only(types), &pre, opts, diags)
@@ -50,11 +53,13 @@ pub fn analyse_with(
     for d in c_diags {
         diags.push(d);
     }
-    let ropts = probes::ResolveOptions { pid: opts.pid, max_bpf_progs: opts.max_bpf_progs };
+    let ropts = probes::ResolveOptions { pid: opts.pid, has_child: opts.has_child, max_bpf_progs: opts.max_bpf_progs };
     let resolved = probes::resolve(prog, &db, &ropts, diags);
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
     }
-    let (instances, maps) = check::check(prog, resolved, &db, opts, diags);
+    let (mut instances, maps) = check::check(prog, resolved, &db, opts, diags);
+    // 3. Rawtracepoint probes that call skboutput() become tp_btf programs (checked in 2).
+    calls_skb::mark_tp_btf(prog, &mut instances);
     Analysis { instances, maps }
 }

@@ -119,7 +119,7 @@ impl Checker<'_> {
         }
         let perf = matches!(
             self.rp.kind,
-            ProbeKind::Profile { .. } | ProbeKind::Interval { .. } | ProbeKind::Software { .. } | ProbeKind::Hardware { .. } | ProbeKind::Watchpoint { .. }
+            ProbeKind::Profile { .. } | ProbeKind::Interval { .. } | ProbeKind::Software { .. } | ProbeKind::Hardware { .. } | ProbeKind::Watchpoint { .. } | ProbeKind::WatchFunc { .. }
         );
         if !pt_regs_context(&self.rp.kind) && !perf {
             self.err(e.span, format!("reg() can only be used with kprobe, uprobe, usdt and perf event probes, not {}", self.rp.provider()));

@@ -23,6 +23,8 @@ use std::rc::Rc;
 pub struct ResolveOptions {
     /// The process given with `-p`: uprobe/usdt targets are looked up in its mappings.
     pub pid: Option<i32>,
+    /// `-c CMD` is given (a process to trace, like `pid`).
+    pub has_child: bool,
     /// BPFTRACE_MAX_BPF_PROGS: the most programs (probe instances) a script may generate.
     pub max_bpf_progs: u32,
 }

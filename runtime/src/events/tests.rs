@@ -46,6 +46,7 @@ fn meta() -> Metadata {
         values: vec![],
         error_sites: vec![],
         strlen: 8,
+        pcaps: vec![],
     }
 }
 

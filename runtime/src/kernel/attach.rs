@@ -26,6 +26,9 @@ pub fn perf_event(hardware: bool, config: u64, period: u64) -> Result<Vec<OwnedF
         .collect()
 }
 
+/// The reason given when every hardware breakpoint register is taken.
+pub const NO_BREAKPOINT_REGISTERS: &str = "no more hardware breakpoint registers left";
+
 /// A watchpoint: in process `pid`'s memory, or in the kernel's on every CPU.
 pub fn watchpoint(address: u64, len: u8, mode: &str, pid: Option<i32>) -> Result<Vec<OwnedFd>, String> {
     let bp_type = mode.chars().fold(0u32, |t, c| {
@@ -37,7 +40,7 @@ pub fn watchpoint(address: u64, len: u8, mode: &str, pid: Option<i32>) -> Result
     });
     let err = |e: std::io::Error| {
         if e.raw_os_error() == Some(libc::ENOSPC) {
-            "no more hardware breakpoint registers left".to_string()
+            NO_BREAKPOINT_REGISTERS.to_string()
         } else {
             io_reason(&e)
         }

@@ -199,7 +199,7 @@ pub(super) fn rawtracepoint(cx: &Cx<'_>, rest: &[String]) -> Resolved {
                 Some(m) if !has_wildcard(m) => format!("rawtracepoint:{m}:{n}"),
                 _ => format!("rawtracepoint:{n}"),
             };
-            let mut r = ResolvedProbe::new(cx.probe, shown, ProbeKind::RawTracepoint { name: n.clone() });
+            let mut r = ResolvedProbe::new(cx.probe, shown, ProbeKind::RawTracepoint { name: n.clone(), btf: false });
             r.args = rawtracepoint_args(cx, &n);
             r
         })

@@ -114,19 +114,30 @@ pub(super) fn event(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     cx.single(kind, name)
 }
 
-/// `watchpoint:ADDRESS:LENGTH:MODE` and `asyncwatchpoint:...`.
+/// `watchpoint:ADDRESS:LENGTH:MODE`, `watchpoint:FUNCTION+argN:LENGTH:MODE` and the same for
+/// `asyncwatchpoint`.
 pub(super) fn watchpoint(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     let [addr, len, mode] = rest else {
-        return Err(cx.err(format!("{provider} probe must be {provider}:ADDRESS:LENGTH:MODE")));
-    };
-    if addr.contains("+arg") {
         return Err(cx.err(format!(
-            "the {provider}:FUNCTION+argN form is not supported yet; give an absolute address"
+            "{provider} probe must be {provider}:ADDRESS:LENGTH:MODE or {provider}:FUNCTION+argN:LENGTH:MODE"
         )));
-    }
-    let address = crate::syntax::parse_int(addr)
-        .filter(|&a| a != 0)
-        .ok_or_else(|| cx.err(format!("{provider} must be attached to a non-zero address, found '{addr}'")))?;
+    };
+    let target = match addr.split_once("+arg") {
+        Some((func, n)) => {
+            let arg = watched_arg(cx, provider, func, n)?;
+            if cx.opts.pid.is_none() && !cx.opts.has_child {
+                return Err(cx
+                    .err(format!("-p PID or -c CMD required for {provider}:FUNCTION+argN"))
+                    .with_hint("the function is looked up in the traced process's binary"));
+            }
+            WatchTarget::Arg(arg)
+        }
+        None => WatchTarget::Address(
+            crate::syntax::parse_int(addr)
+                .filter(|&a| a != 0)
+                .ok_or_else(|| cx.err(format!("{provider} must be attached to a non-zero address, found '{addr}'")))?,
+        ),
+    };
     let len = crate::syntax::parse_int(len)
         .and_then(|l| u8::try_from(l).ok())
         .filter(|l| [1, 2, 4, 8].contains(l))
@@ -151,7 +162,43 @@ pub(super) fn watchpoint(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolv
     if ["r", "rx", "wx", "rwx"].contains(&canonical.as_str()) {
         return Err(cx.err(format!("{provider} mode '{mode}' is not supported on x86_64 (use w, rw or x)")));
     }
-    let name = format!("{provider}:{address}:{len}:{mode}");
-    let kind = ProbeKind::Watchpoint { address, len, mode: canonical, is_async: provider == "asyncwatchpoint" };
+    let is_async = provider == "asyncwatchpoint";
+    let (kind, name) = match target {
+        WatchTarget::Address(address) => (
+            ProbeKind::Watchpoint { address, len, mode: canonical, is_async },
+            format!("{provider}:{address}:{len}:{mode}"),
+        ),
+        WatchTarget::Arg((func, arg)) => (
+            ProbeKind::WatchFunc { func: func.clone(), arg, len, mode: canonical, is_async },
+            format!("{provider}:{func}+arg{arg}:{len}:{mode}"),
+        ),
+    };
     cx.single(kind, name)
+}
+
+/// What a watchpoint watches: a fixed address, or argument N of a user function.
+enum WatchTarget {
+    Address(u64),
+    Arg((String, u8)),
+}
+
+/// The function and argument number of `FUNCTION+argN`.
+fn watched_arg(cx: &Cx<'_>, provider: &str, func: &str, n: &str) -> Result<(String, u8), Diagnostic> {
+    if func.is_empty() {
+        return Err(cx.err(format!("{provider}:+arg{n} needs a function name before '+'")));
+    }
+    if func.contains(['*', '?']) {
+        return Err(cx.err(format!("{provider} function '{func}' can't contain wildcards")));
+    }
+    let arg = n
+        .parse::<u8>()
+        .ok()
+        .filter(|&a| u32::from(a) < crate::sema::probe_builtins::MAX_REG_ARGS)
+        .ok_or_else(|| {
+            cx.err(format!(
+                "{provider} argument must be arg0 to arg{}, found 'arg{n}'",
+                crate::sema::probe_builtins::MAX_REG_ARGS - 1
+            ))
+        })?;
+    Ok((func.to_string(), arg))
 }
