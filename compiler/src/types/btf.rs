@@ -274,11 +274,11 @@ impl Btf {
         if magic != MAGIC {
             return Err(BtfError::Magic);
         }
-        let hdr_len = u32_at(&data, 4).ok_or(BtfError::Truncated("header"))? as usize;
+        let hdr_len = u32_at(data, 4).ok_or(BtfError::Truncated("header"))? as usize;
         if hdr_len < HEADER_MIN {
             return Err(BtfError::Truncated("header"));
         }
-        let field = |i: usize| u32_at(&data, 8 + 4 * i).map(|v| v as usize).ok_or(BtfError::Truncated("header"));
+        let field = |i: usize| u32_at(data, 8 + 4 * i).map(|v| v as usize).ok_or(BtfError::Truncated("header"));
         let (type_off, type_len, str_off, str_len) = (field(0)?, field(1)?, field(2)?, field(3)?);
         let type_start = hdr_len.checked_add(type_off).ok_or(BtfError::Truncated("types"))?;
         let type_end = type_start.checked_add(type_len).ok_or(BtfError::Truncated("types"))?;
@@ -302,7 +302,7 @@ impl Btf {
                 let id = first_id.saturating_add(types);
                 return Err(BtfError::Kind { kind: raw_kind, id });
             };
-            if types as usize % STRIDE == 0 {
+            if (types as usize).is_multiple_of(STRIDE) {
                 offsets.push(off as u32);
             }
             if let Some(list) = groups.get_mut(usize::from(GROUP_OF[usize::from(raw_kind)])) {
