@@ -32,6 +32,18 @@ fn only_btc_codegen_links_llvm() {
     assert!(!has_llvm(BTC), "{BTC} links LLVM; only btc-codegen may");
 }
 
+#[test]
+fn btc_codegen_links_no_other_llvm_backend_than_bpf() {
+    // The static initialisers of a backend run at every start even when its code is dropped;
+    // see the stand-ins in src/bin/btc-codegen.rs.
+    let bytes = std::fs::read(CODEGEN).expect("read btc-codegen");
+    let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(has("_GLOBAL__sub_I_BPFISelLowering"), "no symbols to check in {CODEGEN}");
+    for backend in ["AMDGPU", "Hexagon", "X86", "AArch64", "RISCV", "NVPTX"] {
+        assert!(!has(&format!("_GLOBAL__sub_I_{backend}")), "{CODEGEN} links LLVM's {backend} backend");
+    }
+}
+
 /// `btc` alone in the directory `dir`, without `btc-codegen` next to it.
 fn lone_btc(dir: &str) -> PathBuf {
     let bin = tmp(&format!("{dir}/btc"));
