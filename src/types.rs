@@ -5,13 +5,22 @@
 use btc_compiler::types::btf::BtfBytes;
 use btc_compiler::types::targets;
 use btc_compiler::TypeSource;
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
 /// Types from the running kernel and the file system.
 pub struct KernelTypes {
     include_dirs: Vec<PathBuf>,
     includes: Vec<String>,
     script_dir: Option<PathBuf>,
+    /// The names in each `-I` and system include directory, listed when first searched (None:
+    /// it can't be listed). A header is only looked for where its first path component is:
+    /// one failed file lookup less per directory and `#include` (glibc's `<sys/socket.h>`
+    /// pulls in some 45 headers, and /usr/local/include is usually empty).
+    dir_entries: RefCell<HashMap<PathBuf, Option<HashSet<OsString>>>>,
 }
 
 /// Where `#include <...>` looks after `-I` directories, as a C compiler on Debian does.
@@ -22,13 +31,17 @@ const BTF_DIR: &str = "/sys/kernel/btf";
 
 impl KernelTypes {
     pub fn new(include_dirs: Vec<PathBuf>, includes: Vec<String>, script_dir: Option<PathBuf>) -> KernelTypes {
-        KernelTypes { include_dirs, includes, script_dir }
+        KernelTypes { include_dirs, includes, script_dir, dir_entries: RefCell::new(HashMap::new()) }
     }
 
-    fn find_header(&self, name: &str, quoted: bool, from: Option<&str>) -> Option<PathBuf> {
+    /// The first file named `name` in the include path, and its bytes: for quoted names the
+    /// including file's directory (or the script's and the current one) first, then `-I`
+    /// directories, then the system's. None when there is none, or the first one found can't
+    /// be read.
+    fn read_header(&self, name: &str, quoted: bool, from: Option<&str>) -> Option<(PathBuf, Vec<u8>)> {
         let path = Path::new(name);
         if path.is_absolute() {
-            return path.is_file().then(|| path.to_path_buf());
+            return read_file(path)?.map(|b| (path.to_path_buf(), b));
         }
         let mut dirs: Vec<PathBuf> = Vec::new();
         if quoted {
@@ -40,10 +53,74 @@ impl KernelTypes {
                 }
             }
         }
-        dirs.extend(self.include_dirs.iter().cloned());
-        dirs.extend(SYSTEM_INCLUDE_DIRS.iter().map(PathBuf::from));
-        dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+        for d in dirs {
+            let p = d.join(name);
+            if let Some(found) = read_file(&p) {
+                return found.map(|b| (p, b));
+            }
+        }
+        let first = match path.components().next() {
+            Some(Component::Normal(c)) => Some(c),
+            _ => None,
+        };
+        let search = self.include_dirs.iter().cloned().chain(SYSTEM_INCLUDE_DIRS.iter().map(PathBuf::from));
+        for d in search {
+            if first.is_some_and(|c| !self.may_contain(&d, c)) {
+                continue;
+            }
+            let p = d.join(name);
+            if let Some(found) = read_file(&p) {
+                return found.map(|b| (p, b));
+            }
+        }
+        None
     }
+
+    /// False when directory `dir` has no entry named `name` (true when it can't be listed).
+    fn may_contain(&self, dir: &Path, name: &std::ffi::OsStr) -> bool {
+        let mut cache = self.dir_entries.borrow_mut();
+        let entries = cache.entry(dir.to_path_buf()).or_insert_with(|| {
+            let list = match std::fs::read_dir(dir) {
+                Ok(list) => list,
+                // No such directory: nothing is found there.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(HashSet::new()),
+                Err(_) => return None,
+            };
+            list.map(|e| e.map(|e| e.file_name())).collect::<Result<HashSet<_>, _>>().ok()
+        });
+        entries.as_ref().is_none_or(|e| e.contains(name))
+    }
+}
+
+/// The bytes of the regular file at `path`: None when there is no such file, Some(None) when
+/// there is one that can't be read.
+fn read_file(path: &Path) -> Option<Option<Vec<u8>>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(_) => return path.is_file().then_some(None),
+    };
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    // Read into a buffer of the file's size (plus one byte, to see the end in one read), without
+    // `read_to_end`'s second look at the size.
+    let mut bytes = vec![0u8; usize::try_from(meta.len()).unwrap_or(0).saturating_add(1)];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match file.read(&mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Some(None),
+        }
+    }
+    bytes.truncate(len);
+    Some(Some(bytes))
 }
 
 impl KernelTypes {
@@ -156,9 +233,12 @@ impl TypeSource for KernelTypes {
     }
 
     fn header(&self, name: &str, quoted: bool, from: Option<&str>) -> Option<(String, String)> {
-        let path = self.find_header(name, quoted, from)?;
-        let bytes = std::fs::read(&path).ok()?;
-        Some((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
+        let (path, bytes) = self.read_header(name, quoted, from)?;
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Some((path.display().to_string(), text))
     }
 
     fn forced_includes(&self) -> Vec<Result<(String, String), String>> {
@@ -201,5 +281,51 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: mapped in `new` with this length; no slice of it outlives `self`.
         unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KernelTypes;
+    use btc_compiler::TypeSource;
+    use std::path::PathBuf;
+
+    #[test]
+    fn headers_are_found_in_order_through_directory_listings() {
+        let root = std::env::temp_dir().join(format!("btc-headers-{}", std::process::id()));
+        let (first, second) = (root.join("first"), root.join("second"));
+        for d in [first.join("sub"), second.join("sub"), second.join("dir.h"), root.join("script")] {
+            std::fs::create_dir_all(d).expect("temp dirs");
+        }
+        let write = |p: PathBuf, text: &str| std::fs::write(p, text).expect("temp file");
+        write(first.join("sub/b.h"), "first b");
+        write(second.join("a.h"), "second a");
+        write(second.join("sub/b.h"), "second b");
+        write(second.join("sub/c.h"), "second c");
+        write(root.join("script/q.h"), "quoted q");
+        write(first.join("sub/q.h"), "sub q");
+        let missing = root.join("missing");
+        let types = KernelTypes::new(vec![missing, first.clone(), second.clone()], Vec::new(), Some(root.join("script")));
+        let text = |name: &str, quoted: bool, from: Option<&str>| types.header(name, quoted, from).map(|(_, t)| t);
+        // Twice each: the second time from the directory listings.
+        for _ in 0..2 {
+            assert_eq!(text("a.h", false, None).as_deref(), Some("second a"));
+            assert_eq!(text("sub/b.h", false, None).as_deref(), Some("first b"));
+            assert_eq!(text("sub/c.h", false, None).as_deref(), Some("second c"));
+            assert_eq!(text("sub/none.h", false, None), None);
+            assert_eq!(text("none/none.h", false, None), None);
+            // A directory is not a header.
+            assert_eq!(text("dir.h", false, None), None);
+            // Quoted names: the including file's directory, else the script's, first.
+            assert_eq!(text("q.h", true, None).as_deref(), Some("quoted q"));
+            let from = first.join("sub/b.h").display().to_string();
+            assert_eq!(text("q.h", true, Some(&from)).as_deref(), Some("sub q"));
+            assert_eq!(text("q.h", false, None), None);
+            // Absolute paths, and the system's directories last.
+            let abs = second.join("a.h").display().to_string();
+            assert_eq!(text(&abs, false, None).as_deref(), Some("second a"));
+            assert!(types.header("stdio.h", false, None).is_some_and(|(p, _)| p == "/usr/include/stdio.h"));
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -13,8 +13,11 @@
 //! passed as `base`.
 
 use super::{Bitfield, Origin, Record, RecordField, RecordKind, StructRef, Type};
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+
+mod lookup;
 
 const MAGIC: u16 = 0xeb9f;
 const HEADER_MIN: usize = 24;
@@ -191,13 +194,25 @@ pub struct Member<'a> {
     pub bitfield_size: u32,
 }
 
+/// Type ids, shared.
+type Ids = Rc<[u32]>;
+
+/// The types of one listed index group ([`LISTED`]), in id order: their ids, where they
+/// start in the blob, and their name offsets (so a search by name offset reads no header).
+#[derive(Debug, Default)]
+struct Listed {
+    ids: Vec<u32>,
+    offs: Vec<u32>,
+    names: Vec<u32>,
+}
+
 /// What [`Btf::walk`] finds.
 struct Walk {
     str_start: usize,
     str_len: usize,
     offsets: Vec<u32>,
     types: u32,
-    groups: [Vec<(u32, u32)>; LISTED],
+    groups: [Listed; LISTED],
 }
 
 /// A parsed BTF blob.
@@ -210,9 +225,8 @@ pub struct Btf {
     offsets: Vec<u32>,
     /// How many types this blob has.
     types: u32,
-    /// `(id, offset)` of the types of each of the first [`LISTED`] index groups ([`GROUP_OF`]),
-    /// in id order.
-    groups: [Vec<(u32, u32)>; LISTED],
+    /// The types of each of the first [`LISTED`] index groups ([`GROUP_OF`]).
+    groups: [Listed; LISTED],
     first_id: u32,
     /// String offsets below this belong to the base.
     first_str: u32,
@@ -224,26 +238,9 @@ pub struct Btf {
     index: [OnceCell<Vec<u32>>; GROUPS],
     /// Lookups answered by scanning so far, per group.
     scans: [Cell<u32>; GROUPS],
-}
-
-/// A hash of a type name, eight bytes at a time (names average ~20 bytes, and hashing every
-/// function name of vmlinux is most of the cost of its index).
-fn name_hash(s: &[u8]) -> u32 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = s.len() as u64;
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
-    }
-    (h.wrapping_mul(K) >> 32) as u32
+    /// What [`Btf::ids_named`] answered, by group and name: a name is searched for once (a
+    /// script names `struct sock` in every probe that casts to it, and misses cost a scan too).
+    found: RefCell<HashMap<(usize, Box<str>), Ids>>,
 }
 
 /// The group of index tables that holds `kind`.
@@ -265,7 +262,20 @@ impl Btf {
             Some(b) => (b.count(), b.first_str + u32::try_from(b.str_len).unwrap_or(u32::MAX)),
             None => (1, 0),
         };
-        Ok(Btf { data, str_start, str_len, offsets, types, groups, first_id, first_str, base, index: Default::default(), scans: Default::default() })
+        Ok(Btf {
+            data,
+            str_start,
+            str_len,
+            offsets,
+            types,
+            groups,
+            first_id,
+            first_str,
+            base,
+            index: Default::default(),
+            scans: Default::default(),
+            found: RefCell::default(),
+        })
     }
 
     /// Checks the header and walks the type section: the string section's place, and the
@@ -293,7 +303,7 @@ impl Btf {
         let first_id = base.map_or(1, Btf::count);
         let mut offsets = Vec::with_capacity(type_len / 24 / STRIDE + 1);
         let mut types = 0u32;
-        let mut groups: [Vec<(u32, u32)>; LISTED] = Default::default();
+        let mut groups: [Listed; LISTED] = Default::default();
         let mut off = type_start;
         // The hot loop of loading kernel types: no branch on the kind but the validity check.
         while off + 12 <= type_end {
@@ -307,7 +317,9 @@ impl Btf {
                 offsets.push(off as u32);
             }
             if let Some(list) = groups.get_mut(usize::from(GROUP_OF[usize::from(raw_kind)])) {
-                list.push((first_id.saturating_add(types), off as u32));
+                list.ids.push(first_id.saturating_add(types));
+                list.offs.push(off as u32);
+                list.names.push(u32_at(data, off).ok_or(BtfError::Truncated("type"))?);
             }
             types += 1;
             off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
@@ -439,24 +451,10 @@ impl Btf {
 
     /// Enumerators `(name, value)` of an ENUM or ENUM64.
     pub fn enumerators<'a>(&'a self, t: &BtfType<'a>) -> Vec<(&'a str, i64)> {
-        let signed = t.kind_flag;
-        match t.kind {
-            Kind::Enum => (0..t.vlen as usize)
-                .map(|i| {
-                    let v = u32_at(t.extra, 8 * i + 4).unwrap_or(0);
-                    let v = if signed { i64::from(v as i32) } else { i64::from(v) };
-                    (self.str_at(u32_at(t.extra, 8 * i).unwrap_or(0)), v)
-                })
-                .collect(),
-            Kind::Enum64 => (0..t.vlen as usize)
-                .map(|i| {
-                    let lo = u64::from(u32_at(t.extra, 12 * i + 4).unwrap_or(0));
-                    let hi = u64::from(u32_at(t.extra, 12 * i + 8).unwrap_or(0));
-                    (self.str_at(u32_at(t.extra, 12 * i).unwrap_or(0)), ((hi << 32) | lo) as i64)
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+        (0..t.vlen as usize)
+            .filter_map(|i| Self::enumerator_at(t.kind, t.kind_flag, t.extra, i))
+            .map(|(n, v)| (self.str_at(n), v))
+            .collect()
     }
 
     /// Every type id of this blob (not of its base).
@@ -472,7 +470,7 @@ impl Btf {
     /// `(id, offset)` of the types of this blob in index group `g`, in id order.
     fn group_types(&self, g: usize) -> Box<dyn Iterator<Item = (u32, usize)> + '_> {
         match self.groups.get(g) {
-            Some(list) => Box::new(list.iter().map(|&(id, off)| (id, off as usize))),
+            Some(list) => Box::new(list.ids.iter().zip(&list.offs).map(|(&id, &off)| (id, off as usize))),
             None => Box::new(
                 self.headers()
                     .filter(move |&(_, _, info)| usize::from(GROUP_OF[((info >> 24) & 0x1f) as usize]) == g)
@@ -497,109 +495,6 @@ impl Btf {
             off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
             Some((id, here, info))
         })
-    }
-
-    /// The name table of index group `g`, built on first use.
-    fn index(&self, g: usize) -> &[u32] {
-        self.index[g].get_or_init(|| {
-            let members: Vec<(u32, usize)> = self.group_types(g).collect();
-            let slots = (members.len() * 2).next_power_of_two().max(16);
-            let mask = slots - 1;
-            let mut table = vec![0u32; slots];
-            for (id, off) in members {
-                let name = self.name_bytes(self.name_at(off));
-                if name.is_empty() {
-                    continue;
-                }
-                let mut i = name_hash(name) as usize & mask;
-                while table[i] != 0 {
-                    i = (i + 1) & mask;
-                }
-                table[i] = id;
-            }
-            table
-        })
-    }
-
-    /// Every type id of index group `g` named `name`, in id order. The first lookups of a group
-    /// scan for the name instead of indexing every name of the group (most scripts look up a
-    /// type or two: struct task_struct, struct sock).
-    fn ids_named(&self, g: usize, name: &str) -> Vec<u32> {
-        if name.is_empty() {
-            return Vec::new();
-        }
-        let scans = &self.scans[g];
-        if self.index[g].get().is_none() && scans.get() < SCANS_BEFORE_INDEX {
-            scans.set(scans.get() + 1);
-            return self.scan_named(g, name);
-        }
-        let table = self.index(g);
-        let mask = table.len() - 1;
-        let start = name_hash(name.as_bytes()) as usize & mask;
-        let mut ids: Vec<u32> = (0..table.len())
-            .map(|k| table[(start + k) & mask])
-            .take_while(|&id| id != 0)
-            .filter(|&id| self.name_of(id) == name.as_bytes())
-            .collect();
-        ids.sort_unstable();
-        ids
-    }
-
-    /// The type ids of group `g` named `name`, without an index: the string section is searched
-    /// for the name (BTF stores each string once, so there is usually one place), then the
-    /// group's type headers for that string offset; no other name is read.
-    fn scan_named(&self, g: usize, name: &str) -> Vec<u32> {
-        let mut at = Vec::new();
-        self.string_offsets(name.as_bytes(), &mut at);
-        if at.is_empty() {
-            return Vec::new();
-        }
-        self.group_types(g).filter(|&(_, off)| at.contains(&self.name_at(off))).map(|(id, _)| id).collect()
-    }
-
-    /// Every offset (in this blob's string numbering, the base's included) of a string equal
-    /// to `name`.
-    fn string_offsets(&self, name: &[u8], out: &mut Vec<u32>) {
-        if let Some(b) = &self.base {
-            b.string_offsets(name, out);
-        }
-        let Some(strs) = self.data.as_slice().get(self.str_start..self.str_start + self.str_len) else { return };
-        // The name alone is searched for (its letters are rarer than the NULs around it, which
-        // the search's prefilter would otherwise pick), then checked to be a whole string.
-        let finder = memchr::memmem::Finder::new(name);
-        let mut from = 0;
-        while let Some(pos) = strs.get(from..).and_then(|rest| finder.find(rest)) {
-            let start = from + pos;
-            let end = start + name.len();
-            if start > 0 && strs[start - 1] == 0 && strs.get(end) == Some(&0) {
-                if let Ok(off) = u32::try_from(start) {
-                    out.push(self.first_str.saturating_add(off));
-                }
-            }
-            from = start + 1;
-        }
-    }
-
-    /// The id of the type named `name` of one of `kinds`, preferring full definitions over
-    /// forward declarations. Searches this blob only (not the base).
-    pub fn find(&self, name: &str, kinds: &[Kind]) -> Option<u32> {
-        let mut groups: Vec<usize> = kinds.iter().map(|&k| group(k)).collect();
-        groups.sort_unstable();
-        groups.dedup();
-        let mut ids: Vec<u32> = groups.into_iter().flat_map(|g| self.ids_named(g, name)).collect();
-        ids.sort_unstable();
-        let mut fwd = None;
-        for id in ids {
-            let Some(t) = self.get(id) else { continue };
-            if kinds.contains(&t.kind) {
-                if t.kind == Kind::Fwd {
-                    fwd.get_or_insert(id);
-                } else {
-                    return Some(id);
-                }
-            }
-        }
-        fwd
     }
 
     /// Follows typedefs and qualifiers to the underlying type.
@@ -707,15 +602,6 @@ impl Btf {
             fields.push(f);
         }
         Some(Record { name: t.name.to_string(), fields, size: t.size_or_type })
-    }
-
-    /// The value of the enumerator `name` of any enum (a scan of every enum: used only for
-    /// identifiers that name nothing else).
-    pub fn enumerator(&self, name: &str) -> Option<i64> {
-        self.ids_of(group(Kind::Enum))
-            .filter_map(|id| self.get(id))
-            .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
-            .find_map(|t| self.enumerators(&t).into_iter().find(|(n, _)| *n == name).map(|(_, v)| v))
     }
 
     /// The parameters of the function-pointer typedef `name` (such as `btf_trace_sched_switch`),

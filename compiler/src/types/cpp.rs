@@ -5,8 +5,13 @@
 //! [`expand_script`] then expands macros in the script's own text.
 
 use super::TypeSource;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+
+mod lex;
+pub use lex::{lex, strip_comments};
+use lex::lex_in;
 
 /// Deepest `#include` nesting followed.
 const MAX_INCLUDE_DEPTH: u32 = 64;
@@ -27,8 +32,90 @@ pub enum TokKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub kind: TokKind,
-    pub text: String,
+    pub text: TokText,
     pub pos: u32,
+}
+
+/// The text of a token: a range of the text it was lexed from, which tokens share (a header's
+/// tokens all point into its text), so neither lexing nor copying a token allocates. Macro
+/// expansion copies tokens over and over (every header token passes through [`expand`]).
+#[derive(Clone)]
+pub struct TokText {
+    src: Rc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl TokText {
+    pub fn as_str(&self) -> &str {
+        self.src.get(self.start as usize..self.end as usize).unwrap_or("")
+    }
+
+    /// `src[start..end]`, sharing `src`.
+    fn slice(src: &Rc<str>, start: usize, end: usize) -> TokText {
+        match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(s), Ok(e)) => TokText { src: src.clone(), start: s, end: e },
+            _ => TokText::from(src.get(start..end).unwrap_or("")),
+        }
+    }
+}
+
+impl PartialEq for TokText {
+    fn eq(&self, other: &TokText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for TokText {}
+
+impl std::hash::Hash for TokText {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h);
+    }
+}
+
+impl std::ops::Deref for TokText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for TokText {
+    fn from(s: &str) -> TokText {
+        TokText { src: Rc::from(s), start: 0, end: u32::try_from(s.len()).unwrap_or(0) }
+    }
+}
+
+impl From<String> for TokText {
+    fn from(s: String) -> TokText {
+        let end = u32::try_from(s.len()).unwrap_or(0);
+        TokText { src: Rc::from(s), start: 0, end }
+    }
+}
+
+impl PartialEq<str> for TokText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for TokText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Debug for TokText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for TokText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Token {
@@ -44,76 +131,6 @@ pub struct Macro {
     pub params: Option<Vec<String>>,
     pub variadic: bool,
     pub body: Vec<Token>,
-}
-
-const PUNCTS: &[&str] = &[
-    "...", "<<=", ">>=", "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "+=", "-=", "*=", "/=", "%=",
-    "&=", "|=", "^=", "##",
-];
-
-/// Splits C text into tokens, skipping whitespace and comments. `$name` and `@name` (bpftrace
-/// variables and maps, which may appear in macro bodies) are single tokens.
-pub fn lex(text: &str, base: u32) -> Vec<Token> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let pos = |i: usize| base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() || (c == b'\\' && b.get(i + 1).is_some_and(|&n| n == b'\n' || n == b'\r')) {
-            i += 1;
-            continue;
-        }
-        if c == b'/' && b.get(i + 1) == Some(&b'/') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        }
-        if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                i += 1;
-            }
-            i = (i + 2).min(b.len());
-            continue;
-        }
-        let start = i;
-        let kind = if c.is_ascii_alphabetic() || c == b'_' || ((c == b'$' || c == b'@') && i + 1 < b.len()) {
-            i += 1;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            TokKind::Ident
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
-                i += 1;
-            }
-            TokKind::Number
-        } else if c == b'"' || c == b'\'' {
-            i += 1;
-            while i < b.len() && b[i] != c && b[i] != b'\n' {
-                if b[i] == b'\\' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            i = (i + 1).min(b.len());
-            if c == b'"' {
-                TokKind::Str
-            } else {
-                TokKind::Char
-            }
-        } else {
-            let rest = &text[i..];
-            let p = PUNCTS.iter().find(|p| rest.starts_with(**p)).map_or(1, |p| p.len());
-            i += p.max(rest.chars().next().map_or(1, char::len_utf8));
-            TokKind::Punct
-        };
-        let end = i.min(b.len());
-        out.push(Token { kind, text: text.get(start..end).unwrap_or("").to_string(), pos: pos(start) });
-    }
-    out
 }
 
 /// The result of preprocessing the preamble.
@@ -132,7 +149,14 @@ pub struct Preprocessed {
 /// Runs the directives of the script (lines starting with `#`) and of every header they and
 /// `--include` pull in.
 pub fn preprocess(script: &str, source: &dyn TypeSource) -> Preprocessed {
-    let mut p = Pre { source, out: Preprocessed::default(), once: HashSet::new(), depth: 0 };
+    let mut p = Pre {
+        source,
+        out: Preprocessed::default(),
+        once: HashSet::new(),
+        depth: 0,
+        headers: HashMap::new(),
+        guards: HashMap::new(),
+    };
     let mut defines = predefined();
     // bpftrace's own macro: scripts use it to skip kernel headers when BTF has the types.
     if script.contains("BPFTRACE_HAVE_BTF") && source.has_kernel_btf() {
@@ -197,6 +221,76 @@ struct Pre<'a> {
     out: Preprocessed,
     once: HashSet<String>,
     depth: u32,
+    /// What the source answered for each header asked for, by `(name, quoted, including
+    /// file)` (the including file only for quoted names: `<...>` doesn't depend on it). A
+    /// header is asked for once however often it is included.
+    headers: HashMap<HeaderKey, Option<Header>>,
+    /// The include guard of each header wrapped whole in `#ifndef GUARD ... #endif`, by path:
+    /// including it again while GUARD is defined does nothing, so it is not read again (glibc's
+    /// headers include features.h and bits/types.h a dozen times).
+    guards: HashMap<Rc<str>, String>,
+}
+
+/// A header asked for: its name, whether it was quoted, and the including file when it was.
+type HeaderKey = (String, bool, Option<String>);
+/// A header found: its path and text.
+type Header = (Rc<str>, Rc<str>);
+
+/// Where a file stands on being wrapped whole in an include guard, line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Guard {
+    /// Nothing but blank lines so far.
+    Start,
+    /// Inside the leading `#ifndef NAME` (which is at depth 1 of the `#if` stack).
+    Open(String),
+    /// Its `#endif` was seen, and nothing but blank lines since.
+    Closed(String),
+    /// Something is outside the guard, or there is none.
+    No,
+}
+
+impl Guard {
+    /// The state after a non-blank line: a directive `name` with first argument `arg`, seen
+    /// with `depth` levels of `#if` open before it (None for any other line).
+    fn step(self, directive: Option<(&str, Option<&Token>)>, depth: usize) -> Guard {
+        match (self, directive) {
+            (Guard::Start, Some(("ifndef", Some(arg)))) if depth == 0 && arg.kind == TokKind::Ident => {
+                Guard::Open(arg.text.to_string())
+            }
+            (Guard::Open(g), Some(("endif", _))) if depth == 1 => Guard::Closed(g),
+            (Guard::Open(_), Some(("else" | "elif", _))) if depth == 1 => Guard::No,
+            (Guard::Open(g), _) => Guard::Open(g),
+            _ => Guard::No,
+        }
+    }
+}
+
+/// The name of a directive (what follows its `#`) as [`lex`] would give its first token, when
+/// that is an identifier.
+fn directive_name(directive: &str) -> &str {
+    let b = directive.as_bytes();
+    let mut i = 0;
+    while i < b.len() && (b[i].is_ascii_whitespace() || (b[i] == b'\\' && matches!(b.get(i + 1), Some(b'\n' | b'\r')))) {
+        i += 1;
+    }
+    let start = i;
+    if !b.get(i).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        return "";
+    }
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+        i += 1;
+    }
+    directive.get(start..i).unwrap_or("")
+}
+
+/// The tokens of `line[from..]`, at offset `base`: `line` is the file's text `src` from `start`
+/// (`in_src`), or continuation lines joined.
+fn lex_line(src: &Rc<str>, line: &str, in_src: bool, start: usize, from: usize, base: u32) -> Vec<Token> {
+    if in_src {
+        lex_in(src, start + from..start + line.len(), base)
+    } else {
+        lex_in(&Rc::from(line), from..line.len(), base)
+    }
 }
 
 /// One level of `#if` nesting.
@@ -218,33 +312,42 @@ impl Pre<'_> {
                 return;
             }
         }
-        let stripped = strip_comments(text);
-        let text = stripped.as_str();
+        let src: Rc<str> = Rc::from(strip_comments(text));
+        let text = &*src;
         let mut conds: Vec<Cond> = Vec::new();
         let mut chunk: Vec<Token> = Vec::new();
         let mut offset = 0usize;
-        let mut lines = text.split_inclusive('\n').peekable();
+        let mut guard = if path.is_some() && !script { Guard::Start } else { Guard::No };
+        let mut lines = text.split_inclusive('\n');
         while let Some(first) = lines.next() {
             let start = offset;
             offset += first.len();
-            let mut line = first.to_string();
+            let mut line = Cow::Borrowed(first);
             // Continuation lines.
             while line.trim_end_matches(['\n', '\r']).ends_with('\\') {
                 let Some(next) = lines.next() else { break };
                 offset += next.len();
-                line.truncate(line.trim_end_matches(['\n', '\r']).len() - 1);
-                line.push(' ');
-                line.push_str(next);
+                let l = line.to_mut();
+                l.truncate(l.trim_end_matches(['\n', '\r']).len() - 1);
+                l.push(' ');
+                l.push_str(next);
             }
             let active = conds.last().is_none_or(|c| c.active);
             let trimmed = line.trim_start();
+            if trimmed.is_empty() {
+                continue;
+            }
             // `#!/usr/bin/env bpftrace`
             if trimmed.starts_with("#!") {
+                guard = Guard::No;
                 continue;
             }
             let Some(directive) = trimmed.strip_prefix('#') else {
+                if guard != Guard::No {
+                    guard = guard.step(None, conds.len());
+                }
                 if active && !script {
-                    chunk.extend(lex(&line, u32::try_from(start).unwrap_or(u32::MAX)));
+                    chunk.extend(lex_line(&src, &line, matches!(line, Cow::Borrowed(_)), start, 0, u32::try_from(start).unwrap_or(u32::MAX)));
                 }
                 continue;
             };
@@ -252,17 +355,24 @@ impl Pre<'_> {
                 let expanded = expand(&std::mem::take(&mut chunk), &self.out.macros);
                 self.out.header_tokens.extend(expanded);
             }
+            // In a skipped branch only the conditionals count: nothing else is even split.
+            if !active && !matches!(directive_name(directive), "if" | "ifdef" | "ifndef" | "elif" | "else" | "endif") {
+                continue;
+            }
             let base = u32::try_from(start + (line.len() - trimmed.len()) + 1).unwrap_or(u32::MAX);
-            let toks = lex(directive, base);
+            let toks = lex_line(&src, &line, matches!(line, Cow::Borrowed(_)), start, line.len() - directive.len(), base);
             let span = (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(start + line.trim_end().len()).unwrap_or(u32::MAX));
             let name = toks.first().map(|t| t.text.as_str()).unwrap_or("");
             let args = toks.get(1..).unwrap_or(&[]);
+            if guard != Guard::No {
+                guard = guard.step(Some((name, args.first())), conds.len());
+            }
             match name {
                 "if" | "ifdef" | "ifndef" => {
                     let v = active
                         && match name {
-                            "ifdef" => args.first().is_some_and(|t| self.out.macros.contains_key(&t.text)),
-                            "ifndef" => !args.first().is_some_and(|t| self.out.macros.contains_key(&t.text)),
+                            "ifdef" => args.first().is_some_and(|t| self.out.macros.contains_key(t.text.as_str())),
+                            "ifndef" => !args.first().is_some_and(|t| self.out.macros.contains_key(t.text.as_str())),
                             _ => self.eval(args) != 0,
                         };
                     conds.push(Cond { active: v, taken: v, outer: active });
@@ -297,7 +407,7 @@ impl Pre<'_> {
                 "define" => self.define(args, script, span),
                 "undef" => {
                     if let Some(t) = args.first() {
-                        self.out.macros.remove(&t.text);
+                        self.out.macros.remove(t.text.as_str());
                     }
                 }
                 "include" | "include_next" => self.include(args, path, script.then_some(span)),
@@ -323,6 +433,9 @@ impl Pre<'_> {
             let end = u32::try_from(text.len()).unwrap_or(u32::MAX);
             self.out.errors.push((end, end, "unterminated #if".into()));
         }
+        if let (Guard::Closed(g), Some(p)) = (guard, path) {
+            self.guards.insert(p.into(), g);
+        }
     }
 
     fn define(&mut self, args: &[Token], script: bool, span: (u32, u32)) {
@@ -345,14 +458,14 @@ impl Pre<'_> {
                     ")" => break,
                     "," => {}
                     "..." => m.variadic = true,
-                    _ => params.push(t.text.clone()),
+                    _ => params.push(t.text.to_string()),
                 }
             }
             m.params = Some(params);
             rest = rest.get(i..).unwrap_or(&[]);
         }
         m.body = rest.to_vec();
-        self.out.macros.insert(name.text.clone(), Rc::new(m));
+        self.out.macros.insert(name.text.to_string(), Rc::new(m));
     }
 
     fn include(&mut self, args: &[Token], from: Option<&str>, span: Option<(u32, u32)>) {
@@ -373,8 +486,11 @@ impl Pre<'_> {
         if self.depth >= MAX_INCLUDE_DEPTH {
             return;
         }
-        match self.source.header(&name, quoted, from) {
+        match self.header(name.clone(), quoted, from) {
             Some((path, text)) => {
+                if self.guards.get(&path).is_some_and(|g| self.out.macros.contains_key(g)) {
+                    return;
+                }
                 self.depth += 1;
                 self.file(&text, Some(&path), false);
                 self.depth -= 1;
@@ -383,8 +499,19 @@ impl Pre<'_> {
         }
     }
 
+    /// The path and text of a header, from the source the first time it is asked for.
+    fn header(&mut self, name: String, quoted: bool, from: Option<&str>) -> Option<Header> {
+        let key = (name, quoted, from.filter(|_| quoted).map(str::to_string));
+        if let Some(found) = self.headers.get(&key) {
+            return found.clone();
+        }
+        let found = self.source.header(&key.0, quoted, from).map(|(p, t)| (Rc::from(p), Rc::from(t)));
+        self.headers.insert(key, found.clone());
+        found
+    }
+
     /// Evaluates a `#if` expression.
-    fn eval(&self, args: &[Token]) -> i64 {
+    fn eval(&mut self, args: &[Token]) -> i64 {
         // `defined` and `__has_include` first, before macros are expanded.
         let mut toks = Vec::new();
         let mut i = 0;
@@ -393,7 +520,7 @@ impl Pre<'_> {
             let paren = args.get(i + 1).is_some_and(|t| t.is("("));
             if t.is("defined") {
                 let (name, skip) = if paren { (args.get(i + 2), 4) } else { (args.get(i + 1), 2) };
-                let v = name.is_some_and(|n| self.out.macros.contains_key(&n.text));
+                let v = name.is_some_and(|n| self.out.macros.contains_key(n.text.as_str()));
                 toks.push(Token { kind: TokKind::Number, text: if v { "1" } else { "0" }.into(), pos: t.pos });
                 i += skip;
                 continue;
@@ -408,7 +535,7 @@ impl Pre<'_> {
                     } else {
                         inner.iter().filter(|t| !t.is("<") && !t.is(">")).map(|t| t.text.as_str()).collect()
                     };
-                    self.source.header(&name, quoted, None).is_some()
+                    self.header(name, quoted, None).is_some()
                 } else {
                     false
                 };
@@ -425,59 +552,6 @@ impl Pre<'_> {
     }
 }
 
-/// Replaces comments with spaces (keeping newlines, so offsets and lines stay put).
-pub fn strip_comments(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' | b'\'' => {
-                let q = b[i];
-                out.push(q);
-                i += 1;
-                while i < b.len() && b[i] != q && b[i] != b'\n' {
-                    if b[i] == b'\\' && i + 1 < b.len() {
-                        out.push(b[i]);
-                        i += 1;
-                    }
-                    out.push(b[i]);
-                    i += 1;
-                }
-                if i < b.len() && b[i] == q {
-                    out.push(q);
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    out.push(b' ');
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                out.extend_from_slice(b"  ");
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    out.push(if b[i] == b'\n' { b'\n' } else { b' ' });
-                    i += 1;
-                }
-                if i < b.len() {
-                    out.extend_from_slice(b"  ");
-                    i += 2;
-                }
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    // Only ASCII bytes were replaced, by ASCII bytes: still UTF-8, except that a comment may
-    // have held multi-byte characters, now spaces byte for byte.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 fn join(toks: &[Token]) -> String {
     toks.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ")
 }
@@ -492,7 +566,7 @@ pub fn expand(toks: &[Token], macros: &HashMap<String, Rc<Macro>>) -> Vec<Token>
 fn expand_with(
     toks: &[Token],
     macros: &HashMap<String, Rc<Macro>>,
-    disabled: &mut Vec<String>,
+    disabled: &mut Vec<TokText>,
     depth: u32,
     budget: &mut usize,
 ) -> Vec<Token> {
@@ -501,7 +575,7 @@ fn expand_with(
     while i < toks.len() {
         let t = &toks[i];
         let m = (t.kind == TokKind::Ident && depth < MAX_EXPANSION_DEPTH && !disabled.contains(&t.text))
-            .then(|| macros.get(&t.text))
+            .then(|| macros.get(t.text.as_str()))
             .flatten();
         let Some(m) = m else {
             out.push(t.clone());
@@ -573,7 +647,7 @@ fn substitute(
     params: &[String],
     args: &[Vec<Token>],
     macros: &HashMap<String, Rc<Macro>>,
-    disabled: &mut Vec<String>,
+    disabled: &mut Vec<TokText>,
     depth: u32,
     budget: &mut usize,
 ) -> Vec<Token> {
@@ -601,7 +675,7 @@ fn substitute(
         if t.is("#") && body.get(i + 1).is_some_and(|n| arg_of(&n.text).is_some()) {
             let a = arg_of(&body[i + 1].text).unwrap_or_default();
             let text = format!("\"{}\"", join(&a).replace('\\', "\\\\").replace('"', "\\\""));
-            out.push(Token { kind: TokKind::Str, text, pos: t.pos });
+            out.push(Token { kind: TokKind::Str, text: text.into(), pos: t.pos });
             i += 2;
             continue;
         }
@@ -669,18 +743,25 @@ impl Eval<'_> {
     fn binary(&mut self, min: u8) -> i64 {
         let mut lhs = self.unary();
         loop {
-            let op = self.peek().to_string();
-            let prec = match op.as_str() {
-                "||" => 1,
-                "&&" => 2,
-                "|" => 3,
-                "^" => 4,
-                "&" => 5,
-                "==" | "!=" => 6,
-                "<" | ">" | "<=" | ">=" => 7,
-                "<<" | ">>" => 8,
-                "+" | "-" => 9,
-                "*" | "/" | "%" => 10,
+            let (op, prec): (&'static str, u8) = match self.peek() {
+                "||" => ("||", 1),
+                "&&" => ("&&", 2),
+                "|" => ("|", 3),
+                "^" => ("^", 4),
+                "&" => ("&", 5),
+                "==" => ("==", 6),
+                "!=" => ("!=", 6),
+                "<" => ("<", 7),
+                ">" => (">", 7),
+                "<=" => ("<=", 7),
+                ">=" => (">=", 7),
+                "<<" => ("<<", 8),
+                ">>" => (">>", 8),
+                "+" => ("+", 9),
+                "-" => ("-", 9),
+                "*" => ("*", 10),
+                "/" => ("/", 10),
+                "%" => ("%", 10),
                 _ => return lhs,
             };
             if prec <= min {
@@ -688,7 +769,7 @@ impl Eval<'_> {
             }
             self.i += 1;
             let rhs = self.binary(prec);
-            lhs = match op.as_str() {
+            lhs = match op {
                 "||" => i64::from(lhs != 0 || rhs != 0),
                 "&&" => i64::from(lhs != 0 && rhs != 0),
                 "|" => lhs | rhs,

@@ -58,7 +58,7 @@ pub fn expand_script(text: &str, macros: &HashMap<String, Rc<Macro>>) -> (String
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        let Some(m) = macros.get(&t.text).filter(|_| t.kind == TokKind::Ident) else {
+        let Some(m) = macros.get(t.text.as_str()).filter(|_| t.kind == TokKind::Ident) else {
             i += 1;
             continue;
         };

@@ -13,7 +13,7 @@ impl Builder {
         Builder { types: Vec::new(), strs: vec![0], next_id: 1 }
     }
 
-    fn name(&mut self, s: &str) -> u32 {
+    pub(crate) fn name(&mut self, s: &str) -> u32 {
         if s.is_empty() {
             return 0;
         }
@@ -23,7 +23,7 @@ impl Builder {
         off
     }
 
-    fn push(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32, extra: &[u32]) -> u32 {
+    pub(crate) fn push(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32, extra: &[u32]) -> u32 {
         let n = self.name(name);
         let info = (u32::from(kind_flag) << 31) | (kind << 24) | vlen;
         for v in [n, info, size_or_type].iter().chain(extra) {
@@ -180,22 +180,64 @@ fn lookups_keep_to_the_kinds_asked_for() {
     b.func("thing", int, &[]);
     b.fwd("other");
     let other = b.record(false, "other", 4, &[("b", int, 0, 0)]);
-    let btf = Btf::parse(b.finish(), None).expect("valid blob");
-    // The first lookups of each group scan, the later ones use its index: same answers.
-    for _ in 0..=SCANS_BEFORE_INDEX {
-        assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Fwd]), Some(st));
-        assert_eq!(btf.find("thing", &[Kind::Typedef, Kind::Int]), Some(td));
-        assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Typedef]), Some(td));
-        assert!(btf.find("thing", &[Kind::Func]).is_some_and(|id| id > st));
-        assert_eq!(btf.find("thing", &[Kind::Enum]), None);
-        assert_eq!(btf.find("other", &[Kind::Struct, Kind::Fwd]), Some(other));
-        assert_eq!(btf.find("othe", &[Kind::Struct, Kind::Fwd]), None);
-        assert_eq!(btf.find("", &[Kind::Struct, Kind::Fwd]), None);
+    let bytes = b.finish();
+    // Lookups that scan and lookups through the indexes give the same answers, asked once or
+    // again (the second time from what the first found).
+    let scanned = Btf::parse(bytes.clone(), None).expect("valid blob");
+    let indexed = Btf::parse(bytes, None).expect("valid blob");
+    for g in 0..GROUPS {
+        let _ = indexed.index(g);
     }
-    assert!(btf.index[0].get().is_some() && btf.index[3].get().is_some());
+    for btf in [&scanned, &indexed] {
+        for _ in 0..2 {
+            assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Fwd]), Some(st));
+            assert_eq!(btf.find("thing", &[Kind::Typedef, Kind::Int]), Some(td));
+            assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Typedef]), Some(td));
+            assert!(btf.find("thing", &[Kind::Func]).is_some_and(|id| id > st));
+            assert_eq!(btf.find("thing", &[Kind::Enum]), None);
+            assert_eq!(btf.find("other", &[Kind::Struct, Kind::Fwd]), Some(other));
+            assert_eq!(btf.find("othe", &[Kind::Struct, Kind::Fwd]), None);
+            assert_eq!(btf.find("", &[Kind::Struct, Kind::Fwd]), None);
+        }
+    }
+    // A name asked for again is not searched for again, found or not: the struct group has
+    // scanned for "thing", "other" and "othe" only.
+    assert!(scanned.index.iter().all(|i| i.get().is_none()));
+    assert_eq!((scanned.scans[0].get(), scanned.scans[3].get()), (3, 1));
+    let btf = scanned;
+    // Past SCANS_BEFORE_INDEX different names, a group's lookups go through its index.
+    for k in 1..SCANS_BEFORE_INDEX {
+        assert_eq!(btf.find(&format!("none{k}"), &[Kind::Func]), None);
+    }
+    assert!(btf.index[3].get().is_none());
+    assert!(btf.find("thing", &[Kind::Func]).is_some_and(|id| id > st));
+    assert_eq!(btf.find("none_more", &[Kind::Func]), None);
+    assert!(btf.index[3].get().is_some());
     let mut names: Vec<_> = btf.names_of(&[Kind::Struct, Kind::Typedef]).collect();
     names.sort_unstable();
     assert_eq!(names, ["other", "thing", "thing"]);
+}
+
+#[test]
+fn enumerators_by_name() {
+    // Two enums share a name (the first by id wins), one is 64-bit, and names are stored more
+    // than once (the builder doesn't share strings) or also name a struct.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    b.record(false, "B", 4, &[("A", int, 0, 0)]);
+    b.enumeration("first", &[("A", 1), ("B", -2)]);
+    b.enumeration("second", &[("B", 5), ("C", 3)]);
+    let n = [b.name("D"), b.name("E")];
+    b.push("wide", 19, 2, true, 8, &[n[0], 7, 1, n[1], u32::MAX, u32::MAX]);
+    let btf = Btf::parse(b.finish(), None).expect("valid blob");
+    for name in ["A", "B", "C", "D", "E", "F", "", "int", "first"] {
+        assert_eq!(btf.enumerator(name), btf.enumerator_by_text(name), "{name}");
+    }
+    assert_eq!(btf.enumerator("B"), Some(-2));
+    assert_eq!(btf.enumerator("C"), Some(3));
+    assert_eq!(btf.enumerator("D"), Some((1 << 32) | 7));
+    assert_eq!(btf.enumerator("E"), Some(-1));
+    assert_eq!(btf.enumerator("first"), None);
 }
 
 #[test]
@@ -320,4 +362,22 @@ fn vmlinux_scans_and_indexes_agree() {
         }
         assert!(fresh.index.iter().all(|i| i.get().is_none()));
     }
+}
+
+#[test]
+fn vmlinux_enumerators_by_offset_and_by_text_agree() {
+    let bytes = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux is readable");
+    let btf = Btf::parse(bytes, None).expect("vmlinux BTF parses");
+    let mut names: Vec<String> = btf
+        .ids_of(group(Kind::Enum))
+        .filter_map(|id| btf.get(id))
+        .flat_map(|t| btf.enumerators(&t).into_iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>())
+        .step_by(211)
+        .collect();
+    assert!(names.len() > 50, "{}", names.len());
+    names.extend(["TCP_SYN_SENT", "TASK_RUNNING", "task_struct", "no_such_enumerator"].map(String::from));
+    for name in &names {
+        assert_eq!(btf.enumerator(name), btf.enumerator_by_text(name), "{name}");
+    }
+    assert!(btf.enumerator("TCP_SYN_SENT").is_some());
 }

@@ -266,7 +266,7 @@ impl Parser<'_, '_> {
         let name = match self.toks.get(self.i) {
             Some(t) if t.kind == TokKind::Ident => {
                 self.i += 1;
-                t.text.clone()
+                t.text.to_string()
             }
             _ => String::new(),
         };
@@ -331,7 +331,7 @@ impl Parser<'_, '_> {
         let name = match self.toks.get(self.i) {
             Some(t) if t.kind == TokKind::Ident => {
                 self.i += 1;
-                t.text.clone()
+                t.text.to_string()
             }
             _ => String::new(),
         };
@@ -348,7 +348,7 @@ impl Parser<'_, '_> {
             let Some(t) = self.toks.get(self.i).filter(|t| t.kind == TokKind::Ident) else {
                 return self.fail(format!("expected an enumerator name, found '{}'", self.peek()));
             };
-            let n = t.text.clone();
+            let n = t.text.to_string();
             self.i += 1;
             self.attributes();
             if self.eat("=") {
@@ -397,7 +397,7 @@ impl Parser<'_, '_> {
             inner = ops;
             self.expect(")")?;
         } else if let Some(t) = self.toks.get(self.i).filter(|t| t.kind == TokKind::Ident) {
-            name = Some(t.text.clone());
+            name = Some(t.text.to_string());
             self.i += 1;
         }
         let mut suffixes = Vec::new();
@@ -432,7 +432,7 @@ impl Parser<'_, '_> {
             if t.is("sizeof") {
                 self.i += 1;
                 let size = self.sizeof_operand()?;
-                toks.push(Token { kind: TokKind::Number, text: size.to_string(), pos: t.pos });
+                toks.push(Token { kind: TokKind::Number, text: size.to_string().into(), pos: t.pos });
                 continue;
             }
             match t.text.as_str() {
@@ -441,8 +441,8 @@ impl Parser<'_, '_> {
                 _ => {}
             }
             self.i += 1;
-            toks.push(match (t.kind, self.types.enumerators.get(&t.text)) {
-                (TokKind::Ident, Some(v)) => Token { kind: TokKind::Number, text: v.to_string(), pos: t.pos },
+            toks.push(match (t.kind, self.types.enumerators.get(t.text.as_str())) {
+                (TokKind::Ident, Some(v)) => Token { kind: TokKind::Number, text: v.to_string().into(), pos: t.pos },
                 _ => t,
             });
         }

@@ -127,3 +127,169 @@ fn arbitrary_input_never_panics() {
         let _ = crate::types::cdecl::parse_declarations(&lex(&text, 0), &mut types, &db, true);
     }
 }
+
+/// Headers from a table that count how often each is asked for.
+struct CountingHeaders(Vec<(&'static str, &'static str)>, std::cell::RefCell<Vec<String>>);
+
+impl TypeSource for CountingHeaders {
+    fn tracepoint_format(&self, _: &str, _: &str) -> Result<String, String> {
+        Err("none".into())
+    }
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+    fn header(&self, name: &str, _quoted: bool, _from: Option<&str>) -> Option<(String, String)> {
+        self.1.borrow_mut().push(name.to_string());
+        self.0.iter().find(|(n, _)| *n == name).map(|(n, t)| (n.to_string(), t.to_string()))
+    }
+}
+
+#[test]
+fn headers_are_read_once_and_guarded_ones_skipped() {
+    let h = CountingHeaders(
+        vec![
+            ("g.h", "\n/* guarded */\n#ifndef G_H\n#define G_H\n#if 1\nstruct g { int x; };\n#endif\n#endif\n\n"),
+            // Not wrapped whole: text after the guard's #endif.
+            ("t.h", "#ifndef T_H\n#define T_H\n#endif\nint t;\n"),
+            // An #else at the guard's level: included again, it defines something.
+            ("e.h", "#ifndef E_H\n#define E_H\n#else\n#define E_AGAIN 1\n#endif\n"),
+        ],
+        Default::default(),
+    );
+    let src = "#include <g.h>\n#include <g.h>\n#include <t.h>\n#include <t.h>\n#include <e.h>\n#include <e.h>\n\
+#undef G_H\n#include <g.h>\n#if __has_include(<g.h>) && __has_include(<nope.h>) == 0\n#define HAS 1\n#endif\n#include <nope.h>\n";
+    let pre = preprocess(src, &h);
+    assert_eq!(
+        texts(&pre.header_tokens),
+        ["struct", "g", "{", "int", "x", ";", "}", ";", "int", "t", ";", "int", "t", ";", "struct", "g", "{", "int", "x", ";", "}", ";"]
+    );
+    assert!(pre.macros.contains_key("E_AGAIN") && pre.macros.contains_key("HAS"));
+    assert_eq!(pre.missing.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(), ["nope.h"]);
+    // Each header is asked for once, `__has_include` included.
+    assert_eq!(*h.1.borrow(), ["g.h", "t.h", "e.h", "nope.h"]);
+    // Only g.h is skipped when included again: t.h has text after its #endif, e.h an #else.
+    let mut p = Pre {
+        source: &h,
+        out: Preprocessed::default(),
+        once: HashSet::new(),
+        depth: 0,
+        headers: HashMap::new(),
+        guards: HashMap::new(),
+    };
+    for name in ["g.h", "t.h", "e.h"] {
+        let text = h.0.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| *t);
+        p.file(text, Some(name), false);
+    }
+    let mut guards: Vec<(&str, &str)> = p.guards.iter().map(|(k, v)| (&**k, v.as_str())).collect();
+    guards.sort_unstable();
+    assert_eq!(guards, [("g.h", "G_H")]);
+}
+
+/// The lexer as it was before punctuators were matched by hand: the reference for
+/// [`lexes_punctuators_as_before`].
+fn lex_reference(text: &str) -> Vec<(TokKind, String, u32)> {
+    const PUNCTS: &[&str] = &[
+        "...", "<<=", ">>=", "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "+=", "-=", "*=", "/=",
+        "%=", "&=", "|=", "^=", "##",
+    ];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let c = rest.chars().next().unwrap_or(' ');
+        if c.is_whitespace() {
+            i += c.len_utf8();
+            continue;
+        }
+        let p = PUNCTS.iter().find(|p| rest.starts_with(**p)).map_or(1, |p| p.len()).max(c.len_utf8());
+        out.push((TokKind::Punct, rest[..p].to_string(), i as u32));
+        i += p;
+    }
+    out
+}
+
+#[test]
+fn lexes_punctuators_as_before() {
+    let chars = ["<", ">", "=", "!", "&", "|", "+", "-", "*", "/", "%", "^", ".", "#", "~", "?", ":", ",", ";", "é", "€", " "];
+    let mut text = String::new();
+    for a in chars {
+        for b in chars {
+            for c in chars {
+                // No `/` followed by `/` or `*`: those start comments.
+                let s = format!("{a}{b}{c} ");
+                if !s.contains("//") && !s.contains("/*") {
+                    text.push_str(&s);
+                }
+            }
+        }
+    }
+    let got: Vec<(TokKind, String, u32)> = lex(&text, 0).into_iter().map(|t| (t.kind, t.text.to_string(), t.pos)).collect();
+    assert_eq!(got, lex_reference(&text));
+}
+
+/// `strip_comments` as it was before it copied runs: the reference.
+fn strip_reference(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' => {
+                let q = b[i];
+                out.push(q);
+                i += 1;
+                while i < b.len() && b[i] != q && b[i] != b'\n' {
+                    if b[i] == b'\\' && i + 1 < b.len() {
+                        out.push(b[i]);
+                        i += 1;
+                    }
+                    out.push(b[i]);
+                    i += 1;
+                }
+                if i < b.len() && b[i] == q {
+                    out.push(q);
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    out.push(b' ');
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                out.extend_from_slice(b"  ");
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    out.push(if b[i] == b'\n' { b'\n' } else { b' ' });
+                    i += 1;
+                }
+                if i < b.len() {
+                    out.extend_from_slice(b"  ");
+                    i += 2;
+                }
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[test]
+fn comments_are_stripped_as_before() {
+    let parts = ["/*", "*/", "//", "/", "*", "\"", "'", "\\", "\n", "a", " ", "é", "x = 1;"];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..5000 {
+        let mut text = String::new();
+        for _ in 0..24 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(parts[(seed % parts.len() as u64) as usize]);
+        }
+        assert_eq!(strip_comments(&text), strip_reference(&text), "{text:?}");
+    }
+}
