@@ -5,7 +5,7 @@
 use btc_compiler::types::btf::BtfBytes;
 use btc_compiler::types::targets;
 use btc_compiler::TypeSource;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io::Read;
@@ -21,6 +21,8 @@ pub struct KernelTypes {
     /// one failed file lookup less per directory and `#include` (glibc's `<sys/socket.h>`
     /// pulls in some 45 headers, and /usr/local/include is usually empty).
     dir_entries: RefCell<HashMap<PathBuf, Option<HashSet<OsString>>>>,
+    /// Where the index of vmlinux's BTF is kept ([`btf_index_path`]), found once.
+    index_path: OnceCell<Option<PathBuf>>,
 }
 
 /// Where `#include <...>` looks after `-I` directories, as a C compiler on Debian does.
@@ -31,7 +33,13 @@ const BTF_DIR: &str = "/sys/kernel/btf";
 
 impl KernelTypes {
     pub fn new(include_dirs: Vec<PathBuf>, includes: Vec<String>, script_dir: Option<PathBuf>) -> KernelTypes {
-        KernelTypes { include_dirs, includes, script_dir, dir_entries: RefCell::new(HashMap::new()) }
+        KernelTypes {
+            include_dirs,
+            includes,
+            script_dir,
+            dir_entries: RefCell::new(HashMap::new()),
+            index_path: OnceCell::new(),
+        }
     }
 
     /// The first file named `name` in the include path, and its bytes: for quoted names the
@@ -210,6 +218,23 @@ impl TypeSource for KernelTypes {
         self.kernel_btf(module).map(BtfBytes::from)
     }
 
+    fn stored_btf_index(&self) -> Option<BtfBytes> {
+        let path = self.index_path.get_or_init(btf_index_path).as_ref()?;
+        // The index is only ever replaced whole (renamed over), never rewritten in place, so a
+        // mapping of it can't shrink under the compiler.
+        Mapping::new(path).map(|m| BtfBytes::Mapped(Box::new(m)))
+    }
+
+    fn keeps_btf_index(&self) -> bool {
+        self.index_path.get_or_init(btf_index_path).is_some()
+    }
+
+    fn store_btf_index(&self, index: &[u8]) {
+        if let Some(path) = self.index_path.get_or_init(btf_index_path) {
+            store_index(path, index);
+        }
+    }
+
     fn has_kernel_btf(&self) -> bool {
         match std::env::var_os("BPFTRACE_BTF") {
             Some(p) => Path::new(&p).is_file(),
@@ -250,8 +275,59 @@ impl TypeSource for KernelTypes {
     }
 }
 
+/// Where the index of the running kernel's BTF is kept between runs: in `$BTC_CACHE_DIR` (set
+/// but empty: nowhere), else `$XDG_CACHE_HOME/btc`, else `~/.cache/btc`, named after the boot
+/// (`/proc/sys/kernel/random/boot_id`: vmlinux's BTF can't change before the next one). None
+/// when `BPFTRACE_BTF` names another BTF file, or there is no such place.
+fn btf_index_path() -> Option<PathBuf> {
+    if std::env::var_os("BPFTRACE_BTF").is_some() {
+        return None;
+    }
+    let dir = match std::env::var_os("BTC_CACHE_DIR") {
+        Some(d) if d.is_empty() => return None,
+        Some(d) => PathBuf::from(d),
+        None => match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            Some(d) => PathBuf::from(d).join("btc"),
+            None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache/btc"),
+        },
+    };
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let boot = boot.trim();
+    if boot.is_empty() || !boot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return None;
+    }
+    Some(dir.join(format!("{INDEX_PREFIX}{boot}{INDEX_SUFFIX}")))
+}
+
+const INDEX_PREFIX: &str = "vmlinux-";
+const INDEX_SUFFIX: &str = ".btfidx";
+
+/// Writes the index to `path` whole (a file of its own, renamed over the old one: a reader
+/// sees the old index or the new one), and removes the indexes of earlier boots. Failures
+/// only mean the next run builds the index again.
+fn store_index(path: &Path, index: &[u8]) {
+    let Some(dir) = path.parent() else { return };
+    if index.is_empty() || std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = dir.join(format!(".{INDEX_PREFIX}{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, index).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(INDEX_PREFIX) && name.ends_with(INDEX_SUFFIX) && e.path() != path {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// A whole file mapped read-only and private, unmapped when dropped. Only for files that can't
-/// shrink while mapped (sysfs BTF): reading past the end of a truncated mapping would fault.
+/// shrink while mapped (sysfs BTF, the BTF index, which is replaced but never rewritten):
+/// reading past the end of a truncated mapping would fault.
 struct Mapping {
     ptr: *mut libc::c_void,
     len: usize,

@@ -18,6 +18,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod lookup;
+mod stored;
+
+use stored::{Stored, U32s};
 
 const MAGIC: u16 = 0xeb9f;
 const HEADER_MIN: usize = 24;
@@ -201,18 +204,9 @@ type Ids = Rc<[u32]>;
 /// start in the blob, and their name offsets (so a search by name offset reads no header).
 #[derive(Debug, Default)]
 struct Listed {
-    ids: Vec<u32>,
-    offs: Vec<u32>,
-    names: Vec<u32>,
-}
-
-/// What [`Btf::walk`] finds.
-struct Walk {
-    str_start: usize,
-    str_len: usize,
-    offsets: Vec<u32>,
-    types: u32,
-    groups: [Listed; LISTED],
+    ids: U32s,
+    offs: U32s,
+    names: U32s,
 }
 
 /// A parsed BTF blob.
@@ -222,7 +216,7 @@ pub struct Btf {
     str_len: usize,
     /// Offset in `data` of every [`STRIDE`]th type, for ids `first_id..`: the types between
     /// are found by stepping over their sizes.
-    offsets: Vec<u32>,
+    offsets: U32s,
     /// How many types this blob has.
     types: u32,
     /// The types of each of the first [`LISTED`] index groups ([`GROUP_OF`]).
@@ -235,12 +229,14 @@ pub struct Btf {
     /// group has had [`SCANS_BEFORE_INDEX`] lookups: an open-addressing table of type ids (0 is
     /// empty) keyed by a hash of the name. No allocation per name, and only the group's names
     /// are hashed (the ~10k structs and unions of vmlinux, not its ~130k types).
-    index: [OnceCell<Vec<u32>>; GROUPS],
+    index: [OnceCell<U32s>; GROUPS],
     /// Lookups answered by scanning so far, per group.
     scans: [Cell<u32>; GROUPS],
     /// What [`Btf::ids_named`] answered, by group and name: a name is searched for once (a
     /// script names `struct sock` in every probe that casts to it, and misses cost a scan too).
     found: RefCell<HashMap<(usize, Box<str>), Ids>>,
+    /// The enumerator table ([`Btf::enumerator_index`]), when stored or built.
+    enums: OnceCell<U32s>,
 }
 
 /// The group of index tables that holds `kind`.
@@ -256,31 +252,12 @@ impl Btf {
     /// Parses a blob; `base` is vmlinux's BTF when `data` is a module's split BTF.
     pub fn parse(data: impl Into<BtfBytes>, base: Option<Rc<Btf>>) -> Result<Btf, BtfError> {
         let data = data.into();
-        let bytes = data.as_slice();
-        let Walk { str_start, str_len, offsets, types, groups } = Self::walk(bytes, base.as_deref())?;
-        let (first_id, first_str) = match &base {
-            Some(b) => (b.count(), b.first_str + u32::try_from(b.str_len).unwrap_or(u32::MAX)),
-            None => (1, 0),
-        };
-        Ok(Btf {
-            data,
-            str_start,
-            str_len,
-            offsets,
-            types,
-            groups,
-            first_id,
-            first_str,
-            base,
-            index: Default::default(),
-            scans: Default::default(),
-            found: RefCell::default(),
-        })
+        let parts = Self::walk(data.as_slice(), base.as_deref())?;
+        Ok(Self::assemble(data, parts, base))
     }
 
-    /// Checks the header and walks the type section: the string section's place, and the
-    /// offset of every type, and the ids of the listed groups.
-    fn walk(data: &[u8], base: Option<&Btf>) -> Result<Walk, BtfError> {
+    /// Checks the header: `(string section start, its length, type section start, its end)`.
+    fn sections(data: &[u8]) -> Result<(usize, usize, usize, usize), BtfError> {
         let magic = data.get(0..2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or(BtfError::Truncated("header"))?;
         if magic != MAGIC {
             return Err(BtfError::Magic);
@@ -300,10 +277,17 @@ impl Btf {
         if u32::try_from(type_end).is_err() {
             return Err(BtfError::Truncated("type offset"));
         }
+        Ok((str_start, str_len, type_start, type_end))
+    }
+
+    /// Checks the header and walks the type section: the string section's place, and the
+    /// offset of every type, and the ids of the listed groups.
+    fn walk(data: &[u8], base: Option<&Btf>) -> Result<Stored, BtfError> {
+        let (str_start, str_len, type_start, type_end) = Self::sections(data)?;
         let first_id = base.map_or(1, Btf::count);
-        let mut offsets = Vec::with_capacity(type_len / 24 / STRIDE + 1);
+        let mut offsets = Vec::with_capacity((type_end - type_start) / 24 / STRIDE + 1);
         let mut types = 0u32;
-        let mut groups: [Listed; LISTED] = Default::default();
+        let mut groups: [(Vec<u32>, Vec<u32>, Vec<u32>); LISTED] = Default::default();
         let mut off = type_start;
         // The hot loop of loading kernel types: no branch on the kind but the validity check.
         while off + 12 <= type_end {
@@ -316,10 +300,10 @@ impl Btf {
             if (types as usize).is_multiple_of(STRIDE) {
                 offsets.push(off as u32);
             }
-            if let Some(list) = groups.get_mut(usize::from(GROUP_OF[usize::from(raw_kind)])) {
-                list.ids.push(first_id.saturating_add(types));
-                list.offs.push(off as u32);
-                list.names.push(u32_at(data, off).ok_or(BtfError::Truncated("type"))?);
+            if let Some((ids, offs, names)) = groups.get_mut(usize::from(GROUP_OF[usize::from(raw_kind)])) {
+                ids.push(first_id.saturating_add(types));
+                offs.push(off as u32);
+                names.push(u32_at(data, off).ok_or(BtfError::Truncated("type"))?);
             }
             types += 1;
             off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
@@ -327,7 +311,9 @@ impl Btf {
         if off != type_end {
             return Err(BtfError::Truncated("last type"));
         }
-        Ok(Walk { str_start, str_len, offsets, types, groups })
+        let groups = groups.map(|(ids, offs, names)| Listed { ids: U32s::Owned(ids), offs: U32s::Owned(offs), names: U32s::Owned(names) });
+        let offsets = U32s::Owned(offsets);
+        Ok(Stored { str_start, str_len, offsets, types, groups, index: Default::default(), enums: U32s::default() })
     }
 
     /// One past the largest type id.
@@ -365,7 +351,7 @@ impl Btf {
             return None;
         }
         let data = self.data.as_slice();
-        let mut off = *self.offsets.get(i as usize / STRIDE)? as usize;
+        let mut off = self.offsets.get(i as usize / STRIDE)? as usize;
         for _ in 0..i as usize % STRIDE {
             let info = u32_at(data, off + 4)?;
             let &(fixed, per) = EXTRA.get(((info >> 24) & 0x1f) as usize)?;
@@ -470,7 +456,7 @@ impl Btf {
     /// `(id, offset)` of the types of this blob in index group `g`, in id order.
     fn group_types(&self, g: usize) -> Box<dyn Iterator<Item = (u32, usize)> + '_> {
         match self.groups.get(g) {
-            Some(list) => Box::new(list.ids.iter().zip(&list.offs).map(|(&id, &off)| (id, off as usize))),
+            Some(list) => Box::new(list.ids.iter().zip(list.offs.iter()).map(|(id, off)| (id, off as usize))),
             None => Box::new(
                 self.headers()
                     .filter(move |&(_, _, info)| usize::from(GROUP_OF[((info >> 24) & 0x1f) as usize]) == g)
@@ -487,7 +473,7 @@ impl Btf {
     /// `(id, offset, info)` of every type of this blob, in order, stepping over their sizes.
     fn headers(&self) -> impl Iterator<Item = (u32, usize, u32)> + '_ {
         let data = self.data.as_slice();
-        let mut off = self.offsets.first().map_or(0, |&o| o as usize);
+        let mut off = self.offsets.get(0).map_or(0, |o| o as usize);
         self.ids().map_while(move |id| {
             let info = u32_at(data, off + 4)?;
             let &(fixed, per) = EXTRA.get(((info >> 24) & 0x1f) as usize)?;

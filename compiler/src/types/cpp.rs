@@ -10,8 +10,10 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 mod lex;
+mod text;
 pub use lex::{lex, strip_comments};
 use lex::lex_in;
+pub use text::{Macros, TokText};
 
 /// Deepest `#include` nesting followed.
 const MAX_INCLUDE_DEPTH: u32 = 64;
@@ -36,88 +38,6 @@ pub struct Token {
     pub pos: u32,
 }
 
-/// The text of a token: a range of the text it was lexed from, which tokens share (a header's
-/// tokens all point into its text), so neither lexing nor copying a token allocates. Macro
-/// expansion copies tokens over and over (every header token passes through [`expand`]).
-#[derive(Clone)]
-pub struct TokText {
-    src: Rc<str>,
-    start: u32,
-    end: u32,
-}
-
-impl TokText {
-    pub fn as_str(&self) -> &str {
-        self.src.get(self.start as usize..self.end as usize).unwrap_or("")
-    }
-
-    /// `src[start..end]`, sharing `src`.
-    fn slice(src: &Rc<str>, start: usize, end: usize) -> TokText {
-        match (u32::try_from(start), u32::try_from(end)) {
-            (Ok(s), Ok(e)) => TokText { src: src.clone(), start: s, end: e },
-            _ => TokText::from(src.get(start..end).unwrap_or("")),
-        }
-    }
-}
-
-impl PartialEq for TokText {
-    fn eq(&self, other: &TokText) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for TokText {}
-
-impl std::hash::Hash for TokText {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.as_str().hash(h);
-    }
-}
-
-impl std::ops::Deref for TokText {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<&str> for TokText {
-    fn from(s: &str) -> TokText {
-        TokText { src: Rc::from(s), start: 0, end: u32::try_from(s.len()).unwrap_or(0) }
-    }
-}
-
-impl From<String> for TokText {
-    fn from(s: String) -> TokText {
-        let end = u32::try_from(s.len()).unwrap_or(0);
-        TokText { src: Rc::from(s), start: 0, end }
-    }
-}
-
-impl PartialEq<str> for TokText {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for TokText {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::fmt::Debug for TokText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl std::fmt::Display for TokText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl Token {
     pub fn is(&self, s: &str) -> bool {
         self.text == s
@@ -136,7 +56,7 @@ pub struct Macro {
 /// The result of preprocessing the preamble.
 #[derive(Debug, Default)]
 pub struct Preprocessed {
-    pub macros: HashMap<String, Rc<Macro>>,
+    pub macros: Macros,
     /// Declaration tokens of included headers, in order (positions are within each header).
     pub header_tokens: Vec<Token>,
     /// `#include`s whose header was not found: the name and the span of the directive in the
@@ -149,9 +69,11 @@ pub struct Preprocessed {
 /// Runs the directives of the script (lines starting with `#`) and of every header they and
 /// `--include` pull in.
 pub fn preprocess(script: &str, source: &dyn TypeSource) -> Preprocessed {
+    // Room for the macros of a few system headers (glibc's <sys/socket.h> defines ~600).
+    let out = Preprocessed { macros: Macros::with_capacity_and_hasher(1024, Default::default()), ..Default::default() };
     let mut p = Pre {
         source,
-        out: Preprocessed::default(),
+        out,
         once: HashSet::new(),
         depth: 0,
         headers: HashMap::new(),
@@ -285,11 +207,48 @@ fn directive_name(directive: &str) -> &str {
 
 /// The tokens of `line[from..]`, at offset `base`: `line` is the file's text `src` from `start`
 /// (`in_src`), or continuation lines joined.
-fn lex_line(src: &Rc<str>, line: &str, in_src: bool, start: usize, from: usize, base: u32) -> Vec<Token> {
+fn lex_line(src: &Rc<str>, line: &str, in_src: bool, start: usize, from: usize, base: u32, out: &mut Vec<Token>) {
     if in_src {
-        lex_in(src, start + from..start + line.len(), base)
+        lex_in(src, start + from..start + line.len(), base, out);
     } else {
-        lex_in(&Rc::from(line), from..line.len(), base)
+        lex_in(&Rc::from(line), from..line.len(), base, out);
+    }
+}
+
+/// The lines of a text, each with its `\n` (as `split_inclusive('\n')` gives them).
+struct Lines<'a>(&'a str);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', self.0.as_bytes()).map_or(self.0.len(), |n| n + 1);
+        let (line, rest) = self.0.split_at(end);
+        self.0 = rest;
+        Some(line)
+    }
+}
+
+/// True when a line (its `\n` and `\r`s aside) ends with a backslash.
+fn continued(line: &str) -> bool {
+    let b = line.as_bytes();
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    end > 0 && b[end - 1] == b'\\'
+}
+
+/// `s.trim_start()`, with a fast path for ASCII whitespace.
+fn trim_start(s: &str) -> &str {
+    let n = s.bytes().position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)).unwrap_or(s.len());
+    let rest = s.get(n..).unwrap_or("");
+    if rest.as_bytes().first().is_some_and(|&c| c >= 0x80) {
+        rest.trim_start()
+    } else {
+        rest
     }
 }
 
@@ -318,13 +277,14 @@ impl Pre<'_> {
         let mut chunk: Vec<Token> = Vec::new();
         let mut offset = 0usize;
         let mut guard = if path.is_some() && !script { Guard::Start } else { Guard::No };
-        let mut lines = text.split_inclusive('\n');
+        let mut toks: Vec<Token> = Vec::new();
+        let mut lines = Lines(text);
         while let Some(first) = lines.next() {
             let start = offset;
             offset += first.len();
             let mut line = Cow::Borrowed(first);
             // Continuation lines.
-            while line.trim_end_matches(['\n', '\r']).ends_with('\\') {
+            while continued(&line) {
                 let Some(next) = lines.next() else { break };
                 offset += next.len();
                 let l = line.to_mut();
@@ -333,7 +293,7 @@ impl Pre<'_> {
                 l.push_str(next);
             }
             let active = conds.last().is_none_or(|c| c.active);
-            let trimmed = line.trim_start();
+            let trimmed = trim_start(&line);
             if trimmed.is_empty() {
                 continue;
             }
@@ -347,7 +307,7 @@ impl Pre<'_> {
                     guard = guard.step(None, conds.len());
                 }
                 if active && !script {
-                    chunk.extend(lex_line(&src, &line, matches!(line, Cow::Borrowed(_)), start, 0, u32::try_from(start).unwrap_or(u32::MAX)));
+                    lex_line(&src, &line, matches!(line, Cow::Borrowed(_)), start, 0, u32::try_from(start).unwrap_or(u32::MAX), &mut chunk);
                 }
                 continue;
             };
@@ -355,15 +315,20 @@ impl Pre<'_> {
                 let expanded = expand(&std::mem::take(&mut chunk), &self.out.macros);
                 self.out.header_tokens.extend(expanded);
             }
-            // In a skipped branch only the conditionals count: nothing else is even split.
-            if !active && !matches!(directive_name(directive), "if" | "ifdef" | "ifndef" | "elif" | "else" | "endif") {
-                continue;
-            }
-            let base = u32::try_from(start + (line.len() - trimmed.len()) + 1).unwrap_or(u32::MAX);
-            let toks = lex_line(&src, &line, matches!(line, Cow::Borrowed(_)), start, line.len() - directive.len(), base);
+            // In a skipped branch only the conditionals count, and only by name (but an #elif
+            // that may be taken): nothing else is even split into tokens.
+            toks.clear();
+            let (name, args) = if active || (directive_name(directive) == "elif" && conds.last().is_some_and(|c| c.outer && !c.taken)) {
+                let base = u32::try_from(start + (line.len() - trimmed.len()) + 1).unwrap_or(u32::MAX);
+                lex_line(&src, &line, matches!(line, Cow::Borrowed(_)), start, line.len() - directive.len(), base, &mut toks);
+                (toks.first().map(|t| t.text.as_str()).unwrap_or(""), toks.get(1..).unwrap_or(&[]))
+            } else {
+                match directive_name(directive) {
+                    n @ ("if" | "ifdef" | "ifndef" | "elif" | "else" | "endif") => (n, &[][..]),
+                    _ => continue,
+                }
+            };
             let span = (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(start + line.trim_end().len()).unwrap_or(u32::MAX));
-            let name = toks.first().map(|t| t.text.as_str()).unwrap_or("");
-            let args = toks.get(1..).unwrap_or(&[]);
             if guard != Guard::No {
                 guard = guard.step(Some((name, args.first())), conds.len());
             }
@@ -557,7 +522,7 @@ fn join(toks: &[Token]) -> String {
 }
 
 /// Expands every macro in `toks`.
-pub fn expand(toks: &[Token], macros: &HashMap<String, Rc<Macro>>) -> Vec<Token> {
+pub fn expand(toks: &[Token], macros: &Macros) -> Vec<Token> {
     let mut budget = MAX_EXPANSION_TOKENS;
     let mut disabled = Vec::new();
     expand_with(toks, macros, &mut disabled, 0, &mut budget)
@@ -565,7 +530,7 @@ pub fn expand(toks: &[Token], macros: &HashMap<String, Rc<Macro>>) -> Vec<Token>
 
 fn expand_with(
     toks: &[Token],
-    macros: &HashMap<String, Rc<Macro>>,
+    macros: &Macros,
     disabled: &mut Vec<TokText>,
     depth: u32,
     budget: &mut usize,
@@ -646,7 +611,7 @@ fn substitute(
     m: &Macro,
     params: &[String],
     args: &[Vec<Token>],
-    macros: &HashMap<String, Rc<Macro>>,
+    macros: &Macros,
     disabled: &mut Vec<TokText>,
     depth: u32,
     budget: &mut usize,

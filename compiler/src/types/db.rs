@@ -60,7 +60,16 @@ impl<'a> TypeDb<'a> {
     pub fn kernel_btf(&self) -> Result<Rc<Btf>, String> {
         let loaded = self.vmlinux.get_or_init(|| {
             let bytes = self.source.kernel_btf_bytes(None)?;
-            let btf = Btf::parse(bytes, None).map_err(|e| format!("can't read kernel BTF: {e}"))?;
+            let read = |e| format!("can't read kernel BTF: {e}");
+            // With the index an earlier run kept, nothing of vmlinux is walked or searched;
+            // without one (or with one that doesn't fit), one is kept for the next runs.
+            let (btf, indexed) = match self.source.stored_btf_index() {
+                Some(index) => Btf::parse_indexed(bytes, index).map_err(read)?,
+                None => (Btf::parse(bytes, None).map_err(read)?, false),
+            };
+            if !indexed && self.source.keeps_btf_index() {
+                self.source.store_btf_index(&btf.index_bytes());
+            }
             self.btfs.borrow_mut().insert(0, Rc::new(btf));
             Ok(())
         });

@@ -1,9 +1,7 @@
 //! Expanding the preamble's macros in the script text, before it is parsed, with a map from
 //! offsets in the expanded text back to the source (so diagnostics point at what was written).
 
-use super::cpp::{expand, lex, Macro, TokKind, Token};
-use std::collections::HashMap;
-use std::rc::Rc;
+use super::cpp::{expand, lex, Macros, TokKind, Token};
 
 /// One replaced range: `[exp_start, exp_end)` of the expanded text came from
 /// `[src_start, src_end)` of the source.
@@ -46,7 +44,7 @@ impl SourceMap {
 /// Expands macros in the bpftrace text of a script. Directive lines, string literals, comments,
 /// `$var`/`@map` names and attach points are left alone. Returns the text unchanged (and an
 /// identity map) when no macro is used.
-pub fn expand_script(text: &str, macros: &HashMap<String, Rc<Macro>>) -> (String, SourceMap) {
+pub fn expand_script(text: &str, macros: &Macros) -> (String, SourceMap) {
     let user_macros = macros.keys().any(|k| !k.starts_with("__") && !k.starts_with('_'));
     if !user_macros {
         return (text.to_string(), SourceMap::default());

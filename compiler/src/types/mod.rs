@@ -500,6 +500,21 @@ pub trait TypeSource {
     fn kernel_btf_bytes(&self, module: Option<&str>) -> Result<btf::BtfBytes, String> {
         self.kernel_btf(module).map(btf::BtfBytes::from)
     }
+    /// An index of vmlinux's BTF kept from an earlier run ([`btf::Btf::index_bytes`]), when the
+    /// source keeps one for the running kernel: it spares a compilation the walk of vmlinux's
+    /// types and a search of its strings per name. It is checked against the BTF it is used
+    /// with, and built again when it doesn't fit.
+    fn stored_btf_index(&self) -> Option<btf::BtfBytes> {
+        None
+    }
+    /// Whether the source keeps an index of vmlinux's BTF ([`TypeSource::store_btf_index`]).
+    fn keeps_btf_index(&self) -> bool {
+        false
+    }
+    /// Keeps an index of vmlinux's BTF for later runs (best effort).
+    fn store_btf_index(&self, index: &[u8]) {
+        let _ = index;
+    }
     /// Whether kernel BTF is available (defines `BPFTRACE_HAVE_BTF` for the preamble).
     fn has_kernel_btf(&self) -> bool {
         self.kernel_btf(None).is_ok()

@@ -4,12 +4,12 @@
 //! index of the group's names is built instead. Answers are kept, so each name costs one search
 //! however often it is asked for, found or not.
 
-use super::{group, u32_at, Btf, Kind, GROUPS, SCANS_BEFORE_INDEX};
+use super::{group, u32_at, Btf, Kind, U32s, GROUPS, SCANS_BEFORE_INDEX};
 use std::rc::Rc;
 
 /// A hash of a type name, eight bytes at a time (names average ~20 bytes, and hashing every
 /// function name of vmlinux is most of the cost of its index).
-fn name_hash(s: &[u8]) -> u32 {
+pub(super) fn name_hash(s: &[u8]) -> u32 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = s.len() as u64;
     let mut chunks = s.chunks_exact(8);
@@ -29,10 +29,10 @@ fn name_hash(s: &[u8]) -> u32 {
 
 impl Btf {
     /// The name table of index group `g`, built on first use.
-    pub(super) fn index(&self, g: usize) -> &[u32] {
+    pub(super) fn index(&self, g: usize) -> &U32s {
         self.index[g].get_or_init(|| {
             let members: Vec<(u32, u32)> = match self.groups.get(g) {
-                Some(list) => list.ids.iter().copied().zip(list.names.iter().copied()).collect(),
+                Some(list) => list.ids.iter().zip(list.names.iter()).collect(),
                 None => self.group_types(g).map(|(id, off)| (id, self.name_at(off))).collect(),
             };
             let slots = (members.len() * 2).next_power_of_two().max(16);
@@ -49,7 +49,7 @@ impl Btf {
                 }
                 table[i] = id;
             }
-            table
+            U32s::Owned(table)
         })
     }
 
@@ -77,10 +77,10 @@ impl Btf {
             return self.scan_named(g, name);
         }
         let table = self.index(g);
-        let mask = table.len() - 1;
+        let mask = table.len().saturating_sub(1);
         let start = name_hash(name.as_bytes()) as usize & mask;
         let mut ids: Vec<u32> = (0..table.len())
-            .map(|k| table[(start + k) & mask])
+            .map(|k| table.get((start + k) & mask).unwrap_or(0))
             .take_while(|&id| id != 0)
             .filter(|&id| self.name_of(id) == name.as_bytes())
             .collect();
@@ -98,7 +98,7 @@ impl Btf {
             return Vec::new();
         }
         match self.groups.get(g) {
-            Some(list) => list.names.iter().zip(&list.ids).filter(|(n, _)| at.contains(n)).map(|(_, &id)| id).collect(),
+            Some(list) => list.names.iter().zip(list.ids.iter()).filter(|(n, _)| at.contains(n)).map(|(_, id)| id).collect(),
             None => self.group_types(g).filter(|&(_, off)| at.contains(&self.name_at(off))).map(|(id, _)| id).collect(),
         }
     }
@@ -158,6 +158,9 @@ impl Btf {
     pub fn enumerator(&self, name: &str) -> Option<i64> {
         if name.is_empty() {
             return self.enumerator_by_text(name);
+        }
+        if let Some(table) = self.enums.get() {
+            return self.enumerator_indexed(table, name);
         }
         let mut at = Vec::new();
         self.string_offsets(name.as_bytes(), &mut at);

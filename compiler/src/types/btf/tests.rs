@@ -381,3 +381,119 @@ fn vmlinux_enumerators_by_offset_and_by_text_agree() {
     }
     assert!(btf.enumerator("TCP_SYN_SENT").is_some());
 }
+
+/// Everything a lookup can tell of `name`, to compare blobs parsed with and without an index.
+fn answers(btf: &Btf, name: &str) -> String {
+    let kinds: &[&[Kind]] = &[
+        &[Kind::Struct, Kind::Fwd],
+        &[Kind::Union, Kind::Fwd],
+        &[Kind::Struct, Kind::Union, Kind::Fwd],
+        &[Kind::Typedef, Kind::Int],
+        &[Kind::Enum, Kind::Enum64],
+        &[Kind::Func],
+    ];
+    let found: Vec<Option<u32>> = kinds.iter().map(|k| btf.find(name, k)).collect();
+    let records: Vec<Option<usize>> =
+        found.iter().map(|id| id.and_then(|id| btf.record(id, 0)).map(|r| r.fields.len())).collect();
+    format!("{found:?} {records:?} {:?} {:?}", btf.enumerator(name), btf.function(name, 0).map(|f| f.0.len()))
+}
+
+#[test]
+fn stored_index_gives_the_same_answers() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    b.fwd("s");
+    b.record(false, "s", 4, &[("a", int, 0, 0)]);
+    b.typedef("s_t", int);
+    b.enumeration("e", &[("X", 1), ("Y", 2)]);
+    b.enumeration("f", &[("Y", 3), ("Z", 4)]);
+    b.func("fn1", int, &[("a", int)]);
+    let bytes = b.finish();
+    let plain = Btf::parse(bytes.clone(), None).expect("valid blob");
+    let index = plain.index_bytes();
+    let (indexed, used) = Btf::parse_indexed(bytes.clone(), BtfBytes::from(index.clone())).expect("valid blob");
+    assert!(used);
+    assert!(indexed.index[..LISTED].iter().all(|i| i.get().is_some()) && indexed.enums.get().is_some());
+    for name in ["s", "s_t", "e", "f", "X", "Y", "Z", "fn1", "int", "a", "nothing", ""] {
+        assert_eq!(answers(&indexed, name), answers(&plain, name), "{name}");
+    }
+    assert_eq!(indexed.enumerator("Y"), Some(2));
+    // Nothing was searched for: every answer came from the stored tables.
+    assert!(indexed.scans[..LISTED].iter().all(|s| s.get() == 0));
+    // Split BTF has no index of its own.
+    let base = Rc::new(plain);
+    let mut m = Builder::new();
+    m.next_id = base.count();
+    m.int("long", 8, true);
+    let split = Btf::parse(m.finish(), Some(base)).expect("valid split blob");
+    assert!(split.index_bytes().is_empty());
+}
+
+#[test]
+fn damaged_or_foreign_indexes_are_refused_or_harmless() {
+    let sample_bytes = {
+        let mut b = Builder::new();
+        let int = b.int("int", 4, true);
+        b.record(false, "s", 4, &[("a", int, 0, 0)]);
+        b.enumeration("e", &[("X", 1)]);
+        b.finish()
+    };
+    let plain = Btf::parse(sample_bytes.clone(), None).expect("valid blob");
+    let index = plain.index_bytes();
+    let names = ["s", "e", "X", "int", "nothing"];
+    let expect: Vec<String> = names.iter().map(|n| answers(&plain, n)).collect();
+    // Cut short, or with a wrong header word: refused, and the blob is parsed as usual.
+    let mut refused: Vec<Vec<u8>> = (0..index.len()).step_by(3).map(|n| index[..n].to_vec()).collect();
+    for w in 0..8 {
+        let mut bad = index.clone();
+        bad[4 * w] ^= 1;
+        refused.push(bad);
+    }
+    // An index of another blob (one more type).
+    let mut other = Builder::new();
+    other.int("int", 4, true);
+    other.int("char", 1, true);
+    refused.push(Btf::parse(other.finish(), None).expect("valid blob").index_bytes());
+    for bad in refused {
+        let (btf, used) = Btf::parse_indexed(sample_bytes.clone(), BtfBytes::from(bad)).expect("valid blob");
+        assert!(!used);
+        let got: Vec<String> = names.iter().map(|n| answers(&btf, n)).collect();
+        assert_eq!(got, expect);
+    }
+    // Any byte changed past the header: maybe used, never a panic.
+    for i in 32..index.len() {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut bad = index.clone();
+            bad[i] ^= flip;
+            if let Ok((btf, _)) = Btf::parse_indexed(sample_bytes.clone(), BtfBytes::from(bad)) {
+                for n in names {
+                    let _ = answers(&btf, n);
+                }
+                let _ = btf.names_of(&[Kind::Struct]).count();
+            }
+        }
+    }
+}
+
+#[test]
+fn vmlinux_with_its_stored_index_gives_the_same_answers() {
+    let bytes = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux is readable");
+    let plain = Btf::parse(bytes.clone(), None).expect("vmlinux BTF parses");
+    let (indexed, used) = Btf::parse_indexed(bytes, BtfBytes::from(plain.index_bytes())).expect("vmlinux BTF parses");
+    assert!(used);
+    let all = [Kind::Struct, Kind::Union, Kind::Typedef, Kind::Enum, Kind::Func];
+    let mut names: Vec<String> = plain.names_of(&all).step_by(601).map(str::to_string).collect();
+    let enumerators: Vec<String> = plain
+        .ids_of(group(Kind::Enum))
+        .filter_map(|id| plain.get(id))
+        .flat_map(|t| plain.enumerators(&t).into_iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>())
+        .step_by(307)
+        .collect();
+    assert!(names.len() > 100 && enumerators.len() > 30);
+    names.extend(enumerators);
+    names.extend(["task_struct", "sock", "tcp_sock", "pid_t", "TCP_SYN_SENT", "vfs_read", "__pthread_internal_list"].map(String::from));
+    for name in &names {
+        assert_eq!(answers(&indexed, name), answers(&plain, name), "{name}");
+    }
+    assert_eq!(indexed.names_of(&all).count(), plain.names_of(&all).count());
+}

@@ -27,15 +27,17 @@ fn punct_len(b: &[u8]) -> usize {
 /// Splits C text into tokens, skipping whitespace and comments. `$name` and `@name` (bpftrace
 /// variables and maps, which may appear in macro bodies) are single tokens.
 pub fn lex(text: &str, base: u32) -> Vec<Token> {
-    lex_in(&Rc::from(text), 0..text.len(), base)
+    let mut out = Vec::new();
+    lex_in(&Rc::from(text), 0..text.len(), base, &mut out);
+    out
 }
 
 /// [`lex`] of `src[range]`, whose start is at offset `base`; the tokens' texts share `src`.
-pub(super) fn lex_in(src: &Rc<str>, range: std::ops::Range<usize>, base: u32) -> Vec<Token> {
+/// Appends to `out`.
+pub(super) fn lex_in(src: &Rc<str>, range: std::ops::Range<usize>, base: u32, out: &mut Vec<Token>) {
     let from = range.start;
     let text = src.get(range).unwrap_or("");
     let b = text.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
     let pos = |i: usize| base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
     while i < b.len() {
@@ -91,7 +93,6 @@ pub(super) fn lex_in(src: &Rc<str>, range: std::ops::Range<usize>, base: u32) ->
         let end = i.min(b.len());
         out.push(Token { kind, text: TokText::slice(src, from + start, from + end), pos: pos(start) });
     }
-    out
 }
 
 
