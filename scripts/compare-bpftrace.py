@@ -13,7 +13,7 @@ test programs' directory (built first with tests/programs/Makefile) and is writt
 `{{PROGS}}` in the expected output.
 
 A RUN case without expectations is compared too: `{{BTC}}` is btc for one run and, for the
-other, a shim that runs bpftrace with the same arguments (the `run` subcommand dropped), so
+other, a shim that runs bpftrace with the same arguments (`run` dropped, `list` as `-l`), so
 `RUN {{BTC}} run -f json -e '...' ARG` compares options and positional parameters. With
 `-f json`, bpftrace's blank lines are left out of the comparison. A case with
 `VIA btc` is not run under bpftrace (say why in a comment); cases with explicit expectations are
@@ -33,7 +33,8 @@ SHIM = "/tmp/btc-compare-bpftrace-shim"
 
 def make_shim():
     with open(SHIM, "w") as f:
-        f.write('#!/bin/bash\n[ "$1" = run ] && shift\nexec bpftrace "$@"\n')
+        f.write('#!/bin/bash\n[ "$1" = run ] && shift\n[ "$1" = list ] && { shift; exec bpftrace -l "$@"; }\n'
+                'exec bpftrace "$@"\n')
     os.chmod(SHIM, 0o755)
 
 

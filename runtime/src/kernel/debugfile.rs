@@ -32,6 +32,11 @@ impl DebugFile {
 pub fn find(path: &Path) -> Option<DebugFile> {
     let bytes = std::fs::read(path).ok()?;
     let elf = Elf::parse(&bytes).ok()?;
+    find_for(path, &elf, &bytes)
+}
+
+/// [`find`] for a file already read and parsed.
+pub fn find_for(path: &Path, elf: &Elf<'_>, bytes: &[u8]) -> Option<DebugFile> {
     if elf.syms.len() > 1 {
         return None;
     }
@@ -41,7 +46,7 @@ pub fn find(path: &Path) -> Option<DebugFile> {
         .filter(|p| p.p_type == PT_LOAD)
         .map(|p| (p.p_offset, p.p_filesz, p.p_vaddr))
         .collect();
-    let candidates = candidates(path, build_id(&elf, &bytes).as_deref(), debuglink(&elf, &bytes).as_deref());
+    let candidates = candidates(path, build_id(elf, bytes).as_deref(), debuglink(elf, bytes).as_deref());
     let found = candidates.into_iter().find(|c| c.is_file() && c.as_path() != path)?;
     Some(DebugFile { path: found, loads })
 }
