@@ -90,9 +90,15 @@ function(btc_add_object)
     get_filename_component(d "${d}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
     list(APPEND depends "${d}")
   endforeach()
-  # Depending on the binary rebuilds every object when btc itself changes.
+  # Depending on the binaries rebuilds every object when btc itself changes: `btc` and the
+  # `btc-codegen` next to it (the one that generates the code).
   if(IS_ABSOLUTE "${BTC_EXECUTABLE}" AND EXISTS "${BTC_EXECUTABLE}")
     list(APPEND depends "${BTC_EXECUTABLE}")
+    get_filename_component(btc_real "${BTC_EXECUTABLE}" REALPATH)
+    get_filename_component(btc_dir "${btc_real}" DIRECTORY)
+    if(EXISTS "${btc_dir}/btc-codegen")
+      list(APPEND depends "${btc_dir}/btc-codegen")
+    endif()
   endif()
 
   file(RELATIVE_PATH shown "${CMAKE_BINARY_DIR}" "${object}")

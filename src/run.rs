@@ -11,6 +11,21 @@ fn is_elf(path: &PathBuf) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
+/// Whether the command line `argv` compiles a script to code (in `btc`, such a command line is
+/// run by btc-codegen). Help, listing, running an object, and bad command lines, which are
+/// reported at once, don't.
+pub fn needs_codegen(argv: &[String]) -> bool {
+    let Ok(a) = args::parse(argv) else { return false };
+    if a.help || a.version || a.info || a.list.is_some() {
+        return false;
+    }
+    match (&a.program, a.file.as_ref().map(PathBuf::from)) {
+        (None, None) => false,
+        (None, Some(f)) if f.as_os_str() != "-" && is_elf(&f) => false,
+        _ => true,
+    }
+}
+
 /// Runs the command line `argv` (without the program name); `name` is how btc was invoked.
 pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
     let a = args::parse(argv).map_err(Failure::Usage)?;

@@ -2,6 +2,7 @@
 //! (`/sys/kernel/btf`, or `BPFTRACE_BTF`), C headers (`-I`, `--include`, the system include
 //! directories) and user binaries. The compiler itself never touches the file system.
 
+use btc_compiler::types::btf::BtfBytes;
 use btc_compiler::types::targets;
 use btc_compiler::TypeSource;
 use std::path::{Path, PathBuf};
@@ -120,6 +121,18 @@ impl TypeSource for KernelTypes {
         std::fs::read(&path).map_err(|e| format!("can't read BTF from {}: {e}", path.display()))
     }
 
+    fn kernel_btf_bytes(&self, module: Option<&str>) -> Result<BtfBytes, String> {
+        // The kernel's own BTF files never change while it runs: map them instead of copying
+        // 5 MB (Linux 6.16+ allows mapping vmlinux's; otherwise, and for modules, read them).
+        if std::env::var_os("BPFTRACE_BTF").is_none() || module.is_some() {
+            let path = PathBuf::from(BTF_DIR).join(module.unwrap_or("vmlinux"));
+            if let Some(m) = Mapping::new(&path) {
+                return Ok(BtfBytes::Mapped(Box::new(m)));
+            }
+        }
+        self.kernel_btf(module).map(BtfBytes::from)
+    }
+
     fn has_kernel_btf(&self) -> bool {
         match std::env::var_os("BPFTRACE_BTF") {
             Some(p) => Path::new(&p).is_file(),
@@ -154,5 +167,39 @@ impl TypeSource for KernelTypes {
 
     fn binary(&self, path: &str) -> Result<Vec<u8>, String> {
         std::fs::read(path).map_err(|e| format!("can't read {path}: {e}"))
+    }
+}
+
+/// A whole file mapped read-only and private, unmapped when dropped. Only for files that can't
+/// shrink while mapped (sysfs BTF): reading past the end of a truncated mapping would fault.
+struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(path: &Path) -> Option<Mapping> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok().filter(|&l| l > 0)?;
+        // SAFETY: a fresh private read-only mapping of an open file; checked for failure below.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0)
+        };
+        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
+    }
+}
+
+impl AsRef<[u8]> for Mapping {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes until `drop`.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: mapped in `new` with this length; no slice of it outlives `self`.
+        unsafe { libc::munmap(self.ptr, self.len) };
     }
 }

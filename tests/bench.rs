@@ -43,6 +43,15 @@ fn compile_benchmark_runs() {
 }
 
 #[test]
+fn check_benchmark_runs() {
+    let out = bench("check.sh");
+    for tool in ["tcpstates", "tcplife"] {
+        let l = line(&out, &format!("btc compile --check tools/{tool}.bt "));
+        assert!(l.contains("total_ms ") && l.contains(" the budget)"), "{out}");
+    }
+}
+
+#[test]
 fn overhead_benchmark_counts_every_event() {
     let out = bench("overhead.sh");
     for l in ["btc run -e ", "btc run x.o "] {

@@ -1,11 +1,12 @@
-//! btc-compiler: bpftrace scripts in, BPF ELF objects (or LLVM IR, assembly) and diagnostics out.
+//! btc-compiler: the front end. bpftrace scripts in; their AST, types and diagnostics out
+//! ([`check`]). Code generation (LLVM) is the btc-codegen crate, so this crate links no LLVM:
+//! `btc compile --check` and `btc run x.o` start without it.
 //!
 //! Pure: it never touches the kernel. Types it cannot see in the script (tracepoint formats, ...)
 //! come through a [`types::TypeSource`] the caller provides.
 
 pub mod ast;
 pub mod ast_print;
-pub mod codegen;
 pub mod diag;
 pub mod sema;
 pub mod settings;
@@ -13,9 +14,16 @@ pub mod suggest;
 pub mod syntax;
 pub mod types;
 
-pub use codegen::Emit;
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
 pub use types::{NoTypes, TypeSource};
+
+/// What code generation produces (btc-codegen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    Object,
+    LlvmIr,
+    Asm,
+}
 
 /// What to compile and how.
 #[derive(Debug, Clone)]
@@ -161,24 +169,4 @@ fn remap(diags: &mut Diagnostics, map: &types::expand::SourceMap) {
             *s = fix(*s);
         }
     }
-}
-
-/// Compiles a script to an object, LLVM IR or assembly.
-pub fn compile(
-    source: &str,
-    types: &dyn TypeSource,
-    opts: &CompileOptions,
-    emit: Emit,
-) -> Result<(Vec<u8>, Diagnostics), CompileError> {
-    let checked = check(source, types, opts)?;
-    let cg = codegen::CodegenOptions {
-        file: opts.file_name.clone(),
-        max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
-        runtime_config: checked.settings.runtime.clone(),
-        helper_errors: opts.helper_errors,
-        source: checked.source.clone(),
-        strlen: checked.settings.strlen.unwrap_or(opts.strlen),
-    };
-    let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
-    Ok((out, checked.warnings))
 }

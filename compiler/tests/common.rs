@@ -49,7 +49,7 @@ pub fn errors_of(src: &str) -> String {
 
 pub fn compile_ir(src: &str) -> String {
     let opts = btc_compiler::CompileOptions::default();
-    match btc_compiler::compile(src, &Fixtures, &opts, btc_compiler::Emit::LlvmIr) {
+    match btc_codegen::compile(src, &Fixtures, &opts, btc_compiler::Emit::LlvmIr) {
         Ok((b, _)) => String::from_utf8_lossy(&b).into_owned(),
         Err(btc_compiler::CompileError::Script(d)) => panic!("{}", d.render("stdin", src, true)),
         Err(btc_compiler::CompileError::Internal(m)) => panic!("internal error: {m}"),
@@ -58,7 +58,7 @@ pub fn compile_ir(src: &str) -> String {
 
 pub fn compile_obj(src: &str) -> Vec<u8> {
     let opts = btc_compiler::CompileOptions::default();
-    match btc_compiler::compile(src, &Fixtures, &opts, btc_compiler::Emit::Object) {
+    match btc_codegen::compile(src, &Fixtures, &opts, btc_compiler::Emit::Object) {
         Ok((b, _)) => b,
         Err(btc_compiler::CompileError::Script(d)) => panic!("{}", d.render("stdin", src, true)),
         Err(btc_compiler::CompileError::Internal(m)) => panic!("internal error: {m}"),

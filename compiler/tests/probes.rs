@@ -195,7 +195,7 @@ fn objects_for_every_kind_compile() {
         "iter:task_vma { printf(\"%s %d\\n\", comm, pid); }",
         "software:faults:10 { @ = reg(\"ip\"); }",
     ] {
-        let r = btc_compiler::compile(src, &System, &opts, btc_compiler::Emit::Object);
+        let r = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::Object);
         assert!(r.is_ok(), "{src}: {:?}", r.err().map(|e| format!("{e:?}")));
     }
 }
@@ -204,7 +204,7 @@ fn objects_for_every_kind_compile() {
 fn watchpoint_on_a_function_argument_has_a_setter_program() {
     let opts = CompileOptions { has_child: true, ..CompileOptions::default() };
     let src = "watchpoint:increment+arg1:4:w { printf(\"hit\\n\"); unwatch(0x1000); }";
-    let obj = btc_compiler::compile(src, &System, &opts, btc_compiler::Emit::Object).map(|r| r.0).unwrap_or_default();
+    let obj = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::Object).map(|r| r.0).unwrap_or_default();
     let meta = btc_bpfprog::read_metadata(&obj).map_err(|e| e.to_string());
     let probes = meta.map(|m| m.probes).unwrap_or_default();
     assert_eq!(probes.len(), 1);
@@ -219,12 +219,12 @@ fn watchpoint_on_a_function_argument_has_a_setter_program() {
     let sections: Vec<&str> = elf.section_headers.iter().filter_map(|s| elf.shdr_strtab.get_at(s.sh_name)).collect();
     assert!(sections.contains(&"perf_event"), "{sections:?}");
     assert!(sections.contains(&"uprobe"), "{sections:?}");
-    let ir = btc_compiler::compile(src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
+    let ir = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
     let ir = String::from_utf8_lossy(&ir);
     let setter = ir.split("define").find(|f| f.contains("@btc_p0_set")).unwrap_or_default();
     assert!(setter.contains("inttoptr (i64 109 to ptr)"), "{setter}");
     let async_src = "asyncwatchpoint:increment+arg1:4:w { }";
-    let ir = btc_compiler::compile(async_src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
+    let ir = btc_codegen::compile(async_src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
     let ir = String::from_utf8_lossy(&ir);
     let setter = ir.split("define").find(|f| f.contains("@btc_p0_set")).unwrap_or_default();
     assert!(!setter.is_empty() && !setter.contains("inttoptr (i64 109 to ptr)"), "{setter}");

@@ -20,7 +20,7 @@ impl TypeSource for Kernel {
 }
 
 fn compile(src: &str, emit: Emit) -> Vec<u8> {
-    match btc_compiler::compile(src, &Kernel, &CompileOptions::default(), emit) {
+    match btc_codegen::compile(src, &Kernel, &CompileOptions::default(), emit) {
         Ok((b, _)) => b,
         Err(btc_compiler::CompileError::Script(d)) => panic!("{}", d.render("stdin", src, true)),
         Err(btc_compiler::CompileError::Internal(m)) => panic!("internal error: {m}"),

@@ -22,8 +22,6 @@ mod maps;
 mod probe_args;
 mod watch;
 
-pub(crate) use probe_args::ARG_REGS;
-
 use crate::ast::Program;
 use crate::sema::{Analysis, MapKind};
 use btc_bpfprog as bp;
@@ -36,12 +34,7 @@ use inkwell::OptimizationLevel;
 use std::collections::HashMap;
 
 /// What to produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Emit {
-    Object,
-    LlvmIr,
-    Asm,
-}
+pub use crate::Emit;
 
 /// Code generation options.
 #[derive(Debug, Clone)]

@@ -12,8 +12,7 @@ use crate::types::Type;
 use btc_bpfprog::ProbeKind;
 use inkwell::values::IntValue;
 
-/// `pt_regs` offsets of the x86-64 argument registers: di, si, dx, cx, r8, r9.
-pub const ARG_REGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
+pub use crate::sema::probe_builtins::ARG_REGS;
 /// `pt_regs` offset of ax (the return value).
 pub const RET_REG: u32 = 80;
 /// `pt_regs` offset of sp.

@@ -10,6 +10,9 @@ use btc_bpfprog::ProbeKind;
 /// x86-64 argument registers: argN lives in `pt_regs` at `ARG_REGS[N]`.
 pub const MAX_REG_ARGS: u32 = 6;
 
+/// `pt_regs` offsets of the x86-64 argument registers: di, si, dx, cx, r8, r9.
+pub const ARG_REGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
+
 /// Register names `reg()` accepts (x86-64 `struct pt_regs`, in order).
 pub const REGISTERS: &[&str] = &[
     "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip",

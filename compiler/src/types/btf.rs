@@ -1,15 +1,19 @@
 //! A reader of BTF (the kernel's type format, `/sys/kernel/btf/vmlinux`): bytes in, types out.
 //!
-//! Parsing only walks the type section once to find where each type starts; nothing is converted
-//! up front. [`Btf::find`] looks names up through an index built on first use, and
-//! [`Btf::to_type`] / [`Btf::record`] convert single types on demand, so resolving one struct of
-//! vmlinux's ~100k types costs microseconds after the parse.
+//! Parsing only walks the type section once, recording where every fourth type starts and which
+//! types are structs/unions, typedefs or enums; nothing is converted up front. [`Btf::find`]
+//! answers the first lookups of each group of kinds by searching the string section for the name
+//! and then the group's type headers for that string; after `SCANS_BEFORE_INDEX` (8) lookups in a
+//! group it builds a hash index of the group's names. [`Btf::to_type`] / [`Btf::record`] convert
+//! single types on demand. In vmlinux's ~130k types, the parse takes about 0.7 ms and a first
+//! struct lookup 0.25 ms; the blob itself may be a read-only mapping of /sys/kernel/btf/vmlinux
+//! ([`BtfBytes`]), so nothing is copied.
 //!
 //! Module BTF is "split" BTF: its type ids and string offsets continue those of vmlinux, which is
 //! passed as `base`.
 
 use super::{Bitfield, Origin, Record, RecordField, RecordKind, StructRef, Type};
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
 const MAGIC: u16 = 0xeb9f;
@@ -98,6 +102,71 @@ impl Kind {
     }
 }
 
+/// Kinds looked up together share a name index (see [`Btf::find`]).
+const GROUPS: usize = 5;
+/// The groups whose type ids the parse lists (structs, typedefs, enums: ~20k types of vmlinux).
+/// Functions and the rest (~110k) are found by scanning the type headers when first needed:
+/// memory the parse fills is memory the process faults in, which costs more than the scan.
+const LISTED: usize = 3;
+/// The parse records the offset of one type in this many (see [`Btf::offset`]).
+const STRIDE: usize = 4;
+/// Lookups in a group answered by scanning before its index is built (see [`Btf::find`]).
+const SCANS_BEFORE_INDEX: u32 = 8;
+
+/// The index group of each raw kind (`BTF_KIND_*`): structs, unions and forward declarations;
+/// typedefs and ints; enums; functions; everything else.
+const GROUP_OF: [u8; 32] = {
+    let mut g = [4u8; 32];
+    g[4] = 0;
+    g[5] = 0;
+    g[7] = 0;
+    g[8] = 1;
+    g[1] = 1;
+    g[6] = 2;
+    g[19] = 2;
+    g[12] = 3;
+    g
+};
+
+/// `(fixed, per member)` bytes of kind-specific data of each raw kind, so the parse computes
+/// sizes without branching on the kind. Kinds past `Enum64` are invalid.
+const EXTRA: [(u8, u8); 20] = {
+    let mut e = [(0u8, 0u8); 20];
+    e[1] = (4, 0); // int
+    e[3] = (12, 0); // array
+    e[4] = (0, 12); // struct
+    e[5] = (0, 12); // union
+    e[6] = (0, 8); // enum
+    e[13] = (0, 8); // func_proto
+    e[14] = (4, 0); // var
+    e[15] = (0, 12); // datasec
+    e[17] = (4, 0); // decl_tag
+    e[19] = (0, 12); // enum64
+    e
+};
+
+/// The bytes of a BTF blob: owned, or a read-only mapping (of /sys/kernel/btf/vmlinux) that the
+/// boxed owner keeps alive and releases when dropped.
+pub enum BtfBytes {
+    Owned(Vec<u8>),
+    Mapped(Box<dyn AsRef<[u8]>>),
+}
+
+impl BtfBytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            BtfBytes::Owned(v) => v,
+            BtfBytes::Mapped(m) => (**m).as_ref(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for BtfBytes {
+    fn from(v: Vec<u8>) -> BtfBytes {
+        BtfBytes::Owned(v)
+    }
+}
+
 /// One type as stored: the common header fields and its kind-specific bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct BtfType<'a> {
@@ -122,31 +191,64 @@ pub struct Member<'a> {
     pub bitfield_size: u32,
 }
 
-/// A parsed BTF blob.
-pub struct Btf {
-    data: Vec<u8>,
+/// What [`Btf::walk`] finds.
+struct Walk {
     str_start: usize,
     str_len: usize,
-    /// Offset in `data` of each type, for ids `first_id..`.
     offsets: Vec<u32>,
+    types: u32,
+    groups: [Vec<(u32, u32)>; LISTED],
+}
+
+/// A parsed BTF blob.
+pub struct Btf {
+    data: BtfBytes,
+    str_start: usize,
+    str_len: usize,
+    /// Offset in `data` of every [`STRIDE`]th type, for ids `first_id..`: the types between
+    /// are found by stepping over their sizes.
+    offsets: Vec<u32>,
+    /// How many types this blob has.
+    types: u32,
+    /// `(id, offset)` of the types of each of the first [`LISTED`] index groups ([`GROUP_OF`]),
+    /// in id order.
+    groups: [Vec<(u32, u32)>; LISTED],
     first_id: u32,
     /// String offsets below this belong to the base.
     first_str: u32,
     base: Option<Rc<Btf>>,
-    /// Named types by name, built on first lookup: an open-addressing table of type ids
-    /// (0 is empty) keyed by a hash of the name. No allocation per name: building it for
-    /// vmlinux's ~130k types takes a few milliseconds.
-    index: OnceCell<Vec<u32>>,
+    /// Named types by name, one table per group of kinds ([`GROUP_OF`]), each built once its
+    /// group has had [`SCANS_BEFORE_INDEX`] lookups: an open-addressing table of type ids (0 is
+    /// empty) keyed by a hash of the name. No allocation per name, and only the group's names
+    /// are hashed (the ~10k structs and unions of vmlinux, not its ~130k types).
+    index: [OnceCell<Vec<u32>>; GROUPS],
+    /// Lookups answered by scanning so far, per group.
+    scans: [Cell<u32>; GROUPS],
 }
 
-/// FNV-1a, enough to spread type names.
+/// A hash of a type name, eight bytes at a time (names average ~20 bytes, and hashing every
+/// function name of vmlinux is most of the cost of its index).
 fn name_hash(s: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in s {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = s.len() as u64;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
     }
-    h
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    (h.wrapping_mul(K) >> 32) as u32
+}
+
+/// The group of index tables that holds `kind`.
+fn group(kind: Kind) -> usize {
+    usize::from(GROUP_OF[kind as usize])
 }
 
 fn u32_at(d: &[u8], off: usize) -> Option<u32> {
@@ -155,16 +257,29 @@ fn u32_at(d: &[u8], off: usize) -> Option<u32> {
 
 impl Btf {
     /// Parses a blob; `base` is vmlinux's BTF when `data` is a module's split BTF.
-    pub fn parse(data: Vec<u8>, base: Option<Rc<Btf>>) -> Result<Btf, BtfError> {
+    pub fn parse(data: impl Into<BtfBytes>, base: Option<Rc<Btf>>) -> Result<Btf, BtfError> {
+        let data = data.into();
+        let bytes = data.as_slice();
+        let Walk { str_start, str_len, offsets, types, groups } = Self::walk(bytes, base.as_deref())?;
+        let (first_id, first_str) = match &base {
+            Some(b) => (b.count(), b.first_str + u32::try_from(b.str_len).unwrap_or(u32::MAX)),
+            None => (1, 0),
+        };
+        Ok(Btf { data, str_start, str_len, offsets, types, groups, first_id, first_str, base, index: Default::default(), scans: Default::default() })
+    }
+
+    /// Checks the header and walks the type section: the string section's place, and the
+    /// offset of every type, and the ids of the listed groups.
+    fn walk(data: &[u8], base: Option<&Btf>) -> Result<Walk, BtfError> {
         let magic = data.get(0..2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or(BtfError::Truncated("header"))?;
         if magic != MAGIC {
             return Err(BtfError::Magic);
         }
-        let hdr_len = u32_at(&data, 4).ok_or(BtfError::Truncated("header"))? as usize;
+        let hdr_len = u32_at(data, 4).ok_or(BtfError::Truncated("header"))? as usize;
         if hdr_len < HEADER_MIN {
             return Err(BtfError::Truncated("header"));
         }
-        let field = |i: usize| u32_at(&data, 8 + 4 * i).map(|v| v as usize).ok_or(BtfError::Truncated("header"));
+        let field = |i: usize| u32_at(data, 8 + 4 * i).map(|v| v as usize).ok_or(BtfError::Truncated("header"));
         let (type_off, type_len, str_off, str_len) = (field(0)?, field(1)?, field(2)?, field(3)?);
         let type_start = hdr_len.checked_add(type_off).ok_or(BtfError::Truncated("types"))?;
         let type_end = type_start.checked_add(type_len).ok_or(BtfError::Truncated("types"))?;
@@ -172,29 +287,40 @@ impl Btf {
         if type_end > data.len() || str_start.checked_add(str_len).is_none_or(|e| e > data.len()) {
             return Err(BtfError::Truncated("sections"));
         }
-        let (first_id, first_str) = match &base {
-            Some(b) => (b.count(), b.first_str + u32::try_from(b.str_len).unwrap_or(u32::MAX)),
-            None => (1, 0),
-        };
-        let mut offsets = Vec::with_capacity(type_len / 16);
+        if u32::try_from(type_end).is_err() {
+            return Err(BtfError::Truncated("type offset"));
+        }
+        let first_id = base.map_or(1, Btf::count);
+        let mut offsets = Vec::with_capacity(type_len / 24 / STRIDE + 1);
+        let mut types = 0u32;
+        let mut groups: [Vec<(u32, u32)>; LISTED] = Default::default();
         let mut off = type_start;
-        while off < type_end {
-            let info = u32_at(&data, off + 4).ok_or(BtfError::Truncated("type"))?;
-            let id = first_id + u32::try_from(offsets.len()).unwrap_or(u32::MAX);
+        // The hot loop of loading kernel types: no branch on the kind but the validity check.
+        while off + 12 <= type_end {
+            let info = u32_at(data, off + 4).ok_or(BtfError::Truncated("type"))?;
             let raw_kind = ((info >> 24) & 0x1f) as u8;
-            let kind = Kind::from_u8(raw_kind).ok_or(BtfError::Kind { kind: raw_kind, id })?;
-            offsets.push(u32::try_from(off).map_err(|_| BtfError::Truncated("type offset"))?);
-            off += 12 + kind.extra(info & 0xffff);
+            let Some(&(fixed, per)) = EXTRA.get(usize::from(raw_kind)) else {
+                let id = first_id.saturating_add(types);
+                return Err(BtfError::Kind { kind: raw_kind, id });
+            };
+            if (types as usize).is_multiple_of(STRIDE) {
+                offsets.push(off as u32);
+            }
+            if let Some(list) = groups.get_mut(usize::from(GROUP_OF[usize::from(raw_kind)])) {
+                list.push((first_id.saturating_add(types), off as u32));
+            }
+            types += 1;
+            off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
         }
         if off != type_end {
             return Err(BtfError::Truncated("last type"));
         }
-        Ok(Btf { data, str_start, str_len, offsets, first_id, first_str, base, index: OnceCell::new() })
+        Ok(Walk { str_start, str_len, offsets, types, groups })
     }
 
     /// One past the largest type id.
     pub fn count(&self) -> u32 {
-        self.first_id + u32::try_from(self.offsets.len()).unwrap_or(u32::MAX)
+        self.first_id.saturating_add(self.types)
     }
 
     /// The string at `off` of the string section ("" when out of range).
@@ -202,11 +328,55 @@ impl Btf {
         if off < self.first_str {
             return self.base.as_ref().map_or("", |b| b.str_at(off));
         }
+        std::str::from_utf8(self.name_bytes(off)).unwrap_or("")
+    }
+
+    /// The bytes of the string at `off`, without its NUL (empty when out of range).
+    fn name_bytes(&self, off: u32) -> &[u8] {
+        if off < self.first_str {
+            return self.base.as_ref().map_or(&[], |b| b.name_bytes(off));
+        }
         let start = self.str_start + (off - self.first_str) as usize;
         let end = self.str_start + self.str_len;
-        let Some(bytes) = self.data.get(start..end) else { return "" };
-        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-        std::str::from_utf8(&bytes[..len]).unwrap_or("")
+        let Some(bytes) = self.data.as_slice().get(start..end) else { return &[] };
+        match std::ffi::CStr::from_bytes_until_nul(bytes) {
+            Ok(c) => c.to_bytes(),
+            Err(_) => bytes,
+        }
+    }
+
+    /// Where type `id` of this blob (not of its base) starts in `data`: from the offset the
+    /// parse recorded for its group of [`STRIDE`] types, over the sizes of the types before it.
+    fn offset(&self, id: u32) -> Option<usize> {
+        let i = id.checked_sub(self.first_id)?;
+        if i >= self.types {
+            return None;
+        }
+        let data = self.data.as_slice();
+        let mut off = *self.offsets.get(i as usize / STRIDE)? as usize;
+        for _ in 0..i as usize % STRIDE {
+            let info = u32_at(data, off + 4)?;
+            let &(fixed, per) = EXTRA.get(((info >> 24) & 0x1f) as usize)?;
+            off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
+        }
+        Some(off)
+    }
+
+    /// The `(name offset, info)` header words of type `id` of this blob (not of its base).
+    fn header(&self, id: u32) -> Option<(u32, u32)> {
+        let off = self.offset(id)?;
+        let data = self.data.as_slice();
+        Some((u32_at(data, off)?, u32_at(data, off + 4)?))
+    }
+
+    /// The name of type `id` of this blob (not of its base), as bytes.
+    fn name_of(&self, id: u32) -> &[u8] {
+        self.header(id).map_or(&[], |(n, _)| self.name_bytes(n))
+    }
+
+    /// The raw kind of type `id` of this blob (not of its base).
+    fn raw_kind(&self, id: u32) -> Option<u8> {
+        self.header(id).map(|(_, info)| ((info >> 24) & 0x1f) as u8)
     }
 
     /// The type with id `id` (0 is `void`).
@@ -217,13 +387,14 @@ impl Btf {
         if id < self.first_id {
             return self.base.as_ref()?.get(id);
         }
-        let off = *self.offsets.get((id - self.first_id) as usize)? as usize;
-        let name_off = u32_at(&self.data, off)?;
-        let info = u32_at(&self.data, off + 4)?;
-        let size_or_type = u32_at(&self.data, off + 8)?;
+        let off = self.offset(id)?;
+        let data = self.data.as_slice();
+        let name_off = u32_at(data, off)?;
+        let info = u32_at(data, off + 4)?;
+        let size_or_type = u32_at(data, off + 8)?;
         let kind = Kind::from_u8(((info >> 24) & 0x1f) as u8)?;
         let vlen = info & 0xffff;
-        let extra = self.data.get(off + 12..off + 12 + kind.extra(vlen))?;
+        let extra = data.get(off + 12..off + 12 + kind.extra(vlen))?;
         Some(BtfType { id, kind, name: self.str_at(name_off), vlen, kind_flag: info >> 31 == 1, size_or_type, extra })
     }
 
@@ -293,17 +464,54 @@ impl Btf {
         self.first_id..self.count()
     }
 
-    fn index(&self) -> &[u32] {
-        self.index.get_or_init(|| {
-            let slots = (self.offsets.len() * 2).next_power_of_two().max(16);
+    /// The type ids of this blob in index group `g`, in id order, without decoding other types.
+    fn ids_of(&self, g: usize) -> impl Iterator<Item = u32> + '_ {
+        self.group_types(g).map(|(id, _)| id)
+    }
+
+    /// `(id, offset)` of the types of this blob in index group `g`, in id order.
+    fn group_types(&self, g: usize) -> Box<dyn Iterator<Item = (u32, usize)> + '_> {
+        match self.groups.get(g) {
+            Some(list) => Box::new(list.iter().map(|&(id, off)| (id, off as usize))),
+            None => Box::new(
+                self.headers()
+                    .filter(move |&(_, _, info)| usize::from(GROUP_OF[((info >> 24) & 0x1f) as usize]) == g)
+                    .map(|(id, off, _)| (id, off)),
+            ),
+        }
+    }
+
+    /// The name offset of the type at `off`.
+    fn name_at(&self, off: usize) -> u32 {
+        u32_at(self.data.as_slice(), off).unwrap_or(0)
+    }
+
+    /// `(id, offset, info)` of every type of this blob, in order, stepping over their sizes.
+    fn headers(&self) -> impl Iterator<Item = (u32, usize, u32)> + '_ {
+        let data = self.data.as_slice();
+        let mut off = self.offsets.first().map_or(0, |&o| o as usize);
+        self.ids().map_while(move |id| {
+            let info = u32_at(data, off + 4)?;
+            let &(fixed, per) = EXTRA.get(((info >> 24) & 0x1f) as usize)?;
+            let here = off;
+            off += 12 + usize::from(fixed) + usize::from(per) * (info & 0xffff) as usize;
+            Some((id, here, info))
+        })
+    }
+
+    /// The name table of index group `g`, built on first use.
+    fn index(&self, g: usize) -> &[u32] {
+        self.index[g].get_or_init(|| {
+            let members: Vec<(u32, usize)> = self.group_types(g).collect();
+            let slots = (members.len() * 2).next_power_of_two().max(16);
             let mask = slots - 1;
             let mut table = vec![0u32; slots];
-            for id in self.ids() {
-                let Some(t) = self.get(id) else { continue };
-                if t.name.is_empty() {
+            for (id, off) in members {
+                let name = self.name_bytes(self.name_at(off));
+                if name.is_empty() {
                     continue;
                 }
-                let mut i = name_hash(t.name.as_bytes()) as usize & mask;
+                let mut i = name_hash(name) as usize & mask;
                 while table[i] != 0 {
                     i = (i + 1) & mask;
                 }
@@ -313,22 +521,75 @@ impl Btf {
         })
     }
 
-    /// Every type id named `name`, in the order they were indexed.
-    fn ids_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = u32> + 'a {
-        let table = self.index();
+    /// Every type id of index group `g` named `name`, in id order. The first lookups of a group
+    /// scan for the name instead of indexing every name of the group (most scripts look up a
+    /// type or two: struct task_struct, struct sock).
+    fn ids_named(&self, g: usize, name: &str) -> Vec<u32> {
+        if name.is_empty() {
+            return Vec::new();
+        }
+        let scans = &self.scans[g];
+        if self.index[g].get().is_none() && scans.get() < SCANS_BEFORE_INDEX {
+            scans.set(scans.get() + 1);
+            return self.scan_named(g, name);
+        }
+        let table = self.index(g);
         let mask = table.len() - 1;
         let start = name_hash(name.as_bytes()) as usize & mask;
-        (0..table.len())
-            .map(move |k| table[(start + k) & mask])
+        let mut ids: Vec<u32> = (0..table.len())
+            .map(|k| table[(start + k) & mask])
             .take_while(|&id| id != 0)
-            .filter(move |&id| self.get(id).is_some_and(|t| t.name == name))
+            .filter(|&id| self.name_of(id) == name.as_bytes())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The type ids of group `g` named `name`, without an index: the string section is searched
+    /// for the name (BTF stores each string once, so there is usually one place), then the
+    /// group's type headers for that string offset; no other name is read.
+    fn scan_named(&self, g: usize, name: &str) -> Vec<u32> {
+        let mut at = Vec::new();
+        self.string_offsets(name.as_bytes(), &mut at);
+        if at.is_empty() {
+            return Vec::new();
+        }
+        self.group_types(g).filter(|&(_, off)| at.contains(&self.name_at(off))).map(|(id, _)| id).collect()
+    }
+
+    /// Every offset (in this blob's string numbering, the base's included) of a string equal
+    /// to `name`.
+    fn string_offsets(&self, name: &[u8], out: &mut Vec<u32>) {
+        if let Some(b) = &self.base {
+            b.string_offsets(name, out);
+        }
+        let Some(strs) = self.data.as_slice().get(self.str_start..self.str_start + self.str_len) else { return };
+        // The name alone is searched for (its letters are rarer than the NULs around it, which
+        // the search's prefilter would otherwise pick), then checked to be a whole string.
+        let finder = memchr::memmem::Finder::new(name);
+        let mut from = 0;
+        while let Some(pos) = strs.get(from..).and_then(|rest| finder.find(rest)) {
+            let start = from + pos;
+            let end = start + name.len();
+            if start > 0 && strs[start - 1] == 0 && strs.get(end) == Some(&0) {
+                if let Ok(off) = u32::try_from(start) {
+                    out.push(self.first_str.saturating_add(off));
+                }
+            }
+            from = start + 1;
+        }
     }
 
     /// The id of the type named `name` of one of `kinds`, preferring full definitions over
     /// forward declarations. Searches this blob only (not the base).
     pub fn find(&self, name: &str, kinds: &[Kind]) -> Option<u32> {
+        let mut groups: Vec<usize> = kinds.iter().map(|&k| group(k)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut ids: Vec<u32> = groups.into_iter().flat_map(|g| self.ids_named(g, name)).collect();
+        ids.sort_unstable();
         let mut fwd = None;
-        for id in self.ids_named(name) {
+        for id in ids {
             let Some(t) = self.get(id) else { continue };
             if kinds.contains(&t.kind) {
                 if t.kind == Kind::Fwd {
@@ -451,7 +712,7 @@ impl Btf {
     /// The value of the enumerator `name` of any enum (a scan of every enum: used only for
     /// identifiers that name nothing else).
     pub fn enumerator(&self, name: &str) -> Option<i64> {
-        self.ids()
+        self.ids_of(group(Kind::Enum))
             .filter_map(|id| self.get(id))
             .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
             .find_map(|t| self.enumerators(&t).into_iter().find(|(n, _)| *n == name).map(|(_, v)| v))
@@ -474,12 +735,16 @@ impl Btf {
 
     /// The names of every type of `kinds` (for "did you mean" suggestions).
     pub fn names_of<'a>(&'a self, kinds: &'a [Kind]) -> impl Iterator<Item = &'a str> + 'a {
-        self.ids().filter_map(|id| self.get(id)).filter(|t| kinds.contains(&t.kind) && !t.name.is_empty()).map(|t| t.name)
+        self.ids()
+            .filter(|&id| self.raw_kind(id).and_then(Kind::from_u8).is_some_and(|k| kinds.contains(&k)))
+            .filter_map(|id| self.get(id))
+            .filter(|t| !t.name.is_empty())
+            .map(|t| t.name)
     }
 
     /// Every FUNC's name, for listing kfuncs.
     pub fn function_names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.ids().filter_map(|id| self.get(id)).filter(|t| t.kind == Kind::Func).map(|t| t.name)
+        self.ids_of(group(Kind::Func)).filter_map(|id| self.get(id)).filter(|t| t.kind == Kind::Func).map(|t| t.name)
     }
 
     /// The parameters `(name, type)` and return type of function `name` (a FUNC), for typed

@@ -59,7 +59,7 @@ impl<'a> TypeDb<'a> {
     /// Loads vmlinux BTF once; Err says why it isn't available.
     pub fn kernel_btf(&self) -> Result<Rc<Btf>, String> {
         let loaded = self.vmlinux.get_or_init(|| {
-            let bytes = self.source.kernel_btf(None)?;
+            let bytes = self.source.kernel_btf_bytes(None)?;
             let btf = Btf::parse(bytes, None).map_err(|e| format!("can't read kernel BTF: {e}"))?;
             self.btfs.borrow_mut().insert(0, Rc::new(btf));
             Ok(())
@@ -84,7 +84,7 @@ impl<'a> TypeDb<'a> {
         self.modules_loaded.get_or_init(|| {
             let Ok(base) = self.kernel_btf() else { return };
             for m in self.source.btf_modules() {
-                let Ok(bytes) = self.source.kernel_btf(Some(&m)) else { continue };
+                let Ok(bytes) = self.source.kernel_btf_bytes(Some(&m)) else { continue };
                 if let Ok(b) = Btf::parse(bytes, Some(base.clone())) {
                     self.btfs.borrow_mut().push(Rc::new(b));
                 }

@@ -495,6 +495,11 @@ pub trait TypeSource {
         let _ = module;
         Err("kernel BTF is not available".into())
     }
+    /// The same as [`TypeSource::kernel_btf`], possibly without a copy: a source can hand out
+    /// a read-only mapping of the file (the compiler reads vmlinux's 5 MB of BTF this way).
+    fn kernel_btf_bytes(&self, module: Option<&str>) -> Result<btf::BtfBytes, String> {
+        self.kernel_btf(module).map(btf::BtfBytes::from)
+    }
     /// Whether kernel BTF is available (defines `BPFTRACE_HAVE_BTF` for the preamble).
     fn has_kernel_btf(&self) -> bool {
         self.kernel_btf(None).is_ok()

@@ -128,7 +128,7 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         r.func = Some(cpp_name(f, "").unwrap_or(&f.name).to_string());
         // Hook for typed arguments: the types side fills `args` from the binary's DWARF (a
         // record whose field offsets are the pt_regs offsets of the argument registers, see
-        // codegen::probe_args::ARG_REGS).
+        // sema::probe_builtins::ARG_REGS).
         // Arguments are in their registers only at the function's entry.
         if !ret && offset == 0 {
             r.args = uprobe_args(cx, &path, f);
@@ -141,7 +141,7 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
 /// The typed `args` of a uprobe, from DWARF: each parameter at the `pt_regs` offset of its
 /// argument register. None when the binary has no debug info for the function.
 fn uprobe_args(cx: &Cx<'_>, path: &str, f: &ElfFunction) -> Option<std::rc::Rc<crate::types::Record>> {
-    cx.db.uprobe_args_record(path, &f.name, &crate::codegen::ARG_REGS).ok()
+    cx.db.uprobe_args_record(path, &f.name, &crate::sema::probe_builtins::ARG_REGS).ok()
 }
 
 /// A uprobe `offset` bytes into function `f` must start an instruction.

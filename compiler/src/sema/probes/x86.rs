@@ -1,53 +1,22 @@
-//! Instruction boundaries of x86-64 machine code, found with LLVM's disassembler: a uprobe at
+//! Instruction boundaries of x86-64 machine code, found with iced-x86's decoder: a uprobe at
 //! `func+offset` or at a raw address must start an instruction, or the traced program would
 //! execute a corrupted instruction (bpftrace refuses such probes the same way).
 
-use llvm_sys::disassembler::{LLVMCreateDisasm, LLVMDisasmDispose, LLVMDisasmInstruction};
-use std::sync::Once;
-
-static INIT: Once = Once::new();
+use iced_x86::{Decoder, DecoderOptions};
 
 /// The offsets (from the start of `code`) at which instructions start, in order; decoding stops
 /// at the first byte sequence that is not an instruction.
 pub fn instruction_starts(code: &[u8]) -> Option<Vec<u64>> {
-    INIT.call_once(|| {
-        // SAFETY: LLVM's target initialisers are idempotent and take no arguments.
-        unsafe {
-            llvm_sys::target::LLVMInitializeX86TargetInfo();
-            llvm_sys::target::LLVMInitializeX86TargetMC();
-            llvm_sys::target::LLVMInitializeX86Disassembler();
-        }
-    });
-    let triple = c"x86_64-unknown-linux-gnu";
-    // SAFETY: a valid triple, no callbacks; the context is disposed below.
-    let dc = unsafe { LLVMCreateDisasm(triple.as_ptr(), std::ptr::null_mut(), 0, None, None) };
-    if dc.is_null() {
-        return None;
-    }
-    let mut buf = code.to_vec();
-    let mut text = [0 as std::ffi::c_char; 128];
+    let mut decoder = Decoder::new(64, code, DecoderOptions::NONE);
     let mut starts = Vec::new();
-    let mut off = 0usize;
-    while off < buf.len() {
-        starts.push(off as u64);
-        // SAFETY: the slice from `off` is in bounds; `text` has the size we pass.
-        let n = unsafe {
-            LLVMDisasmInstruction(
-                dc,
-                buf.as_mut_ptr().add(off),
-                (buf.len() - off) as u64,
-                off as u64,
-                text.as_mut_ptr(),
-                text.len(),
-            )
-        };
-        if n == 0 {
+    while decoder.can_decode() {
+        starts.push(decoder.position() as u64);
+        // A truncated or undefined instruction still starts where it is; nothing after it is
+        // known to.
+        if decoder.decode().is_invalid() {
             break;
         }
-        off += n;
     }
-    // SAFETY: created above, not used afterwards.
-    unsafe { LLVMDisasmDispose(dc) };
     Some(starts)
 }
 
@@ -60,5 +29,23 @@ mod tests {
         // push %rbp; mov %rsp,%rbp; lea (%rdi,%rsi),%eax; pop %rbp; ret
         let code = [0x55, 0x48, 0x89, 0xe5, 0x8d, 0x04, 0x37, 0x5d, 0xc3];
         assert_eq!(instruction_starts(&code), Some(vec![0, 1, 4, 7, 8]));
+    }
+
+    #[test]
+    fn prefixes_vex_evex_and_long_immediates() {
+        let code = [
+            0xf3, 0x0f, 0x1e, 0xfa, // endbr64
+            0x66, 0x90, // xchg %ax,%ax
+            0xc5, 0xf8, 0x77, // vzeroupper (VEX)
+            0x62, 0xf1, 0x7c, 0x48, 0x10, 0x04, 0x24, // vmovups (%rsp),%zmm0 (EVEX)
+            0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, // movabs $imm64,%rax
+            0xe8, 0, 0, 0, 0, // call
+            0x0f, 0x0b, // ud2
+            0x06, // push %es: not an instruction in 64-bit mode
+            0x90,
+        ];
+        assert_eq!(instruction_starts(&code), Some(vec![0, 4, 6, 9, 16, 26, 31, 33]));
+        // An instruction cut short starts where it is, and ends the list.
+        assert_eq!(instruction_starts(&code[..20]), Some(vec![0, 4, 6, 9, 16]));
     }
 }

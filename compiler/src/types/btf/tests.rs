@@ -170,6 +170,35 @@ fn forward_declarations_lose_to_definitions() {
 }
 
 #[test]
+fn lookups_keep_to_the_kinds_asked_for() {
+    // One name for a typedef, a struct and a function: each lookup finds its own kind, and a
+    // lookup over kinds of several index groups finds the first definition by id.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    let td = b.typedef("thing", int);
+    let st = b.record(false, "thing", 4, &[("a", int, 0, 0)]);
+    b.func("thing", int, &[]);
+    b.fwd("other");
+    let other = b.record(false, "other", 4, &[("b", int, 0, 0)]);
+    let btf = Btf::parse(b.finish(), None).expect("valid blob");
+    // The first lookups of each group scan, the later ones use its index: same answers.
+    for _ in 0..=SCANS_BEFORE_INDEX {
+        assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Fwd]), Some(st));
+        assert_eq!(btf.find("thing", &[Kind::Typedef, Kind::Int]), Some(td));
+        assert_eq!(btf.find("thing", &[Kind::Struct, Kind::Typedef]), Some(td));
+        assert!(btf.find("thing", &[Kind::Func]).is_some_and(|id| id > st));
+        assert_eq!(btf.find("thing", &[Kind::Enum]), None);
+        assert_eq!(btf.find("other", &[Kind::Struct, Kind::Fwd]), Some(other));
+        assert_eq!(btf.find("othe", &[Kind::Struct, Kind::Fwd]), None);
+        assert_eq!(btf.find("", &[Kind::Struct, Kind::Fwd]), None);
+    }
+    assert!(btf.index[0].get().is_some() && btf.index[3].get().is_some());
+    let mut names: Vec<_> = btf.names_of(&[Kind::Struct, Kind::Typedef]).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["other", "thing", "thing"]);
+}
+
+#[test]
 fn enums_and_functions() {
     let btf = sample();
     let id = btf.find("state", &[Kind::Enum]).expect("enum");
@@ -266,4 +295,29 @@ fn real_vmlinux() {
     assert!(btf.function("vfs_read", 0).is_some_and(|(p, _)| p.len() == 4));
 }
 
-
+#[test]
+fn vmlinux_scans_and_indexes_agree() {
+    let bytes = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux is readable");
+    let indexed = Btf::parse(bytes.clone(), None).expect("vmlinux BTF parses");
+    for g in 0..GROUPS {
+        let _ = indexed.index(g);
+    }
+    let kinds: &[&[Kind]] = &[
+        &[Kind::Struct, Kind::Fwd],
+        &[Kind::Union, Kind::Fwd],
+        &[Kind::Typedef, Kind::Int],
+        &[Kind::Enum, Kind::Enum64],
+        &[Kind::Func],
+    ];
+    let all = [Kind::Struct, Kind::Union, Kind::Typedef, Kind::Enum, Kind::Func];
+    let names: Vec<String> = indexed.names_of(&all).step_by(397).map(str::to_string).collect();
+    assert!(names.len() > 100, "{}", names.len());
+    for name in names.iter().map(String::as_str).chain(["task_struct", "tcp_sock", "pid_t", "vfs_read", "no_such_x"]) {
+        // A fresh blob per name: each of its lookups (at most two per group) scans.
+        let fresh = Btf::parse(bytes.clone(), None).expect("vmlinux BTF parses");
+        for k in kinds {
+            assert_eq!(fresh.find(name, k), indexed.find(name, k), "{name} {k:?}");
+        }
+        assert!(fresh.index.iter().all(|i| i.get().is_none()));
+    }
+}

@@ -1,0 +1,348 @@
+//! The `btc` command line: a thin layer over btc-compiler, btc-codegen and btc-runtime.
+//!
+//! - `btc run ...` takes bpftrace's whole command line (see `args.rs`, driven by `run.rs`);
+//! - `btc compile ...` compiles ahead of time (clap);
+//! - invoked as `bpftrace` (a symlink), btc behaves as `btc run` with bpftrace's top-level
+//!   command line.
+//!
+//! Two binaries share this code (see `codegen.rs`): `btc` links no LLVM, so it starts in about
+//! a millisecond, and does everything that needs no code generation (`compile --check`, running
+//! a `.o`, listing); for the rest it executes `btc-codegen`, which links LLVM, with the same
+//! command line.
+
+mod args;
+mod codegen;
+mod info;
+mod run;
+mod system;
+mod types;
+
+pub use codegen::CompileFn;
+use btc_compiler::{CompileError, CompileOptions, Emit};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "btc", version, about = "A bpftrace-compatible tracing compiler and runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile (if needed) and run a script, a program given with -e, or a compiled .o; takes
+    /// bpftrace's options (`btc run -h` lists them)
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Run {
+        /// bpftrace's command line
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+    /// List the probes that can be attached, like `bpftrace -l`
+    List {
+        /// Show the arguments of each probe (tracepoint fields)
+        #[arg(short = 'v')]
+        verbose: bool,
+        /// List the USDT probes (or uprobes) of this process
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// Probes to list, e.g. 'tracepoint:syscalls:*open*' or 'uprobe:/bin/bash:*'
+        pattern: Option<String>,
+    },
+    /// Compile a script to a self-contained BPF object (or LLVM IR, assembly, AST)
+    Compile {
+        /// Program text (instead of a file)
+        #[arg(short = 'e', value_name = "PROGRAM")]
+        program: Option<String>,
+        /// Output file (`-` for stdout); defaults to SCRIPT.o for objects and stdout otherwise
+        #[arg(short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// What to produce
+        #[arg(long, value_enum, default_value_t = EmitKind::Obj)]
+        emit: EmitKind,
+        /// Only parse and check the script; produce nothing
+        #[arg(long)]
+        check: bool,
+        /// Allow unsafe functions (system, signal, override)
+        #[arg(long = "unsafe")]
+        allow_unsafe: bool,
+        /// Add DIR to the search path for C headers (repeatable)
+        #[arg(short = 'I', value_name = "DIR")]
+        include_dirs: Vec<PathBuf>,
+        /// Include FILE before the script, as `#include FILE` would (repeatable)
+        #[arg(long = "include", value_name = "FILE")]
+        includes: Vec<String>,
+        /// The object will run with -p PID: uprobe and usdt targets are looked up in its mappings
+        #[arg(short = 'p', value_name = "PID")]
+        pid: Option<i32>,
+        /// The object will run with -c CMD (allows cpid and watchpoint:FUNCTION+argN)
+        #[arg(short = 'c', value_name = "CMD")]
+        command: Option<String>,
+        /// The .bt script, then its positional parameters ($1, $2, ...)
+        file: Option<PathBuf>,
+        /// Positional parameters
+        positional: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum EmitKind {
+    Obj,
+    #[value(name = "llvm-ir")]
+    LlvmIr,
+    Asm,
+    Ast,
+    /// Per program: instructions, instructions the verifier processed, stack depth (loads the
+    /// object into the kernel without attaching it)
+    Stats,
+}
+
+/// A failure already described to the user, or one to print as `ERROR: msg`.
+pub enum Failure {
+    Reported,
+    Message(String),
+    /// A bad command line: the message, then the usage.
+    Usage(String),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Message(s)
+    }
+}
+
+/// How the program was invoked: `bpftrace` when its file name says so.
+fn invoked_as_bpftrace() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n == "bpftrace"))
+        .unwrap_or(false)
+}
+
+/// The whole program: `compile` generates code (in `btc-codegen`); without it (in `btc`),
+/// commands that need code generation are handed to `btc-codegen` before anything is done.
+pub fn main(compile: Option<CompileFn>) -> ! {
+    let code = match compile {
+        Some(f) => {
+            codegen::set(f);
+            dispatch(None)
+        }
+        None => dispatch(Some(codegen::exec)),
+    };
+    codegen::exit(code)
+}
+
+/// Runs the command line; `handoff` (in `btc`) is called instead when it needs code generation.
+fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
+    let (result, name) = if invoked_as_bpftrace() {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        match handoff.filter(|_| run::needs_codegen(&argv)) {
+            Some(h) => (Err(h()), "bpftrace"),
+            None => (run::main(&argv, "bpftrace"), "bpftrace"),
+        }
+    } else {
+        let cli = Cli::parse();
+        match cli.command {
+            Command::Run { args } => match handoff.filter(|_| run::needs_codegen(&args)) {
+                Some(h) => (Err(h()), "btc run"),
+                None => (run::main(&args, "btc run"), "btc run"),
+            },
+            Command::List { verbose, pid, pattern } => (list(pattern, verbose, pid), "btc list"),
+            Command::Compile {
+                program,
+                output,
+                emit,
+                check,
+                allow_unsafe,
+                include_dirs,
+                includes,
+                pid,
+                command,
+                file,
+                positional,
+            } => match handoff.filter(|_| !check && emit != EmitKind::Ast) {
+                Some(h) => (Err(h()), "btc compile"),
+                None => {
+                    let headers = (include_dirs, includes);
+                    let target = (pid, command.is_some());
+                    (compile(program, output, emit, check, allow_unsafe, headers, target, file, positional), "btc compile")
+                }
+            },
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Reported) => 1,
+        Err(Failure::Message(m)) => {
+            eprintln!("ERROR: {m}");
+            1
+        }
+        Err(Failure::Usage(m)) => {
+            eprintln!("ERROR: {m}");
+            eprint!("{}", args::usage(name));
+            1
+        }
+    }
+}
+
+/// The script's text and its name in diagnostics.
+pub fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String, String), Failure> {
+    match (program, file) {
+        (Some(p), None) => Ok((p, "stdin".into())),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("can't read stdin: {e}"))?;
+            Ok((s, "stdin".into()))
+        }
+        (None, Some(f)) => {
+            let bytes = std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| format!("{} is not a text file", f.display()))?;
+            Ok((text, f.display().to_string()))
+        }
+        (Some(_), Some(_)) => Err("give either -e PROGRAM or a file, not both".to_string().into()),
+        (None, None) => Err(Failure::Usage("no program given: use -e PROGRAM or a file".to_string())),
+    }
+}
+
+/// Compile options from the environment (BPFTRACE_* variables).
+pub fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
+    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    Ok(CompileOptions { file_name, env, btf: path("BPFTRACE_BTF"), vmlinux: path("BPFTRACE_VMLINUX"), ..CompileOptions::default() })
+}
+
+/// Compiles `text`, printing warnings (unless `quiet_warnings`) and diagnostics on stderr.
+pub fn compile_source(text: &str, opts: &CompileOptions, emit: Emit, quiet_warnings: bool) -> Result<Vec<u8>, Failure> {
+    let name = &opts.file_name;
+    match codegen::compile(text, &types::KernelTypes::for_options(opts), opts, emit) {
+        Ok((bytes, warnings)) => {
+            if !quiet_warnings {
+                eprint!("{}", warnings.render(name, text, true));
+            }
+            Ok(bytes)
+        }
+        Err(CompileError::Script(d)) => {
+            eprint!("{}", d.render(name, text, true));
+            Err(Failure::Reported)
+        }
+        Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile(
+    program: Option<String>,
+    output: Option<PathBuf>,
+    emit: EmitKind,
+    check: bool,
+    allow_unsafe: bool,
+    (include_dirs, includes): (Vec<PathBuf>, Vec<String>),
+    (pid, has_child): (Option<i32>, bool),
+    file: Option<PathBuf>,
+    mut positional: Vec<String>,
+) -> Result<u8, Failure> {
+    // With -e, every operand is a positional parameter.
+    let mut file = file;
+    if program.is_some() {
+        if let Some(f) = file.take() {
+            positional.insert(0, f.display().to_string());
+        }
+    }
+    let (text, name) = source(program, file.as_ref())?;
+    let mut opts = compile_options(name.clone())?;
+    opts.allow_unsafe = allow_unsafe;
+    opts.positional = positional;
+    opts.include_dirs = include_dirs;
+    opts.includes = includes;
+    opts.pid = pid;
+    opts.has_child = has_child;
+    if check || emit == EmitKind::Ast {
+        return match btc_compiler::check(&text, &types::KernelTypes::for_options(&opts), &opts) {
+            Ok(c) => {
+                eprint!("{}", c.warnings.render(&name, &text, true));
+                if emit == EmitKind::Ast && !check {
+                    write_output(output.as_ref(), btc_compiler::ast_print::print(&c.program, &c.analysis).as_bytes())?;
+                }
+                Ok(0)
+            }
+            Err(CompileError::Script(d)) => {
+                eprint!("{}", d.render(&name, &text, true));
+                Err(Failure::Reported)
+            }
+            Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
+        };
+    }
+    let (kind, default_out) = match emit {
+        EmitKind::Obj => {
+            let stem = file
+                .as_ref()
+                .filter(|f| f.as_os_str() != "-")
+                .map(|f| f.with_extension("o"))
+                .unwrap_or_else(|| PathBuf::from("a.o"));
+            (Emit::Object, Some(stem))
+        }
+        EmitKind::LlvmIr => (Emit::LlvmIr, None),
+        EmitKind::Asm => (Emit::Asm, None),
+        EmitKind::Ast => (Emit::LlvmIr, None),
+        EmitKind::Stats => {
+            let object = compile_source(&text, &opts, Emit::Object, false)?;
+            let meta = btc_bpfprog::read_metadata(&object).map_err(|e| e.to_string())?;
+            let stats = btc_runtime::program_stats(&object).map_err(|e| e.to_string())?;
+            write_output(output.as_ref(), stats_table(&meta, &stats).as_bytes())?;
+            return Ok(0);
+        }
+    };
+    let bytes = compile_source(&text, &opts, kind, false)?;
+    write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
+    Ok(0)
+}
+
+/// The `--emit=stats` table: one line per program.
+fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -> String {
+    let mut out = format!("{:<40} {:>8} {:>10} {:>6}\n", "PROBE", "INSNS", "VERIFIED", "STACK");
+    for p in &meta.probes {
+        let Some(s) = stats.iter().find(|s| s.name == p.prog) else { continue };
+        let show = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+        out.push_str(&format!(
+            "{:<40} {:>8} {:>10} {:>6}\n",
+            p.name,
+            s.insns,
+            show(s.verified_insns),
+            show(s.stack_depth)
+        ));
+    }
+    out
+}
+
+/// Lists the probes matching `pattern` (`btc list`, `-l`).
+pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
+    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
+    for w in &listing.warnings {
+        eprintln!("{w}");
+    }
+    let mut out = std::io::stdout().lock();
+    let mut text = listing.lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(format!("can't write output: {e}").into()),
+    }
+}
+
+pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::write(p, bytes).map_err(|e| format!("can't write {}: {e}", p.display()).into())
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|_| out.flush()).map_err(|e| format!("can't write output: {e}").into())
+        }
+    }
+}
