@@ -72,7 +72,8 @@ fn candidates(path: &Path, build_id: Option<&[u8]>, link: Option<&str>) -> Vec<P
 
 fn section<'a>(elf: &Elf, bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let sh = elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))?;
-    bytes.get(sh.sh_offset as usize..(sh.sh_offset + sh.sh_size) as usize)
+    let start = usize::try_from(sh.sh_offset).ok()?;
+    bytes.get(start..start.checked_add(usize::try_from(sh.sh_size).ok()?)?)
 }
 
 fn build_id(elf: &Elf, bytes: &[u8]) -> Option<Vec<u8>> {
