@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing btc needs on Debian 12, skipping what is already there.
+# libc6-dbg: libc's static functions in user stacks and uprobe wildcards (tests/suites/compat_*).
 set -euo pipefail
 pkgs=(llvm-19-dev libpolly-19-dev clang-19 libelf-dev zlib1g-dev libzstd-dev pkg-config build-essential
-      systemtap-sdt-dev cmake)
+      systemtap-sdt-dev cmake libc6-dbg)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

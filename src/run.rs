@@ -80,6 +80,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         usdt_file_activation: a.usdt_file_activation,
         no_features: a.no_features.clone(),
         verbose: a.verbose,
+        to_file: a.output.is_some(),
     };
     let code = match &a.output {
         Some(path) => {

@@ -133,7 +133,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     // The config block and the positional parameters come next: they change types and values.
     let script_settings = sema::config::settings(&program, &mut diags);
     let settings = opts.env.clone().over(&script_settings);
-    sema::positional::substitute(&mut program, &opts.positional, &mut diags);
+    sema::positional::substitute(&mut program, &opts.positional, settings.strlen.unwrap_or(opts.strlen), &mut diags);
     sema::consteval::substitute(&mut program, types, &mut diags);
     if diags.has_errors() {
         remap(&mut diags, &map);

@@ -3,6 +3,7 @@
 //! handlers and tracefs. Everything else in the crate is pure and unit-tested without root.
 
 pub mod attach;
+pub mod debugfile;
 pub mod iter;
 pub mod perf;
 pub mod process;

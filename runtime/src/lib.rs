@@ -80,6 +80,9 @@ pub struct RunOptions {
     pub no_features: Vec<String>,
     /// `-v`: say what is being done on stderr.
     pub verbose: bool,
+    /// The output goes to a file (`-o`): the two empty lines bpftrace prints before the maps at
+    /// exit go to stdout, as bpftrace writes them, and the file doesn't have them.
+    pub to_file: bool,
 }
 
 /// Loads, attaches, runs until `exit()`, SIGINT or SIGTERM, prints the maps. Output goes to

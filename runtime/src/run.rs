@@ -308,6 +308,14 @@ impl Session<'_, '_> {
         self.report_lost()?;
         let mut text = Vec::new();
         self.printer.print_exit_maps(&self.tracer, &mut text)?;
+        if self.opts.to_file {
+            if let Some(maps) = text.strip_prefix(b"\n\n") {
+                // bpftrace writes these two lines to stdout, whatever -o says.
+                let mut stdout = std::io::stdout();
+                let _ = stdout.write_all(b"\n\n").and_then(|()| stdout.flush());
+                text = maps.to_vec();
+            }
+        }
         self.out.write(&text)?;
         Ok(0)
     }

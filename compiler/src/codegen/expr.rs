@@ -235,8 +235,24 @@ impl<'ctx> FnCx<'_, 'ctx> {
     pub fn store_value(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
         match (to, from) {
             // Integers are stored converted to the destination's type (truncated, re-extended).
+            // A narrower integer is extended by the destination's signedness, as bpftrace's
+            // IntCast does: `@m = (uint32)5; @m = (int16)-2` stores 65534.
             (t, _) if t.is_scalar() => {
                 let i = self.as_int(v)?;
+                let i = match (from, t) {
+                    (Type::Int { bits: fb, .. }, Type::Int { bits: tb, signed }) if fb < tb && *fb < 64 => {
+                        let narrow = self.int_type(u32::from(*fb));
+                        let n = self.b.build_int_truncate(i, narrow, "strunc").map_err(llvm_err)?;
+                        let i64t = self.m.context.i64_type();
+                        if *signed {
+                            self.b.build_int_s_extend(n, i64t, "ssext")
+                        } else {
+                            self.b.build_int_z_extend(n, i64t, "szext")
+                        }
+                        .map_err(llvm_err)?
+                    }
+                    _ => i,
+                };
                 self.store_i64(dst, self.fit(i, t)?)
             }
             (Type::Str { len: dl }, Type::Str { len: sl }) => {

@@ -11,7 +11,12 @@ use std::rc::Rc;
 const MAX_BY_VALUE: u32 = 512;
 
 impl Checker<'_> {
-    pub(crate) fn field(&mut self, _e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
+    pub(crate) fn field(&mut self, e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
+        let t = self.field_type(e, expr, field, field_span);
+        self.in_address_space(e, t)
+    }
+
+    fn field_type(&mut self, _e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
         let t = self.expr(expr);
         match t {
             Type::Record(r) => self.record_field(&r, field, field_span),
@@ -37,6 +42,11 @@ impl Checker<'_> {
     }
 
     pub(crate) fn arrow(&mut self, e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
+        let t = self.arrow_type(e, expr, field, field_span);
+        self.in_address_space(e, t)
+    }
+
+    fn arrow_type(&mut self, e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
         let t = self.expr(expr);
         match t {
             // `args->x` is accepted for `args.x`, as bpftrace does.
@@ -124,6 +134,21 @@ impl Checker<'_> {
     }
 
     pub(crate) fn index(&mut self, e: &Expr, expr: &Expr, index: &Expr) -> Type {
+        let t = self.index_type(e, expr, index);
+        self.in_address_space(e, t)
+    }
+
+    /// A pointer read from user memory points to user memory (bpftrace gives a field the
+    /// address space of the struct it is read from), whatever its declaration says: the
+    /// preamble's `struct s *next` read through a uprobe's pointer is a user pointer.
+    fn in_address_space(&self, e: &Expr, t: Type) -> Type {
+        match t {
+            Type::Ptr { pointee, user: false } if self.is_user_memory(e) => Type::Ptr { pointee, user: true },
+            t => t,
+        }
+    }
+
+    fn index_type(&mut self, e: &Expr, expr: &Expr, index: &Expr) -> Type {
         let t = self.expr(expr);
         let it = self.expr(index);
         if !it.is_int() {

@@ -10,7 +10,7 @@ impl Checker<'_> {
             "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
             "cpu" | "rand" | "numaid" => Type::U32,
             "comm" => Type::Str { len: 16 },
-            "probe" => Type::Str { len: u32::try_from(self.rp.name.len() + 1).unwrap_or(u32::MAX) },
+            "probe" => self.known_str(&self.rp.name.clone()),
             "curtask" => self.curtask_type(),
             "args" => match &self.rp.args {
                 Some(r) => Type::Record(r.clone()),

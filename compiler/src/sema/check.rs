@@ -181,6 +181,14 @@ pub(crate) fn unify(a: &Type, b: &Type) -> Option<Type> {
 }
 
 impl Checker<'_> {
+    /// The type of a string whose whole text is known here (a literal, the `probe` and `func`
+    /// builtins). A string exactly filling `BPFTRACE_STRLEN` bytes reads as possibly cut (and
+    /// is printed with the truncation trailer), so such a string gets one byte more.
+    pub(crate) fn known_str(&self, text: &str) -> Type {
+        let len = u32::try_from(text.len() + 1).unwrap_or(u32::MAX);
+        Type::Str { len: if len == self.opts.strlen { len + 1 } else { len } }
+    }
+
     pub(crate) fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.diags.error(span, msg);
     }
@@ -430,7 +438,7 @@ impl Checker<'_> {
                     Type::I64
                 }
             }
-            ExprKind::Str(s) => Type::Str { len: u32::try_from(s.len() + 1).unwrap_or(u32::MAX) },
+            ExprKind::Str(s) => self.known_str(s),
             ExprKind::Builtin(name) => {
                 let t = self.builtin(name, e.span);
                 self.record_enum_constant(e, name);

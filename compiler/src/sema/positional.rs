@@ -4,7 +4,8 @@
 //! - `$N` is an integer: the parameter's value when it is a number (decimal, `0x` hex, or
 //!   negative), 0 when fewer than N parameters are given. A parameter that isn't a number is an
 //!   error unless the parameter is read with `str($N)`.
-//! - `str($N)` is the parameter's text (`""` when not given).
+//! - `str($N)` is the parameter's text (`""` when not given), cut to fit a `BPFTRACE_STRLEN`
+//!   buffer as every `str()` is (bpftrace reads it like a string in memory).
 //! - `$#` is the number of parameters.
 //! - `$N` in an attach point (`uprobe:$1:main`) is replaced by the parameter's text.
 
@@ -12,8 +13,8 @@ use crate::ast::*;
 use crate::diag::{Diagnostics, Span};
 
 /// Replaces every positional parameter of `prog` by its value.
-pub fn substitute(prog: &mut Program, params: &[String], diags: &mut Diagnostics) {
-    let mut cx = Cx { params, next_id: prog.expr_count, diags };
+pub fn substitute(prog: &mut Program, params: &[String], strlen: u32, diags: &mut Diagnostics) {
+    let mut cx = Cx { params, strlen, next_id: prog.expr_count, diags };
     for probe in &mut prog.probes {
         for ap in &mut probe.attach {
             if let Some(raw) = cx.attach_point(&ap.raw, ap.span) {
@@ -49,6 +50,7 @@ pub fn numeric_value(text: &str) -> Option<i64> {
 
 struct Cx<'a> {
     params: &'a [String],
+    strlen: u32,
     next_id: u32,
     diags: &'a mut Diagnostics,
 }
@@ -147,7 +149,13 @@ impl Cx<'_> {
                 for (i, a) in args.iter_mut().enumerate() {
                     match a.kind {
                         ExprKind::Positional(n) if is_str && i == 0 => {
-                            a.kind = ExprKind::Str(self.param(n).cloned().unwrap_or_default());
+                            let mut text = self.param(n).cloned().unwrap_or_default();
+                            let mut keep = (self.strlen as usize).saturating_sub(1).min(text.len());
+                            while !text.is_char_boundary(keep) {
+                                keep -= 1;
+                            }
+                            text.truncate(keep);
+                            a.kind = ExprKind::Str(text);
                         }
                         _ => self.expr(a),
                     }
@@ -204,7 +212,7 @@ mod tests {
         let mut diags = Diagnostics::default();
         let mut prog = crate::syntax::parse(src, &mut diags).unwrap_or_default();
         let params: Vec<String> = params.iter().map(|s| s.to_string()).collect();
-        substitute(&mut prog, &params, &mut diags);
+        substitute(&mut prog, &params, 64, &mut diags);
         (prog, diags)
     }
 
@@ -217,6 +225,17 @@ mod tests {
         assert!(text.contains("op: Neg, expr: Expr { id: ExprId("), "{text}");
         assert!(text.contains("Str(\"/bin/sh\")"), "{text}");
         assert!(text.contains("Int(0)") && text.contains("Int(2)"), "{text}");
+    }
+
+    #[test]
+    fn strings_are_cut_to_the_string_size() {
+        let mut diags = Diagnostics::default();
+        let mut prog = crate::syntax::parse("BEGIN { @a = str($1); @b = str($2); }", &mut diags).unwrap_or_default();
+        let params = vec!["abcdefghij".to_string(), "abcdéf".to_string()];
+        substitute(&mut prog, &params, 6, &mut diags);
+        let text = format!("{:?}", prog.probes[0].body);
+        // Five bytes and the NUL; a character is never split.
+        assert!(text.contains("Str(\"abcde\")") && text.contains("Str(\"abcd\")"), "{text}");
     }
 
     #[test]

@@ -103,7 +103,7 @@ impl Checker<'_> {
                 }
             }
             _ => match &self.rp.func {
-                Some(f) => Type::Str { len: u32::try_from(f.len() + 1).unwrap_or(u32::MAX) },
+                Some(f) => self.known_str(&f.clone()),
                 None => {
                     self.err(span, format!("The func builtin can only be used with kprobe, uprobe and kfunc probes, not {provider}"));
                     Type::Str { len: 1 }

@@ -84,8 +84,11 @@ fn int_of_size(size: u32, signed: bool) -> Type {
 /// The pointee of a pointer field. Structs and unions are references by name, resolved (from the
 /// preamble or kernel BTF) when a script dereferences them.
 fn pointee_of(base: &str, user: bool) -> Type {
+    // Qualifiers change nothing here: `const char *const *` is a `char **`.
+    let spaced = base.replace('*', " * ");
+    let base = spaced.split_whitespace().filter(|w| !matches!(*w, "const" | "volatile")).collect::<Vec<_>>().join(" ");
     let Some(t) = base.strip_suffix('*') else { return Type::Void };
-    let t = t.trim().trim_start_matches("const ").trim_end_matches(" const").trim();
+    let t = t.trim();
     if t.ends_with('*') {
         return Type::Ptr { pointee: Box::new(pointee_of(t, user)), user };
     }
@@ -125,5 +128,15 @@ mod tests {
         assert_eq!(r.fields[3].ty, Type::Str { len: 16 });
         assert!(r.fields[4].data_loc);
         assert_eq!(r.size, 52);
+    }
+
+    #[test]
+    fn qualified_pointers_to_pointers() {
+        let char_ptr = Type::Ptr { pointee: Box::new(Type::Int { bits: 8, signed: false }), user: true };
+        for decl in ["const char *const * argv", "const char * const * argv", "char ** argv", "volatile char*const*argv"] {
+            let (name, ty, _) = field_type(decl, 8, false, true);
+            assert_eq!(name, "argv", "{decl}");
+            assert_eq!(ty, Type::Ptr { pointee: Box::new(char_ptr.clone()), user: true }, "{decl}");
+        }
     }
 }

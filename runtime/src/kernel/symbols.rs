@@ -11,6 +11,7 @@
 //! A process whose memory map is unknown and can no longer be read (it exited) resolves to its
 //! raw addresses, as bpftrace prints them.
 
+use crate::kernel::debugfile::{self, DebugFile};
 use crate::resolve::{Sym, Symbolize};
 use blazesym::symbolize::source::{Elf, Kernel, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
@@ -65,6 +66,8 @@ pub struct Symbols {
     symbolizer: Symbolizer,
     per_pid: HashMap<u32, Rc<Vec<Mapping>>>,
     per_program: HashMap<PathBuf, Rc<Vec<Mapping>>>,
+    /// The separate debug file of each stripped file looked at (None: it has none).
+    debug_files: HashMap<PathBuf, Option<DebugFile>>,
 }
 
 fn read_maps(pid: u32) -> Option<Vec<Mapping>> {
@@ -74,7 +77,7 @@ fn read_maps(pid: u32) -> Option<Vec<Mapping>> {
 impl Symbols {
     pub fn new(opts: SymbolOptions) -> Symbols {
         let symbolizer = Symbolizer::builder().enable_demangling(opts.demangle).enable_code_info(false).build();
-        Symbols { opts, symbolizer, per_pid: HashMap::new(), per_program: HashMap::new() }
+        Symbols { opts, symbolizer, per_pid: HashMap::new(), per_program: HashMap::new(), debug_files: HashMap::new() }
     }
 
     /// Reads and keeps the memory map of `pid` now (for `-p` and `-c`), unless caching is off.
@@ -113,7 +116,7 @@ impl Symbols {
         }
     }
 
-    fn elf_symbol(&self, path: &Path, file_offset: u64) -> Option<Sym> {
+    fn elf_symbol(&mut self, path: &Path, file_offset: u64) -> Option<Sym> {
         let fresh;
         let symbolizer = if self.opts.cache == UserSymbolCache::None {
             fresh = Symbolizer::builder().enable_demangling(self.opts.demangle).enable_code_info(false).build();
@@ -121,15 +124,28 @@ impl Symbols {
         } else {
             &self.symbolizer
         };
-        let src = Source::Elf(Elf::new(path));
-        match symbolizer.symbolize_single(&src, Input::FileOffset(file_offset)).ok()? {
-            Symbolized::Sym(s) => Some(Sym {
-                name: s.name.into_owned(),
-                offset: s.offset as u64,
-                module: Some(path.display().to_string()),
-            }),
+        let sym = |s: Symbolized| match s {
+            Symbolized::Sym(s) => {
+                Some(Sym { name: s.name.into_owned(), offset: s.offset as u64, module: Some(path.display().to_string()) })
+            }
             Symbolized::Unknown(_) => None,
+        };
+        let src = Source::Elf(Elf::new(path));
+        if let Some(s) = sym(symbolizer.symbolize_single(&src, Input::FileOffset(file_offset)).ok()?) {
+            return Some(s);
         }
+        // A stripped file (libc): its static functions are in its separate debug file.
+        let debug = match self.debug_files.get(path) {
+            Some(d) if self.opts.cache != UserSymbolCache::None => d.clone(),
+            _ => {
+                let d = debugfile::find(path);
+                self.debug_files.insert(path.to_path_buf(), d.clone());
+                d
+            }
+        }?;
+        let vaddr = debug.vaddr(file_offset)?;
+        let src = Source::Elf(Elf::new(&debug.path));
+        sym(symbolizer.symbolize_single(&src, Input::VirtOffset(vaddr)).ok()?)
     }
 }
 

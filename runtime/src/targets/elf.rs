@@ -64,11 +64,26 @@ pub fn functions(elf: &Elf<'_>) -> Vec<Function> {
     out
 }
 
-/// The function symbols of the ELF file at `path`.
+/// The function symbols of the ELF file at `path`. A stripped file's separate debug file
+/// (libc6-dbg's for libc) adds the functions only its symbol table has (`_int_malloc`), as
+/// bpftrace lists them; their addresses are the same virtual addresses.
 pub fn file_functions(path: &str) -> Result<Vec<Function>, String> {
     let bytes = read(path)?;
     let elf = parse(path, &bytes)?;
-    Ok(functions(&elf))
+    let mut funcs = functions(&elf);
+    if elf.syms.len() <= 1 {
+        if let Some(debug) = crate::kernel::debugfile::find_for(std::path::Path::new(path), &elf, &bytes) {
+            let dpath = debug.path.display().to_string();
+            if let Ok(dbytes) = read(&dpath) {
+                if let Ok(delf) = parse(&dpath, &dbytes) {
+                    let known: std::collections::HashSet<String> = funcs.iter().map(|f| f.name.clone()).collect();
+                    funcs.extend(functions(&delf).into_iter().filter(|f| !known.contains(&f.name)));
+                    funcs.sort_by(|a, b| a.name.cmp(&b.name));
+                }
+            }
+        }
+    }
+    Ok(funcs)
 }
 
 /// The address of the defined symbol `name` (of any type) of the ELF file at `path`.

@@ -176,7 +176,8 @@ fn uprobes(out: &mut Listing, prov: &str, rest: &str, pid: Option<i32>) {
     match elf::file_functions(&path) {
         Ok(funcs) => {
             for f in funcs {
-                if wildcard_match(&pattern, &f.name) {
+                // bpftrace lists no partial clones (`__logout.part.0`).
+                if wildcard_match(&pattern, &f.name) && !f.name.contains(".part.") {
                     out.lines.push(format!("{prov}:{path}:{}", f.name));
                 }
             }

@@ -96,7 +96,9 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
             if cpp {
                 cpp_name(f, pattern).is_some_and(|n| wildcard_match(pattern, n))
             } else if wild {
-                wildcard_match(pattern, &f.name)
+                // As bpftrace, a wildcard leaves out the compiler's partial clones
+                // (`__logout.part.0`); they can still be named.
+                wildcard_match(pattern, &f.name) && !f.name.contains(".part.")
             } else {
                 f.name == pattern
             }
