@@ -181,9 +181,10 @@ pub(crate) fn unify(a: &Type, b: &Type) -> Option<Type> {
 }
 
 impl Checker<'_> {
-    /// The type of a string whose whole text is known here (a literal, the `probe` and `func`
-    /// builtins). A string exactly filling `BPFTRACE_STRLEN` bytes reads as possibly cut (and
-    /// is printed with the truncation trailer), so such a string gets one byte more.
+    /// The type of the `probe` and `func` builtins, whose whole text is known here. A string
+    /// exactly filling `BPFTRACE_STRLEN` bytes reads as possibly cut (and is printed with the
+    /// truncation trailer), so such a name gets one byte more. (String literals keep their size:
+    /// `str($1)` becomes the literal of a parameter cut to fit, which must read as cut.)
     pub(crate) fn known_str(&self, text: &str) -> Type {
         let len = u32::try_from(text.len() + 1).unwrap_or(u32::MAX);
         Type::Str { len: if len == self.opts.strlen { len + 1 } else { len } }
@@ -438,7 +439,7 @@ impl Checker<'_> {
                     Type::I64
                 }
             }
-            ExprKind::Str(s) => self.known_str(s),
+            ExprKind::Str(s) => Type::Str { len: u32::try_from(s.len() + 1).unwrap_or(u32::MAX) },
             ExprKind::Builtin(name) => {
                 let t = self.builtin(name, e.span);
                 self.record_enum_constant(e, name);
