@@ -225,11 +225,7 @@ impl TypeSource for KernelTypes {
         Mapping::new(path).map(|m| BtfBytes::Mapped(Box::new(m)))
     }
 
-    fn keeps_btf_index(&self) -> bool {
-        self.index_path.get_or_init(btf_index_path).is_some()
-    }
-
-    fn store_btf_index(&self, index: &[u8]) {
+    fn store_btf_index(&self, index: &dyn Fn() -> Vec<u8>) {
         if let Some(path) = self.index_path.get_or_init(btf_index_path) {
             store_index(path, index);
         }
@@ -276,19 +272,23 @@ impl TypeSource for KernelTypes {
 }
 
 /// Where the index of the running kernel's BTF is kept between runs: in `$BTC_CACHE_DIR` (set
-/// but empty: nowhere), else `$XDG_CACHE_HOME/btc`, else `~/.cache/btc`, named after the boot
+/// but empty: nowhere), else `$XDG_CACHE_HOME/btc`, else /var/cache/btc for root (not the home
+/// directory `sudo` may have kept) and `~/.cache/btc` for others; named after the boot
 /// (`/proc/sys/kernel/random/boot_id`: vmlinux's BTF can't change before the next one). None
 /// when `BPFTRACE_BTF` names another BTF file, or there is no such place.
 fn btf_index_path() -> Option<PathBuf> {
     if std::env::var_os("BPFTRACE_BTF").is_some() {
         return None;
     }
+    let set = |name: &str| std::env::var_os(name).filter(|d| !d.is_empty()).map(PathBuf::from);
     let dir = match std::env::var_os("BTC_CACHE_DIR") {
         Some(d) if d.is_empty() => return None,
         Some(d) => PathBuf::from(d),
-        None => match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-            Some(d) => PathBuf::from(d).join("btc"),
-            None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache/btc"),
+        None => match set("XDG_CACHE_HOME") {
+            Some(d) => d.join("btc"),
+            // SAFETY: geteuid has no preconditions and can't fail.
+            None if unsafe { libc::geteuid() } == 0 => PathBuf::from("/var/cache/btc"),
+            None => set("HOME")?.join(".cache/btc"),
         },
     };
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
@@ -303,15 +303,18 @@ const INDEX_PREFIX: &str = "vmlinux-";
 const INDEX_SUFFIX: &str = ".btfidx";
 
 /// Writes the index to `path` whole (a file of its own, renamed over the old one: a reader
-/// sees the old index or the new one), and removes the indexes of earlier boots. Failures
-/// only mean the next run builds the index again.
-fn store_index(path: &Path, index: &[u8]) {
+/// sees the old index or the new one), and removes the indexes of earlier boots. The index is
+/// only built once its file could be created. Failures only mean the next run tries again.
+fn store_index(path: &Path, index: &dyn Fn() -> Vec<u8>) {
+    use std::io::Write;
     let Some(dir) = path.parent() else { return };
-    if index.is_empty() || std::fs::create_dir_all(dir).is_err() {
+    if std::fs::create_dir_all(dir).is_err() {
         return;
     }
     let tmp = dir.join(format!(".{INDEX_PREFIX}{}.tmp", std::process::id()));
-    if std::fs::write(&tmp, index).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
+    let Ok(mut file) = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&tmp) else { return };
+    let bytes = index();
+    if bytes.is_empty() || file.write_all(&bytes).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
         let _ = std::fs::remove_file(&tmp);
         return;
     }

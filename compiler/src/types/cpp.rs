@@ -69,11 +69,9 @@ pub struct Preprocessed {
 /// Runs the directives of the script (lines starting with `#`) and of every header they and
 /// `--include` pull in.
 pub fn preprocess(script: &str, source: &dyn TypeSource) -> Preprocessed {
-    // Room for the macros of a few system headers (glibc's <sys/socket.h> defines ~600).
-    let out = Preprocessed { macros: Macros::with_capacity_and_hasher(1024, Default::default()), ..Default::default() };
     let mut p = Pre {
         source,
-        out,
+        out: Preprocessed::default(),
         once: HashSet::new(),
         depth: 0,
         headers: HashMap::new(),
@@ -453,6 +451,11 @@ impl Pre<'_> {
         }
         match self.header(name.clone(), quoted, from) {
             Some((path, text)) => {
+                // Room for the macros of a few system headers (glibc's <sys/socket.h> defines
+                // some 600), made when the first one is included.
+                if self.out.macros.capacity() < 1024 {
+                    self.out.macros.reserve(1024);
+                }
                 if self.guards.get(&path).is_some_and(|g| self.out.macros.contains_key(g)) {
                     return;
                 }

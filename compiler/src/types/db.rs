@@ -67,8 +67,8 @@ impl<'a> TypeDb<'a> {
                 Some(index) => Btf::parse_indexed(bytes, index).map_err(read)?,
                 None => (Btf::parse(bytes, None).map_err(read)?, false),
             };
-            if !indexed && self.source.keeps_btf_index() {
-                self.source.store_btf_index(&btf.index_bytes());
+            if !indexed {
+                self.source.store_btf_index(&|| btf.index_bytes());
             }
             self.btfs.borrow_mut().insert(0, Rc::new(btf));
             Ok(())

@@ -507,12 +507,9 @@ pub trait TypeSource {
     fn stored_btf_index(&self) -> Option<btf::BtfBytes> {
         None
     }
-    /// Whether the source keeps an index of vmlinux's BTF ([`TypeSource::store_btf_index`]).
-    fn keeps_btf_index(&self) -> bool {
-        false
-    }
-    /// Keeps an index of vmlinux's BTF for later runs (best effort).
-    fn store_btf_index(&self, index: &[u8]) {
+    /// Keeps an index of vmlinux's BTF for later runs (best effort), when the source has a place
+    /// for it: only then is `index` called to build it (a few milliseconds).
+    fn store_btf_index(&self, index: &dyn Fn() -> Vec<u8>) {
         let _ = index;
     }
     /// Whether kernel BTF is available (defines `BPFTRACE_HAVE_BTF` for the preamble).
