@@ -329,21 +329,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     /// Adds one to the lost-events counter.
     pub(crate) fn count_lost(&mut self) -> R<()> {
-        let key = self.alloca_bytes(4, "lost_key")?;
-        self.b.build_store(key, self.m.context.i32_type().const_zero()).map_err(llvm_err)?;
-        let r = self.helper(helper::MAP_LOOKUP_ELEM, &[self.m.lost.as_pointer_value().into(), key.into()])?;
-        let p = self.to_ptr(r)?;
-        let found = self.new_block("lost_found");
-        let join = self.new_block("lost_join");
-        let is_null = self.b.build_is_null(p, "lost_null").map_err(llvm_err)?;
-        self.b.build_conditional_branch(is_null, join, found).map_err(llvm_err)?;
-        self.b.position_at_end(found);
-        let n = self.load_i64(p)?;
-        let n = self.b.build_int_add(n, self.i64(1), "lost1").map_err(llvm_err)?;
-        self.store_i64(p, n)?;
-        self.b.build_unconditional_branch(join).map_err(llvm_err)?;
-        self.b.position_at_end(join);
-        Ok(())
+        self.bump_counter(self.m.lost.as_pointer_value(), 0)
     }
 
     /// Copies `n` raw bytes of an address-like argument (`char[N]` field of `args`, a pointer, a

@@ -67,9 +67,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.build_conditional_branch(full, full_bb, done).map_err(llvm_err)?;
         self.b.position_at_end(full_bb);
         let counters = self.m.full_map();
-        let k = self.alloca_bytes(4, "full_key")?;
+        self.bump_counter(counters, index)?;
+        self.b.build_unconditional_branch(done).map_err(llvm_err)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
+    /// Adds 1 to the u64 at `index` of the per-CPU array `map` (a drop counter).
+    pub(crate) fn bump_counter(&mut self, map: PointerValue<'ctx>, index: u32) -> R<()> {
+        let k = self.alloca_bytes(4, "counter_key")?;
         self.b.build_store(k, self.m.context.i32_type().const_int(u64::from(index), false)).map_err(llvm_err)?;
-        let p = self.lookup(counters, k)?;
+        let p = self.lookup(map, k)?;
         let (found, missing, join) = self.if_nonnull(p)?;
         self.b.position_at_end(found);
         self.add_at(p, 0, self.i64(1))?;
@@ -77,8 +85,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.position_at_end(missing);
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(join);
-        self.b.build_unconditional_branch(done).map_err(llvm_err)?;
-        self.b.position_at_end(done);
         Ok(())
     }
 
@@ -326,18 +332,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let done = self.new_block("sent");
         self.b.build_conditional_branch(failed, lost_bb, done).map_err(llvm_err)?;
         self.b.position_at_end(lost_bb);
-        let key = self.alloca_bytes(4, "lost_key")?;
-        self.b.build_store(key, self.m.context.i32_type().const_zero()).map_err(llvm_err)?;
-        let p = self.lookup(self.m.lost.as_pointer_value(), key)?;
-        let (found, missing, join) = self.if_nonnull(p)?;
-        self.b.position_at_end(found);
-        let cur = self.load_i64(p)?;
-        let n = self.b.build_int_add(cur, self.i64(1), "lost1").map_err(llvm_err)?;
-        self.store_i64(p, n)?;
-        self.b.build_unconditional_branch(join).map_err(llvm_err)?;
-        self.b.position_at_end(missing);
-        self.b.build_unconditional_branch(join).map_err(llvm_err)?;
-        self.b.position_at_end(join);
+        self.bump_counter(self.m.lost.as_pointer_value(), 0)?;
         self.b.build_unconditional_branch(done).map_err(llvm_err)?;
         self.b.position_at_end(done);
         Ok(())
