@@ -5,7 +5,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 BTC := target/release/btc
 
-.PHONY: deps build run test bench fuzz clean
+.PHONY: deps build run test bench fuzz conformance clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,12 +19,21 @@ run: build
 
 test: deps
 	$(CARGO) build --release --locked
-	$(CARGO) test --release --locked --workspace -- --test-threads=1
+	$(CARGO) test --release --locked --workspace --no-fail-fast -- --test-threads=1
 
 # A longer run of the parser/checker fuzz target than `make test` does (FUZZ_CASES inputs).
 FUZZ_CASES ?= 200000
 fuzz: deps
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p btc-compiler --test fuzz
+
+# Upstream bpftrace's runtime tests (tests/runtime/* of a checkout at UPSTREAM, e.g. a tag's
+# tree) run against btc installed as `bpftrace`; FILTER=REGEX picks tests by SUITE.NAME.
+conformance: build
+	@test -n "$(UPSTREAM)" || { echo "usage: make conformance UPSTREAM=/path/to/bpftrace-checkout [FILTER=regex]" >&2; exit 2; }
+	@bash scripts/install-deps.sh --conformance
+	$(CARGO) build --release --locked -p btc-conformance
+	target/release/btc-conformance --upstream "$(UPSTREAM)" --btc $(BTC) --work target/conformance \
+		--results target/conformance/results.tsv $(if $(FILTER),--filter '$(FILTER)')
 
 bench: build
 	@bash bench/run.sh $(BTC)

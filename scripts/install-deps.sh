@@ -4,6 +4,10 @@
 set -euo pipefail
 pkgs=(llvm-19-dev libpolly-19-dev clang-19 libelf-dev zlib1g-dev libzstd-dev pkg-config build-essential
       systemtap-sdt-dev cmake libc6-dbg)
+# `make conformance` also wants what upstream's runtime tests call (their REQUIRES lines).
+if [ "${1:-}" = "--conformance" ]; then
+  pkgs+=(bpftool nftables strace)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,218 @@
+//! btc-conformance: runs upstream bpftrace's runtime tests (`tests/runtime/*` of a checkout
+//! given at run time) against btc installed under the name `bpftrace`, and reports per suite.
+//!
+//! ```text
+//! btc-conformance --upstream DIR [--btc PATH] [--work DIR] [--filter REGEX] [--verbose]
+//!                 [--results FILE] [--list]
+//! ```
+
+mod applies;
+mod bpf;
+mod exec;
+mod expect;
+mod machine;
+mod prepare;
+mod pyre;
+mod report;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+struct Options {
+    upstream: PathBuf,
+    btc: PathBuf,
+    work: PathBuf,
+    filter: Option<String>,
+    verbose: bool,
+    results: Option<PathBuf>,
+    list: bool,
+}
+
+const USAGE: &str = "usage: btc-conformance --upstream DIR [--btc PATH] [--work DIR] \
+[--filter REGEX] [--verbose] [--results FILE] [--list]
+
+  --upstream DIR   a checkout of upstream bpftrace (a tag's tree, or its tests/ directory)
+  --btc PATH       the btc binary to test (default: btc next to this program)
+  --work DIR       where test programs are built and tests run (default: target/conformance)
+  --filter REGEX   only the tests whose SUITE.NAME matches
+  --verbose        the command, expectation and output of every test that fails
+  --results FILE   one line per test: SUITE.NAME, outcome, reason (tab-separated)
+  --list           list the tests and whether they apply, without running them";
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut upstream = None;
+    let mut btc = None;
+    let mut work = None;
+    let mut o = Options {
+        upstream: PathBuf::new(),
+        btc: PathBuf::new(),
+        work: PathBuf::new(),
+        filter: None,
+        verbose: false,
+        results: None,
+        list: false,
+    };
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--upstream" => upstream = Some(PathBuf::from(value("--upstream")?)),
+            "--btc" => btc = Some(PathBuf::from(value("--btc")?)),
+            "--work" => work = Some(PathBuf::from(value("--work")?)),
+            "--filter" => o.filter = Some(value("--filter")?),
+            "--results" => o.results = Some(PathBuf::from(value("--results")?)),
+            "--verbose" | "-v" => o.verbose = true,
+            "--list" => o.list = true,
+            "--help" | "-h" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    o.upstream = upstream.ok_or(format!("--upstream is required\n{USAGE}"))?;
+    o.btc = match btc {
+        Some(b) => b,
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("btc"),
+    };
+    o.work = work.unwrap_or_else(|| PathBuf::from("target/conformance"));
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&o) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("btc-conformance: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// What a test runs, for deciding which probe types it needs: PROG, or RUN and the text of
+/// every file under `runtime/` it names.
+fn program_text(t: &suite::Test, dir: &Path) -> String {
+    if !t.run.is_empty() {
+        let mut text = t.run.clone();
+        for word in t.run.split(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+            if word.starts_with("runtime/") {
+                if let Ok(s) = std::fs::read_to_string(dir.join(word)) {
+                    text.push('\n');
+                    text.push_str(&s);
+                }
+            }
+        }
+        text
+    } else {
+        t.prog.clone()
+    }
+}
+
+fn run(o: &Options) -> Result<bool, String> {
+    let filter = match &o.filter {
+        Some(f) => Some(fancy_regex::Regex::new(f).map_err(|e| format!("--filter: {e}"))?),
+        None => None,
+    };
+    let tests_dir = prepare::upstream_tests_dir(&o.upstream)?;
+    let suites = suite::read_suites(&tests_dir.join("runtime"))?;
+    let layout = prepare::prepare(&o.upstream, &o.work, &o.btc)?;
+    let work = std::fs::canonicalize(&layout.work).map_err(|e| e.to_string())?;
+
+    let info = Command::new(&layout.bpftrace)
+        .arg("--info")
+        .stdin(Stdio::null())
+        .output()
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+        })
+        .unwrap_or_default();
+    let machine = machine::Machine::probe(&info);
+    println!(
+        "upstream: {}\nbtc: {}\nmachine: {} {}; kprobes {}, fentry {}, hardware PMU {}\n",
+        layout.upstream_tests.display(),
+        o.btc.display(),
+        machine.arch,
+        machine.kernel,
+        yes(machine.kprobes),
+        yes(machine.fentry),
+        yes(machine.hardware_pmu)
+    );
+
+    let mut report = report::Report::default();
+    for (suite, tests) in &suites {
+        for t in tests {
+            let full = t.full_name();
+            if let Some(f) = &filter {
+                if !f.is_match(&full).unwrap_or(false) {
+                    continue;
+                }
+            }
+            let text = program_text(t, &work);
+            let requires_ok = |cmd: &str| {
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .current_dir(&work)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if let Some(reason) = applies::not_applicable(t, &machine, &text, requires_ok) {
+                println!("[  N/A   ] {full} ({reason})");
+                report.add(suite, &full, report::Status::NotApplicable(reason));
+                continue;
+            }
+            if o.list {
+                println!("[ APPLIES] {full}");
+                continue;
+            }
+            let r = exec::run(t, &work, &layout.bpftrace);
+            let secs = r.elapsed.as_secs_f64();
+            let status = match &r.outcome {
+                exec::Outcome::Passed => {
+                    println!("[   OK   ] {full} ({secs:.2} s)");
+                    report::Status::Passed
+                }
+                exec::Outcome::Failed(why) => {
+                    println!("[ FAILED ] {full} ({secs:.2} s): {why}");
+                    report::Status::Failed(why.clone())
+                }
+                exec::Outcome::TimedOut(why) => {
+                    println!("[TIMEOUT ] {full} ({secs:.2} s): {why}");
+                    report::Status::TimedOut(why.clone())
+                }
+            };
+            if o.verbose && !matches!(status, report::Status::Passed) {
+                println!("\tcommand: {}", r.command);
+                println!("\texpected ({:?}): {}", t.expect_mode, t.expect);
+                for line in r.output.lines() {
+                    println!("\t| {line}");
+                }
+            }
+            report.add(suite, &full, status);
+        }
+    }
+    print!("\n{}", report.table());
+    if let Some(path) = &o.results {
+        std::fs::write(path, report.results_tsv()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(report.all_passed())
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
