@@ -42,7 +42,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         return Ok(0);
     }
     if a.info {
-        print!("{}", info::info());
+        eprint!("{}", info::info());
         return Ok(0);
     }
     if let Some(search) = &a.list {

@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod debugfile;
+pub mod features;
 pub mod iter;
 pub mod perf;
 pub mod process;

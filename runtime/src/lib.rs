@@ -108,6 +108,11 @@ pub fn run_object_to(object: &[u8], opts: &RunOptions, out: &mut dyn std::io::Wr
     result
 }
 
+/// What the kernel's BPF supports (`--info`), detected once per process.
+pub mod features {
+    pub use crate::kernel::features::{features, Features};
+}
+
 /// Access to tracefs (`/sys/kernel/tracing`).
 pub mod tracefs {
     pub use crate::kernel::tracefs::TracefsError;

@@ -3,7 +3,7 @@
 //! follows (upstream drops such tests silently; they are listed here). Then the probe types a
 //! test attaches that this kernel can't attach at all: kprobes, fentry and hardware counters.
 //! Upstream's suite assumes a kernel that has them; on one without them, such a test can only
-//! fail, whatever the tool does.
+//! fail, whatever the tool does (unless it expects the tool to fail before attaching).
 
 use crate::machine::{compare_versions, Machine};
 use crate::suite::Test;
@@ -49,7 +49,10 @@ pub fn not_applicable(
     if !t.arch.is_empty() && !t.arch.iter().any(|a| a.eq_ignore_ascii_case(&m.arch)) {
         return Some(format!("for {} only", t.arch.join("|")));
     }
-    for need in probe_needs(program_text) {
+    // A test that expects the tool to fail (WILL_FAIL) checks an error reported before
+    // anything is attached (a banned probe, a bad argument): it needs no probe support.
+    let needs = if t.will_fail { Vec::new() } else { probe_needs(program_text) };
+    for need in needs {
         let (have, what) = match need {
             Need::Kprobes => (m.kprobes, "kprobes"),
             Need::Fentry => (m.fentry, "fentry/fexit programs"),
@@ -167,6 +170,9 @@ mod tests {
             not_applicable(&t, &m, "kprobe:f { }", |_| true).as_deref(),
             Some("this kernel has no kprobes")
         );
+        t.will_fail = true;
+        assert_eq!(not_applicable(&t, &m, "kretprobe:f { }", |_| true), None);
+        t.will_fail = false;
         let mut with = machine();
         with.kprobes = true;
         assert_eq!(not_applicable(&t, &with, "kprobe:f { }", |_| true), None);

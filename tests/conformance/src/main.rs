@@ -124,7 +124,7 @@ fn run(o: &Options) -> Result<bool, String> {
     let tests_dir = prepare::upstream_tests_dir(&o.upstream)?;
     let suites = suite::read_suites(&tests_dir.join("runtime"))?;
     let layout = prepare::prepare(&o.upstream, &o.work, &o.btc)?;
-    let work = std::fs::canonicalize(&layout.work).map_err(|e| e.to_string())?;
+    let work = layout.work.clone();
 
     let info = Command::new(&layout.bpftrace)
         .arg("--info")

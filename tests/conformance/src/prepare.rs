@@ -29,11 +29,14 @@ pub fn upstream_tests_dir(given: &Path) -> Result<PathBuf, String> {
 }
 
 pub fn prepare(upstream: &Path, work: &Path, btc: &Path) -> Result<Layout, String> {
-    let upstream_tests = upstream_tests_dir(upstream)?;
+    let upstream_tests = std::fs::canonicalize(upstream_tests_dir(upstream)?)
+        .map_err(|e| format!("{}: {e}", upstream.display()))?;
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
     for d in ["bin", "testprogs", "testlibs"] {
         std::fs::create_dir_all(work.join(d)).map_err(|e| io(&work.join(d), e))?;
     }
+    // Tests run in `work`: every path handed to them is absolute.
+    let work = &std::fs::canonicalize(work).map_err(|e| io(work, e))?;
     // `runtime` points at the checkout's, so EXPECT_FILE, EXPECT_JSON and scripts resolve.
     let runtime = work.join("runtime");
     let _ = std::fs::remove_file(&runtime);
