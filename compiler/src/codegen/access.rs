@@ -10,6 +10,15 @@ use crate::types::{Bitfield, Origin, Record, RecordField, StructRef, Type};
 use inkwell::values::{IntValue, PointerValue};
 use std::rc::Rc;
 
+/// Whether `e` is the context pointer: `ctx`, or `ctx` cast to a pointer type.
+fn is_ctx(cx: &FnCx<'_, '_>, e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Builtin(b) => b == "ctx",
+        ExprKind::Cast { expr, .. } => cx.ty(e).is_ptr() && is_ctx(cx, expr),
+        _ => false,
+    }
+}
+
 /// Where a value lives.
 #[derive(Clone, Copy)]
 pub(crate) enum Place<'ctx> {
@@ -150,12 +159,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
             ExprKind::Arrow { expr, field, .. } => {
                 let Type::Ptr { pointee, user } = self.ty(expr) else { return Ok(None) };
                 let Type::Struct(s) = &*pointee else { return Ok(None) };
-                // An iterator's context is loaded directly: the verifier then knows its pointer
-                // fields (ctx->task, ctx->file) as trusted kernel pointers, which helpers such
-                // as bpf_d_path require.
-                if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx")
-                    && matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
-                {
+                // The context is loaded directly, as the verifier requires (through casts of
+                // `ctx` to other struct pointers too). An iterator's pointer fields (ctx->task,
+                // ctx->file) are then trusted kernel pointers, which helpers such as
+                // bpf_d_path require.
+                if is_ctx(self, expr) {
                     return self.member(Place::Direct(self.ctx_arg), s, field).map(Some);
                 }
                 let ptr = self.pointer_value(expr)?;

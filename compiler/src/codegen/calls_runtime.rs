@@ -431,6 +431,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
             let p = self.to_ptr(p)?;
             let read = if matches!(t, Type::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
             self.helper(read, &[data.into(), len.into(), p.into()])?;
+        } else if let Type::Array { .. } = &t {
+            // An array's bytes as they are in memory (ints of any width), at most its own.
+            let n = size.min(t.c_size());
+            match self.expr(src)? {
+                Val::Mem(p) => self.memcpy(data, p, n)?,
+                _ => self.bytes_of(src, n, data)?,
+            }
         } else {
             self.bytes_of(src, size, data)?;
         }
