@@ -124,7 +124,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     let pre = types::cpp::preprocess(source, types);
     let (text, map) = types::expand::expand_script(source, &pre.macros);
     let db = types::TypeDb::kernel_only(types);
-    let directive_diags = types::cdecl::directive_diagnostics(&pre);
+    let directive_diags = types::cdecl::directive_diagnostics(&pre, &db);
     let Some(mut program) = syntax::parse(&text, &mut diags) else {
         remap(&mut diags, &map);
         diags.items.extend(directive_diags);

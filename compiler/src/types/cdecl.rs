@@ -127,15 +127,24 @@ fn redefines_kernel_struct(toks: &[Token], db: &TypeDb<'_>) -> Option<String> {
 }
 
 /// Problems with the script's directives, at their place in the original script: malformed
-/// directives, and headers that were not found (in clang's words, as bpftrace reports them).
-pub fn directive_diagnostics(pre: &Preprocessed) -> Vec<Diagnostic> {
+/// directives, headers that were not found (in clang's words, as bpftrace reports them), and
+/// kernel headers when there is no kernel BTF to stand in for them.
+pub fn directive_diagnostics(pre: &Preprocessed, db: &TypeDb<'_>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> =
         pre.errors.iter().map(|(s, e, m)| Diagnostic::error(Span::new(*s as usize, *e as usize), m.clone())).collect();
+    if !pre.kernel_headers.is_empty() && !db.has_kernel_btf() {
+        for (name, (s, e)) in &pre.kernel_headers {
+            out.push(
+                Diagnostic::error(Span::new(*s as usize, *e as usize), format!("'{name}' needs kernel BTF"))
+                    .with_hint("btc takes kernel types from BTF, not from the kernel's headers, and this kernel has no BTF"),
+            );
+        }
+    }
     for (name, span) in &pre.missing {
         let (s, e) = span.unwrap_or((0, 0));
         out.push(
             Diagnostic::error(Span::new(s as usize, e as usize), format!("'{name}' file not found"))
-                .with_hint("headers are searched in the -I directories, then /usr/local/include and /usr/include"),
+                .with_hint("headers are searched in the -I directories, /usr/local/include, /usr/include and the kernel's source tree"),
         );
     }
     out

@@ -63,6 +63,9 @@ pub struct Preprocessed {
     /// `#include`s of the script whose header was not found: the name and the span of the
     /// header's name in the directive (None for `--include` files).
     pub missing: Vec<(String, Option<(u32, u32)>)>,
+    /// `#include`s of the script whose header is only in the kernel's source tree: the name and
+    /// the span of the header's name. They are not read; kernel BTF stands in for them.
+    pub kernel_headers: Vec<(String, (u32, u32))>,
     /// Problems with the script's own directives: (start, end, message).
     pub errors: Vec<(u32, u32, String)>,
 }
@@ -460,8 +463,9 @@ impl Pre<'_> {
                 _ => (s, e),
             }
         });
-        match self.header(name.clone(), quoted, from) {
-            Some((path, text)) => {
+        let found = self.header(name.clone(), quoted, from);
+        match (found, span) {
+            (Some((path, text)), _) => {
                 // Room for the macros of a few system headers (glibc's <sys/socket.h> defines
                 // some 600), made when the first one is included.
                 if self.out.macros.capacity() < 1024 {
@@ -475,9 +479,11 @@ impl Pre<'_> {
                 self.depth -= 1;
             }
             // A header missing from a header is skipped (headers are best effort); one the
-            // script includes is an error (`span` is Some only for the script's directives).
-            None if span.is_some() => self.out.missing.push((name, span)),
-            None => {}
+            // script includes is an error (`span` is Some only for the script's directives),
+            // unless the kernel's source tree has it: BTF has its types.
+            (None, Some(span)) if self.source.kernel_header(&name) => self.out.kernel_headers.push((name, span)),
+            (None, Some(span)) => self.out.missing.push((name, Some(span))),
+            (None, None) => {}
         }
     }
 

@@ -527,6 +527,13 @@ pub trait TypeSource {
         let _ = (name, quoted, from);
         None
     }
+    /// Whether a kernel source tree's headers (where bpftrace also looks: `BPFTRACE_KERNEL_SOURCE`
+    /// and `BPFTRACE_KERNEL_BUILD`, else /lib/modules/RELEASE/{source,build}) have `name`. btc
+    /// doesn't parse kernel headers: their types come from kernel BTF.
+    fn kernel_header(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
     /// Files given with `--include`, as (path, text) or the name when it can't be found,
     /// included before the preamble.
     fn forced_includes(&self) -> Vec<Result<(String, String), String>> {
