@@ -151,6 +151,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// bitfields), or None when `e` is not an access into memory.
     pub(crate) fn place_of(&mut self, e: &Expr) -> R<Option<(Place<'ctx>, Option<RecordField>)>> {
         match &e.kind {
+            ExprKind::Unary { op: UnaryOp::Deref, expr } if is_ctx(self, expr) => Ok(Some((Place::Direct(self.ctx_arg), None))),
             ExprKind::Unary { op: UnaryOp::Deref, expr } => {
                 let user = matches!(self.ty(expr), Type::Ptr { user: true, .. });
                 let ptr = self.pointer_value(expr)?;
@@ -181,6 +182,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let elem = self.ty(e);
                 let esz = u64::from(elem.c_size());
                 let base = match self.ty(expr) {
+                    Type::Ptr { .. } if is_ctx(self, expr) => Place::Direct(self.ctx_arg),
                     Type::Ptr { user, .. } => Place::Probed { ptr: self.pointer_value(expr)?, user, core_root: None },
                     Type::Array { .. } => self.value_place(expr)?,
                     _ => return Ok(None),
