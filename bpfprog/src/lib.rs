@@ -319,20 +319,25 @@ impl Ty {
         }
     }
 
-    /// Alignment in bytes.
+    /// Alignment in bytes of a member of a tuple, by bpftrace 0.20's rules (so `sizeof` of a
+    /// tuple is bpftrace's): integers by their size; strings and C structs (records) at any
+    /// byte; arrays of at most 2 bytes by their size, larger ones by their element; tuples by
+    /// their most aligned member. Runtime values hold u64s and stay 8-aligned.
     pub fn align(&self) -> u32 {
         match self {
-            Ty::Int { bytes, .. } => u32::from(*bytes),
-            Ty::Str { .. } => 1,
+            Ty::Int { bytes, .. } => u32::from(*bytes).max(1),
+            Ty::Str { .. } | Ty::Record { .. } | Ty::Bits { .. } => 1,
             Ty::Tuple { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
-            Ty::Record { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
-            Ty::Array { elem, .. } => elem.align(),
-            Ty::Bits { .. } => 1,
+            Ty::Array { elem, .. } => match self.size() {
+                s @ 1..=2 => s,
+                _ => elem.align(),
+            },
             Ty::Runtime(r) => r.align(),
         }
     }
 
-    /// Lays out `tys` one after another with C alignment rules.
+    /// Lays out `tys` one after another, each at the next multiple of its [`Ty::align`], the
+    /// whole padded to the largest alignment (C's rule with bpftrace's alignments).
     pub fn tuple(tys: Vec<Ty>) -> Ty {
         let mut offset = 0u32;
         let mut align = 1u32;

@@ -94,28 +94,33 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
+        // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {
-            out.push(b'{');
+            out.extend_from_slice(b"{ ");
             for (i, (name, item)) in fields.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.extend_from_slice(b", ");
                 }
                 out.extend(string(name.as_bytes()));
-                out.push(b':');
+                out.extend_from_slice(b": ");
                 value_into(item, out);
             }
-            out.push(b'}');
+            out.extend_from_slice(b" }");
         }
     }
 }
 
 /// A map key as bpftrace writes it in JSON: the fields joined by commas, as a string.
 pub fn key(k: &Value) -> Vec<u8> {
-    let parts: Vec<Vec<u8>> = match k {
-        Value::Tuple(items) => items.iter().map(Value::to_bytes).collect(),
-        other => vec![other.to_bytes()],
+    let text = match k {
+        Value::Tuple(items) => {
+            let mut out = Vec::new();
+            crate::value::render_key_joined(items, b",", &mut out);
+            out
+        }
+        other => other.key_bytes(),
     };
-    string(&parts.join(&b","[..]))
+    string(&text)
 }
 
 /// `{"type": "value", "data": V}`: `print(value)`.

@@ -347,7 +347,9 @@ impl Type {
             Type::Int { signed, .. } => btc_bpfprog::Ty::Int { bytes: 8, signed: *signed },
             Type::Ptr { .. } => btc_bpfprog::Ty::U64,
             Type::Str { len } => btc_bpfprog::Ty::Str { len: *len },
-            Type::Tuple(elems) => btc_bpfprog::Ty::tuple(elems.iter().map(Type::layout).collect()),
+            // Tuple members keep their own sizes (as in bpftrace 0.20: `((int8)1, (int16)2)` is
+            // 4 bytes), laid out by `Ty::tuple`'s alignment rules.
+            Type::Tuple(elems) => btc_bpfprog::Ty::tuple(elems.iter().map(Type::member_layout).collect()),
             // Arrays are read from memory as they are laid out there.
             Type::Array { .. } => self.memory_layout(),
             Type::Record(r) => btc_bpfprog::Ty::tuple(r.fields.iter().map(|f| f.ty.layout()).collect()),
@@ -416,6 +418,21 @@ fn named_fields(r: &Record, base: u32, out: &mut Vec<btc_bpfprog::NamedField>, d
 }
 
 impl Type {
+    /// The layout of a member of a tuple: integers at their own width, everything else as
+    /// [`Type::layout`] lays it out.
+    pub fn member_layout(&self) -> btc_bpfprog::Ty {
+        match self {
+            Type::Int { bits, signed } => btc_bpfprog::Ty::Int { bytes: (*bits / 8).max(1), signed: *signed },
+            other => other.layout(),
+        }
+    }
+
+    /// The layout of the arguments of printf-like calls (and other records the runtime only
+    /// reads): every value as [`Type::layout`] lays it out, integers as 8 bytes.
+    pub fn args_layout(tys: &[Type]) -> btc_bpfprog::Ty {
+        btc_bpfprog::Ty::tuple(tys.iter().map(Type::layout).collect())
+    }
+
     /// The layout of a value as it sits in memory (C sizes: a 4-byte int is 4 bytes), used
     /// for structs copied by value.
     pub fn memory_layout(&self) -> btc_bpfprog::Ty {
