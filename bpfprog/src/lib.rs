@@ -528,6 +528,45 @@ mod tests {
     }
 
     #[test]
+    fn tuple_members_align_as_in_bpftrace() {
+        let int = |bytes| Ty::Int { bytes, signed: true };
+        let offsets = |t: &Ty| match t {
+            Ty::Tuple { fields, .. } => fields.iter().map(|f| f.offset).collect::<Vec<_>>(),
+            _ => vec![],
+        };
+        // Integers by their size, strings anywhere.
+        let t = Ty::tuple(vec![int(1), int(2), int(4)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 2, 4], 8));
+        let t = Ty::tuple(vec![int(4), int(2), int(1)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 4, 6], 8));
+        let t = Ty::tuple(vec![
+            int(1),
+            int(1),
+            Ty::Str { len: 7 },
+            int(8),
+            int(4),
+            int(8),
+            int(1),
+            int(2),
+            Ty::Str { len: 4 },
+        ]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 1, 2, 16, 24, 32, 40, 42, 44], 48));
+        // A C struct at any byte; an array by its element, or by its size when that is 1 or 2.
+        let rec = Ty::Record { fields: vec![NamedField { name: "m".into(), offset: 0, ty: int(4) }], size: 8 };
+        let t = Ty::tuple(vec![int(1), rec.clone(), int(1)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 1, 9], 10));
+        let arr = |elem: Ty, count| Ty::Array { elem: Box::new(elem), count };
+        let t = Ty::tuple(vec![int(1), arr(int(4), 4)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 4], 20));
+        let t = Ty::tuple(vec![int(1), arr(int(1), 2), arr(rec, 2)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 2, 4], 20));
+        // A nested tuple by its most aligned member.
+        let inner = Ty::tuple(vec![int(1), int(4)]);
+        let t = Ty::tuple(vec![int(2), inner]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 4], 12));
+    }
+
+    #[test]
     fn metadata_round_trips_and_checks_version() {
         let m = Metadata {
             version: FORMAT_VERSION,

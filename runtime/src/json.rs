@@ -292,6 +292,23 @@ mod tests {
     }
 
     #[test]
+    fn structs_are_spaced_and_keys_use_the_key_form() {
+        // bpftrace 0.20: `{ "m": 2, "n": 3 }` inside `[0,...]`; keys as in text output.
+        let pair = Value::Record(vec![("m".into(), Value::Int(Int::signed(2))), ("n".into(), Value::Int(Int::signed(3)))]);
+        let outer = Value::Record(vec![
+            ("y".into(), Value::Record(vec![("m".into(), Value::Array(vec![Value::Int(Int::signed(2))]))])),
+            ("s".into(), Value::Str(b"x".to_vec())),
+        ]);
+        assert_eq!(s(&print_value(&pair)), "{\"type\": \"value\", \"data\": { \"m\": 2, \"n\": 3 }}\n");
+        assert_eq!(s(&value(&outer)), "{ \"y\": { \"m\": [2] }, \"s\": \"x\" }");
+        let t = Value::Tuple(vec![Value::Int(Int::signed(0)), pair.clone()]);
+        assert_eq!(s(&value(&t)), "[0,{ \"m\": 2, \"n\": 3 }]");
+        assert_eq!(s(&key(&pair)), "\"{.m=2,.n=3}\"");
+        let multi = Value::Tuple(vec![pair, Value::Array(vec![Value::Int(Int::signed(1)), Value::Int(Int::signed(2))])]);
+        assert_eq!(s(&key(&multi)), "\"{.m=2,.n=3},[1,2]\"");
+    }
+
+    #[test]
     fn hist_buckets_have_bpftrace_ranges() {
         // Checked against bpftrace 0.17: hist(5) is {"min": 4, "max": 7}; lhist(5, 0, 10, 1) is
         // {"min": 5, "max": 5}.

@@ -430,6 +430,26 @@ mod tests {
     }
 
     #[test]
+    fn keys_write_structs_and_arrays_without_spaces() {
+        let pair = Value::Record(vec![("m".into(), Value::Int(Int::signed(2))), ("n".into(), Value::Int(Int::signed(-3)))]);
+        let grid = Value::Array(vec![
+            Value::Array(vec![Value::Int(Int::signed(5)), Value::Int(Int::signed(6))]),
+            Value::Array(vec![Value::Int(Int::signed(7)), Value::Int(Int::signed(8))]),
+        ]);
+        let nested = Value::Record(vec![("p".into(), pair.clone()), ("s".into(), Value::Str(b"ab".to_vec()))]);
+        let key = |v: &Value| String::from_utf8_lossy(&v.key_bytes()).into_owned();
+        assert_eq!(key(&pair), "{.m=2,.n=-3}");
+        assert_eq!(key(&grid), "[[5,6],[7,8]]");
+        assert_eq!(key(&nested), "{.p={.m=2,.n=-3},.s=ab}");
+        assert_eq!(text(&pair), "{ .m = 2, .n = -3 }");
+        let mut out = Vec::new();
+        render_key_joined(&[pair.clone(), Value::Int(Int::signed(42))], b", ", &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "{.m=2,.n=-3}, 42");
+        let other = Value::Record(vec![("m".into(), Value::Int(Int::signed(1))), ("n".into(), Value::Int(Int::signed(9)))]);
+        assert_eq!(other.cmp_key(&pair), Ordering::Less);
+    }
+
+    #[test]
     fn short_data_is_an_error_not_a_panic() {
         assert!(matches!(decode(&Ty::U64, &[1, 2, 3]), Err(DecodeError::Short { .. })));
         let ty = Ty::tuple(vec![Ty::U64, Ty::U64]);

@@ -566,3 +566,33 @@ impl TypeSource for NoTypes {
         Ok(Vec::new())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btc_bpfprog::Ty;
+
+    fn int(bits: u8) -> Type {
+        Type::Int { bits, signed: true }
+    }
+
+    #[test]
+    fn tuples_keep_member_widths_and_put_structs_anywhere() {
+        let pair = Record {
+            name: "pair".into(),
+            fields: vec![RecordField::new("m", 0, int(32)), RecordField::new("n", 4, int(16))],
+            size: 8,
+        };
+        let s = Type::Struct(Rc::new(StructRef::resolved(RecordKind::Struct, pair, Origin::C)));
+        let t = Type::Tuple(vec![int(8), s.clone(), int(16), Type::Array { elem: Box::new(int(32)), count: 2 }]);
+        let Ty::Tuple { fields, size } = t.layout() else { panic!("not a tuple") };
+        assert_eq!(fields.iter().map(|f| f.offset).collect::<Vec<_>>(), vec![0, 1, 10, 12]);
+        assert_eq!(size, 20);
+        assert_eq!(t.c_size(), 20);
+        assert_eq!(fields[0].ty, Ty::Int { bytes: 1, signed: true });
+        // printf arguments stay 8-byte integers.
+        let Ty::Tuple { fields, size } = Type::args_layout(&[int(8), int(16)]) else { panic!("not a tuple") };
+        assert_eq!((fields[1].offset, size), (8, 16));
+        assert_eq!(s.layout().size(), 8);
+    }
+}
