@@ -46,11 +46,19 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let layout = Type::Tuple(elems.clone()).layout();
                 let btc_bpfprog::Ty::Tuple { fields, .. } = layout else { return Err(llvm_err("tuple")) };
                 let off = fields.get(i).map(|f| f.offset).ok_or_else(|| llvm_err("tuple index"))?;
+                let elem = elems.get(i).ok_or_else(|| llvm_err("tuple index"))?;
                 let p = self.offset(base, off)?;
-                match &elems[i] {
-                    t if t.is_scalar() => Ok(Val::Int(self.load_i64(p)?)),
-                    _ => Ok(Val::Mem(p)),
+                // Structs and arrays may sit at any byte of a tuple (bpftrace's layout); the
+                // verifier refuses misaligned stack loads, so their fields are read from an
+                // aligned copy.
+                let align = if let Type::Tuple(_) = elem { elem.layout().align() } else { elem.c_align() };
+                if !elem.is_scalar() && off % align.max(1) != 0 {
+                    let size = elem.layout().size();
+                    let copy = self.alloca_bytes(size, "member")?;
+                    self.memcpy(copy, p, size)?;
+                    return Ok(Val::Mem(copy));
                 }
+                self.load_member(p, elem)
             }
             _ => {
                 let (place, f) = self.place_of(e)?.ok_or_else(|| llvm_err("field place"))?;

@@ -9,6 +9,7 @@ pub mod calls_maps;
 pub mod calls_skb;
 pub mod calls_strings;
 pub mod check;
+pub mod compare;
 pub mod config;
 pub mod consteval;
 pub mod format;
