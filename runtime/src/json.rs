@@ -93,6 +93,8 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // bpftrace writes a pointer as its hex text, unquoted.
+        Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, _) => out.extend(v.to_bytes()),
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         Value::Record(fields) => {
             out.push(b'{');

@@ -245,6 +245,7 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Runtime(RuntimeTy::Pointer, a), Value::Runtime(RuntimeTy::Pointer, b)) => le_u64(a).cmp(&le_u64(b)),
             (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
             (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 for (x, y) in a.iter().zip(b) {

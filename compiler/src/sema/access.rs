@@ -252,7 +252,13 @@ impl Checker<'_> {
         }
     }
 
+    /// `*p`. A pointer read through a user pointer points to user memory (`**pp`, `(*pp)->f`).
     pub(crate) fn deref(&mut self, e: &Expr, t: &Type) -> Type {
+        let r = self.deref_type(e, t);
+        self.in_address_space(e, r)
+    }
+
+    fn deref_type(&mut self, e: &Expr, t: &Type) -> Type {
         match t {
             Type::Ptr { pointee, .. } => match &**pointee {
                 Type::Void => {
@@ -368,6 +374,15 @@ impl Checker<'_> {
                 Type::I64
             }
         }
+    }
+
+    /// The type `p op= v` leaves in a pointer slot of type `ptr`: the pointer itself when the
+    /// operator moves it (`+=`, `-=` by an integer), else the slot's type with an error.
+    pub(crate) fn pointer_compound(&mut self, target: &Expr, op: BinOp, ptr: &Type, v: &Type) -> Type {
+        if !(matches!(op, BinOp::Add | BinOp::Sub) && v.is_int()) {
+            self.err(target.span, format!("invalid operands to binary operator '{}': {ptr} and {v}", op.symbol()));
+        }
+        ptr.clone()
     }
 
     /// The type of `a op b` when an operand is a pointer, or None to type it as integers.
