@@ -156,8 +156,9 @@ impl Checker<'_> {
         }
         match t {
             Type::Array { elem, count } => {
+                // A zero-length (flexible) array member, `int y[0]`, has no bound to check.
                 if let ExprKind::Int(i) = index.kind {
-                    if i >= u64::from(count) {
+                    if count != 0 && i >= u64::from(count) {
                         self.err(index.span, format!("index {i} is out of bounds for an array of {count} elements"));
                     }
                 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 /// (kernel BTF). With `report`, problems come back as (token offset, message); headers are
 /// parsed with `report` off and skip what they can't parse.
 pub fn parse_declarations(toks: &[Token], types: &mut CTypes, db: &TypeDb<'_>, report: bool) -> Vec<(u32, String)> {
-    let mut p = Parser { toks, i: 0, types, db, errors: Vec::new(), report, depth: 0 };
+    let mut p = Parser { toks, i: 0, types, db, errors: Vec::new(), report, depth: 0, plain_char: false };
     while p.i < p.toks.len() {
         let start = p.i;
         if p.declaration().is_err() {
@@ -33,6 +33,8 @@ struct Parser<'a, 'b> {
     report: bool,
     /// Nesting of declarators and struct bodies, bounded so deep input can't overflow the stack.
     depth: u32,
+    /// Whether the last specifiers named plain `char`, whose arrays are strings.
+    plain_char: bool,
 }
 
 const MAX_DEPTH: u32 = 64;
@@ -160,6 +162,7 @@ impl Parser<'_, '_> {
         }
         let typedef = self.toks[self.i..].iter().take_while(|t| !t.is(";") && !t.is("{")).any(|t| t.is("typedef"));
         let base = self.specifiers()?;
+        let strings = self.plain_char;
         // bpftrace accepts a struct definition without its `;`.
         if self.eat(";") || self.i >= self.toks.len() {
             return Ok(());
@@ -184,7 +187,7 @@ impl Parser<'_, '_> {
             }
             if typedef {
                 if let Some(n) = name {
-                    let t = apply(base.clone(), &ops);
+                    let t = apply(base.clone(), &ops, strings);
                     self.types.typedefs.insert(n, t);
                 }
             }
@@ -226,6 +229,9 @@ impl Parser<'_, '_> {
                 _ => break,
             }
         }
+        // As clang has it for bpftrace, only arrays of `char` itself are strings: those of
+        // `signed char`, `unsigned char` or a typedef such as uint8_t are arrays of integers.
+        self.plain_char = ty.is_none() && words.iter().all(|w| w == "char");
         match ty {
             Some(t) => Ok(t),
             None if !words.is_empty() => Ok(base_words(&words)),
@@ -286,6 +292,7 @@ impl Parser<'_, '_> {
                 continue;
             }
             let base = self.specifiers()?;
+            let strings = self.plain_char;
             if self.eat(";") {
                 // An anonymous struct or union member.
                 if matches!(&base, Type::Struct(s) if s.name.is_empty()) {
@@ -297,12 +304,15 @@ impl Parser<'_, '_> {
                 let (name, ops) = if self.peek() == ":" { (None, Vec::new()) } else { self.declarator()? };
                 let bits = if self.eat(":") { Some(u32::try_from(self.const_expr_until(&[",", ";"])?).unwrap_or(0)) } else { None };
                 self.attributes();
-                members.push((name.unwrap_or_default(), apply(base.clone(), &ops), bits));
+                members.push((name.unwrap_or_default(), apply(base.clone(), &ops, strings), bits));
                 if !self.eat(",") {
                     break;
                 }
             }
-            self.expect(";")?;
+            // clang only warns about a last member without its `;` (`{ int a; char c[4] }`).
+            if self.peek() != "}" {
+                self.expect(";")?;
+            }
         }
         packed |= self.attributes();
         let record = self.layout(kind, &name, &members, packed);
@@ -458,7 +468,7 @@ impl Parser<'_, '_> {
         let base = self.specifiers()?;
         let (_, ops) = self.declarator()?;
         self.expect(")")?;
-        Ok(self.db.size_of(&apply(base, &ops)))
+        Ok(self.db.size_of(&apply(base, &ops, false)))
     }
 
     /// Lays out members with C's rules (SysV bitfield allocation).
@@ -518,13 +528,14 @@ impl Parser<'_, '_> {
     }
 }
 
-/// Applies declarator operations to a base type.
-fn apply(mut t: Type, ops: &[Op]) -> Type {
+/// Applies declarator operations to a base type; `strings`: the base type is plain `char`, so
+/// an array of it is a string.
+fn apply(mut t: Type, ops: &[Op], strings: bool) -> Type {
     for op in ops {
         t = match op {
             Op::Ptr => Type::Ptr { pointee: Box::new(t), user: false },
             Op::Array(n) => match t {
-                Type::Int { bits: 8, .. } => Type::Str { len: *n },
+                Type::Int { bits: 8, .. } if strings => Type::Str { len: *n },
                 other => Type::Array { elem: Box::new(other), count: *n },
             },
             // Functions only appear behind pointers here; their type doesn't matter.

@@ -91,8 +91,29 @@ fn packed_and_sizeof_in_constants() {
 fn errors_name_the_problem_and_place() {
     let (_, e) = parse("struct s { int a; intt b; };");
     assert_eq!(e, vec![(18, "unknown type name 'intt'".to_string())]);
-    let (_, e) = parse("struct s { int a }");
-    assert_eq!(e, vec![(17, "expected ';', found '}'".to_string())]);
+    let (_, e) = parse("struct s { int a b; };");
+    assert_eq!(e, vec![(17, "expected ';', found 'b'".to_string())]);
+}
+
+#[test]
+fn last_member_may_lack_its_semicolon() {
+    // clang only warns about it, so bpftrace takes it.
+    let (t, e) = parse("struct s { int a; char c[28] };");
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(record(&t, "s").size, 32);
+}
+
+#[test]
+fn only_plain_char_arrays_are_strings() {
+    let (t, e) = parse("typedef unsigned char u8_t; struct s { char a[4]; unsigned char b[4]; signed char c[4]; u8_t d[4]; const char e[2]; };");
+    assert!(e.is_empty(), "{e:?}");
+    let r = record(&t, "s");
+    let ty = |n: &str| r.field(n).map(|f| f.ty.to_string()).unwrap_or_default();
+    assert_eq!(ty("a"), "string[4]");
+    assert_eq!(ty("b"), "uint8[4]");
+    assert_eq!(ty("c"), "int8[4]");
+    assert_eq!(ty("d"), "uint8[4]");
+    assert_eq!(ty("e"), "string[2]");
 }
 
 #[test]
