@@ -289,6 +289,15 @@ mod tests {
     }
 
     #[test]
+    fn pointers_are_unquoted_hex() {
+        // bpftrace 0.20 writes a pointer as its hex text, unquoted, as a value and in a key.
+        let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
+        assert_eq!(s(&print_value(&p(0x2e))), "{\"type\": \"value\", \"data\": 0x2e}\n");
+        let e = vec![(p(0x20), value(&p(0)))];
+        assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": 0x0}}}\n");
+    }
+
+    #[test]
     fn hist_buckets_have_bpftrace_ranges() {
         // Checked against bpftrace 0.17: hist(5) is {"min": 4, "max": 7}; lhist(5, 0, 10, 1) is
         // {"min": 5, "max": 5}.

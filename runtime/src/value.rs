@@ -388,4 +388,19 @@ mod tests {
         assert_eq!(a.cmp_key(&b), Ordering::Greater);
         assert_eq!(Value::Str(b"a".to_vec()).cmp_key(&Value::Str(b"ab".to_vec())), Ordering::Less);
     }
+
+    #[test]
+    fn pointers_decode_render_in_hex_and_sort_as_numbers() {
+        let ty = Ty::tuple(vec![Ty::Runtime(RuntimeTy::Pointer), Ty::I64]);
+        let mut data = [0u8; 16];
+        data[..8].copy_from_slice(&0x2eu64.to_le_bytes());
+        data[8] = 5;
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "(0x2e, 5)");
+        assert_eq!(text(&Value::Runtime(RuntimeTy::Pointer, vec![0; 8])), "0x0");
+        let p = |a: u64| Value::Runtime(RuntimeTy::Pointer, a.to_le_bytes().to_vec());
+        // Little-endian bytes compared bytewise would put 0x100 first.
+        assert_eq!(p(0x9).cmp_key(&p(0x100)), Ordering::Less);
+        assert_eq!(p(0x100).cmp_key(&p(0x20)), Ordering::Greater);
+    }
 }

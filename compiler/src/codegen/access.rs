@@ -409,7 +409,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let v = match (lt.is_ptr(), rt.is_ptr()) {
             (true, true) => {
                 let d = bl.build_int_sub(a, b, "pdiff").map_err(llvm_err)?;
-                bl.build_int_signed_div(d, self.u64c(scale(&lt)), "pelems").map_err(llvm_err)?
+                // BPF has no signed division: div_mod divides magnitudes.
+                self.div_mod(BinOp::Div, d, self.u64c(scale(&lt)), true)?
             }
             (true, false) => {
                 let n = bl.build_int_mul(b, self.u64c(scale(&lt)), "scaled").map_err(llvm_err)?;

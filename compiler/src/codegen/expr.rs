@@ -371,7 +371,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// Division and modulo. BPF (cpu v3) has only unsigned division, so signed operands are
     /// divided as magnitudes and the sign is fixed after. Division by zero yields 0 and modulo by
     /// zero the dividend, as the BPF instruction set defines.
-    fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+    pub(crate) fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
         let bl = &self.b;
         let zero = self.i64(0);
         let udiv = |x: IntValue<'ctx>, y: IntValue<'ctx>| -> R<IntValue<'ctx>> {
