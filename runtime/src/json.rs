@@ -93,8 +93,8 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        // bpftrace writes a pointer as its hex text, unquoted.
-        Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, _) => out.extend(v.to_bytes()),
+        // A pointer is its hex text, as a string (bpftrace 0.20 leaves it unquoted, which is
+        // not JSON).
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         Value::Record(fields) => {
             out.push(b'{');
@@ -289,12 +289,14 @@ mod tests {
     }
 
     #[test]
-    fn pointers_are_unquoted_hex() {
-        // bpftrace 0.20 writes a pointer as its hex text, unquoted, as a value and in a key.
+    fn pointers_are_hex_strings() {
+        // bpftrace 0.20 writes a pointer's hex text unquoted; btc keeps every line JSON.
         let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
-        assert_eq!(s(&print_value(&p(0x2e))), "{\"type\": \"value\", \"data\": 0x2e}\n");
+        let line = print_value(&p(0x2e));
+        assert_eq!(s(&line), "{\"type\": \"value\", \"data\": \"0x2e\"}\n");
+        assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
         let e = vec![(p(0x20), value(&p(0)))];
-        assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": 0x0}}}\n");
+        assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": \"0x0\"}}}\n");
     }
 
     #[test]
