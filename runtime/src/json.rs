@@ -93,6 +93,8 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // A pointer is its hex text, as a string (bpftrace 0.20 leaves it unquoted, which is
+        // not JSON).
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {
@@ -306,6 +308,17 @@ mod tests {
         assert_eq!(s(&key(&pair)), "\"{.m=2,.n=3}\"");
         let multi = Value::Tuple(vec![pair, Value::Array(vec![Value::Int(Int::signed(1)), Value::Int(Int::signed(2))])]);
         assert_eq!(s(&key(&multi)), "\"{.m=2,.n=3},[1,2]\"");
+    }
+
+    #[test]
+    fn pointers_are_hex_strings() {
+        // bpftrace 0.20 writes a pointer's hex text unquoted; btc keeps every line JSON.
+        let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
+        let line = print_value(&p(0x2e));
+        assert_eq!(s(&line), "{\"type\": \"value\", \"data\": \"0x2e\"}\n");
+        assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
+        let e = vec![(p(0x20), value(&p(0)))];
+        assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": \"0x0\"}}}\n");
     }
 
     #[test]

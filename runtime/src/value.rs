@@ -283,6 +283,7 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Runtime(RuntimeTy::Pointer, a), Value::Runtime(RuntimeTy::Pointer, b)) => le_u64(a).cmp(&le_u64(b)),
             (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
             (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 for (x, y) in a.iter().zip(b) {
@@ -463,5 +464,20 @@ mod tests {
         let b = Value::Int(Int::signed(5));
         assert_eq!(a.cmp_key(&b), Ordering::Greater);
         assert_eq!(Value::Str(b"a".to_vec()).cmp_key(&Value::Str(b"ab".to_vec())), Ordering::Less);
+    }
+
+    #[test]
+    fn pointers_decode_render_in_hex_and_sort_as_numbers() {
+        let ty = Ty::tuple(vec![Ty::Runtime(RuntimeTy::Pointer), Ty::I64]);
+        let mut data = [0u8; 16];
+        data[..8].copy_from_slice(&0x2eu64.to_le_bytes());
+        data[8] = 5;
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "(0x2e, 5)");
+        assert_eq!(text(&Value::Runtime(RuntimeTy::Pointer, vec![0; 8])), "0x0");
+        let p = |a: u64| Value::Runtime(RuntimeTy::Pointer, a.to_le_bytes().to_vec());
+        // Little-endian bytes compared bytewise would put 0x100 first.
+        assert_eq!(p(0x9).cmp_key(&p(0x100)), Ordering::Less);
+        assert_eq!(p(0x100).cmp_key(&p(0x20)), Ordering::Greater);
     }
 }

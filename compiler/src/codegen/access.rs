@@ -19,6 +19,15 @@ fn is_ctx(cx: &FnCx<'_, '_>, e: &Expr) -> bool {
     }
 }
 
+/// How far `p + 1` is from `p` for a value of type `ty`, in bytes: the size of the pointee of
+/// a pointer (1 for `void *`, as GNU C has it), 1 for an integer.
+pub(crate) fn pointee_step(ty: &Type) -> u64 {
+    match ty {
+        Type::Ptr { pointee, .. } => u64::from(pointee.c_size().max(1)),
+        _ => 1,
+    }
+}
+
 /// Where a value lives.
 #[derive(Clone, Copy)]
 pub(crate) enum Place<'ctx> {
@@ -396,12 +405,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// `p + n`, `p - n` (scaled by the pointee's size) and `p - q` (in elements).
+    /// `n` scaled to move a value of type `ty` by n pointees when `ty` is a pointer.
+    pub(crate) fn scale_for(&self, ty: &Type, n: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        match pointee_step(ty) {
+            1 => Ok(n),
+            step => self.b.build_int_mul(n, self.u64c(step), "scaled").map_err(llvm_err),
+        }
+    }
+
     pub(crate) fn pointer_binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Option<Val<'ctx>>> {
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));
-        let scale = |t: &Type| match t {
-            Type::Ptr { pointee, .. } => u64::from(pointee.c_size().max(1)),
-            _ => 1,
-        };
+        let scale = pointee_step;
         if !matches!(op, BinOp::Add | BinOp::Sub) || !(lt.is_ptr() || rt.is_ptr()) {
             return Ok(None);
         }
@@ -413,7 +427,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let v = match (lt.is_ptr(), rt.is_ptr()) {
             (true, true) => {
                 let d = bl.build_int_sub(a, b, "pdiff").map_err(llvm_err)?;
-                bl.build_int_signed_div(d, self.u64c(scale(&lt)), "pelems").map_err(llvm_err)?
+                // BPF has no signed division: div_mod divides magnitudes.
+                self.div_mod(BinOp::Div, d, self.u64c(scale(&lt)), true)?
             }
             (true, false) => {
                 let n = bl.build_int_mul(b, self.u64c(scale(&lt)), "scaled").map_err(llvm_err)?;

@@ -1,5 +1,6 @@
 //! Expressions, builtins and assignments.
 
+use super::access::pointee_step;
 use super::func::{llvm_err, FnCx, Val, R};
 use crate::ast::{BinOp, Expr, ExprKind, UnaryOp};
 use crate::types::Type;
@@ -415,7 +416,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// Division and modulo. BPF (cpu v3) has only unsigned division, so signed operands are
     /// divided as magnitudes and the sign is fixed after. Division by zero yields 0 and modulo by
     /// zero the dividend, as the BPF instruction set defines.
-    fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+    pub(crate) fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
         let bl = &self.b;
         let zero = self.i64(0);
         let udiv = |x: IntValue<'ctx>, y: IntValue<'ctx>| -> R<IntValue<'ctx>> {
@@ -523,7 +524,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     Some(o) => {
                         let old = self.load_i64(slot)?;
                         let signed = tt.is_signed() && self.ty(value).is_signed();
-                        Val::Int(self.int_op(o, old, self.as_int(v)?, signed, &tt)?)
+                        let v = self.scale_for(&tt, self.as_int(v)?)?;
+                        Val::Int(self.int_op(o, old, v, signed, &tt)?)
                     }
                     None => v,
                 };
@@ -546,13 +548,15 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let slot = *self.vars.get(name).ok_or_else(|| llvm_err("variable"))?;
                 let tt = self.ty(target);
                 let old = self.load_i64(slot)?;
-                let new = self.int_op(op, old, self.i64(1), tt.is_signed(), &tt)?;
+                let step = self.u64c(pointee_step(&tt));
+                let new = self.int_op(op, old, step, tt.is_signed(), &tt)?;
                 let new = self.fit(new, &tt)?;
                 self.store_i64(slot, new)?;
                 Ok(Val::Int(if prefix { new } else { old }))
             }
             ExprKind::Map { name, keys } => {
-                let (old, new) = self.map_update_int(name, keys, |f, old| f.int_op(op, old, f.i64(1), true, &Type::I64))?;
+                let step = pointee_step(&self.ty(target));
+                let (old, new) = self.map_update_int(name, keys, |f, old| f.int_op(op, old, f.u64c(step), true, &Type::I64))?;
                 Ok(Val::Int(if prefix { new } else { old }))
             }
             _ => Err("++/-- on this expression is not supported".into()),

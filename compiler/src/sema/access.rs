@@ -156,8 +156,9 @@ impl Checker<'_> {
         }
         match t {
             Type::Array { elem, count } => {
+                // A zero-length (flexible) array member, `int y[0]`, has no bound to check.
                 if let ExprKind::Int(i) = index.kind {
-                    if i >= u64::from(count) {
+                    if count != 0 && i >= u64::from(count) {
                         self.err(index.span, format!("index {i} is out of bounds for an array of {count} elements"));
                     }
                 }
@@ -252,7 +253,13 @@ impl Checker<'_> {
         }
     }
 
+    /// `*p`. A pointer read through a user pointer points to user memory (`**pp`, `(*pp)->f`).
     pub(crate) fn deref(&mut self, e: &Expr, t: &Type) -> Type {
+        let r = self.deref_type(e, t);
+        self.in_address_space(e, r)
+    }
+
+    fn deref_type(&mut self, e: &Expr, t: &Type) -> Type {
         match t {
             Type::Ptr { pointee, .. } => match &**pointee {
                 Type::Void => {
@@ -388,6 +395,15 @@ impl Checker<'_> {
                 Type::I64
             }
         }
+    }
+
+    /// The type `p op= v` leaves in a pointer slot of type `ptr`: the pointer itself when the
+    /// operator moves it (`+=`, `-=` by an integer), else the slot's type with an error.
+    pub(crate) fn pointer_compound(&mut self, target: &Expr, op: BinOp, ptr: &Type, v: &Type) -> Type {
+        if !(matches!(op, BinOp::Add | BinOp::Sub) && v.is_int()) {
+            self.err(target.span, format!("invalid operands to binary operator '{}': {ptr} and {v}", op.symbol()));
+        }
+        ptr.clone()
     }
 
     /// The type of `a op b` when an operand is a pointer, or None to type it as integers.

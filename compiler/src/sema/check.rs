@@ -279,6 +279,12 @@ impl Checker<'_> {
                         self.err(value.span, "this expression has no value to assign");
                         return;
                     }
+                    // `@p += n` on a pointer map is `@p = @p + n`.
+                    (t, Some(o)) if matches!(self.maps.get(name).map(|s| &s.kind), Some(MapKind::Plain(Type::Ptr { .. }))) => {
+                        let Some(MapKind::Plain(old)) = self.maps.get(name).map(|s| s.kind.clone()) else { return };
+                        let t = t.clone();
+                        MapKind::Plain(self.pointer_compound(target, o, &old, &t))
+                    }
                     (t, Some(o)) if !t.is_int() => {
                         self.err(value.span, format!("operator {}= needs an integer, found {t}", o.symbol()));
                         return;
@@ -309,11 +315,13 @@ impl Checker<'_> {
                     self.err(value.span, "this expression has no value to assign");
                     return;
                 }
+                let mut vt = vt;
                 if let Some(o) = op {
-                    match self.vars.get(name) {
+                    match self.vars.get(name).cloned() {
                         None => self.err(target.span, format!("variable ${name} is used before it is assigned")),
+                        // `$p += n` is `$p = $p + n`: a pointer moved by n pointees.
+                        Some(t @ Type::Ptr { .. }) => vt = self.pointer_compound(target, o, &t, &vt),
                         Some(t) if !t.is_int() || !vt.is_int() => {
-                            let t = t.clone();
                             self.err(target.span, format!("operator {}= needs integers, found {t}", o.symbol()))
                         }
                         _ => {}
@@ -556,8 +564,9 @@ impl Checker<'_> {
             ExprKind::Cast { ty, expr } => self.cast(e, ty, expr),
             ExprKind::IncDec { target, .. } => {
                 match &target.kind {
+                    // On a pointer, ++ and -- step by the size of the pointee (as in C).
                     ExprKind::Var(name) => match self.vars.get(name).cloned() {
-                        Some(t) if t.is_int() => {
+                        Some(t) if t.is_int() || t.is_ptr() => {
                             self.set(target, t.clone());
                             t
                         }
@@ -578,7 +587,7 @@ impl Checker<'_> {
                         }
                         let sig = self.maps.get(name).cloned();
                         match sig.map(|s| s.kind) {
-                            Some(MapKind::Plain(t)) if t.is_int() => {
+                            Some(MapKind::Plain(t)) if t.is_int() || t.is_ptr() => {
                                 self.set(target, t.clone());
                                 t
                             }

@@ -345,7 +345,8 @@ impl Type {
         match self {
             // Integers travel as 64-bit values with their signedness (as bpftrace stores them).
             Type::Int { signed, .. } => btc_bpfprog::Ty::Int { bytes: 8, signed: *signed },
-            Type::Ptr { .. } => btc_bpfprog::Ty::U64,
+            // Pointers travel as their address; the runtime prints them in hex.
+            Type::Ptr { .. } => btc_bpfprog::Ty::Runtime(btc_bpfprog::RuntimeTy::Pointer),
             Type::Str { len } => btc_bpfprog::Ty::Str { len: *len },
             // Tuple members keep their own sizes (as in bpftrace 0.20: `((int8)1, (int16)2)` is
             // 4 bytes), laid out by `Ty::tuple`'s alignment rules.
