@@ -319,7 +319,22 @@ fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -
 
 /// Lists the probes matching `pattern` (`btc list`, `-l`).
 pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
-    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
+    let params = DwarfParams;
+    let opts = btc_runtime::targets::list::ListOptions { verbose, pid, params: Some(&params) };
+    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), &opts);
+    let mut diags = btc_compiler::diag::Diagnostics::default();
+    for d in &listing.diags {
+        let span = btc_compiler::diag::Span::new(d.span.0, d.span.1);
+        diags.push(if d.error {
+            btc_compiler::diag::Diagnostic::error(span, d.message.clone())
+        } else {
+            btc_compiler::diag::Diagnostic::warning(span, d.message.clone())
+        });
+    }
+    eprint!("{}", diags.render("stdin", &listing.search, true));
+    if listing.failed() {
+        return Err(Failure::Reported);
+    }
     for w in &listing.warnings {
         eprintln!("{w}");
     }
@@ -332,6 +347,17 @@ pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<
         Ok(()) => Ok(0),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(format!("can't write output: {e}").into()),
+    }
+}
+
+/// The DWARF parameters of user functions for `-lv`, through the compiler's DWARF reader.
+struct DwarfParams;
+
+impl btc_runtime::targets::list::ParamSource for DwarfParams {
+    fn uprobe_params(&self, path: &str, funcs: &[String]) -> Result<Vec<Vec<String>>, String> {
+        let binary = btc_runtime::targets::elf::read(path)?;
+        let index = btc_compiler::types::dwarf::index(&binary)?;
+        btc_compiler::types::dwarf::param_lists(&binary, &index, funcs)
     }
 }
 
