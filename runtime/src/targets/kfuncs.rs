@@ -219,6 +219,35 @@ mod tests {
     }
 
     #[test]
+    fn kallsyms_text_symbols_stand_in_for_the_filter_list() {
+        let text = "\
+ffffffff81000000 T _stext
+ffffffff81001000 t __pfx_vfs_read
+ffffffff81001010 T vfs_read
+ffffffff81002000 t helper.cold
+ffffffff81003000 d some_data
+ffffffff81004000 W weak_fn
+ffffffffc0000000 t ext4_sync_fs\t[ext4]
+ffffffffc1000000 t bpf_prog_6deef7357e7b4530_sd_fw_ingress\t[bpf]
+ffffffffc2000000 t ftrace_trampoline\t[__builtin__ftrace]
+";
+        let funcs = parse_kallsyms(text);
+        let names: Vec<(Option<&str>, &str)> = funcs.iter().map(|f| (f.module.as_deref(), f.name.as_str())).collect();
+        assert_eq!(names, [(None, "_stext"), (None, "vfs_read"), (None, "weak_fn"), (Some("ext4"), "ext4_sync_fs")]);
+        let banned = parse_kprobe_blacklist("0xffffffff81000000-0xffffffff81000010\tdo_int3\n0xffffffffc0000000-0xffffffffc0000010\tmod_fn [m]\n");
+        assert!(banned.contains("do_int3") && banned.contains("mod_fn") && banned.len() == 2);
+    }
+
+    #[test]
+    fn kernel_functions_are_listed_either_way() {
+        // From available_filter_functions where it can be read, from kallsyms where it can't:
+        // vfs_read is in both.
+        let (funcs, note) = traceable_or_kallsyms();
+        assert!(funcs.iter().any(|f| f.name == "vfs_read"), "{note:?}");
+        assert_eq!(note.is_some(), traceable().is_err());
+    }
+
+    #[test]
     fn scans_kernel_btf() {
         // The test machines have BTF (bpftrace-style kfunc listing depends on it).
         let funcs = btf_functions().unwrap_or_default();

@@ -474,7 +474,7 @@ mod tests {
         // A count must be a number.
         let bad = list("s:cs:", &ListOptions::default());
         assert!(bad.failed() && bad.lines.is_empty());
-        assert_eq!(bad.diags[0].message, "Invalid count for software probe");
+        assert_eq!(bad.diags[0].message, "stoull\nInvalid count for software probe");
     }
 
     #[test]
@@ -503,9 +503,9 @@ mod tests {
         assert_eq!(e("software:nope"), ["nope is not a software probe"]);
         assert_eq!(e("uprobe:/nonexistent/btc:*"), ["uprobe target file '/nonexistent/btc' does not exist or is not executable"]);
         assert_eq!(e("usdt:*"), ["usdt probe type requires 2 or 3 arguments, found 1"]);
-        let d = list(" kprobe , software:x", &ListOptions::default()).diags;
+        let d = list(" kprobe , tracepoint:x", &ListOptions::default()).diags;
         assert_eq!(d[0].span, (1, 7));
-        assert_eq!(d[1].span, (10, 20));
+        assert_eq!(d[1].span, (10, 22));
     }
 
     #[test]

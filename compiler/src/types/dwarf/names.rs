@@ -22,11 +22,13 @@ pub fn param_lists(binary: &[u8], index: &DwarfIndex, functions: &[String]) -> R
                 out.push(Vec::new());
                 continue;
             };
-            if !units.contains_key(&unit_off) {
-                let header = dwarf.debug_info.header_from_offset(unit_off).map_err(err)?;
-                units.insert(unit_off, dwarf.unit(header).map_err(err)?);
-            }
-            let Some(unit) = units.get(&unit_off) else { continue };
+            let unit = match units.entry(unit_off) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let header = dwarf.debug_info.header_from_offset(unit_off).map_err(err)?;
+                    v.insert(dwarf.unit(header).map_err(err)?)
+                }
+            };
             let cx = Convert { dwarf, unit, structs: HashMap::new() };
             out.push(cx.param_names(die).unwrap_or_default());
         }

@@ -119,27 +119,81 @@ fn lex(raw: &str) -> Vec<String> {
     parts
 }
 
-/// An integer as bpftrace reads attach point numbers (`_` separators; hex with `0x`, octal
-/// with a leading 0, decimal otherwise; an optional `u`/`l`/`ll` suffix).
-fn parse_int(s: &str) -> Option<i128> {
-    let n: String = s.chars().filter(|&c| c != '_').collect();
-    let (neg, n) = match n.strip_prefix('-') {
-        Some(rest) => (true, rest.to_string()),
-        None => (false, n.strip_prefix('+').map_or(n.clone(), str::to_string)),
-    };
-    let lower = n.to_ascii_lowercase();
-    let body = lower.trim_end_matches(['u', 'l']);
-    if body.is_empty() || body.len() + 3 < lower.len() {
-        return None;
+/// C's strtoll/strtoull with base 0 (leading spaces, a sign, `0x` for hex, a leading 0 for
+/// octal), as C++'s stoll/stoull call them: the value and how many bytes it took; the error is
+/// the exception's text (`stoll`/`stoull`). strtoull takes a minus sign and wraps.
+fn c_strto(s: &str, unsigned: bool) -> Result<(i128, usize), String> {
+    let what = if unsigned { "stoull" } else { "stoll" };
+    let b = s.as_bytes();
+    let mut i = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let mut neg = false;
+    if let Some(&c @ (b'+' | b'-')) = b.get(i) {
+        neg = c == b'-';
+        i += 1;
     }
-    let v = if let Some(h) = body.strip_prefix("0x") {
-        i128::from_str_radix(h, 16).ok()?
-    } else if body.len() > 1 && body.starts_with('0') {
-        i128::from_str_radix(&body[1..], 8).ok()?
+    let hex = b.get(i) == Some(&b'0')
+        && matches!(b.get(i + 1), Some(b'x' | b'X'))
+        && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+    let (radix, start) = if hex {
+        (16, i + 2)
+    } else if b.get(i) == Some(&b'0') {
+        (8, i)
     } else {
-        body.parse::<i128>().ok()?
+        (10, i)
     };
-    Some(if neg { -v } else { v })
+    let (mut v, mut j, mut overflow) = (0i128, start, false);
+    while let Some(d) = b.get(j).and_then(|&c| char::from(c).to_digit(radix)) {
+        v = v * i128::from(radix) + i128::from(d);
+        overflow |= v > i128::from(u64::MAX);
+        if overflow {
+            v = i128::from(u64::MAX) + 1;
+        }
+        j += 1;
+    }
+    if j == start {
+        return Err(what.into());
+    }
+    let v = if neg { -v } else { v };
+    if unsigned {
+        if overflow {
+            return Err(what.into());
+        }
+        Ok((v.rem_euclid(1i128 << 64), j))
+    } else if v > i128::from(i64::MAX) || v < i128::from(i64::MIN) {
+        Err(what.into())
+    } else {
+        Ok((v, j))
+    }
+}
+
+/// An attach point number as bpftrace reads one (its int_parser): `_` separators ignored, hex,
+/// octal or decimal, an optional `u`/`l`/`ll`/`ul`/`ull` suffix, or scientific notation
+/// (`2e3`); the error is bpftrace's text.
+fn to_int(s: &str, unsigned: bool) -> Result<i128, String> {
+    let n: String = s.chars().filter(|&c| c != '_').collect();
+    let plain = |n: &str| -> Result<i128, String> {
+        let (v, used) = c_strto(n, unsigned)?;
+        let trail = n[used..].to_ascii_lowercase();
+        if used != n.len() && !matches!(trail.as_str(), "u" | "l" | "ll" | "ul" | "ull") {
+            return Err("Found trailing non-numeric characters".into());
+        }
+        Ok(v)
+    };
+    if n.starts_with("0x") || n.starts_with("0X") {
+        return plain(&n);
+    }
+    let Some(pos) = n.find(['e', 'E']) else { return plain(&n) };
+    let (coeff, exp) = (&n[..pos], &n[pos + 1..]);
+    let c = plain(coeff)
+        .map_err(|e| format!("Coefficient part of scientific literal is not a valid number: {coeff}: {e}"))?;
+    let e = plain(exp).map_err(|e| format!("Exponent part of scientific literal is not a valid number: {exp}: {e}"))?;
+    if c > 9 {
+        return Err(format!("Coefficient part of scientific literal must be in range (0,9), got: {coeff}"));
+    }
+    if e > 16 {
+        return Err(format!("Exponent will overflow integer range: {exp}"));
+    }
+    Ok(c * 10i128.pow(u32::try_from(e.max(0)).unwrap_or(0)))
 }
 
 enum Parsed {
@@ -267,11 +321,11 @@ fn parse_one(raw: &str, span: (usize, usize), ignore_invalid: bool, src: &mut So
                     Ok((f, offset)) => (ap.func, ap.offset) = (f, offset),
                     Err(e) => return Parsed::Invalid(e),
                 }
-            } else if let Some(addr) = parse_int(&func).and_then(|a| u64::try_from(a).ok()).filter(|&a| a != 0) {
+            } else if let Ok(addr) = to_int(&func, false) {
                 if has_wildcard(&ap.target) {
                     return Parsed::Invalid("Cannot use wildcards with absolute address".into());
                 }
-                ap.address = addr;
+                ap.address = u64::try_from(addr.rem_euclid(1i128 << 64)).unwrap_or(0);
             } else {
                 ap.func = func;
             }
@@ -303,8 +357,8 @@ fn parse_one(raw: &str, span: (usize, usize), ignore_invalid: bool, src: &mut So
                 return count_error(provider, &parts, 2, None);
             } else {
                 ap.target = parts[1].clone();
-                if parse_int(&parts[2]).is_none_or(|n| n <= 0) {
-                    return Parsed::Invalid(format!("Invalid rate of {provider} probe"));
+                if let Err(e) = to_int(&parts[2], true) {
+                    return Parsed::Invalid(format!("{e}\nInvalid rate of {provider} probe"));
                 }
             }
         }
@@ -313,8 +367,10 @@ fn parse_one(raw: &str, span: (usize, usize), ignore_invalid: bool, src: &mut So
                 return skip_or(count_error(provider, &parts, 1, Some(2)));
             }
             ap.target = parts[1].clone();
-            if parts.len() == 3 && parts[2] != "*" && parse_int(&parts[2]).is_none_or(|n| n < 0) {
-                return Parsed::Invalid(format!("Invalid count for {provider} probe"));
+            if parts.len() == 3 && parts[2] != "*" {
+                if let Err(e) = to_int(&parts[2], true) {
+                    return Parsed::Invalid(format!("{e}\nInvalid count for {provider} probe"));
+                }
             }
         }
         "watchpoint" | "asyncwatchpoint" => {
@@ -365,9 +421,12 @@ fn split_offset(s: &str, allowed: bool) -> Result<(String, i64), String> {
         _ if !allowed => Err("Offset not allowed".into()),
         1 => {
             let (f, o) = s.split_once('+').unwrap_or((s, ""));
-            match parse_int(o).and_then(|n| i64::try_from(n).ok()) {
-                Some(n) if !f.is_empty() => Ok((f.to_string(), n)),
-                _ => Err("Invalid offset".into()),
+            if f.is_empty() || o.is_empty() {
+                return Err("Invalid offset".into());
+            }
+            match to_int(o, false) {
+                Ok(n) => Ok((f.to_string(), i64::try_from(n).unwrap_or(0))),
+                Err(e) => Err(format!("{e}\nInvalid offset")),
             }
         }
         _ => Err("Cannot take more than one offset".into()),
@@ -421,7 +480,9 @@ pub(super) fn check(aps: &mut [Ap], src: &mut Sources<'_>, diags: &mut Vec<Diag>
                 if ap.func.is_empty() {
                     err("usdt probe must have a target function or wildcard".into());
                 }
-                if !ap.target.is_empty() && !(src.pid.is_some() && has_wildcard(&ap.target)) {
+                // With a PID, a wildcarded target is matched against the process's files later.
+                let later = ap.target.is_empty() || (src.pid.is_some() && has_wildcard(&ap.target));
+                if !later {
                     let paths = binaries::resolve_binary_paths(&ap.target, src.pid);
                     resolve_target(ap, &paths, "usdt", diags);
                 }
@@ -432,20 +493,14 @@ pub(super) fn check(aps: &mut [Ap], src: &mut Sources<'_>, diags: &mut Vec<Diag>
                     ));
                 }
             }
-            "tracepoint" => {
-                if ap.target.is_empty() || ap.func.is_empty() {
-                    err("tracepoint probe must have a target".into());
-                }
+            "tracepoint" if ap.target.is_empty() || ap.func.is_empty() => {
+                err("tracepoint probe must have a target".into());
             }
-            "rawtracepoint" => {
-                if ap.func.is_empty() {
-                    err("rawtracepoint should be attached to a function".into());
-                }
+            "rawtracepoint" if ap.func.is_empty() => {
+                err("rawtracepoint should be attached to a function".into());
             }
-            "profile" | "interval" => {
-                if ap.target.is_empty() {
-                    err(format!("{p} probe must have unit of time"));
-                }
+            "profile" | "interval" if ap.target.is_empty() => {
+                err(format!("{p} probe must have unit of time"));
             }
             "software" | "hardware" => {
                 let kind = if p == "software" { "software" } else { "hardware" };
@@ -465,10 +520,8 @@ pub(super) fn check(aps: &mut [Ap], src: &mut Sources<'_>, diags: &mut Vec<Diag>
                     err("kfunc should specify a function".into());
                 }
             }
-            "iter" => {
-                if ap.func.is_empty() {
-                    err("iter should specify a iterator's name".into());
-                }
+            "iter" if ap.func.is_empty() => {
+                err("iter should specify a iterator's name".into());
             }
             _ => {}
         }
@@ -511,16 +564,20 @@ mod tests {
 
     #[test]
     fn attach_point_numbers() {
-        assert_eq!(parse_int("0x10"), Some(16));
-        assert_eq!(parse_int("010"), Some(8));
-        assert_eq!(parse_int("1_000"), Some(1000));
-        assert_eq!(parse_int("99u"), Some(99));
-        assert_eq!(parse_int(""), None);
-        assert_eq!(parse_int("main"), None);
+        assert_eq!(to_int("0x10", false), Ok(16));
+        assert_eq!(to_int("010", false), Ok(8));
+        assert_eq!(to_int("1_000", true), Ok(1000));
+        assert_eq!(to_int("99u", true), Ok(99));
+        assert_eq!(to_int("2e3", true), Ok(2000));
+        assert_eq!(to_int("-1", true), Ok(i128::from(u64::MAX)));
+        assert_eq!(to_int("", true), Err("stoull".into()));
+        assert_eq!(to_int("main", false), Err("stoll".into()));
+        assert_eq!(to_int("12x", false), Err("Found trailing non-numeric characters".into()));
+        assert_eq!(to_int("99999999999999999999", false), Err("stoll".into()));
         assert_eq!(split_offset("f+0x10", true), Ok(("f".into(), 16)));
         assert_eq!(split_offset("f+1", false), Err("Offset not allowed".into()));
         assert_eq!(split_offset("f+1+2", true), Err("Cannot take more than one offset".into()));
-        assert_eq!(split_offset("f+x", true), Err("Invalid offset".into()));
+        assert_eq!(split_offset("f+x", true), Err("stoll\nInvalid offset".into()));
     }
 
     #[test]
