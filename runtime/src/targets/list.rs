@@ -76,6 +76,11 @@ pub trait ParamSource {
     /// spells them (`int argc`, `struct Foo* foo1`); an empty list for a function DWARF doesn't
     /// describe; Err when the binary has no DWARF.
     fn uprobe_params(&self, path: &str, funcs: &[String]) -> Result<Vec<Vec<String>>, String>;
+
+    /// The parameters of each of the kernel functions `(module, function)` in BTF, as
+    /// bpftrace spells them (`struct file * file`, then `ssize_t retval`); None for a function
+    /// BTF doesn't describe.
+    fn kernel_params(&self, funcs: &[(String, String)]) -> Vec<Option<Vec<String>>>;
 }
 
 /// How to list.
@@ -206,6 +211,11 @@ fn print(lines: &mut Vec<String>, ap: &Ap, opts: &ListOptions<'_>, src: &mut Sou
                     uprobe_params(p, &found, &mut params, src);
                 }
             }
+            "kfunc" | "kretfunc" | "iter" => {
+                if let Some(p) = opts.params {
+                    kernel_params(p, ap.provider == "iter", &found, &mut params);
+                }
+            }
             _ => {}
         }
     }
@@ -251,6 +261,28 @@ fn uprobe_params(
             }
             Err(_) => src.warn(format!("No DWARF found for \"{path}\", cannot show parameter info")),
         }
+    }
+}
+
+/// The BTF parameters of kfunc matches (`MODULE:FUNC`) or of iterators (`NAME`: the
+/// parameters of `bpf_iter_NAME` between the iterator's meta data and the result).
+fn kernel_params(p: &dyn ParamSource, iter: bool, found: &BTreeSet<String>, params: &mut HashMap<String, Vec<String>>) {
+    let funcs: Vec<(String, String)> = found
+        .iter()
+        .map(|m| match m.split_once(':') {
+            Some((module, f)) if !iter => (module.to_string(), f.to_string()),
+            _ => ("vmlinux".to_string(), format!("bpf_iter_{m}")),
+        })
+        .collect();
+    for (m, list) in found.iter().zip(p.kernel_params(&funcs)) {
+        let Some(mut list) = list else { continue };
+        if iter {
+            list.pop();
+            if !list.is_empty() {
+                list.remove(0);
+            }
+        }
+        params.insert(m.clone(), list);
     }
 }
 
@@ -517,5 +549,50 @@ mod tests {
         assert_eq!(match_candidates("b:ns::foo(int)", &c, true), BTreeSet::from(["b:_ZN2ns3fooEi".to_string()]));
         assert_eq!(cpp_form("b:_ZN2ns3fooEi"), "b:cpp:\"ns::foo(int)\"");
         assert_eq!(cpp_form("b:main"), "b:cpp:main");
+    }
+
+    /// Parameters from a table, for the printing of `-lv`.
+    struct Fixed;
+
+    impl ParamSource for Fixed {
+        fn uprobe_params(&self, _: &str, funcs: &[String]) -> Result<Vec<Vec<String>>, String> {
+            Ok(funcs.iter().map(|f| vec![format!("int {f}_arg")]).collect())
+        }
+
+        fn kernel_params(&self, funcs: &[(String, String)]) -> Vec<Option<Vec<String>>> {
+            funcs.iter().map(|(m, f)| Some(vec![format!("struct {m} * first"), format!("int {f}"), "long retval".into()])).collect()
+        }
+    }
+
+    /// The listing of `search` as on a kernel where fentry works (whatever this one does).
+    fn with_kfuncs(search: &str, verbose: bool) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let mut src = Sources { pid: None, kfunc: Some(true), kernel: None, warnings: &mut warnings };
+        let mut diags = Vec::new();
+        let mut aps = parse::attach_points(search, &mut src, &mut diags);
+        parse::check(&mut aps, &mut src, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let opts = ListOptions { verbose, pid: None, params: Some(&Fixed) };
+        let mut lines = Vec::new();
+        for ap in &aps {
+            print(&mut lines, ap, &opts, &mut src);
+        }
+        lines
+    }
+
+    #[test]
+    fn kfuncs_list_with_their_module() {
+        assert_eq!(with_kfuncs("kfunc:vfs_read", false), ["kfunc:vmlinux:vfs_read"]);
+        let wild = with_kfuncs("fentry:vmlinux:vfs_rea*", false);
+        assert!(wild.contains(&"kfunc:vmlinux:vfs_read".to_string()) && wild.iter().all(|l| l.starts_with("kfunc:vmlinux:vfs_rea")));
+        assert_eq!(
+            with_kfuncs("kretfunc:vfs_read", true),
+            ["kretfunc:vmlinux:vfs_read", "    struct vmlinux * first", "    int vfs_read", "    long retval"]
+        );
+        // Iterators show the parameters between the meta data and the result.
+        assert_eq!(with_kfuncs("iter:task_vma", true), ["iter:task_vma", "    int bpf_iter_task_vma"]);
+        // A wildcarded type includes kfuncs, between iter and kprobe.
+        let all = with_kfuncs("*:vfs_read", false);
+        assert_eq!(all, ["kfunc:vmlinux:vfs_read", "kprobe:vfs_read"]);
     }
 }
