@@ -13,12 +13,14 @@
 mod args;
 mod codegen;
 mod info;
+mod listing;
 mod run;
 mod system;
 mod types;
 
 pub use codegen::CompileFn;
 use btc_compiler::{CompileError, CompileOptions, Emit};
+pub use listing::list;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -315,77 +317,6 @@ fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -
         ));
     }
     out
-}
-
-/// Lists the probes matching `pattern` (`btc list`, `-l`).
-pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
-    let params = DwarfParams::default();
-    let opts = btc_runtime::targets::list::ListOptions { verbose, pid, params: Some(&params) };
-    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), &opts);
-    let mut diags = btc_compiler::diag::Diagnostics::default();
-    for d in &listing.diags {
-        let span = btc_compiler::diag::Span::new(d.span.0, d.span.1);
-        diags.push(if d.error {
-            btc_compiler::diag::Diagnostic::error(span, d.message.clone())
-        } else {
-            btc_compiler::diag::Diagnostic::warning(span, d.message.clone())
-        });
-    }
-    eprint!("{}", diags.render("stdin", &listing.search, true));
-    if listing.failed() {
-        return Err(Failure::Reported);
-    }
-    for w in &listing.warnings {
-        eprintln!("{w}");
-    }
-    let mut out = std::io::stdout().lock();
-    let mut text = listing.lines.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(format!("can't write output: {e}").into()),
-    }
-}
-
-/// The parameters `-lv` shows, through the compiler's readers: DWARF for user functions, the
-/// kernel's BTF (vmlinux and modules, each read once) for kfuncs and iterators.
-#[derive(Default)]
-struct DwarfParams {
-    btf: std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<btc_compiler::types::btf::Btf>>>>,
-}
-
-impl DwarfParams {
-    /// The BTF of `module` (`vmlinux`: the kernel's), parsed on first use.
-    fn btf(&self, module: &str) -> Option<std::rc::Rc<btc_compiler::types::btf::Btf>> {
-        use btc_compiler::types::btf::Btf;
-        if let Some(b) = self.btf.borrow().get(module) {
-            return b.clone();
-        }
-        let read = |m: &str| std::fs::read(format!("/sys/kernel/btf/{m}")).ok();
-        let parsed = if module == "vmlinux" {
-            read(module).and_then(|b| Btf::parse(b, None).ok()).map(std::rc::Rc::new)
-        } else {
-            let base = self.btf("vmlinux");
-            base.and_then(|base| read(module).and_then(|b| Btf::parse(b, Some(base)).ok())).map(std::rc::Rc::new)
-        };
-        self.btf.borrow_mut().insert(module.to_string(), parsed.clone());
-        parsed
-    }
-}
-
-impl btc_runtime::targets::list::ParamSource for DwarfParams {
-    fn uprobe_params(&self, path: &str, funcs: &[String]) -> Result<Vec<Vec<String>>, String> {
-        let binary = btc_runtime::targets::elf::read(path)?;
-        let index = btc_compiler::types::dwarf::index(&binary)?;
-        btc_compiler::types::dwarf::param_lists(&binary, &index, funcs)
-    }
-
-    fn kernel_params(&self, funcs: &[(String, String)]) -> Vec<Option<Vec<String>>> {
-        funcs.iter().map(|(m, f)| self.btf(m).and_then(|b| b.function_param_decls(f))).collect()
-    }
 }
 
 pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {

@@ -1,6 +1,8 @@
 //! C declarations of BTF types as libbpf's btf_dump writes them (`struct file *`,
 //! `const char *`, `char * const`, `int (*)(void *)`): bpftrace's `-lv` prints kfunc and
-//! iterator parameters this way, as `TYPE NAME` lines and a last `TYPE retval`.
+//! iterator parameters this way, as `TYPE NAME` lines and a last `TYPE retval`; and the
+//! definitions of structs, unions and enums (`-lv 'struct NAME'`), without btf_dump's padding
+//! markers and attributes.
 
 use super::{Btf, BtfType, Kind};
 
@@ -11,8 +13,89 @@ impl Btf {
     /// The C declaration of type `id` named `name` (empty: an abstract declarator, as in a cast).
     pub fn c_decl(&self, id: u32, name: &str) -> String {
         let mut out = String::new();
-        self.emit_decl(&mut out, id, name, 0);
+        self.emit_decl(&mut out, id, name, 0, 0);
         out
+    }
+
+    /// The C definition of the struct, union or enum `id` (`struct x {\n\tint a;\n};`), its
+    /// anonymous members' types written inline; None for another kind of type.
+    pub fn c_definition(&self, id: u32) -> Option<String> {
+        let t = self.get(id)?;
+        if !matches!(t.kind, Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64) {
+            return None;
+        }
+        let mut out = String::new();
+        self.emit_definition(&mut out, &t, 0, 0);
+        out.push(';');
+        Some(out)
+    }
+
+    /// The named structs, unions and enums of this blob (not of its base), as
+    /// `(KIND NAME, id)`: what bpftrace lists for `-l 'struct ...'`.
+    pub fn named_aggregates(&self) -> impl Iterator<Item = (String, u32)> + '_ {
+        self.ids().filter_map(|id| {
+            let t = self.get(id)?;
+            let word = match t.kind {
+                Kind::Struct => "struct",
+                Kind::Union => "union",
+                Kind::Enum => "enum",
+                _ => return None,
+            };
+            (!t.name.is_empty()).then(|| (format!("{word} {}", t.name), id))
+        })
+    }
+
+    fn emit_definition(&self, out: &mut String, t: &BtfType<'_>, lvl: usize, depth: usize) {
+        let tabs = |n: usize| "\t".repeat(n);
+        let word = match t.kind {
+            Kind::Struct => "struct",
+            Kind::Union => "union",
+            _ => "enum",
+        };
+        out.push_str(word);
+        if !t.name.is_empty() {
+            out.push(' ');
+            out.push_str(t.name);
+        }
+        if depth >= MAX_CHAIN {
+            out.push_str(" {...}");
+            return;
+        }
+        if matches!(t.kind, Kind::Enum | Kind::Enum64) {
+            if t.vlen == 0 {
+                return;
+            }
+            out.push_str(" {");
+            for (name, value) in self.enumerators(t) {
+                let value = if t.kind_flag { value.to_string() } else { (value as u64 & self.enum_mask(t)).to_string() };
+                out.push_str(&format!("\n{}{name} = {value},", tabs(lvl + 1)));
+            }
+            out.push_str(&format!("\n{}}}", tabs(lvl)));
+            return;
+        }
+        out.push_str(" {");
+        for m in self.members(t) {
+            out.push_str(&format!("\n{}", tabs(lvl + 1)));
+            self.emit_decl(out, m.type_id, m.name, lvl + 1, depth + 1);
+            if m.bitfield_size != 0 {
+                out.push_str(&format!(": {}", m.bitfield_size));
+            }
+            out.push(';');
+        }
+        if t.vlen > 0 || t.size_or_type > 0 {
+            out.push_str(&format!("\n{}}}", tabs(lvl)));
+        } else {
+            out.push('}');
+        }
+    }
+
+    /// The bits of an unsigned enum's values (32 for ENUM, 64 for ENUM64).
+    fn enum_mask(&self, t: &BtfType<'_>) -> u64 {
+        if t.kind == Kind::Enum64 {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        }
     }
 
     /// The parameters of FUNC `name` of this blob as bpftrace's `-lv` lists them: `TYPE NAME`
@@ -46,15 +129,15 @@ impl Btf {
         chain
     }
 
-    fn emit_decl(&self, out: &mut String, id: u32, name: &str, depth: usize) {
+    fn emit_decl(&self, out: &mut String, id: u32, name: &str, lvl: usize, depth: usize) {
         let mut chain = self.decl_chain(id);
-        self.emit_chain(out, &mut chain, name, depth);
+        self.emit_chain(out, &mut chain, name, lvl, depth);
     }
 
     /// Writes a declaration from its chain, innermost type first: the base type with the
     /// qualifiers applied to it in front, then pointers and qualifiers, then arrays and
     /// prototypes around the name.
-    fn emit_chain(&self, out: &mut String, chain: &mut Vec<BtfType<'_>>, name: &str, depth: usize) {
+    fn emit_chain(&self, out: &mut String, chain: &mut Vec<BtfType<'_>>, name: &str, lvl: usize, depth: usize) {
         // Whether the last thing written was a `*` (no space before the next `*` or the name).
         let mut last_was_ptr = true;
         while let Some(t) = chain.pop() {
@@ -72,10 +155,11 @@ impl Btf {
                         Kind::Fwd => "struct",
                         _ => "enum",
                     };
-                    out.push_str(word);
-                    if t.name.is_empty() {
-                        out.push_str(" {...}");
+                    if t.name.is_empty() && t.kind != Kind::Fwd {
+                        // An anonymous type is written out where it is used.
+                        self.emit_definition(out, &t, lvl, depth + 1);
                     } else {
+                        out.push_str(word);
                         out.push(' ');
                         out.push_str(t.name);
                     }
@@ -101,7 +185,7 @@ impl Btf {
                     if !multidim {
                         out.push('(');
                     }
-                    self.emit_chain(out, chain, name, depth);
+                    self.emit_chain(out, chain, name, lvl, depth);
                     if !multidim {
                         out.push(')');
                     }
@@ -114,7 +198,7 @@ impl Btf {
                         Self::emit_name(out, name, last_was_ptr);
                     } else {
                         out.push_str(" (");
-                        self.emit_chain(out, chain, name, depth);
+                        self.emit_chain(out, chain, name, lvl, depth);
                         out.push(')');
                     }
                     out.push('(');
@@ -133,7 +217,7 @@ impl Btf {
                             break;
                         }
                         if depth < MAX_CHAIN {
-                            self.emit_decl(out, *ptype, pname, depth + 1);
+                            self.emit_decl(out, *ptype, pname, lvl, depth + 1);
                         }
                     }
                     out.push(')');
