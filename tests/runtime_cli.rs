@@ -282,7 +282,10 @@ fn dash_c_runs_the_child_after_attaching_and_ends_with_it() {
 fn dash_c_child_gets_sigterm_when_btc_ends_first() {
     let marker = tmp("child-survived");
     let _ = std::fs::remove_file(&marker);
-    let cmd = format!("sh -c 'sleep 3; touch {}'", marker.display());
+    // -c splits at spaces without quoting (as bpftrace does): the shell commands go in a file.
+    let script = tmp("child-script.sh");
+    std::fs::write(&script, format!("sleep 3; touch {}\n", marker.display())).expect("write script");
+    let cmd = format!("sh {}", script.display());
     let o = run(&["run", "-e", "interval:ms:200 { exit(); }", "-c", &cmd], &[]);
     assert_eq!(o.status.code(), Some(0));
     std::thread::sleep(Duration::from_secs(4));

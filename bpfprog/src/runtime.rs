@@ -17,10 +17,12 @@ pub enum Var {
     Cpid = 0,
     /// `elapsed`: the `nsecs` (boot clock) value when tracing started.
     StartNs = 1,
+    /// `nsecs(sw_tai)`: CLOCK_TAI minus CLOCK_BOOTTIME, in nanoseconds, when tracing started.
+    TaiOffset = 2,
 }
 
 /// Number of slots of [`VARS_MAP`].
-pub const VARS_SLOTS: u32 = 2;
+pub const VARS_SLOTS: u32 = 3;
 
 /// Prefix of the BPF stack trace maps; the map for stacks of at most N frames is `btc_stackN`.
 pub const STACK_MAP_PREFIX: &str = "btc_stack";
@@ -70,8 +72,13 @@ pub enum RuntimeTy {
     Ustack { map: String, mode: StackMode, limit: u32 },
     /// `ntop([af,] addr)`: the address family, then 16 bytes of address. 24 bytes.
     Inet,
-    /// `strftime(fmt, ns)`: nanoseconds since boot, printed with `fmt`.
-    Timestamp { fmt: String },
+    /// `strftime(fmt, ns)`: nanoseconds since boot (or, with `epoch`, since the Unix epoch:
+    /// `nsecs(tai)`, `nsecs(sw_tai)`), printed with `fmt`.
+    Timestamp {
+        fmt: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        epoch: bool,
+    },
     /// `macaddr(p)`: 6 bytes, padded to 8.
     MacAddr,
     /// `cgroup_path(id[, filter])`: the cgroup id.

@@ -111,8 +111,9 @@ impl Resolver {
                 self.stack_text(&frames, *mode, user, pid, indent)
             }
             RuntimeTy::Inet => inet(word(0), raw.get(8..24).unwrap_or(&[])),
-            RuntimeTy::Timestamp { fmt } => {
-                let wall = i128::from(word(0)) + self.boot_to_wall_ns;
+            RuntimeTy::Timestamp { fmt, epoch } => {
+                let base = if *epoch { 0 } else { self.boot_to_wall_ns };
+                let wall = i128::from(word(0)) + base;
                 strftime::format(fmt, wall).unwrap_or_else(|| "(?)".to_string())
             }
             RuntimeTy::MacAddr => {

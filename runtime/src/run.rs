@@ -166,11 +166,15 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         }
         return Ok(0);
     }
+    if kernel::trace_printk::calls_helper(object, kernel::trace_printk::TRACE_PRINTK) {
+        kernel::trace_printk::ensure_debugfs_tracing();
+    }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
     check_probe_limit(&meta, max_probes)?;
     let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
+    tracer.write_var(Var::TaiOffset, u64::try_from(process::tai_offset_ns()).unwrap_or(0))?;
     signals::set_child(child.as_ref().map_or(0, Child::pid));
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
     let mut printer = Printer::with_services(&meta, services);
@@ -260,12 +264,13 @@ impl Session<'_, '_> {
             if let Some(c) = &mut self.child {
                 c.resume().map_err(RuntimeError::Process)?;
             }
-            // Test harnesses written for bpftrace wait for this line before starting a workload.
-            // Like bpftrace, it goes to stdout even when the output goes to a file (-o).
-            if std::env::var_os(NOTIFY_ATTACHED).is_some() {
-                let mut stdout = std::io::stdout();
-                let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
-            }
+        }
+        // Test harnesses written for bpftrace wait for this line before starting a workload.
+        // Like bpftrace, it goes to stdout even when the output goes to a file (-o), and it
+        // comes even when BEGIN called exit() (bpftrace attaches before it sees the exit).
+        if std::env::var_os(NOTIFY_ATTACHED).is_some() && !self.stopping() {
+            let mut stdout = std::io::stdout();
+            let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
         }
         // Iterators run once, after BEGIN; the session then ends as after exit().
         if !exited && !self.stopping() && probes.iter().any(|p| matches!(p.kind, ProbeKind::Iter { .. })) {

@@ -78,7 +78,9 @@ pub(crate) fn define_maps<'ctx>(
     }
     // The Debug form of the AST names every builtin as `Builtin("name")`: a cheap, exact test.
     let ast = format!("{:?}", prog.probes);
-    let vars = (ast.contains("Builtin(\"cpid\")") || ast.contains("Builtin(\"elapsed\")")).then(|| {
+    // `sw_tai` is only valid as the argument of nsecs(), whose value adds the TAI offset.
+    let uses_vars = ["cpid", "elapsed", "sw_tai"].iter().any(|b| ast.contains(&format!("Builtin({b:?})")));
+    let vars = uses_vars.then(|| {
         define_map(
             runtime::VARS_MAP,
             &[("type", BPF_MAP_TYPE_ARRAY), ("max_entries", runtime::VARS_SLOTS), ("key_size", 4), ("value_size", 8)],
@@ -211,7 +213,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Reads a slot of the runtime's variables map (0 when absent).
-    fn read_var(&mut self, var: runtime::Var) -> R<IntValue<'ctx>> {
+    pub(crate) fn read_var(&mut self, var: runtime::Var) -> R<IntValue<'ctx>> {
         let map = self.m.rt.vars.ok_or_else(|| llvm_err("no vars map"))?.as_pointer_value();
         let key = self.alloca_bytes(4, "var_key")?;
         self.b.build_store(key, self.m.context.i32_type().const_int(var as u64, false)).map_err(llvm_err)?;

@@ -11,6 +11,7 @@ mod access;
 mod builtins;
 mod calls;
 mod calls_bswap;
+mod calls_builtins;
 mod calls_skb;
 mod core;
 mod calls_runtime;
