@@ -85,6 +85,9 @@ pub enum RuntimeTy {
     CgroupPath { filter: Option<String> },
     /// `strerror(n)`: the error number.
     Strerror,
+    /// `username`: the user id, printed as the user's name from /etc/passwd (empty when the
+    /// id has none).
+    Username,
     /// `buf(p, n)`: the number of bytes read, then `size` bytes.
     Buf { size: u32 },
 }
@@ -98,7 +101,8 @@ impl RuntimeTy {
             | RuntimeTy::Timestamp { .. }
             | RuntimeTy::MacAddr
             | RuntimeTy::CgroupPath { .. }
-            | RuntimeTy::Strerror => 8,
+            | RuntimeTy::Strerror
+            | RuntimeTy::Username => 8,
             RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
             RuntimeTy::Inet => 24,
             RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
@@ -122,6 +126,7 @@ impl RuntimeTy {
             RuntimeTy::MacAddr => "macaddr_t",
             RuntimeTy::CgroupPath { .. } => "cgroup_path_t",
             RuntimeTy::Strerror => "strerror_t",
+            RuntimeTy::Username => "username",
             RuntimeTy::Buf { .. } => "buf_t",
         }
     }

@@ -27,6 +27,22 @@ pub trait Symbolize {
     fn user(&mut self, pid: u32, addr: u64) -> Option<Sym>;
     /// The paths of cgroup `id`, as `hierarchy:path` joined by commas.
     fn cgroup_path(&mut self, id: u64, filter: Option<&str>) -> String;
+    /// The name of user `uid` (`username`); empty when unknown.
+    fn username(&mut self, uid: u32) -> String {
+        let _ = uid;
+        String::new()
+    }
+}
+
+/// The name /etc/passwd (`text`) gives user `uid`: the first field of the first line whose
+/// third field is the id.
+pub fn passwd_name(text: &str, uid: u32) -> Option<&str> {
+    let id = uid.to_string();
+    text.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let (name, _pw, u) = (f.next()?, f.next()?, f.next()?);
+        (u == id).then_some(name)
+    })
 }
 
 /// Reads the frames of a stack id (the kernel's stack trace maps in production).
@@ -122,6 +138,7 @@ impl Resolver {
             }
             RuntimeTy::CgroupPath { filter } => self.symbols.borrow_mut().cgroup_path(word(0), filter.as_deref()),
             RuntimeTy::Strerror => crate::kernel::os_error_text(word(0) as i32),
+            RuntimeTy::Username => self.symbols.borrow_mut().username(word(0) as u32),
             RuntimeTy::Buf { .. } => {
                 let n = usize::try_from(word(0)).unwrap_or(0);
                 let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);

@@ -8,6 +8,7 @@ use inkwell::module::Linkage;
 
 const KTIME_GET_NS: u64 = 5;
 const TRACE_PRINTK: u64 = 6;
+const GET_CURRENT_UID_GID: u64 = 15;
 const KTIME_GET_BOOT_NS: u64 = 125;
 const KTIME_GET_TAI_NS: u64 = 208;
 
@@ -26,6 +27,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
         };
         Ok(Val::Int(v))
+    }
+
+    /// `username`: the user id, which the runtime prints as a name.
+    pub(crate) fn username(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        let r = self.helper(GET_CURRENT_UID_GID, &[])?;
+        let uid = self.b.build_and(r, self.u64c(0xffff_ffff), "uid").map_err(llvm_err)?;
+        self.record(e, &[uid])
     }
 
     /// `debugf(fmt, args...)`: bpf_trace_printk(fmt, fmt_size, a1, a2, a3). The format lives in

@@ -191,7 +191,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// A value of `e`'s (runtime) type made of the given u64 fields.
-    fn record(&mut self, e: &Expr, fields: &[IntValue<'ctx>]) -> R<Val<'ctx>> {
+    pub(crate) fn record(&mut self, e: &Expr, fields: &[IntValue<'ctx>]) -> R<Val<'ctx>> {
         let size = self.ty(e).layout().size();
         let slot = self.alloca_bytes(size, "rt")?;
         self.memset0(slot, size)?;

@@ -22,7 +22,8 @@ impl Checker<'_> {
             "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
             _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
             "ctx" if self.iter_ctx_type().is_some() => self.iter_ctx_type().unwrap_or(Type::I64),
-            "ctx" | "username" => {
+            "username" => Type::Runtime(btc_bpfprog::RuntimeTy::Username),
+            "ctx" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }

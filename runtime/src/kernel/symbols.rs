@@ -68,6 +68,8 @@ pub struct Symbols {
     per_program: HashMap<PathBuf, Rc<Vec<Mapping>>>,
     /// The separate debug file of each stripped file looked at (None: it has none).
     debug_files: HashMap<PathBuf, Option<DebugFile>>,
+    /// /etc/passwd, once read (for `username`).
+    passwd: Option<String>,
 }
 
 fn read_maps(pid: u32) -> Option<Vec<Mapping>> {
@@ -77,7 +79,14 @@ fn read_maps(pid: u32) -> Option<Vec<Mapping>> {
 impl Symbols {
     pub fn new(opts: SymbolOptions) -> Symbols {
         let symbolizer = Symbolizer::builder().enable_demangling(opts.demangle).enable_code_info(false).build();
-        Symbols { opts, symbolizer, per_pid: HashMap::new(), per_program: HashMap::new(), debug_files: HashMap::new() }
+        Symbols {
+            opts,
+            symbolizer,
+            per_pid: HashMap::new(),
+            per_program: HashMap::new(),
+            debug_files: HashMap::new(),
+            passwd: None,
+        }
     }
 
     /// Reads and keeps the memory map of `pid` now (for `-p` and `-c`), unless caching is off.
@@ -181,7 +190,22 @@ impl Symbolize for Symbols {
     fn cgroup_path(&mut self, id: u64, filter: Option<&str>) -> String {
         cgroup_paths(id, filter)
     }
+
+    fn username(&mut self, uid: u32) -> String {
+        // Read once per run, as bpftrace reads /etc/passwd (it does for every lookup).
+        let text = self.passwd.get_or_insert_with(|| match std::fs::read_to_string(PASSWD) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("ERROR: {}: {PASSWD}", crate::kernel::io_reason(&e));
+                String::new()
+            }
+        });
+        crate::resolve::passwd_name(text, uid).unwrap_or_default().to_string()
+    }
 }
+
+/// The user database `username` reads.
+const PASSWD: &str = "/etc/passwd";
 
 /// The address of kernel symbol `name`, from /proc/kallsyms (`kaddr`).
 pub fn kernel_symbol(name: &str) -> Result<u64, String> {
