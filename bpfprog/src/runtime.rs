@@ -24,6 +24,21 @@ pub enum Var {
 /// Number of slots of [`VARS_MAP`].
 pub const VARS_SLOTS: u32 = 3;
 
+/// The word after a user address or stack id (`usym`, `ustack`): the PID in the low 32 bits,
+/// and the index of the probe that recorded it in [`crate::Metadata::probes`], plus one, in
+/// the high 32 bits (0: unknown). The probe tells the runtime which binary to read symbols
+/// from when the process has exited.
+pub fn user_pid_word(pid: u32, probe_index: u32) -> u64 {
+    u64::from(pid) | (u64::from(probe_index.saturating_add(1)) << 32)
+}
+
+/// The PID and probe index (if recorded) of a [`user_pid_word`].
+pub fn split_user_pid_word(word: u64) -> (u32, Option<u32>) {
+    let pid = (word & 0xffff_ffff) as u32;
+    let probe = (word >> 32) as u32;
+    (pid, probe.checked_sub(1))
+}
+
 /// Prefix of the BPF stack trace maps; the map for stacks of at most N frames is `btc_stackN`.
 pub const STACK_MAP_PREFIX: &str = "btc_stack";
 
@@ -64,11 +79,12 @@ impl StackMode {
 pub enum RuntimeTy {
     /// `ksym(addr)`: the address. Printed as the name of the kernel function containing it.
     Ksym,
-    /// `usym(addr)`: address, then PID. Printed as the name of the user function containing it.
+    /// `usym(addr)`: address, then PID (see [`user_pid_word`]). Printed as the name of the user
+    /// function containing it.
     Usym,
     /// `kstack`: the stack id in the map `map` (negative: no stack). 8 bytes.
     Kstack { map: String, mode: StackMode, limit: u32 },
-    /// `ustack`: the stack id in `map`, then the PID. 16 bytes.
+    /// `ustack`: the stack id in `map`, then the PID (see [`user_pid_word`]). 16 bytes.
     Ustack { map: String, mode: StackMode, limit: u32 },
     /// `ntop([af,] addr)`: the address family, then 16 bytes of address. 24 bytes.
     Inet,

@@ -126,11 +126,23 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         vmlinux: opts.vmlinux.clone(),
     });
     let mut out = Out { w, broken: false, buffering: opts.buffering, pending: Vec::new() };
-    let services_for = |symbols: Symbols| Services {
-        format: opts.format,
-        resolver: Resolver::new(Box::new(symbols), process::boot_to_wall_ns()),
-        host: Box::new(process::RealHost),
-        max_cat_bytes: config.max_cat_bytes.unwrap_or(DEFAULT_MAX_CAT_BYTES),
+    let binaries: Vec<Option<String>> = meta
+        .probes
+        .iter()
+        .map(|p| match &p.kind {
+            ProbeKind::Uprobe { path, .. } | ProbeKind::Usdt { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    let services_for = |symbols: Symbols| {
+        let mut resolver = Resolver::new(Box::new(symbols), process::boot_to_wall_ns());
+        resolver.set_probe_binaries(binaries);
+        Services {
+            format: opts.format,
+            resolver,
+            host: Box::new(process::RealHost),
+            max_cat_bytes: config.max_cat_bytes.unwrap_or(DEFAULT_MAX_CAT_BYTES),
+        }
     };
 
     // The -p target must exist; the -c child starts (stopped) before the programs load.

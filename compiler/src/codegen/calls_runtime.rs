@@ -156,7 +156,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let a = args.first().ok_or_else(|| llvm_err(name))?;
                 let v = self.expr(a)?;
                 let addr = self.as_int(v)?;
-                let pid = self.current_pid()?;
+                let pid = self.user_pid_word()?;
                 self.record(e, &[addr, pid])
             }
             "kstack" | "ustack" => self.stack(e),
@@ -188,6 +188,14 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn current_pid(&self) -> R<IntValue<'ctx>> {
         let r = self.helper(helper::GET_CURRENT_PID_TGID, &[])?;
         self.b.build_right_shift(r, self.u64c(32), false, "pid").map_err(llvm_err)
+    }
+
+    /// The second word of `usym` and `ustack` values: the PID and the probe that recorded it
+    /// (see [`runtime::user_pid_word`]).
+    fn user_pid_word(&self) -> R<IntValue<'ctx>> {
+        let pid = self.current_pid()?;
+        let probe = self.u64c(runtime::user_pid_word(0, self.m.probe_index));
+        self.b.build_or(pid, probe, "pid_probe").map_err(llvm_err)
     }
 
     /// A value of `e`'s (runtime) type made of the given u64 fields.
@@ -247,7 +255,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let id32 = self.b.build_int_truncate(id, self.m.context.i32_type(), "sid32").map_err(llvm_err)?;
         let id = self.b.build_int_s_extend(id32, self.m.context.i64_type(), "sid").map_err(llvm_err)?;
         if user {
-            let pid = self.current_pid()?;
+            let pid = self.user_pid_word()?;
             self.record(e, &[id, pid])
         } else {
             self.record(e, &[id])

@@ -191,6 +191,24 @@ impl Symbolize for Symbols {
         cgroup_paths(id, filter)
     }
 
+    /// bpftrace's rule: with one symbol cache per program, a process that is gone resolves
+    /// through the symbol table of its probe's binary, at the address as it is (right for
+    /// binaries loaded where they are linked: not position-independent, or without ASLR).
+    fn user_in_file(&mut self, path: &str, addr: u64) -> Option<Sym> {
+        if self.opts.cache != UserSymbolCache::PerProgram {
+            return None;
+        }
+        let src = Source::Elf(Elf::new(path));
+        match self.symbolizer.symbolize_single(&src, Input::VirtOffset(addr)).ok()? {
+            // The address must be inside the symbol (or at the start of one without a size):
+            // addresses of other files (libc) are not near symbols of this one.
+            Symbolized::Sym(s) if s.offset == 0 || s.size.is_some_and(|n| s.offset < n) => {
+                Some(Sym { name: s.name.into_owned(), offset: s.offset as u64, module: Some(path.to_string()) })
+            }
+            _ => None,
+        }
+    }
+
     fn username(&mut self, uid: u32) -> String {
         // Read once per run, as bpftrace reads /etc/passwd (it does for every lookup).
         let text = self.passwd.get_or_insert_with(|| match std::fs::read_to_string(PASSWD) {
