@@ -38,6 +38,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
             "kstack" | "ustack" | "cpid" | "elapsed" => return self.runtime_builtin(name, e),
             "username" => return self.username(e),
+            "args" => return self.uprobe_args_value(e),
             "comm" => {
                 let slot = self.alloca_bytes(16, "comm")?;
                 self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;

@@ -3,6 +3,7 @@
 use super::func::{llvm_err, FnCx, Val, R};
 use crate::ast::{Expr, ExprKind};
 use crate::sema::calls_builtins::TimestampMode;
+use crate::types::Type;
 use btc_bpfprog::runtime::Var;
 use inkwell::module::Linkage;
 
@@ -34,6 +35,33 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let r = self.helper(GET_CURRENT_UID_GID, &[])?;
         let uid = self.b.build_and(r, self.u64c(0xffff_ffff), "uid").map_err(llvm_err)?;
         self.record(e, &[uid])
+    }
+
+    /// `args` of a uprobe as a value: the struct the checker laid out, filled field by field
+    /// from the argument registers.
+    pub(crate) fn uprobe_args_value(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        let Type::Struct(s) = self.ty(e) else { return Err(llvm_err("the args builtin as a value")) };
+        let value = s.record().ok_or_else(|| llvm_err("args struct"))?.clone();
+        let regs = self.inst.probe.args.clone().ok_or_else(|| llvm_err("args record"))?;
+        let slot = self.alloca_bytes(value.size.max(1), "args")?;
+        self.memset0(slot, value.size.max(1))?;
+        for (to, from) in value.fields.iter().zip(&regs.fields) {
+            let dst = self.offset(slot, to.offset)?;
+            match self.ctx_field(from)? {
+                Val::Int(v) => {
+                    let bits = to.ty.c_size().clamp(1, 8) * 8;
+                    let v = if bits < 64 {
+                        self.b.build_int_truncate(v, self.int_type(bits), "arg").map_err(llvm_err)?
+                    } else {
+                        v
+                    };
+                    self.b.build_store(dst, v).map_err(llvm_err)?;
+                }
+                Val::Mem(p) => self.memcpy(dst, p, to.ty.c_size())?,
+                Val::Void => {}
+            }
+        }
+        Ok(Val::Mem(slot))
     }
 
     /// `debugf(fmt, args...)`: bpf_trace_printk(fmt, fmt_size, a1, a2, a3). The format lives in

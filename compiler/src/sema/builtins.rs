@@ -13,6 +13,10 @@ impl Checker<'_> {
             "probe" => self.known_str(&self.rp.name.clone()),
             "curtask" => self.curtask_type(),
             "args" => match &self.rp.args {
+                // A uprobe's arguments as a value: a struct built from the registers.
+                Some(r) if matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { ret: false, .. }) => {
+                    self.uprobe_args_value(r)
+                }
                 Some(r) => Type::Record(r.clone()),
                 None => {
                     self.err(span, format!("the args builtin is not available in {} probes", provider_of(self.rp)));

@@ -7,11 +7,15 @@
 //!   number, for code generation and `strftime`.
 //! - `debugf` writes to the kernel's trace buffer with bpf_trace_printk: at most three
 //!   arguments, and only the conversions the helper supports.
+//! - `args` in a uprobe, used as a value (`print(args)`, `@m = args`, `@m[args]`), is a struct
+//!   of the DWARF parameters, named `struct PROBE_args` as in bpftrace, that code generation
+//!   builds from the argument registers. `args.x` still reads one register (the record).
 
 use super::check::Checker;
 use crate::ast::*;
 use crate::diag::Diagnostic;
-use crate::types::Type;
+use crate::types::{Origin, Record, RecordField, RecordKind, StructRef, Type};
+use std::rc::Rc;
 
 /// The clock `nsecs(mode)` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +219,35 @@ impl Checker<'_> {
             self.diags.push(Diagnostic::warning(e.span, msg));
         }
         Type::Void
+    }
+
+    /// The type of the base of `.field` / `->field`: `args` is the record of the probe's
+    /// arguments there (each field read where it is), whatever its type as a value.
+    pub(crate) fn access_base(&mut self, base: &Expr) -> Type {
+        match (&base.kind, &self.rp.args) {
+            (ExprKind::Builtin(b), Some(r)) if b == "args" => {
+                let t = Type::Record(r.clone());
+                self.set(base, t)
+            }
+            _ => self.expr(base),
+        }
+    }
+
+    /// The struct type of a uprobe's `args` used as a value: the record's fields in C layout.
+    pub(crate) fn uprobe_args_value(&mut self, r: &Record) -> Type {
+        let mut fields = Vec::with_capacity(r.fields.len());
+        let mut size = 0u32;
+        let mut align = 1u32;
+        for f in &r.fields {
+            let a = f.ty.c_align().max(1);
+            let offset = size.next_multiple_of(a);
+            size = offset + f.ty.c_size();
+            align = align.max(a);
+            fields.push(RecordField::new(f.name.clone(), offset, f.ty.clone()));
+        }
+        let name = format!("{}_args", self.rp.name);
+        let record = Record { name, fields, size: size.next_multiple_of(align) };
+        Type::Struct(Rc::new(StructRef::resolved(RecordKind::Struct, record, Origin::Dwarf)))
     }
 
     /// The clock of a timestamp expression: a direct `nsecs(mode)` call has its mode, anything
