@@ -232,6 +232,44 @@ impl Value {
         }
     }
 
+    /// Appends the text form bpftrace uses for a part of a map key. Structs and arrays are
+    /// written without spaces there (`{.a=1,.b=[1,2]}`); everything else as [`Value::render`].
+    pub fn render_key(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Record(fields) => {
+                out.push(b'{');
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'.');
+                    out.extend_from_slice(name.as_bytes());
+                    out.push(b'=');
+                    v.render_key(out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.render_key(out);
+                }
+                out.push(b']');
+            }
+            other => other.render(out),
+        }
+    }
+
+    /// The key text form as bytes.
+    pub fn key_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.render_key(&mut out);
+        out
+    }
+
     /// The text form as bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -248,6 +286,15 @@ impl Value {
             (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
             (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 for (x, y) in a.iter().zip(b) {
+                    let o = x.cmp_key(y);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                a.len().cmp(&b.len())
+            }
+            (Value::Record(a), Value::Record(b)) => {
+                for ((_, x), (_, y)) in a.iter().zip(b) {
                     let o = x.cmp_key(y);
                     if o != Ordering::Equal {
                         return o;
@@ -287,6 +334,16 @@ pub fn render_joined(items: &[Value], out: &mut Vec<u8>) {
             out.extend_from_slice(b", ");
         }
         item.render(out);
+    }
+}
+
+/// Appends the parts of a map key rendered as keys ([`Value::render_key`]) and joined by `sep`.
+pub fn render_key_joined(items: &[Value], sep: &[u8], out: &mut Vec<u8>) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        item.render_key(out);
     }
 }
 
@@ -370,6 +427,26 @@ mod tests {
         data[14..16].copy_from_slice(&7i16.to_le_bytes());
         let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
         assert_eq!(text(&v), "{ .a = -2, .arr = [1,0,3], .lo = 5, .hi = -1, .s = hi, .d = { .x = 7 } }");
+    }
+
+    #[test]
+    fn keys_write_structs_and_arrays_without_spaces() {
+        let pair = Value::Record(vec![("m".into(), Value::Int(Int::signed(2))), ("n".into(), Value::Int(Int::signed(-3)))]);
+        let grid = Value::Array(vec![
+            Value::Array(vec![Value::Int(Int::signed(5)), Value::Int(Int::signed(6))]),
+            Value::Array(vec![Value::Int(Int::signed(7)), Value::Int(Int::signed(8))]),
+        ]);
+        let nested = Value::Record(vec![("p".into(), pair.clone()), ("s".into(), Value::Str(b"ab".to_vec()))]);
+        let key = |v: &Value| String::from_utf8_lossy(&v.key_bytes()).into_owned();
+        assert_eq!(key(&pair), "{.m=2,.n=-3}");
+        assert_eq!(key(&grid), "[[5,6],[7,8]]");
+        assert_eq!(key(&nested), "{.p={.m=2,.n=-3},.s=ab}");
+        assert_eq!(text(&pair), "{ .m = 2, .n = -3 }");
+        let mut out = Vec::new();
+        render_key_joined(&[pair.clone(), Value::Int(Int::signed(42))], b", ", &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "{.m=2,.n=-3}, 42");
+        let other = Value::Record(vec![("m".into(), Value::Int(Int::signed(1))), ("n".into(), Value::Int(Int::signed(9)))]);
+        assert_eq!(other.cmp_key(&pair), Ordering::Less);
     }
 
     #[test]

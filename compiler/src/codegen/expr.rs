@@ -118,7 +118,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 for (x, f) in elems.iter().zip(fields) {
                     let xt = self.ty(x);
                     let p = self.offset(slot, f.offset)?;
-                    self.expr_into(x, p, &xt)?;
+                    if xt.is_int() {
+                        let v = self.expr(x)?;
+                        self.store_member(p, &xt, v, &xt)?;
+                    } else {
+                        self.expr_into(x, p, &xt)?;
+                    }
                 }
                 Ok(Val::Mem(slot))
             }
@@ -231,29 +236,66 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
     }
 
+    /// An integer value of type `from` converted to type `to` (truncated, re-extended), as an
+    /// i64. A narrower integer is extended by the destination's signedness, as bpftrace's
+    /// IntCast does: `@m = (uint32)5; @m = (int16)-2` stores 65534.
+    fn convert_int(&self, v: Val<'ctx>, to: &Type, from: &Type) -> R<IntValue<'ctx>> {
+        let i = self.as_int(v)?;
+        let i = match (from, to) {
+            (Type::Int { bits: fb, .. }, Type::Int { bits: tb, signed }) if fb < tb && *fb < 64 => {
+                let narrow = self.int_type(u32::from(*fb));
+                let n = self.b.build_int_truncate(i, narrow, "strunc").map_err(llvm_err)?;
+                let i64t = self.m.context.i64_type();
+                if *signed {
+                    self.b.build_int_s_extend(n, i64t, "ssext")
+                } else {
+                    self.b.build_int_z_extend(n, i64t, "szext")
+                }
+                .map_err(llvm_err)?
+            }
+            _ => i,
+        };
+        self.fit(i, to)
+    }
+
+    /// Stores `v` (of type `from`) as a member of a tuple of type `to`: integers at their own
+    /// width (see `Type::member_layout`), anything else as `store_value` does.
+    pub fn store_member(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
+        match to {
+            Type::Int { bits, .. } if *bits < 64 => {
+                let i = self.convert_int(v, to, from)?;
+                let narrow = self.int_type(u32::from((*bits).max(8)));
+                let n = self.b.build_int_truncate(i, narrow, "mtrunc").map_err(llvm_err)?;
+                self.b.build_store(dst, n).map_err(llvm_err)?;
+                Ok(())
+            }
+            _ => self.store_value(dst, to, v, from),
+        }
+    }
+
+    /// Loads a member of type `ty` of a tuple (see `store_member`): integers and pointers as
+    /// i64 values, anything else as its address.
+    pub fn load_member(&self, p: PointerValue<'ctx>, ty: &Type) -> R<Val<'ctx>> {
+        match ty {
+            Type::Int { bits, signed } if *bits < 64 => {
+                let narrow = self.int_type(u32::from((*bits).max(8)));
+                let n = self.b.build_load(narrow, p, "mld").map_err(llvm_err)?.into_int_value();
+                let i64t = self.m.context.i64_type();
+                let v = if *signed { self.b.build_int_s_extend(n, i64t, "msx") } else { self.b.build_int_z_extend(n, i64t, "mzx") };
+                Ok(Val::Int(v.map_err(llvm_err)?))
+            }
+            t if t.is_scalar() => Ok(Val::Int(self.load_i64(p)?)),
+            _ => Ok(Val::Mem(p)),
+        }
+    }
+
     /// Stores `v` (of type `from`) at `dst`, laid out as type `to`.
     pub fn store_value(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
         match (to, from) {
-            // Integers are stored converted to the destination's type (truncated, re-extended).
-            // A narrower integer is extended by the destination's signedness, as bpftrace's
-            // IntCast does: `@m = (uint32)5; @m = (int16)-2` stores 65534.
+            // Integers are stored converted to the destination's type, as 8 bytes.
             (t, _) if t.is_scalar() => {
-                let i = self.as_int(v)?;
-                let i = match (from, t) {
-                    (Type::Int { bits: fb, .. }, Type::Int { bits: tb, signed }) if fb < tb && *fb < 64 => {
-                        let narrow = self.int_type(u32::from(*fb));
-                        let n = self.b.build_int_truncate(i, narrow, "strunc").map_err(llvm_err)?;
-                        let i64t = self.m.context.i64_type();
-                        if *signed {
-                            self.b.build_int_s_extend(n, i64t, "ssext")
-                        } else {
-                            self.b.build_int_z_extend(n, i64t, "szext")
-                        }
-                        .map_err(llvm_err)?
-                    }
-                    _ => i,
-                };
-                self.store_i64(dst, self.fit(i, t)?)
+                let i = self.convert_int(v, t, from)?;
+                self.store_i64(dst, i)
             }
             (Type::Str { len: dl }, Type::Str { len: sl }) => {
                 let src = self.as_mem(v)?;
@@ -284,8 +326,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 for i in 0..dt.len().min(st.len()) {
                     let sp = self.offset(src, sf[i].offset)?;
                     let dp = self.offset(dst, df[i].offset)?;
-                    let ev = if st[i].is_scalar() { Val::Int(self.load_i64(sp)?) } else { Val::Mem(sp) };
-                    self.store_value(dp, &dt[i], ev, &st[i])?;
+                    let ev = self.load_member(sp, &st[i])?;
+                    self.store_member(dp, &dt[i], ev, &st[i])?;
                 }
                 Ok(())
             }
@@ -319,6 +361,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return self.logical(op, lhs, rhs);
         }
         if let Some(v) = self.pointer_binary(op, lhs, rhs)? {
+            return Ok(v);
+        }
+        if let Some(v) = self.aggregate_binary(op, lhs, rhs)? {
             return Ok(v);
         }
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));

@@ -15,6 +15,7 @@ mod calls_builtins;
 mod calls_skb;
 mod core;
 mod calls_runtime;
+mod compare;
 mod debuginfo;
 mod expr;
 mod func;

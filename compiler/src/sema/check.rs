@@ -357,7 +357,13 @@ impl Checker<'_> {
         for k in keys {
             let t = self.expr(k);
             match t {
-                Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_) => tys.push(t),
+                Type::Int { .. }
+                | Type::Str { .. }
+                | Type::Ptr { .. }
+                | Type::Tuple(_)
+                | Type::Runtime(_)
+                | Type::Array { .. }
+                | Type::Struct(_) => tys.push(t),
                 other => {
                     self.err(k.span, format!("a map key can't be of type {other}"));
                     tys.push(Type::I64);
@@ -367,7 +373,11 @@ impl Checker<'_> {
         match tys.len() {
             0 => None,
             1 => tys.pop(),
-            _ => Some(Type::Tuple(tys)),
+            // The parts of a multi-key hold integers as 64-bit values, as bpftrace's keys do
+            // (tuple members would keep their own width).
+            _ => Some(Type::Tuple(
+                tys.into_iter().map(|t| if let Type::Int { signed, .. } = t { Type::Int { bits: 64, signed } } else { t }).collect(),
+            )),
         }
     }
 
@@ -528,7 +538,16 @@ impl Checker<'_> {
             ExprKind::Tuple(elems) => {
                 let tys: Vec<Type> = elems.iter().map(|x| self.expr(x)).collect();
                 for (x, t) in elems.iter().zip(&tys) {
-                    if !matches!(t, Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_)) {
+                    if !matches!(
+                        t,
+                        Type::Int { .. }
+                            | Type::Str { .. }
+                            | Type::Ptr { .. }
+                            | Type::Tuple(_)
+                            | Type::Runtime(_)
+                            | Type::Array { .. }
+                            | Type::Struct(_)
+                    ) {
                         self.err(x.span, format!("a tuple can't hold a value of type {t}"));
                     }
                 }
@@ -588,6 +607,9 @@ impl Checker<'_> {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
         if let Some(t) = self.pointer_binary(e, op, &a, &b) {
+            return t;
+        }
+        if let Some(t) = self.aggregate_binary(e, op, &a, &b) {
             return t;
         }
         match (&a, &b) {
