@@ -53,7 +53,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Starts btc and waits until its probes are attached; returns it and the lines before.
+/// Starts btc and waits until its probes are attached (the notice is on stderr, as bpftrace
+/// prints it); returns it and the stderr lines before the notice.
 fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, Vec<String>) {
     let mut c = Command::new(BTC);
     c.args(args).env(NOTIFY, "1").stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -61,12 +62,18 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, Vec<String>) {
         c.env(k, v);
     }
     let mut child = c.spawn().expect("start btc");
+    // Stdout is read in the background from the start, so btc never blocks on a full pipe.
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let all: Vec<String> = out.lines().map_while(Result::ok).collect();
+        let _ = tx.send(all);
+    });
     let mut seen = Vec::new();
-    let out = child.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(out);
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
             break;
         }
         let line = line.trim_end().to_string();
@@ -75,12 +82,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, Vec<String>) {
         }
         seen.push(line);
     }
-    // Keep reading in the background so btc never blocks on a full pipe.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rest: Vec<String> = reader.lines().map_while(Result::ok).collect();
-        let _ = tx.send(rest);
-    });
+    std::thread::spawn(move || for _ in err.lines().map_while(Result::ok) {});
     OUTPUTS.with(|o| o.borrow_mut().push((child.id(), rx)));
     (child, seen)
 }
@@ -90,7 +92,7 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Waits for a child started with [`start`]; returns its exit code and the rest of its stdout.
+/// Waits for a child started with [`start`]; returns its exit code and its stdout.
 fn finish(mut child: Child, timeout: Duration) -> (Option<i32>, Vec<String>) {
     let deadline = Instant::now() + timeout;
     let status = loop {
@@ -393,7 +395,6 @@ fn buffering_none_writes_at_once_and_full_at_the_end() {
 
 fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()
-        .filter(|l| *l != NOTIFY)
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
         .collect()
 }

@@ -258,9 +258,20 @@ impl Session<'_, '_> {
         for p in probes.iter().filter(|p| p.kind == ProbeKind::Begin) {
             self.tracer.run_once(p)?;
         }
-        let mut exited = self.drain()?;
-        self.report_lost()?;
-        if !exited && !self.stopping() {
+        // BEGIN's output is printed once every probe is attached, after the attach notice, as
+        // bpftrace prints it; only whether BEGIN called exit() is looked at before attaching.
+        let mut begin = Vec::new();
+        loop {
+            let records = self.tracer.consume()?;
+            if records.is_empty() {
+                break;
+            }
+            begin.extend(records);
+        }
+        let begin_exits = begin.iter().any(|r| {
+            btc_bpfprog::EventHeader::decode(r).is_some_and(|(h, _)| h.kind == btc_bpfprog::ActionKind::Exit as u32)
+        });
+        if !begin_exits && !self.stopping() {
             for p in &probes {
                 if let Err(e) = self.tracer.attach(p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
@@ -278,12 +289,17 @@ impl Session<'_, '_> {
             }
         }
         // Test harnesses written for bpftrace wait for this line before starting a workload.
-        // Like bpftrace, it goes to stdout even when the output goes to a file (-o), and it
+        // As bpftrace's, it goes to stderr (so pipelines of the output never see it), and it
         // comes even when BEGIN called exit() (bpftrace attaches before it sees the exit).
         if std::env::var_os(NOTIFY_ATTACHED).is_some() && !self.stopping() {
-            let mut stdout = std::io::stdout();
-            let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
+            let mut stderr = std::io::stderr();
+            let _ = stderr.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stderr.flush());
         }
+        let mut exited = self.process(&begin)?;
+        if exited {
+            self.discard()?;
+        }
+        self.report_lost()?;
         // Iterators run once, after BEGIN; the session then ends as after exit().
         if !exited && !self.stopping() && probes.iter().any(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
             for p in probes.iter().filter(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
