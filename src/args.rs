@@ -32,6 +32,10 @@ pub struct Args {
     /// `-k` / `-kk`.
     pub helper_errors: HelperErrors,
     pub pid: Option<i32>,
+    /// Why `-f` or `-p` was refused: bpftrace reports these after the whole command line is
+    /// parsed, without the usage text (`-f` first). See [`Args::invalid`].
+    pub bad_format: Option<String>,
+    pub bad_pid: Option<String>,
     pub command: Option<String>,
     pub allow_unsafe: bool,
     pub no_warnings: bool,
@@ -203,19 +207,17 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
                 _ => return Err(format!("-B must be either 'line', 'full', or 'none', not '{value}'")),
             }
         }
-        'f' => {
-            a.format = match value.as_str() {
-                "text" => OutputFormat::Text,
-                "json" => OutputFormat::Json,
-                _ => return Err(format!("invalid output format \"{value}\": valid formats are 'text' and 'json'")),
-            }
-        }
+        'f' => match value.as_str() {
+            "text" => (a.format, a.bad_format) = (OutputFormat::Text, None),
+            "json" => (a.format, a.bad_format) = (OutputFormat::Json, None),
+            _ => a.bad_format = Some(format!("Invalid output format \"{value}\"\nValid formats: 'text', 'json'")),
+        },
         'o' => a.output = Some(PathBuf::from(value)),
         'I' => a.include_dirs.push(PathBuf::from(value)),
-        'p' => {
-            let pid = value.trim().parse::<i32>().ok().filter(|&p| p > 0);
-            a.pid = Some(pid.ok_or_else(|| format!("-p needs a process id, not '{value}'"))?);
-        }
+        'p' => match parse_pid(&value) {
+            Ok(pid) => (a.pid, a.bad_pid) = (Some(pid), None),
+            Err(e) => (a.pid, a.bad_pid) = (None, Some(e)),
+        },
         _ => {
             if value.trim().is_empty() {
                 return Err("-c needs a command".to_string());
@@ -224,6 +226,41 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The largest pid bpftrace accepts (the kernel's PID_MAX_LIMIT on 64-bit machines).
+const PID_MAX: i64 = 4 * 1024 * 1024;
+
+/// A `-p` value, read as bpftrace reads it (C's `strtol` in base 10: leading white space and a
+/// sign are accepted, nothing may follow the digits); the error is bpftrace's message.
+pub fn parse_pid(text: &str) -> Result<i32, String> {
+    let fail = |why: &str| format!("pid '{text}' {why}");
+    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 {
+        return Err(fail("is not a valid decimal number"));
+    }
+    let magnitude = digits[..end].parse::<i64>().map_err(|_| fail("outside of integer range"))?;
+    if end < digits.len() {
+        return Err(fail("is not a valid decimal number"));
+    }
+    let pid = if negative { -magnitude } else { magnitude };
+    if !(1..=PID_MAX).contains(&pid) {
+        return Err(fail(&format!("out of valid pid range [1,{PID_MAX}]")));
+    }
+    i32::try_from(pid).map_err(|_| fail("outside of integer range"))
+}
+
+impl Args {
+    /// The error bpftrace reports once the command line is parsed: a bad `-f`, then a bad `-p`.
+    pub fn invalid(&self) -> Option<&str> {
+        self.bad_format.as_deref().or(self.bad_pid.as_deref())
+    }
 }
 
 /// The usage text; `name` is how the program was invoked (`btc run` or `bpftrace`).
@@ -332,6 +369,28 @@ mod tests {
     }
 
     #[test]
+    fn pids_are_checked_as_bpftrace_checks_them() {
+        assert_eq!(parse_pid("42"), Ok(42));
+        assert_eq!(parse_pid(" +7"), Ok(7));
+        assert_eq!(parse_pid("4194304"), Ok(4194304));
+        assert_eq!(parse_pid("x1"), Err("pid 'x1' is not a valid decimal number".to_string()));
+        assert_eq!(parse_pid("12ab"), Err("pid '12ab' is not a valid decimal number".to_string()));
+        assert_eq!(parse_pid(""), Err("pid '' is not a valid decimal number".to_string()));
+        assert_eq!(parse_pid("0"), Err("pid '0' out of valid pid range [1,4194304]".to_string()));
+        assert_eq!(parse_pid("-3"), Err("pid '-3' out of valid pid range [1,4194304]".to_string()));
+        assert_eq!(parse_pid("4194305"), Err("pid '4194305' out of valid pid range [1,4194304]".to_string()));
+        assert_eq!(
+            parse_pid("99999999999999999999"),
+            Err("pid '99999999999999999999' outside of integer range".to_string())
+        );
+        // The last -p wins, as with getopt.
+        let a = p(&["-p", "x", "-p", "5", "-e", "x"]).unwrap_or_default();
+        assert_eq!((a.pid, a.invalid()), (Some(5), None));
+        let a = p(&["-p", "5000000", "-e", "x"]).unwrap_or_default();
+        assert_eq!(a.invalid(), Some("pid '5000000' out of valid pid range [1,4194304]"));
+    }
+
+    #[test]
     fn listing() {
         assert_eq!(p(&["-l"]).map(|a| a.list), Ok(Some(None)));
         assert_eq!(p(&["-l", "tracepoint:*"]).map(|a| a.list), Ok(Some(Some("tracepoint:*".into()))));
@@ -342,8 +401,10 @@ mod tests {
         assert_eq!(p(&["-Z"]), Err("invalid option -- 'Z'".to_string()));
         assert_eq!(p(&["--bogus"]), Err("unrecognized option '--bogus'".to_string()));
         assert!(p(&["-B", "foo"]).is_err_and(|e| e.starts_with("-B must be")));
-        assert!(p(&["-f", "xml"]).is_err_and(|e| e.contains("xml")));
-        assert!(p(&["-p", "x"]).is_err());
+        assert_eq!(
+            p(&["-f", "xml", "-p", "x", "-e", "x"]).ok().and_then(|a| a.invalid().map(str::to_string)).as_deref(),
+            Some("Invalid output format \"xml\"\nValid formats: 'text', 'json'")
+        );
         assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));
         assert!(p(&["--no-feature", "x"]).is_err());
         assert!(p(&["--unsafe=1"]).is_err());

@@ -45,6 +45,16 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         eprint!("{}", info::info());
         return Ok(0);
     }
+    // Like bpftrace: a bad -f or -p, then a -p process that doesn't exist, before anything else.
+    if let Some(e) = a.invalid() {
+        return Err(Failure::Message(e.to_string()));
+    }
+    if let Some(pid) = a.pid {
+        if !PathBuf::from(format!("/proc/{pid}")).exists() {
+            // bpftrace's words: the error text of ESRCH after an empty context.
+            return Err(Failure::Message(": No such process".to_string()));
+        }
+    }
     if let Some(search) = &a.list {
         let pattern = search.clone().or_else(|| a.program.clone());
         return crate::list(pattern, a.verbose, a.pid);
@@ -53,7 +63,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
     let file = a.file.as_ref().map(PathBuf::from);
     let object = match &file {
         Some(f) if a.program.is_none() && f.as_os_str() != "-" && is_elf(f) => {
-            std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
+            std::fs::read(f).map_err(|e| format!("failed to open file '{}': {}", f.display(), crate::os_reason(&e)))?
         }
         _ => {
             let (text, script_name) = source(a.program.clone(), file.as_ref())?;
@@ -108,7 +118,7 @@ fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure
         match btc_compiler::check(text, &crate::types::KernelTypes::for_options(&opts), &opts) {
             Ok(c) => eprintln!("AST\n---\n{:#?}\n", c.program),
             Err(CompileError::Script(d)) => {
-                eprint!("{}", d.render(&opts.file_name, text, true));
+                eprint!("{}", crate::render(&d, &opts.file_name, text));
                 return Err(Failure::Reported);
             }
             Err(CompileError::Internal(m)) => return Err(Failure::Message(m)),

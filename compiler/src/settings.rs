@@ -39,20 +39,28 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("BPFTRACE_STR_TRUNC_TRAILER", "str_trunc_trailer"),
     ("BPFTRACE_MAX_CAT_BYTES", "max_cat_bytes"),
     ("BPFTRACE_CAT_BYTES_MAX", "max_cat_bytes"),
+    ("BPFTRACE_LOG_SIZE", "log_size"),
 ];
 
 /// Keys accepted in a config block that btc has nothing to do with (bpftrace's debugging and
 /// type-resolution knobs).
-const IGNORED_KEYS: &[&str] =
-    &["log_size", "max_type_res_iterations", "debug_output", "kernel_source", "kernel_build", "max_ast_nodes"];
+const IGNORED_KEYS: &[&str] = &["max_type_res_iterations"];
 
-/// Settings that only an environment variable can give.
-const ENV_ONLY_KEYS: &[&str] = &["btf", "vmlinux"];
+/// Settings that only an environment variable can give (bpftrace 0.20's list).
+const ENV_ONLY_KEYS: &[&str] =
+    &["btf", "debug_output", "kernel_build", "kernel_source", "max_ast_nodes", "verify_llvm_ir", "vmlinux"];
 
 fn positive(key: &str, v: &str) -> Result<u64, String> {
     let t = v.trim();
     let parsed = if let Some(hex) = t.strip_prefix("0x") { u64::from_str_radix(hex, 16).ok() } else { t.parse().ok() };
     parsed.filter(|&n| n > 0).ok_or_else(|| format!("invalid value for {key}: '{v}' (expected a positive integer)"))
+}
+
+/// A byte count that may be zero (BPFTRACE_LOG_SIZE).
+fn non_negative(key: &str, v: &str) -> Result<u64, String> {
+    let t = v.trim();
+    let parsed = if let Some(hex) = t.strip_prefix("0x") { u64::from_str_radix(hex, 16).ok() } else { t.parse().ok() };
+    parsed.ok_or_else(|| format!("invalid value for {key}: '{v}' (expected a non-negative integer)"))
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool, String> {
@@ -105,11 +113,12 @@ impl Settings {
             "no_cpp_demangle" => self.runtime.cpp_demangle = Some(!boolean(name, value)?),
             "str_trunc_trailer" => self.runtime.str_trunc_trailer = Some(value.to_string()),
             "max_cat_bytes" => self.runtime.max_cat_bytes = Some(positive(name, value)?),
+            "log_size" => self.runtime.log_size = Some(non_negative(name, value)?),
             k if IGNORED_KEYS.contains(&k) => return Ok(false),
             k if ENV_ONLY_KEYS.contains(&k) => {
-                return Err(format!("{name} can only be set as an environment variable"));
+                return Err(format!("{k} can only be set as an environment variable"));
             }
-            _ => return Err(format!("unrecognized config variable: {name}")),
+            _ => return Err(format!("Unrecognized config variable: {name}")),
         }
         Ok(true)
     }
@@ -142,6 +151,7 @@ impl Settings {
                 str_trunc_trailer: rt.str_trunc_trailer.or_else(|| lrt.str_trunc_trailer.clone()),
                 max_cat_bytes: rt.max_cat_bytes.or(lrt.max_cat_bytes),
                 max_probes: rt.max_probes.or(lrt.max_probes),
+                log_size: rt.log_size.or(lrt.log_size),
             },
         }
     }
@@ -172,8 +182,14 @@ mod tests {
         );
         assert!(s.set("stack_mode", "pretty").is_err());
         assert_eq!(s.set("btf", "/x"), Err("btf can only be set as an environment variable".to_string()));
-        assert_eq!(s.set("nonsense", "1"), Err("unrecognized config variable: nonsense".to_string()));
-        assert_eq!(s.set("log_size", "100"), Ok(false));
+        assert_eq!(
+            s.set("BPFTRACE_DEBUG_OUTPUT", "1"),
+            Err("debug_output can only be set as an environment variable".to_string())
+        );
+        assert_eq!(s.set("nonsense", "1"), Err("Unrecognized config variable: nonsense".to_string()));
+        assert_eq!(s.set("max_type_res_iterations", "100"), Ok(false));
+        assert_eq!(s.set("log_size", "0"), Ok(true));
+        assert_eq!(s.runtime.log_size, Some(0));
     }
 
     #[test]

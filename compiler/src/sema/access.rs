@@ -158,7 +158,7 @@ impl Checker<'_> {
             Type::Array { elem, count } => {
                 if let ExprKind::Int(i) = index.kind {
                     if i >= u64::from(count) {
-                        self.err(index.span, format!("index {i} is out of bounds for an array of {count} elements"));
+                        self.err(index.span, format!("the index {i} is out of bounds for array of size {count}"));
                     }
                 }
                 *elem
