@@ -13,6 +13,7 @@
 mod args;
 mod codegen;
 mod info;
+mod query;
 mod run;
 mod system;
 mod types;
@@ -336,6 +337,11 @@ fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -
 
 /// Lists the probes matching `pattern` (`btc list`, `-l`).
 pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
+    if let Some(d) = pattern.as_deref().and_then(query::invalid_character) {
+        let query = pattern.as_deref().unwrap_or("");
+        eprint!("{}", render(&btc_compiler::Diagnostics { items: vec![d] }, "stdin", query));
+        return Err(Failure::Reported);
+    }
     let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
     for w in &listing.warnings {
         eprintln!("{w}");

@@ -476,13 +476,14 @@ fn reported_helper(id: u64, level: crate::HelperErrors) -> Option<&'static str> 
         16 => "get_current_comm",
         27 => "get_stackid",
         4 => "probe_read",
+        45 => "probe_read_str",
         112 => "probe_read_user",
         113 => "probe_read_kernel",
         114 => "probe_read_user_str",
         115 => "probe_read_kernel_str",
         _ => return None,
     };
-    let is_read = matches!(id, 4 | 112..=115);
+    let is_read = matches!(id, 4 | 45 | 112..=115);
     match level {
         HelperErrors::Ignore => None,
         HelperErrors::Helpers if is_read => None,
