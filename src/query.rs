@@ -6,8 +6,12 @@ use btc_compiler::{Diagnostic, Span};
 
 /// The first character of `query` that bpftrace's lexer refuses, as a diagnostic against the
 /// query's text. A backslash escapes the next character inside an attach point's path (after a
-/// `:`); quoted text may hold anything.
+/// `:`); quoted text may hold anything. Type searches (`struct NAME`, ...) don't go through the
+/// lexer.
 pub fn invalid_character(query: &str) -> Option<Diagnostic> {
+    if !query.contains(':') && ["struct", "union", "enum"].iter().any(|k| query.starts_with(k)) {
+        return None;
+    }
     let mut in_quotes = false;
     let mut seen_colon = false;
     let mut chars = query.char_indices().peekable();
