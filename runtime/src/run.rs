@@ -370,10 +370,13 @@ impl Session<'_, '_> {
                 Ok(()) => {}
                 Err(kernel::watch::WatchError::NoRegisters) => {
                     if self.watch_warned.insert((index, address)) {
-                        eprintln!(
-                            "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
-                            probe.name
-                        );
+                        // bpftrace 0.20's message, in the output (a `lost_events` record in JSON).
+                        let msg = "Failed to attach watchpoint probe. You are out of watchpoint registers.";
+                        let line = match self.opts.format {
+                            crate::OutputFormat::Json => format!("{{\"type\": \"lost_events\", \"data\": \"{msg}\"}}\n"),
+                            crate::OutputFormat::Text => format!("{msg}\n"),
+                        };
+                        self.out.write(line.as_bytes())?;
                     }
                 }
                 Err(kernel::watch::WatchError::Other(reason)) => {
