@@ -33,7 +33,7 @@ pub struct Args {
     pub helper_errors: HelperErrors,
     pub pid: Option<i32>,
     /// Why `-f` or `-p` was refused: bpftrace reports these after the whole command line is
-    /// parsed, without the usage text (`-f` first). See [`Args::invalid`].
+    /// parsed, without the usage text (`-f` first, then the environment's settings, then `-p`).
     pub bad_format: Option<String>,
     pub bad_pid: Option<String>,
     pub command: Option<String>,
@@ -256,13 +256,6 @@ pub fn parse_pid(text: &str) -> Result<i32, String> {
     i32::try_from(pid).map_err(|_| fail("outside of integer range"))
 }
 
-impl Args {
-    /// The error bpftrace reports once the command line is parsed: a bad `-f`, then a bad `-p`.
-    pub fn invalid(&self) -> Option<&str> {
-        self.bad_format.as_deref().or(self.bad_pid.as_deref())
-    }
-}
-
 /// The usage text; `name` is how the program was invoked (`btc run` or `bpftrace`).
 pub fn usage(name: &str) -> String {
     format!(
@@ -385,9 +378,9 @@ mod tests {
         );
         // The last -p wins, as with getopt.
         let a = p(&["-p", "x", "-p", "5", "-e", "x"]).unwrap_or_default();
-        assert_eq!((a.pid, a.invalid()), (Some(5), None));
+        assert_eq!((a.pid, a.bad_pid), (Some(5), None));
         let a = p(&["-p", "5000000", "-e", "x"]).unwrap_or_default();
-        assert_eq!(a.invalid(), Some("pid '5000000' out of valid pid range [1,4194304]"));
+        assert_eq!(a.bad_pid.as_deref(), Some("pid '5000000' out of valid pid range [1,4194304]"));
     }
 
     #[test]
@@ -402,7 +395,7 @@ mod tests {
         assert_eq!(p(&["--bogus"]), Err("unrecognized option '--bogus'".to_string()));
         assert!(p(&["-B", "foo"]).is_err_and(|e| e.starts_with("-B must be")));
         assert_eq!(
-            p(&["-f", "xml", "-p", "x", "-e", "x"]).ok().and_then(|a| a.invalid().map(str::to_string)).as_deref(),
+            p(&["-f", "xml", "-p", "x", "-e", "x"]).ok().and_then(|a| a.bad_format).as_deref(),
             Some("Invalid output format \"xml\"\nValid formats: 'text', 'json'")
         );
         assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));

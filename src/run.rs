@@ -45,9 +45,19 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         eprint!("{}", info::info());
         return Ok(0);
     }
-    // Like bpftrace: a bad -f or -p, then a -p process that doesn't exist, before anything else.
-    if let Some(e) = a.invalid() {
-        return Err(Failure::Message(e.to_string()));
+    // Like bpftrace: a bad -f, the environment, then a bad -p or one whose process doesn't exist,
+    // before anything else.
+    if let Some(e) = &a.bad_format {
+        return Err(Failure::Message(e.clone()));
+    }
+    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    if !a.no_warnings {
+        for w in btc_compiler::settings::Settings::deprecated_env(|k| std::env::var(k).ok()) {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    if let Some(e) = &a.bad_pid {
+        return Err(Failure::Message(e.clone()));
     }
     if let Some(pid) = a.pid {
         if !PathBuf::from(format!("/proc/{pid}")).exists() {
@@ -59,7 +69,6 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         let pattern = search.clone().or_else(|| a.program.clone());
         return crate::list(pattern, a.verbose, a.pid);
     }
-    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
     let file = a.file.as_ref().map(PathBuf::from);
     let object = match &file {
         Some(f) if a.program.is_none() && f.as_os_str() != "-" && is_elf(f) => {

@@ -71,6 +71,18 @@ fn boolean(key: &str, v: &str) -> Result<bool, String> {
     }
 }
 
+/// bpftrace 0.20's message for a bad value of environment variable `name` (setting `key`).
+fn env_error(name: &str, key: &str, value: &str) -> String {
+    match key {
+        "cpp_demangle" | "no_cpp_demangle" => format!("Env var '{name}' did not contain a valid value (0 or 1)."),
+        "stack_mode" => format!("{value} is not a valid StackMode"),
+        "cache_user_symbols" => {
+            "Invalid value for cache_user_symbols: valid values are PER_PID, PER_PROGRAM, and NONE.".to_string()
+        }
+        _ => format!("Env var '{name}' did not contain a valid uint64_t, or was zero-valued."),
+    }
+}
+
 /// The config key `name` stands for: lower case, without the `BPFTRACE_` prefix.
 pub fn normalize_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
@@ -127,12 +139,23 @@ impl Settings {
     /// CLI). The first bad value is the error.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let mut s = Settings::default();
-        for (name, _) in ENV_VARS {
+        for (name, key) in ENV_VARS {
             if let Some(v) = var(name) {
-                s.set(name, &v)?;
+                s.set(name, &v).map_err(|_| env_error(name, key, &v))?;
             }
         }
         Ok(s)
+    }
+
+    /// bpftrace 0.20's warnings about the deprecated environment variables that are set.
+    pub fn deprecated_env(var: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        const DEPRECATED: &[(&str, &str)] = &[
+            ("BPFTRACE_STRLEN", "Use BPFTRACE_MAX_STRLEN instead."),
+            ("BPFTRACE_NO_CPP_DEMANGLE", "Use BPFTRACE_CPP_DEMANGLE=0 instead."),
+            ("BPFTRACE_CAT_BYTES_MAX", "Use BPFTRACE_MAX_CAT_BYTES instead."),
+            ("BPFTRACE_MAP_KEYS_MAX", "Use BPFTRACE_MAX_MAP_KEYS instead."),
+        ];
+        DEPRECATED.iter().filter(|(name, _)| var(name).is_some()).map(|(name, instead)| format!("{name} is deprecated. {instead}")).collect()
     }
 
     /// `self` with every setting it lacks taken from `lower`.
@@ -190,6 +213,26 @@ mod tests {
         assert_eq!(s.set("max_type_res_iterations", "100"), Ok(false));
         assert_eq!(s.set("log_size", "0"), Ok(true));
         assert_eq!(s.runtime.log_size, Some(0));
+    }
+
+    #[test]
+    fn bad_environment_values_in_bpftrace_words() {
+        let env = |name: &'static str, value: &'static str| {
+            Settings::from_env(move |k| (k == name).then(|| value.to_string())).err().unwrap_or_default()
+        };
+        assert_eq!(
+            env("BPFTRACE_MAX_MAP_KEYS", "lots"),
+            "Env var 'BPFTRACE_MAX_MAP_KEYS' did not contain a valid uint64_t, or was zero-valued."
+        );
+        assert_eq!(env("BPFTRACE_CPP_DEMANGLE", "yes"), "Env var 'BPFTRACE_CPP_DEMANGLE' did not contain a valid value (0 or 1).");
+        assert_eq!(env("BPFTRACE_STACK_MODE", "fancy"), "fancy is not a valid StackMode");
+        assert_eq!(
+            env("BPFTRACE_CACHE_USER_SYMBOLS", "ALL"),
+            "Invalid value for cache_user_symbols: valid values are PER_PID, PER_PROGRAM, and NONE."
+        );
+        assert_eq!(env("BPFTRACE_LOG_SIZE", "0"), "");
+        let warnings = Settings::deprecated_env(|k| (k == "BPFTRACE_STRLEN" || k == "BPFTRACE_MAX_STRLEN").then(String::new));
+        assert_eq!(warnings, ["BPFTRACE_STRLEN is deprecated. Use BPFTRACE_MAX_STRLEN instead."]);
     }
 
     #[test]
