@@ -237,6 +237,10 @@ impl Checker<'_> {
                         self.err(count.span, "unroll maximum value is 100")
                     }
                     ExprKind::Int(_) => self.err(count.span, "unroll minimum value is 1"),
+                    // `-N` is a (negative) literal too, as in bpftrace.
+                    ExprKind::Unary { op: UnaryOp::Neg, expr } if matches!(expr.kind, ExprKind::Int(_)) => {
+                        self.err(count.span, "unroll minimum value is 1")
+                    }
                     _ => self.err(count.span, "invalid unroll value"),
                 }
                 self.set(count, Type::I64);
