@@ -36,6 +36,9 @@ pub struct Args {
     /// parsed, without the usage text (`-f` first, then the environment's settings, then `-p`).
     pub bad_format: Option<String>,
     pub bad_pid: Option<String>,
+    /// The first of bpftrace's `USAGE:` refusals met while reading the options (`-B`,
+    /// `--no-feature`, `-kkk`). See [`check`].
+    pub usage_error: Option<UsageError>,
     pub command: Option<String>,
     pub allow_unsafe: bool,
     pub no_warnings: bool,
@@ -54,6 +57,39 @@ pub struct Args {
     pub emit_elf: Option<PathBuf>,
     /// `--emit-llvm FILE`: write the LLVM IR to FILE.optimized.ll, then run.
     pub emit_llvm: Option<PathBuf>,
+}
+
+/// A command line bpftrace refuses once its options are read, as bpftrace reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// `ERROR: USAGE: ...` alone.
+    Alone(String),
+    /// `ERROR: USAGE: ...`, then the usage text.
+    WithUsage(String),
+    /// The usage text alone.
+    UsageOnly,
+}
+
+fn refuse(a: &mut Args, e: UsageError) {
+    a.usage_error.get_or_insert(e);
+}
+
+/// bpftrace's checks of the options as a whole, in its order: a refused option value, `-v` with
+/// `-d`, `-c` with `-p`, no program.
+pub fn check(a: &Args) -> Option<UsageError> {
+    if let Some(e) = &a.usage_error {
+        return Some(e.clone());
+    }
+    if a.verbose && a.debug > 0 {
+        return Some(UsageError::Alone("USAGE: Use either -v or -d.".to_string()));
+    }
+    if a.command.is_some() && (a.pid.is_some() || a.bad_pid.is_some()) {
+        return Some(UsageError::WithUsage("USAGE: Cannot use both -c and -p.".to_string()));
+    }
+    if a.list.is_none() && a.program.is_none() && a.file.is_none() && !(a.help || a.version || a.info) {
+        return Some(UsageError::Alone("USAGE: filename or -e 'program' required.".to_string()));
+    }
+    None
 }
 
 /// Options that take a value.
@@ -162,7 +198,9 @@ fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
         "no-feature" => {
             for f in value.split(',').filter(|f| !f.is_empty()) {
                 if !matches!(f, "uprobe_multi" | "kprobe_multi") {
-                    return Err(format!("--no-feature: unknown feature '{f}' (valid: uprobe_multi, kprobe_multi)"));
+                    let msg = "USAGE: --no-feature can only have values 'kprobe_multi,uprobe_multi'.";
+                    refuse(a, UsageError::Alone(msg.to_string()));
+                    return Ok(());
                 }
                 a.no_features.push(f.to_string());
             }
@@ -182,7 +220,12 @@ fn short_flag(a: &mut Args, c: char) -> Result<(), String> {
         'k' => {
             a.helper_errors = match a.helper_errors {
                 HelperErrors::Ignore => HelperErrors::Helpers,
-                _ => HelperErrors::All,
+                HelperErrors::Helpers => HelperErrors::All,
+                // -kkk: bpftrace prints its usage.
+                HelperErrors::All => {
+                    refuse(a, UsageError::UsageOnly);
+                    HelperErrors::All
+                }
             }
         }
         'd' => a.debug = a.debug.saturating_add(1).min(2),
@@ -199,14 +242,12 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
             }
             a.program = Some(value);
         }
-        'B' => {
-            a.buffering = match value.as_str() {
-                "line" => Buffering::Line,
-                "full" => Buffering::Full,
-                "none" => Buffering::None,
-                _ => return Err(format!("-B must be either 'line', 'full', or 'none', not '{value}'")),
-            }
-        }
+        'B' => match value.as_str() {
+            "line" => a.buffering = Buffering::Line,
+            "full" => a.buffering = Buffering::Full,
+            "none" => a.buffering = Buffering::None,
+            _ => refuse(a, UsageError::Alone("USAGE: -B must be either 'line', 'full', or 'none'.".to_string())),
+        },
         'f' => match value.as_str() {
             "text" => (a.format, a.bad_format) = (OutputFormat::Text, None),
             "json" => (a.format, a.bad_format) = (OutputFormat::Json, None),
@@ -393,13 +434,29 @@ mod tests {
     fn bad_flags_and_values() {
         assert_eq!(p(&["-Z"]), Err("invalid option -- 'Z'".to_string()));
         assert_eq!(p(&["--bogus"]), Err("unrecognized option '--bogus'".to_string()));
-        assert!(p(&["-B", "foo"]).is_err_and(|e| e.starts_with("-B must be")));
+        let refused = |args: &[&str]| p(args).ok().and_then(|a| check(&a));
+        assert_eq!(
+            refused(&["-B", "foo", "-e", "x"]),
+            Some(UsageError::Alone("USAGE: -B must be either 'line', 'full', or 'none'.".into()))
+        );
+        assert_eq!(
+            refused(&["--no-feature", "x", "-e", "x"]),
+            Some(UsageError::Alone("USAGE: --no-feature can only have values 'kprobe_multi,uprobe_multi'.".into()))
+        );
+        assert_eq!(refused(&["-kkk", "-e", "x"]), Some(UsageError::UsageOnly));
+        assert_eq!(refused(&["-v", "-d", "-e", "x"]), Some(UsageError::Alone("USAGE: Use either -v or -d.".into())));
+        assert_eq!(
+            refused(&["-c", "ls", "-p", "1", "-e", "x"]),
+            Some(UsageError::WithUsage("USAGE: Cannot use both -c and -p.".into()))
+        );
+        assert_eq!(refused(&["-q"]), Some(UsageError::Alone("USAGE: filename or -e 'program' required.".into())));
+        assert_eq!(refused(&["-l"]), None);
+        assert_eq!(refused(&["-kk", "-e", "x"]), None);
         assert_eq!(
             p(&["-f", "xml", "-p", "x", "-e", "x"]).ok().and_then(|a| a.bad_format).as_deref(),
             Some("Invalid output format \"xml\"\nValid formats: 'text', 'json'")
         );
         assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));
-        assert!(p(&["--no-feature", "x"]).is_err());
         assert!(p(&["--unsafe=1"]).is_err());
     }
 }

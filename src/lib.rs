@@ -106,6 +106,8 @@ pub enum Failure {
     Message(String),
     /// A bad command line: the message, then the usage.
     Usage(String),
+    /// A bad command line: the usage alone.
+    UsageText,
 }
 
 impl From<String> for Failure {
@@ -183,6 +185,10 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
         }
         Err(Failure::Usage(m)) => {
             eprintln!("ERROR: {m}");
+            eprint!("{}", args::usage(name));
+            1
+        }
+        Err(Failure::UsageText) => {
             eprint!("{}", args::usage(name));
             1
         }
