@@ -79,6 +79,8 @@ pub(super) fn kprobe(cx: &Cx<'_>, provider: &str, rest: &[String], diags: &mut D
     if func.is_empty() {
         return Err(cx.err(format!("{provider} probe needs a function name")));
     }
+    // `kprobe:MODULE:FUNC` (bpftrace 0.21 and later) is refused above; what follows still takes
+    // a module, for a later bpftrace-compatibility switch.
     let module: Option<String> = None;
     let ret = provider == "kretprobe";
     let wild = has_wildcard(&func) || module.as_deref().is_some_and(has_wildcard);
