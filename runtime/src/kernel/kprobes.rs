@@ -8,6 +8,7 @@
 //! when kallsyms lists only functions.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Kernel functions whose kretprobes can deadlock the machine (bpftrace 0.20 refuses them).
 pub const BANNED_KRETPROBES: &[&str] =
@@ -22,8 +23,9 @@ pub fn banned_kretprobe(func: &str) -> Option<String> {
 
 /// The sizes of kernel functions, from the text of `/proc/kallsyms`: for each symbol, the
 /// distance to the next higher address. Modules' symbols (`name [module]`) are keyed
-/// `module:name`. Symbols whose addresses are hidden (all zero) are left out.
-pub fn symbol_sizes(kallsyms: &str, wanted: &[&str]) -> HashMap<String, u64> {
+/// `module:name`. Symbols whose addresses are hidden (all zero) are left out. `wanted` limits
+/// the answer to those names.
+pub fn symbol_sizes(kallsyms: &str, wanted: Option<&[&str]>) -> HashMap<String, u64> {
     let mut addrs: Vec<u64> = Vec::new();
     let mut found: Vec<(String, u64)> = Vec::new();
     for line in kallsyms.lines() {
@@ -38,7 +40,7 @@ pub fn symbol_sizes(kallsyms: &str, wanted: &[&str]) -> HashMap<String, u64> {
             Some(module) => format!("{module}:{name}"),
             None => name.to_string(),
         };
-        if wanted.contains(&key.as_str()) {
+        if wanted.is_none_or(|w| w.contains(&key.as_str())) {
             found.push((key, addr));
         }
     }
@@ -61,9 +63,15 @@ pub fn offset_outside(func: &str, offset: u64, size: u64) -> Option<String> {
 }
 
 /// The size of kernel function `func` (`module:func` for a module's), when kallsyms shows it.
+/// kallsyms is read once per run, however many kprobes have an offset.
 pub fn function_size(func: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    symbol_sizes(&text, &[func]).remove(func)
+    static SIZES: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+    let mut sizes = SIZES.lock().unwrap_or_else(|e| e.into_inner());
+    if sizes.is_none() {
+        let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+        *sizes = Some(symbol_sizes(&text, None));
+    }
+    sizes.as_ref().and_then(|s| s.get(func).copied())
 }
 
 #[cfg(test)]
@@ -83,7 +91,7 @@ ffffffffc0001040 t ext4_other\t[ext4]
 
     #[test]
     fn a_function_extends_to_the_next_symbol() {
-        let sizes = symbol_sizes(KALLSYMS, &["vfs_read", "vfs_write", "ext4:ext4_fn", "missing"]);
+        let sizes = symbol_sizes(KALLSYMS, Some(&["vfs_read", "vfs_write", "ext4:ext4_fn", "missing"]));
         assert_eq!(sizes.get("vfs_read"), Some(&0x3c0));
         // An alias at the same address doesn't end the function.
         assert_eq!(sizes.get("vfs_write"), Some(&0x180));
@@ -94,7 +102,9 @@ ffffffffc0001040 t ext4_other\t[ext4]
     #[test]
     fn hidden_addresses_give_no_size() {
         let hidden = "0000000000000000 T vfs_read\n0000000000000000 T vfs_write\n";
-        assert!(symbol_sizes(hidden, &["vfs_read"]).is_empty());
+        assert!(symbol_sizes(hidden, None).is_empty());
+        // Every symbol but the last has a size.
+        assert_eq!(symbol_sizes(KALLSYMS, None).len(), 7);
     }
 
     #[test]
