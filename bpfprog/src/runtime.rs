@@ -80,6 +80,9 @@ pub enum RuntimeTy {
     Strerror,
     /// `buf(p, n)`: the number of bytes read, then `size` bytes.
     Buf { size: u32 },
+    /// A pointer: the address. Printed in hex (`0x2e`) by print() and in maps, as a number by
+    /// printf's integer conversions.
+    Pointer,
 }
 
 impl RuntimeTy {
@@ -91,7 +94,8 @@ impl RuntimeTy {
             | RuntimeTy::Timestamp { .. }
             | RuntimeTy::MacAddr
             | RuntimeTy::CgroupPath { .. }
-            | RuntimeTy::Strerror => 8,
+            | RuntimeTy::Strerror
+            | RuntimeTy::Pointer => 8,
             RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
             RuntimeTy::Inet => 24,
             RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
@@ -115,6 +119,7 @@ impl RuntimeTy {
             RuntimeTy::MacAddr => "macaddr_t",
             RuntimeTy::CgroupPath { .. } => "cgroup_path_t",
             RuntimeTy::Strerror => "strerror_t",
+            RuntimeTy::Pointer => "pointer",
             RuntimeTy::Buf { .. } => "buf_t",
         }
     }

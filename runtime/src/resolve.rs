@@ -57,6 +57,9 @@ impl Resolver {
     /// Replaces every runtime value in `v` (and in tuples inside it) by its text.
     pub fn resolve(&self, v: &mut Value, place: Place, stacks: &dyn StackSource) {
         match v {
+            // A pointer keeps its number: printf's integer conversions print it as one, and
+            // rendering it gives bpftrace's hex form.
+            Value::Runtime(RuntimeTy::Pointer, _) => {}
             Value::Runtime(ty, raw) => {
                 let text = self.text(ty, raw, place, stacks);
                 *v = Value::Str(text.into_bytes());
@@ -121,6 +124,7 @@ impl Resolver {
             }
             RuntimeTy::CgroupPath { filter } => self.symbols.borrow_mut().cgroup_path(word(0), filter.as_deref()),
             RuntimeTy::Strerror => crate::kernel::os_error_text(word(0) as i32),
+            RuntimeTy::Pointer => format!("{:#x}", word(0)),
             RuntimeTy::Buf { .. } => {
                 let n = usize::try_from(word(0)).unwrap_or(0);
                 let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);

@@ -256,7 +256,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn format_event(&mut self, kind: ActionKind, args: &[Expr]) -> R<Val<'ctx>> {
         let fmt = args.first().and_then(string_literal).ok_or_else(|| llvm_err("format"))?.to_string();
         let tys: Vec<Type> = args[1..].iter().map(|a| self.ty(a)).collect();
-        let layout = Type::Tuple(tys.clone()).layout();
+        let layout = Type::args_layout(&tys);
         let index = self.m.format_index(&fmt, layout.clone());
         let Ty::Tuple { fields, size } = layout else { return Err(llvm_err("format layout")) };
         let buf = self.event_buffer(size, kind, index)?;
@@ -365,7 +365,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
             (_, Val::Mem(p)) => self.memcpy(dst, p, n),
             (t, Val::Int(addr)) => {
-                let read = if matches!(t, Type::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+                // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+            let user = matches!(t, Type::Ptr { user: true, .. }) || (t.is_int() && self.user_space_probe());
+            let read = if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
                 let src = self.to_ptr(addr)?;
                 self.helper(read, &[dst.into(), self.u64c(u64::from(n)).into(), src.into()])?;
                 Ok(())
@@ -429,8 +431,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
             let v = self.expr(src)?;
             let p = self.as_int(v)?;
             let p = self.to_ptr(p)?;
-            let read = if matches!(t, Type::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+            // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+            let user = matches!(t, Type::Ptr { user: true, .. }) || (t.is_int() && self.user_space_probe());
+            let read = if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
             self.helper(read, &[data.into(), len.into(), p.into()])?;
+        } else if let Type::Array { .. } = &t {
+            // An array's bytes as they are in memory (ints of any width), at most its own.
+            let n = size.min(t.c_size());
+            match self.expr(src)? {
+                Val::Mem(p) => self.memcpy(data, p, n)?,
+                _ => self.bytes_of(src, n, data)?,
+            }
         } else {
             self.bytes_of(src, size, data)?;
         }

@@ -14,6 +14,7 @@ mod calls_bswap;
 mod calls_skb;
 mod core;
 mod calls_runtime;
+mod compare;
 mod debuginfo;
 mod expr;
 mod func;

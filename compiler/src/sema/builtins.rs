@@ -21,8 +21,8 @@ impl Checker<'_> {
             },
             "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
             _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
-            "ctx" if self.iter_ctx_type().is_some() => self.iter_ctx_type().unwrap_or(Type::I64),
-            "ctx" | "username" => {
+            "ctx" => self.ctx_type(span),
+            "username" => {
                 self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
                 Type::I64
             }
@@ -46,6 +46,11 @@ impl Checker<'_> {
 
 pub(crate) fn provider_of(rp: &super::probes::ResolvedProbe) -> &str {
     rp.name.split(':').next().unwrap_or("")
+}
+
+/// Whether `name` is a builtin identifier (`pid`, `comm`, `arg0`, ...).
+pub(crate) fn is_builtin_name(name: &str) -> bool {
+    BUILTINS.contains(&name) || super::probe_builtins::is_probe_builtin(name)
 }
 
 const BUILTINS: &[&str] = &[

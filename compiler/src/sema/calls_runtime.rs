@@ -322,7 +322,8 @@ impl Checker<'_> {
                     let t = self.expr(&args[0]);
                     let ok = match (&t, args.get(1)) {
                         (Type::Array { elem, count }, None) => {
-                            size = count * elem.layout().size().min(8);
+                            // The array's bytes as they are in memory.
+                            size = count.saturating_mul(elem.c_size()).min(self.opts.strlen);
                             true
                         }
                         (Type::Str { len }, None) => {
