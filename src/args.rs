@@ -32,6 +32,13 @@ pub struct Args {
     /// `-k` / `-kk`.
     pub helper_errors: HelperErrors,
     pub pid: Option<i32>,
+    /// Why `-f` or `-p` was refused: bpftrace reports these after the whole command line is
+    /// parsed, without the usage text (`-f` first, then the environment's settings, then `-p`).
+    pub bad_format: Option<String>,
+    pub bad_pid: Option<String>,
+    /// The first of bpftrace's `USAGE:` refusals met while reading the options (`-B`,
+    /// `--no-feature`, `-kkk`). See [`check`].
+    pub usage_error: Option<UsageError>,
     pub command: Option<String>,
     pub allow_unsafe: bool,
     pub no_warnings: bool,
@@ -50,6 +57,39 @@ pub struct Args {
     pub emit_elf: Option<PathBuf>,
     /// `--emit-llvm FILE`: write the LLVM IR to FILE.optimized.ll, then run.
     pub emit_llvm: Option<PathBuf>,
+}
+
+/// A command line bpftrace refuses once its options are read, as bpftrace reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// `ERROR: USAGE: ...` alone.
+    Alone(String),
+    /// `ERROR: USAGE: ...`, then the usage text.
+    WithUsage(String),
+    /// The usage text alone.
+    UsageOnly,
+}
+
+fn refuse(a: &mut Args, e: UsageError) {
+    a.usage_error.get_or_insert(e);
+}
+
+/// bpftrace's checks of the options as a whole, in its order: a refused option value, `-v` with
+/// `-d`, `-c` with `-p`, no program.
+pub fn check(a: &Args) -> Option<UsageError> {
+    if let Some(e) = &a.usage_error {
+        return Some(e.clone());
+    }
+    if a.verbose && a.debug > 0 {
+        return Some(UsageError::Alone("USAGE: Use either -v or -d.".to_string()));
+    }
+    if a.command.is_some() && (a.pid.is_some() || a.bad_pid.is_some()) {
+        return Some(UsageError::WithUsage("USAGE: Cannot use both -c and -p.".to_string()));
+    }
+    if a.list.is_none() && a.program.is_none() && a.file.is_none() && !(a.help || a.version || a.info) {
+        return Some(UsageError::Alone("USAGE: filename or -e 'program' required.".to_string()));
+    }
+    None
 }
 
 /// Options that take a value.
@@ -158,7 +198,9 @@ fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
         "no-feature" => {
             for f in value.split(',').filter(|f| !f.is_empty()) {
                 if !matches!(f, "uprobe_multi" | "kprobe_multi") {
-                    return Err(format!("--no-feature: unknown feature '{f}' (valid: uprobe_multi, kprobe_multi)"));
+                    let msg = "USAGE: --no-feature can only have values 'kprobe_multi,uprobe_multi'.";
+                    refuse(a, UsageError::Alone(msg.to_string()));
+                    return Ok(());
                 }
                 a.no_features.push(f.to_string());
             }
@@ -178,7 +220,12 @@ fn short_flag(a: &mut Args, c: char) -> Result<(), String> {
         'k' => {
             a.helper_errors = match a.helper_errors {
                 HelperErrors::Ignore => HelperErrors::Helpers,
-                _ => HelperErrors::All,
+                HelperErrors::Helpers => HelperErrors::All,
+                // -kkk: bpftrace prints its usage.
+                HelperErrors::All => {
+                    refuse(a, UsageError::UsageOnly);
+                    HelperErrors::All
+                }
             }
         }
         'd' => a.debug = a.debug.saturating_add(1).min(2),
@@ -195,27 +242,23 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
             }
             a.program = Some(value);
         }
-        'B' => {
-            a.buffering = match value.as_str() {
-                "line" => Buffering::Line,
-                "full" => Buffering::Full,
-                "none" => Buffering::None,
-                _ => return Err(format!("-B must be either 'line', 'full', or 'none', not '{value}'")),
-            }
-        }
-        'f' => {
-            a.format = match value.as_str() {
-                "text" => OutputFormat::Text,
-                "json" => OutputFormat::Json,
-                _ => return Err(format!("invalid output format \"{value}\": valid formats are 'text' and 'json'")),
-            }
-        }
+        'B' => match value.as_str() {
+            "line" => a.buffering = Buffering::Line,
+            "full" => a.buffering = Buffering::Full,
+            "none" => a.buffering = Buffering::None,
+            _ => refuse(a, UsageError::Alone("USAGE: -B must be either 'line', 'full', or 'none'.".to_string())),
+        },
+        'f' => match value.as_str() {
+            "text" => (a.format, a.bad_format) = (OutputFormat::Text, None),
+            "json" => (a.format, a.bad_format) = (OutputFormat::Json, None),
+            _ => a.bad_format = Some(format!("Invalid output format \"{value}\"\nValid formats: 'text', 'json'")),
+        },
         'o' => a.output = Some(PathBuf::from(value)),
         'I' => a.include_dirs.push(PathBuf::from(value)),
-        'p' => {
-            let pid = value.trim().parse::<i32>().ok().filter(|&p| p > 0);
-            a.pid = Some(pid.ok_or_else(|| format!("-p needs a process id, not '{value}'"))?);
-        }
+        'p' => match parse_pid(&value) {
+            Ok(pid) => (a.pid, a.bad_pid) = (Some(pid), None),
+            Err(e) => (a.pid, a.bad_pid) = (None, Some(e)),
+        },
         _ => {
             if value.trim().is_empty() {
                 return Err("-c needs a command".to_string());
@@ -224,6 +267,34 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The largest pid bpftrace accepts (the kernel's PID_MAX_LIMIT on 64-bit machines).
+const PID_MAX: i64 = 4 * 1024 * 1024;
+
+/// A `-p` value, read as bpftrace reads it (C's `strtol` in base 10: leading white space and a
+/// sign are accepted, nothing may follow the digits); the error is bpftrace's message.
+pub fn parse_pid(text: &str) -> Result<i32, String> {
+    let fail = |why: &str| format!("pid '{text}' {why}");
+    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 {
+        return Err(fail("is not a valid decimal number"));
+    }
+    let magnitude = digits[..end].parse::<i64>().map_err(|_| fail("outside of integer range"))?;
+    if end < digits.len() {
+        return Err(fail("is not a valid decimal number"));
+    }
+    let pid = if negative { -magnitude } else { magnitude };
+    if !(1..=PID_MAX).contains(&pid) {
+        return Err(fail(&format!("out of valid pid range [1,{PID_MAX}]")));
+    }
+    i32::try_from(pid).map_err(|_| fail("outside of integer range"))
 }
 
 /// The usage text; `name` is how the program was invoked (`btc run` or `bpftrace`).
@@ -332,6 +403,28 @@ mod tests {
     }
 
     #[test]
+    fn pids_are_checked_as_bpftrace_checks_them() {
+        assert_eq!(parse_pid("42"), Ok(42));
+        assert_eq!(parse_pid(" +7"), Ok(7));
+        assert_eq!(parse_pid("4194304"), Ok(4194304));
+        assert_eq!(parse_pid("x1"), Err("pid 'x1' is not a valid decimal number".to_string()));
+        assert_eq!(parse_pid("12ab"), Err("pid '12ab' is not a valid decimal number".to_string()));
+        assert_eq!(parse_pid(""), Err("pid '' is not a valid decimal number".to_string()));
+        assert_eq!(parse_pid("0"), Err("pid '0' out of valid pid range [1,4194304]".to_string()));
+        assert_eq!(parse_pid("-3"), Err("pid '-3' out of valid pid range [1,4194304]".to_string()));
+        assert_eq!(parse_pid("4194305"), Err("pid '4194305' out of valid pid range [1,4194304]".to_string()));
+        assert_eq!(
+            parse_pid("99999999999999999999"),
+            Err("pid '99999999999999999999' outside of integer range".to_string())
+        );
+        // The last -p wins, as with getopt.
+        let a = p(&["-p", "x", "-p", "5", "-e", "x"]).unwrap_or_default();
+        assert_eq!((a.pid, a.bad_pid), (Some(5), None));
+        let a = p(&["-p", "5000000", "-e", "x"]).unwrap_or_default();
+        assert_eq!(a.bad_pid.as_deref(), Some("pid '5000000' out of valid pid range [1,4194304]"));
+    }
+
+    #[test]
     fn listing() {
         assert_eq!(p(&["-l"]).map(|a| a.list), Ok(Some(None)));
         assert_eq!(p(&["-l", "tracepoint:*"]).map(|a| a.list), Ok(Some(Some("tracepoint:*".into()))));
@@ -341,11 +434,29 @@ mod tests {
     fn bad_flags_and_values() {
         assert_eq!(p(&["-Z"]), Err("invalid option -- 'Z'".to_string()));
         assert_eq!(p(&["--bogus"]), Err("unrecognized option '--bogus'".to_string()));
-        assert!(p(&["-B", "foo"]).is_err_and(|e| e.starts_with("-B must be")));
-        assert!(p(&["-f", "xml"]).is_err_and(|e| e.contains("xml")));
-        assert!(p(&["-p", "x"]).is_err());
+        let refused = |args: &[&str]| p(args).ok().and_then(|a| check(&a));
+        assert_eq!(
+            refused(&["-B", "foo", "-e", "x"]),
+            Some(UsageError::Alone("USAGE: -B must be either 'line', 'full', or 'none'.".into()))
+        );
+        assert_eq!(
+            refused(&["--no-feature", "x", "-e", "x"]),
+            Some(UsageError::Alone("USAGE: --no-feature can only have values 'kprobe_multi,uprobe_multi'.".into()))
+        );
+        assert_eq!(refused(&["-kkk", "-e", "x"]), Some(UsageError::UsageOnly));
+        assert_eq!(refused(&["-v", "-d", "-e", "x"]), Some(UsageError::Alone("USAGE: Use either -v or -d.".into())));
+        assert_eq!(
+            refused(&["-c", "ls", "-p", "1", "-e", "x"]),
+            Some(UsageError::WithUsage("USAGE: Cannot use both -c and -p.".into()))
+        );
+        assert_eq!(refused(&["-q"]), Some(UsageError::Alone("USAGE: filename or -e 'program' required.".into())));
+        assert_eq!(refused(&["-l"]), None);
+        assert_eq!(refused(&["-kk", "-e", "x"]), None);
+        assert_eq!(
+            p(&["-f", "xml", "-p", "x", "-e", "x"]).ok().and_then(|a| a.bad_format).as_deref(),
+            Some("Invalid output format \"xml\"\nValid formats: 'text', 'json'")
+        );
         assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));
-        assert!(p(&["--no-feature", "x"]).is_err());
         assert!(p(&["--unsafe=1"]).is_err());
     }
 }

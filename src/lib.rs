@@ -14,6 +14,7 @@ mod args;
 mod codegen;
 mod info;
 mod listing;
+mod query;
 mod run;
 mod system;
 mod types;
@@ -107,6 +108,8 @@ pub enum Failure {
     Message(String),
     /// A bad command line: the message, then the usage.
     Usage(String),
+    /// A bad command line: the usage alone.
+    UsageText,
 }
 
 impl From<String> for Failure {
@@ -187,7 +190,18 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
             eprint!("{}", args::usage(name));
             1
         }
+        Err(Failure::UsageText) => {
+            eprint!("{}", args::usage(name));
+            1
+        }
     }
+}
+
+/// Renders diagnostics (warnings included) as btc writes them, or, invoked as `bpftrace`, with
+/// bpftrace's `ERROR:` / `WARNING:`.
+pub fn render(d: &btc_compiler::diag::Diagnostics, file: &str, source: &str) -> String {
+    let style = if invoked_as_bpftrace() { btc_compiler::diag::Style::Bpftrace } else { btc_compiler::diag::Style::Btc };
+    d.render_styled(file, source, true, style)
 }
 
 /// The script's text and its name in diagnostics.
@@ -200,12 +214,22 @@ pub fn source(program: Option<String>, file: Option<&PathBuf>) -> Result<(String
             Ok((s, "stdin".into()))
         }
         (None, Some(f)) => {
-            let bytes = std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?;
+            let bytes = std::fs::read(f).map_err(|e| format!("failed to open file '{}': {}", f.display(), os_reason(&e)))?;
             let text = String::from_utf8(bytes).map_err(|_| format!("{} is not a text file", f.display()))?;
             Ok((text, f.display().to_string()))
         }
         (Some(_), Some(_)) => Err("give either -e PROGRAM or a file, not both".to_string().into()),
         (None, None) => Err(Failure::Usage("no program given: use -e PROGRAM or a file".to_string())),
+    }
+}
+
+/// The C library's text for an I/O error ("No such file or directory"), without Rust's
+/// " (os error N)".
+pub fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => text[..i].to_string(),
+        _ => text,
     }
 }
 
@@ -222,12 +246,12 @@ pub fn compile_source(text: &str, opts: &CompileOptions, emit: Emit, quiet_warni
     match codegen::compile(text, &types::KernelTypes::for_options(opts), opts, emit) {
         Ok((bytes, warnings)) => {
             if !quiet_warnings {
-                eprint!("{}", warnings.render(name, text, true));
+                eprint!("{}", render(&warnings, name, text));
             }
             Ok(bytes)
         }
         Err(CompileError::Script(d)) => {
-            eprint!("{}", d.render(name, text, true));
+            eprint!("{}", render(&d, name, text));
             Err(Failure::Reported)
         }
         Err(CompileError::Internal(m)) => Err(Failure::Message(m)),
@@ -264,14 +288,14 @@ fn compile(
     if check || emit == EmitKind::Ast {
         return match btc_compiler::check(&text, &types::KernelTypes::for_options(&opts), &opts) {
             Ok(c) => {
-                eprint!("{}", c.warnings.render(&name, &text, true));
+                eprint!("{}", render(&c.warnings, &name, &text));
                 if emit == EmitKind::Ast && !check {
                     write_output(output.as_ref(), btc_compiler::ast_print::print(&c.program, &c.analysis).as_bytes())?;
                 }
                 Ok(0)
             }
             Err(CompileError::Script(d)) => {
-                eprint!("{}", d.render(&name, &text, true));
+                eprint!("{}", render(&d, &name, &text));
                 Err(Failure::Reported)
             }
             Err(CompileError::Internal(m)) => Err(Failure::Message(m)),

@@ -17,6 +17,11 @@ pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<
     if !search.contains(':') && ["struct", "union", "enum"].iter().any(|k| trimmed.starts_with(k)) {
         return print_lines(&type_listing(trimmed.trim_end(), verbose));
     }
+    // A character bpftrace's lexer has no token for.
+    if let Some(d) = crate::query::invalid_character(&search) {
+        eprint!("{}", crate::render(&btc_compiler::Diagnostics { items: vec![d] }, "stdin", &search));
+        return Err(Failure::Reported);
+    }
     let params = DwarfParams::default();
     let opts = btc_runtime::targets::list::ListOptions { verbose, pid, params: Some(&params) };
     let listing = btc_runtime::targets::list::list(&search, &opts);
@@ -29,7 +34,7 @@ pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<
             btc_compiler::diag::Diagnostic::warning(span, d.message.clone())
         });
     }
-    eprint!("{}", diags.render("stdin", &listing.search, true));
+    eprint!("{}", crate::render(&diags, "stdin", &listing.search));
     if listing.failed() {
         return Err(Failure::Reported);
     }

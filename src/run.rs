@@ -16,7 +16,7 @@ fn is_elf(path: &PathBuf) -> bool {
 /// reported at once, don't.
 pub fn needs_codegen(argv: &[String]) -> bool {
     let Ok(a) = args::parse(argv) else { return false };
-    if a.help || a.version || a.info || a.list.is_some() {
+    if a.help || a.version || a.info || a.list.is_some() || args::check(&a).is_some() {
         return false;
     }
     match (&a.program, a.file.as_ref().map(PathBuf::from)) {
@@ -28,6 +28,9 @@ pub fn needs_codegen(argv: &[String]) -> bool {
 
 /// Runs the command line `argv` (without the program name); `name` is how btc was invoked.
 pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
+    if argv.is_empty() {
+        return Err(Failure::UsageText);
+    }
     let a = args::parse(argv).map_err(Failure::Usage)?;
     if a.help {
         print!("{}", args::usage(name));
@@ -45,15 +48,47 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         eprint!("{}", info::info());
         return Ok(0);
     }
+    match args::check(&a) {
+        Some(args::UsageError::Alone(m)) => return Err(Failure::Message(m)),
+        Some(args::UsageError::WithUsage(m)) => return Err(Failure::Usage(m)),
+        Some(args::UsageError::UsageOnly) => return Err(Failure::UsageText),
+        None => {}
+    }
+    // bpftrace opens the -o file first of all (so it exists, maybe empty, whatever happens next).
+    let mut output_file = match &a.output {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            format!("Failed to open output file: \"{}\": {}", path.display(), crate::os_reason(&e))
+        })?),
+        None => None,
+    };
+    // Like bpftrace: a bad -f, the environment, then a bad -p or one whose process doesn't exist,
+    // before anything else.
+    if let Some(e) = &a.bad_format {
+        return Err(Failure::Message(e.clone()));
+    }
+    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    if !a.no_warnings {
+        for w in btc_compiler::settings::Settings::deprecated_env(|k| std::env::var(k).ok()) {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    if let Some(e) = &a.bad_pid {
+        return Err(Failure::Message(e.clone()));
+    }
+    if let Some(pid) = a.pid {
+        if !PathBuf::from(format!("/proc/{pid}")).exists() {
+            // bpftrace's words: the error text of ESRCH after an empty context.
+            return Err(Failure::Message(": No such process".to_string()));
+        }
+    }
     if let Some(search) = &a.list {
         let pattern = search.clone().or_else(|| a.program.clone());
         return crate::list(pattern, a.verbose, a.pid);
     }
-    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
     let file = a.file.as_ref().map(PathBuf::from);
     let object = match &file {
         Some(f) if a.program.is_none() && f.as_os_str() != "-" && is_elf(f) => {
-            std::fs::read(f).map_err(|e| format!("can't read {}: {e}", f.display()))?
+            std::fs::read(f).map_err(|e| format!("failed to open file '{}': {}", f.display(), crate::os_reason(&e)))?
         }
         _ => {
             let (text, script_name) = source(a.program.clone(), file.as_ref())?;
@@ -82,11 +117,8 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         verbose: a.verbose,
         to_file: a.output.is_some(),
     };
-    let code = match &a.output {
-        Some(path) => {
-            let mut f = std::fs::File::create(path).map_err(|e| format!("can't write {}: {e}", path.display()))?;
-            btc_runtime::run_object_to(&object, &opts, &mut f)
-        }
+    let code = match &mut output_file {
+        Some(f) => btc_runtime::run_object_to(&object, &opts, f),
         None => btc_runtime::run_object(&object, &opts),
     }
     .map_err(|e| e.to_string())?;
@@ -108,7 +140,7 @@ fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure
         match btc_compiler::check(text, &crate::types::KernelTypes::for_options(&opts), &opts) {
             Ok(c) => eprintln!("AST\n---\n{:#?}\n", c.program),
             Err(CompileError::Script(d)) => {
-                eprint!("{}", d.render(&opts.file_name, text, true));
+                eprint!("{}", crate::render(&d, &opts.file_name, text));
                 return Err(Failure::Reported);
             }
             Err(CompileError::Internal(m)) => return Err(Failure::Message(m)),

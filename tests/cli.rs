@@ -110,7 +110,7 @@ fn bad_inputs_give_one_line_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "ERROR: can't read /nonexistent/x.bt: No such file or directory (os error 2)\n"
+        "ERROR: failed to open file '/nonexistent/x.bt': No such file or directory\n"
     );
     let junk = tmp("junk.o");
     std::fs::write(&junk, b"\x7fELF not really").expect("write");
@@ -122,7 +122,7 @@ fn bad_inputs_give_one_line_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "ERROR: invalid value for BPFTRACE_STRLEN: 'abc' (expected a positive integer)\n"
+        "ERROR: Env var 'BPFTRACE_STRLEN' did not contain a valid uint64_t, or was zero-valued.\n"
     );
 }
 

@@ -199,6 +199,10 @@ pub struct RuntimeConfig {
     /// BPFTRACE_MAX_PROBES (checked when attaching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_probes: Option<u32>,
+    /// BPFTRACE_LOG_SIZE: bytes of the verifier log kept to explain a program that fails to
+    /// load; 0 leaves no room for it, and every program fails to load (as in bpftrace 0.20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_size: Option<u64>,
 }
 
 #[cfg(test)]

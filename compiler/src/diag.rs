@@ -91,15 +91,30 @@ impl Diagnostics {
 
     /// Renders every diagnostic against `source`, named `file` in the output.
     pub fn render(&self, file: &str, source: &str, warnings: bool) -> String {
+        self.render_styled(file, source, warnings, Style::Btc)
+    }
+
+    /// [`Diagnostics::render`] with the severity words of `style`.
+    pub fn render_styled(&self, file: &str, source: &str, warnings: bool, style: Style) -> String {
         let mut out = String::new();
         for d in &self.items {
             if d.severity == Severity::Warning && !warnings {
                 continue;
             }
-            render_one(&mut out, file, source, d);
+            render_one(&mut out, file, source, d, style);
         }
         out
     }
+}
+
+/// How the severity of a diagnostic is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// `error:` / `warning:`.
+    #[default]
+    Btc,
+    /// `ERROR:` / `WARNING:`, as bpftrace writes them (btc invoked as `bpftrace`).
+    Bpftrace,
 }
 
 /// 1-based line and column of a byte offset (columns count characters).
@@ -115,11 +130,13 @@ pub fn line_col(source: &str, offset: u32) -> (usize, usize) {
 /// Longest part of a source line shown under a diagnostic.
 const EXCERPT_WIDTH: usize = 120;
 
-fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
+fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic, style: Style) {
     let (line, col) = line_col(source, d.span.start);
-    let kind = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+    let kind = match (d.severity, style) {
+        (Severity::Error, Style::Btc) => "error",
+        (Severity::Warning, Style::Btc) => "warning",
+        (Severity::Error, Style::Bpftrace) => "ERROR",
+        (Severity::Warning, Style::Bpftrace) => "WARNING",
     };
     let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
     excerpt(out, source, d.span);
@@ -180,6 +197,18 @@ mod tests {
         assert_eq!(
             d.render("x.bt", src, true),
             "x.bt:2:3: error: unknown function 'foo'\n  foo(1);\n  ^~~\n"
+        );
+    }
+
+    #[test]
+    fn bpftrace_style_writes_severities_in_capitals() {
+        let src = "BEGIN { x }";
+        let mut d = Diagnostics::default();
+        d.error(Span::new(8, 9), "unknown identifier");
+        d.push(Diagnostic::warning(Span::new(0, 5), "odd"));
+        assert_eq!(
+            d.render_styled("stdin", src, true, Style::Bpftrace),
+            "stdin:1:9: ERROR: unknown identifier\nBEGIN { x }\n        ^\nstdin:1:1: WARNING: odd\nBEGIN { x }\n^~~~~\n"
         );
     }
 

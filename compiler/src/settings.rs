@@ -39,15 +39,16 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("BPFTRACE_STR_TRUNC_TRAILER", "str_trunc_trailer"),
     ("BPFTRACE_MAX_CAT_BYTES", "max_cat_bytes"),
     ("BPFTRACE_CAT_BYTES_MAX", "max_cat_bytes"),
+    ("BPFTRACE_LOG_SIZE", "log_size"),
 ];
 
 /// Keys accepted in a config block that btc has nothing to do with (bpftrace's debugging and
 /// type-resolution knobs).
-const IGNORED_KEYS: &[&str] =
-    &["log_size", "max_type_res_iterations", "debug_output", "kernel_source", "kernel_build", "max_ast_nodes"];
+const IGNORED_KEYS: &[&str] = &["max_type_res_iterations"];
 
-/// Settings that only an environment variable can give.
-const ENV_ONLY_KEYS: &[&str] = &["btf", "vmlinux"];
+/// Settings that only an environment variable can give (bpftrace 0.20's list).
+const ENV_ONLY_KEYS: &[&str] =
+    &["btf", "debug_output", "kernel_build", "kernel_source", "max_ast_nodes", "verify_llvm_ir", "vmlinux"];
 
 fn positive(key: &str, v: &str) -> Result<u64, String> {
     let t = v.trim();
@@ -55,11 +56,30 @@ fn positive(key: &str, v: &str) -> Result<u64, String> {
     parsed.filter(|&n| n > 0).ok_or_else(|| format!("invalid value for {key}: '{v}' (expected a positive integer)"))
 }
 
+/// A byte count that may be zero (BPFTRACE_LOG_SIZE).
+fn non_negative(key: &str, v: &str) -> Result<u64, String> {
+    let t = v.trim();
+    let parsed = if let Some(hex) = t.strip_prefix("0x") { u64::from_str_radix(hex, 16).ok() } else { t.parse().ok() };
+    parsed.ok_or_else(|| format!("invalid value for {key}: '{v}' (expected a non-negative integer)"))
+}
+
 fn boolean(key: &str, v: &str) -> Result<bool, String> {
     match v.trim() {
         "1" | "true" => Ok(true),
         "0" | "false" => Ok(false),
         _ => Err(format!("invalid value for {key}: '{v}' (expected 0 or 1)")),
+    }
+}
+
+/// bpftrace 0.20's message for a bad value of environment variable `name` (setting `key`).
+fn env_error(name: &str, key: &str, value: &str) -> String {
+    match key {
+        "cpp_demangle" | "no_cpp_demangle" => format!("Env var '{name}' did not contain a valid value (0 or 1)."),
+        "stack_mode" => format!("{value} is not a valid StackMode"),
+        "cache_user_symbols" => {
+            "Invalid value for cache_user_symbols: valid values are PER_PID, PER_PROGRAM, and NONE.".to_string()
+        }
+        _ => format!("Env var '{name}' did not contain a valid uint64_t, or was zero-valued."),
     }
 }
 
@@ -105,11 +125,12 @@ impl Settings {
             "no_cpp_demangle" => self.runtime.cpp_demangle = Some(!boolean(name, value)?),
             "str_trunc_trailer" => self.runtime.str_trunc_trailer = Some(value.to_string()),
             "max_cat_bytes" => self.runtime.max_cat_bytes = Some(positive(name, value)?),
+            "log_size" => self.runtime.log_size = Some(non_negative(name, value)?),
             k if IGNORED_KEYS.contains(&k) => return Ok(false),
             k if ENV_ONLY_KEYS.contains(&k) => {
-                return Err(format!("{name} can only be set as an environment variable"));
+                return Err(format!("{k} can only be set as an environment variable"));
             }
-            _ => return Err(format!("unrecognized config variable: {name}")),
+            _ => return Err(format!("Unrecognized config variable: {name}")),
         }
         Ok(true)
     }
@@ -118,12 +139,23 @@ impl Settings {
     /// CLI). The first bad value is the error.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let mut s = Settings::default();
-        for (name, _) in ENV_VARS {
+        for (name, key) in ENV_VARS {
             if let Some(v) = var(name) {
-                s.set(name, &v)?;
+                s.set(name, &v).map_err(|_| env_error(name, key, &v))?;
             }
         }
         Ok(s)
+    }
+
+    /// bpftrace 0.20's warnings about the deprecated environment variables that are set.
+    pub fn deprecated_env(var: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        const DEPRECATED: &[(&str, &str)] = &[
+            ("BPFTRACE_STRLEN", "Use BPFTRACE_MAX_STRLEN instead."),
+            ("BPFTRACE_NO_CPP_DEMANGLE", "Use BPFTRACE_CPP_DEMANGLE=0 instead."),
+            ("BPFTRACE_CAT_BYTES_MAX", "Use BPFTRACE_MAX_CAT_BYTES instead."),
+            ("BPFTRACE_MAP_KEYS_MAX", "Use BPFTRACE_MAX_MAP_KEYS instead."),
+        ];
+        DEPRECATED.iter().filter(|(name, _)| var(name).is_some()).map(|(name, instead)| format!("{name} is deprecated. {instead}")).collect()
     }
 
     /// `self` with every setting it lacks taken from `lower`.
@@ -142,6 +174,7 @@ impl Settings {
                 str_trunc_trailer: rt.str_trunc_trailer.or_else(|| lrt.str_trunc_trailer.clone()),
                 max_cat_bytes: rt.max_cat_bytes.or(lrt.max_cat_bytes),
                 max_probes: rt.max_probes.or(lrt.max_probes),
+                log_size: rt.log_size.or(lrt.log_size),
             },
         }
     }
@@ -172,8 +205,34 @@ mod tests {
         );
         assert!(s.set("stack_mode", "pretty").is_err());
         assert_eq!(s.set("btf", "/x"), Err("btf can only be set as an environment variable".to_string()));
-        assert_eq!(s.set("nonsense", "1"), Err("unrecognized config variable: nonsense".to_string()));
-        assert_eq!(s.set("log_size", "100"), Ok(false));
+        assert_eq!(
+            s.set("BPFTRACE_DEBUG_OUTPUT", "1"),
+            Err("debug_output can only be set as an environment variable".to_string())
+        );
+        assert_eq!(s.set("nonsense", "1"), Err("Unrecognized config variable: nonsense".to_string()));
+        assert_eq!(s.set("max_type_res_iterations", "100"), Ok(false));
+        assert_eq!(s.set("log_size", "0"), Ok(true));
+        assert_eq!(s.runtime.log_size, Some(0));
+    }
+
+    #[test]
+    fn bad_environment_values_in_bpftrace_words() {
+        let env = |name: &'static str, value: &'static str| {
+            Settings::from_env(move |k| (k == name).then(|| value.to_string())).err().unwrap_or_default()
+        };
+        assert_eq!(
+            env("BPFTRACE_MAX_MAP_KEYS", "lots"),
+            "Env var 'BPFTRACE_MAX_MAP_KEYS' did not contain a valid uint64_t, or was zero-valued."
+        );
+        assert_eq!(env("BPFTRACE_CPP_DEMANGLE", "yes"), "Env var 'BPFTRACE_CPP_DEMANGLE' did not contain a valid value (0 or 1).");
+        assert_eq!(env("BPFTRACE_STACK_MODE", "fancy"), "fancy is not a valid StackMode");
+        assert_eq!(
+            env("BPFTRACE_CACHE_USER_SYMBOLS", "ALL"),
+            "Invalid value for cache_user_symbols: valid values are PER_PID, PER_PROGRAM, and NONE."
+        );
+        assert_eq!(env("BPFTRACE_LOG_SIZE", "0"), "");
+        let warnings = Settings::deprecated_env(|k| (k == "BPFTRACE_STRLEN" || k == "BPFTRACE_MAX_STRLEN").then(String::new));
+        assert_eq!(warnings, ["BPFTRACE_STRLEN is deprecated. Use BPFTRACE_MAX_STRLEN instead."]);
     }
 
     #[test]

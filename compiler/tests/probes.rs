@@ -121,7 +121,14 @@ fn kprobe_wildcards_skip_part_clones_and_are_optional() {
             ProbeKind::Kprobe { func: "vfs_write".into(), module: None, offset: 8, ret: false, optional: false }
         )]
     );
-    assert_eq!(names("kretprobe:ext4:*_inline { }"), ["kretprobe:ext4:ext4_read_inline"]);
+    // Offsets and argument counts, in bpftrace 0.20's words.
+    assert!(probes_of("kretprobe:vfs_read+8 { }").is_err_and(|e| e.contains("error: Offset not allowed\n")));
+    assert!(probes_of("kprobe:vfs_read+8+8 { }").is_err_and(|e| e.contains("error: Cannot take more than one offset\n")));
+    assert!(probes_of("kprobe:vfs_read+z { }").is_err_and(|e| e.contains("error: Invalid offset\n")));
+    assert!(probes_of("kprobe:a:b:c { }").is_err_and(|e| e.contains("error: kprobe probe type requires 1 arguments, found 3\n")));
+    // bpftrace 0.20 has no kprobe:MODULE:FUNC.
+    assert!(probes_of("kretprobe:ext4:*_inline { }")
+        .is_err_and(|e| e.contains("error: kretprobe probe type requires 1 arguments, found 2")));
     assert!(probes_of("kprobe:nomatch_* { }").is_err_and(|e| e.contains("no kernel functions match nomatch_*")));
 }
 
@@ -169,7 +176,9 @@ fn uprobes_resolve_libraries_wildcards_and_cpp_names() {
     );
     assert_eq!(names("uprobe:/bin/app:cpp:\"ns::Foo::bar(long)\" { }"), ["uprobe:/bin/app:cpp:_ZN2ns3Foo3barEl"]);
     assert!(probes_of("uprobe:/bin/app:nope { }").is_err_and(|e| e.contains("Could not resolve symbol: /bin/app:nope")));
-    assert!(probes_of("uretprobe:/bin/app:main+4 { }").is_err_and(|e| e.contains("uretprobes can't have an offset")));
+    assert!(probes_of("uretprobe:/bin/app:main+4 { }").is_err_and(|e| e.contains("error: Offset not allowed\n")));
+    assert!(probes_of("uprobe:/bin/app:main+4+4 { }").is_err_and(|e| e.contains("error: Cannot take more than one offset\n")));
+    assert!(probes_of("uprobe:/bin/app:main+x { }").is_err_and(|e| e.contains("error: Invalid offset\n")));
 }
 
 #[test]

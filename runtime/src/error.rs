@@ -42,6 +42,11 @@ pub enum RuntimeError {
     /// Creating or writing a pcap file of skboutput() failed.
     #[error("{0}")]
     Pcap(String),
+    /// A probe refused before it is loaded or attached, in bpftrace's words (a banned
+    /// kretprobe, a kprobe offset outside its function, a raw tracepoint that doesn't exist,
+    /// no room for the verifier's log). Never skipped, even for a probe from a wildcard.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl RuntimeError {

@@ -169,11 +169,12 @@ impl Printer {
             Some(ActionKind::HelperError) => {
                 let site = self.error_sites.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;
                 let code = le_u64(payload, 0) as i64;
+                // Like bpftrace, in the output (stdout or the -o file), not on stderr.
                 match self.services.format {
                     crate::output::OutputFormat::Json => {
                         out.extend(crate::json::helper_error(&site.helper, code, site.line, site.col))
                     }
-                    crate::output::OutputFormat::Text => eprint!("{}", helper_warning(site, code)),
+                    crate::output::OutputFormat::Text => out.extend(helper_warning(site, code).into_bytes()),
                 }
                 Ok(Step::Continue)
             }
@@ -256,12 +257,36 @@ impl Printer {
     }
 }
 
-/// bpftrace's text for a failed helper: `stdin:1:9-12: WARNING: Failed to probe_read_user:
-/// Bad address (-14)`, then the source line with `~` under the call.
+/// bpftrace 0.20's explanation of a failed helper call (`-k`): a few failures have their own
+/// words, the others are the C library's text for the error code.
+pub fn helper_error_message(helper: &str, code: i64) -> String {
+    match (helper, code) {
+        ("map_update_elem", c) if c == -i64::from(libc::E2BIG) => {
+            "Map full; can't update element. Try increasing max_map_keys config".to_string()
+        }
+        ("map_delete_elem", c) if c == -i64::from(libc::ENOENT) => {
+            "Can't delete map element because it does not exist.".to_string()
+        }
+        // Reported with code 0: the key wasn't there.
+        ("map_lookup_elem", _) => "Can't lookup map element because it does not exist.".to_string(),
+        (_, c) => {
+            let c = i32::try_from(-c).unwrap_or(i32::MAX);
+            let text = std::io::Error::from_raw_os_error(c).to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_string()
+        }
+    }
+}
+
+/// bpftrace 0.20's text for a failed helper: `stdin:1:9-13: WARNING: Bad address`, a line
+/// naming the helper and its return code, then the source line with `~` under the call.
 pub fn helper_warning(site: &btc_bpfprog::ErrorSite, code: i64) -> String {
-    let reason = std::io::Error::from_raw_os_error(i32::try_from(-code).unwrap_or(0)).to_string();
-    let reason = reason.split(" (os error").next().unwrap_or(&reason).to_string();
-    format!("{}: WARNING: Failed to {}: {reason} ({code})\n{}", site.location, site.helper, site.excerpt)
+    format!(
+        "{}: WARNING: {}\nAdditional Info - helper: {}, retcode: {code}\n{}",
+        site.location,
+        helper_error_message(&site.helper, code),
+        site.helper,
+        site.excerpt
+    )
 }
 
 fn le_u64(data: &[u8], off: usize) -> u64 {

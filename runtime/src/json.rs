@@ -10,7 +10,7 @@
 //! | `hist` | `{"@name": [{"min": A, "max": B, "count": N}, ...]}` (keyed: an object of those) |
 //! | `stats` | `{"@name": {"count": N, "average": A, "total": T}}` (avg: the average) |
 //! | `value` | the printed value |
-//! | `helper_error` | (top level) `"helper"`, `"retcode"`, `"line"`, `"col"` |
+//! | `helper_error` | (top level) `"msg"`, `"helper"`, `"retcode"`, `"line"`, `"col"` |
 //!
 //! Map keys are the key's fields joined by commas, as a string. Integers are JSON numbers;
 //! strings, symbols, stacks and addresses are strings; tuples are arrays.
@@ -251,8 +251,11 @@ pub fn map_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
 
 /// A BPF helper error reported with `-k` (bpftrace's `helper_error` record).
 pub fn helper_error(helper: &str, retcode: i64, line: u32, col: u32) -> Vec<u8> {
-    format!("{{\"type\": \"helper_error\", \"helper\": \"{helper}\", \"retcode\": {retcode}, \"line\": {line}, \"col\": {col}}}\n")
-        .into_bytes()
+    let msg = crate::events::helper_error_message(helper, retcode);
+    format!(
+        "{{\"type\": \"helper_error\", \"msg\": \"{msg}\", \"helper\": \"{helper}\", \"retcode\": {retcode}, \"line\": {line}, \"col\": {col}}}\n"
+    )
+    .into_bytes()
 }
 
 #[cfg(test)]

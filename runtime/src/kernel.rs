@@ -6,6 +6,7 @@ pub mod attach;
 pub mod debugfile;
 pub mod features;
 pub mod iter;
+pub mod kprobes;
 pub mod perf;
 pub mod process;
 pub mod signals;
@@ -75,6 +76,21 @@ pub fn raise_memlock() {
     let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
     // SAFETY: `limit` is a valid rlimit. Failure is harmless on kernels with memcg accounting.
     unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) };
+}
+
+/// What bpftrace 0.20 refuses about a kprobe before attaching it (see [`kprobes`]); an offset
+/// is checked only when kallsyms tells the function's size.
+fn kprobe_checks(func: &str, module: Option<&str>, offset: u64, ret: bool) -> Result<(), RuntimeError> {
+    if let Some(refusal) = ret.then(|| kprobes::banned_kretprobe(func)).flatten() {
+        return Err(RuntimeError::Refused(refusal));
+    }
+    if offset != 0 {
+        let key = module.map_or_else(|| func.to_string(), |m| format!("{m}:{func}"));
+        if let Some(refusal) = kprobes::function_size(&key).and_then(|size| kprobes::offset_outside(func, offset, size)) {
+            return Err(RuntimeError::Refused(refusal));
+        }
+    }
+    Ok(())
 }
 
 /// A loaded BPF object with its ring buffer and attached probes.
@@ -195,8 +211,24 @@ impl Tracer {
             }
             ProbeKind::Watchpoint { address, .. } => return self.watch(probe, *address).map_err(attach_err),
             ProbeKind::WatchFunc { .. } => return self.attach_watch_setter(probe).map_err(attach_err),
+            ProbeKind::RawTracepoint { name, btf: false, .. } => {
+                let link = self.program(probe)?.attach_raw_tracepoint(name).map_err(|e| {
+                    if e.kind() == libbpf_rs::ErrorKind::NotFound {
+                        RuntimeError::Refused(format!("Probe does not exist: {}", probe.name))
+                    } else {
+                        attach_err(reason(&e))
+                    }
+                })?;
+                self.links.push(link);
+                return Ok(());
+            }
+            ProbeKind::Kprobe { func, module, offset, ret, .. } => {
+                kprobe_checks(func, module.as_deref(), *offset, *ret)?;
+                let links = self.attach_link(probe).map_err(attach_err)?;
+                self.links.extend(links);
+                return Ok(());
+            }
             ProbeKind::RawTracepoint { .. }
-            | ProbeKind::Kprobe { .. }
             | ProbeKind::Kfunc { .. }
             | ProbeKind::Uprobe { .. }
             | ProbeKind::Usdt { .. } => {

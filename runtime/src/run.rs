@@ -97,6 +97,7 @@ fn settings(env: &RuntimeConfig, object: &RuntimeConfig) -> RuntimeConfig {
         str_trunc_trailer: env.str_trunc_trailer.clone().or_else(|| object.str_trunc_trailer.clone()),
         max_cat_bytes: env.max_cat_bytes.or(object.max_cat_bytes),
         max_probes: env.max_probes.or(object.max_probes),
+        log_size: env.log_size.or(object.log_size),
     }
 }
 
@@ -162,6 +163,9 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let services = services_for(symbols);
     if !opts.quiet && !opts.load_only {
         out.write(&services.attaching(meta.probes.len()))?;
+    }
+    if config.log_size == Some(0) {
+        return Err(no_log_room(&meta, opts.verbose));
     }
     kernel::raise_memlock();
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
@@ -399,10 +403,13 @@ impl Session<'_, '_> {
                 Ok(()) => {}
                 Err(kernel::watch::WatchError::NoRegisters) => {
                     if self.watch_warned.insert((index, address)) {
-                        eprintln!(
-                            "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
-                            probe.name
-                        );
+                        // bpftrace 0.20's message, in the output (a `lost_events` record in JSON).
+                        let msg = "Failed to attach watchpoint probe. You are out of watchpoint registers.";
+                        let line = match self.opts.format {
+                            crate::OutputFormat::Json => format!("{{\"type\": \"lost_events\", \"data\": \"{msg}\"}}\n"),
+                            crate::OutputFormat::Text => format!("{msg}\n"),
+                        };
+                        self.out.write(line.as_bytes())?;
                     }
                 }
                 Err(kernel::watch::WatchError::Other(reason)) => {
@@ -494,6 +501,19 @@ fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
 }
 
 /// A verifier rejection names the BPF program (`btc_p3`); say which probe that is.
+/// BPFTRACE_LOG_SIZE=0: bpftrace 0.20 hands the kernel a verifier log buffer of zero bytes,
+/// which fails the load of the first program it loads: BEGIN, else the first probe.
+fn no_log_room(meta: &Metadata, verbose: bool) -> RuntimeError {
+    let first = meta
+        .probes
+        .iter()
+        .find(|p| p.kind == ProbeKind::Begin)
+        .or_else(|| meta.probes.iter().find(|p| p.kind != ProbeKind::End))
+        .or(meta.probes.first());
+    let name = first.map_or("", |p| p.name.as_str());
+    RuntimeError::Refused(format!("Error loading program: {name}{}", if verbose { "" } else { " (try -v)" }))
+}
+
 fn name_rejected_probe(e: RuntimeError, meta: &Metadata) -> RuntimeError {
     match e {
         RuntimeError::Load { reason, log } => {

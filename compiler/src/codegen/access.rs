@@ -397,9 +397,14 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(Val::Int(v))
     }
 
-    /// bpf_probe_read_{kernel,user}(dst, size, src).
+    /// bpf_probe_read_{kernel,user}(dst, size, src); bpf_probe_read for a non-user pointer in
+    /// a probe without an address space (as bpftrace 0.20 reads it).
     pub(crate) fn probe_read(&mut self, dst: PointerValue<'ctx>, size: IntValue<'ctx>, src: PointerValue<'ctx>, user: bool) -> R<()> {
-        let id = if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+        let id = match (user, self.no_address_space()) {
+            (true, _) => helper::PROBE_READ_USER,
+            (false, true) => helper::PROBE_READ,
+            (false, false) => helper::PROBE_READ_KERNEL,
+        };
         self.helper(id, &[dst.into(), size.into(), src.into()])?;
         Ok(())
     }

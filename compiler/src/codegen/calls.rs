@@ -176,6 +176,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
         let id = if matches!(st, Type::Ptr { user: true, .. }) || (st.is_int() && self.user_space_probe()) {
             helper::PROBE_READ_USER_STR
+        } else if self.no_address_space() {
+            helper::PROBE_READ_STR
         } else {
             helper::PROBE_READ_KERNEL_STR
         };

@@ -20,6 +20,10 @@ pub(crate) mod helper {
     pub const GET_CURRENT_TASK: u64 = 35;
     pub const GET_NUMA_NODE_ID: u64 = 42;
     pub const GET_CURRENT_CGROUP_ID: u64 = 80;
+    /// The old helpers that pick user or kernel memory by the address (x86-64), for reads
+    /// whose address space is unknown.
+    pub const PROBE_READ: u64 = 4;
+    pub const PROBE_READ_STR: u64 = 45;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_USER_STR: u64 = 114;
     pub const SEQ_PRINTF: u64 = 126;

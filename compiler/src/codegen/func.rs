@@ -476,13 +476,14 @@ fn reported_helper(id: u64, level: crate::HelperErrors) -> Option<&'static str> 
         16 => "get_current_comm",
         27 => "get_stackid",
         4 => "probe_read",
+        45 => "probe_read_str",
         112 => "probe_read_user",
         113 => "probe_read_kernel",
         114 => "probe_read_user_str",
         115 => "probe_read_kernel_str",
         _ => return None,
     };
-    let is_read = matches!(id, 4 | 112..=115);
+    let is_read = matches!(id, 4 | 45 | 112..=115);
     match level {
         HelperErrors::Ignore => None,
         HelperErrors::Helpers if is_read => None,
@@ -491,29 +492,52 @@ fn reported_helper(id: u64, level: crate::HelperErrors) -> Option<&'static str> 
 }
 
 impl<'ctx> FnCx<'_, 'ctx> {
-    /// After a helper call: when it returned a negative error code, send a `HelperError` event
-    /// naming the call's source location.
-    fn report_helper_error(&self, helper: &str, r: inkwell::values::IntValue<'ctx>) -> R<()> {
+    /// Records where a reported helper call is (the current expression) and returns its
+    /// index among the object's error sites.
+    fn error_site(&self, helper: &str) -> u64 {
         let span = self.cur_span.get();
         let (line, col) = crate::diag::line_col(&self.m.source, span.start);
         let (_, end_col) = crate::diag::line_col(&self.m.source, span.end);
         let site = btc_bpfprog::ErrorSite {
             helper: helper.to_string(),
-            location: format!("{}:{line}:{col}-{}", self.m.file, end_col.max(col + 1) - 1),
+            // bpftrace's range: the end column is the one after the expression.
+            location: format!("{}:{line}:{col}-{}", self.m.file, end_col.max(col + 1)),
             line: line as u32,
             col: col as u32,
             excerpt: crate::diag::excerpt_text(&self.m.source, span).replace('^', "~"),
         };
-        let index = {
-            let mut sites = self.m.error_sites.borrow_mut();
-            sites.push(site);
-            sites.len() as u64 - 1
-        };
+        let mut sites = self.m.error_sites.borrow_mut();
+        sites.push(site);
+        sites.len() as u64 - 1
+    }
+
+    /// With `-kk`, a map read that finds no value is reported as bpftrace 0.20 reports it: as
+    /// a failed `map_lookup_elem` with return code 0. Call it where the key was not found.
+    pub(crate) fn report_missing_key(&self) -> R<()> {
+        if self.m.helper_errors != crate::HelperErrors::All {
+            return Ok(());
+        }
+        let index = self.error_site("map_lookup_elem");
+        self.send_helper_error(index, self.i64(0))
+    }
+
+    /// After a helper call: when it returned a negative error code, send a `HelperError` event
+    /// naming the call's source location.
+    fn report_helper_error(&self, helper: &str, r: inkwell::values::IntValue<'ctx>) -> R<()> {
+        let index = self.error_site(helper);
         let failed = self.b.build_int_compare(inkwell::IntPredicate::SLT, r, self.i64(0), "herr").map_err(llvm_err)?;
         let report = self.new_block("helper_error");
         let cont = self.new_block("helper_ok");
         self.b.build_conditional_branch(failed, report, cont).map_err(llvm_err)?;
         self.b.position_at_end(report);
+        self.send_helper_error(index, r)?;
+        self.b.build_unconditional_branch(cont).map_err(llvm_err)?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Sends the `HelperError` event of error site `index` with return code `r`.
+    fn send_helper_error(&self, index: u64, r: inkwell::values::IntValue<'ctx>) -> R<()> {
         let slot = match self.err_slot.get() {
             Some(s) => s,
             None => {
@@ -529,8 +553,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let rb = self.m.ringbuf.as_pointer_value();
         // ringbuf_output isn't a reported helper, so this doesn't recurse.
         self.helper(super::expr::helper::RINGBUF_OUTPUT, &[rb.into(), slot.into(), self.u64c(16).into(), self.u64c(0).into()])?;
-        self.b.build_unconditional_branch(cont).map_err(llvm_err)?;
-        self.b.position_at_end(cont);
         Ok(())
     }
 }

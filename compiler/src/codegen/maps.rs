@@ -114,6 +114,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.memcpy(slot, p, value.size())?;
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(missing);
+        self.report_missing_key()?;
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(join);
         if ty.is_scalar() {
@@ -170,6 +171,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.store_i64(slot, cur)?;
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(missing);
+        self.report_missing_key()?;
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(join);
         let old = self.load_i64(slot)?;

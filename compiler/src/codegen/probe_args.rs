@@ -70,6 +70,23 @@ impl<'ctx> FnCx<'_, 'ctx> {
         matches!(self.inst.probe.kind, ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. })
     }
 
+    /// Probes whose memory bpftrace 0.20 doesn't place in either address space (BEGIN, END,
+    /// timers, perf events, watchpoints): a pointer made from an integer there is read with
+    /// the helpers that choose user or kernel memory by the address.
+    pub(crate) fn no_address_space(&self) -> bool {
+        matches!(
+            self.inst.probe.kind,
+            ProbeKind::Begin
+                | ProbeKind::End
+                | ProbeKind::Interval { .. }
+                | ProbeKind::Profile { .. }
+                | ProbeKind::Software { .. }
+                | ProbeKind::Hardware { .. }
+                | ProbeKind::Watchpoint { .. }
+                | ProbeKind::WatchFunc { .. }
+        )
+    }
+
     /// `reg("name")`.
     pub(crate) fn reg_call(&mut self, args: &[Expr]) -> R<Val<'ctx>> {
         let Some(Expr { kind: ExprKind::Str(r), .. }) = args.first() else { return Err(llvm_err("reg()")) };

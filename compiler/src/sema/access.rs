@@ -159,7 +159,7 @@ impl Checker<'_> {
                 // A zero-length (flexible) array member, `int y[0]`, has no bound to check.
                 if let ExprKind::Int(i) = index.kind {
                     if count != 0 && i >= u64::from(count) {
-                        self.err(index.span, format!("index {i} is out of bounds for an array of {count} elements"));
+                        self.err(index.span, format!("the index {i} is out of bounds for array of size {count}"));
                     }
                 }
                 *elem

@@ -232,8 +232,16 @@ impl Checker<'_> {
             StmtKind::Unroll { count, body } => {
                 match &count.kind {
                     ExprKind::Int(n) if (1..=100).contains(n) => {}
-                    ExprKind::Int(_) => self.err(count.span, "unroll count must be between 1 and 100"),
-                    _ => self.err(count.span, "unroll count must be an integer literal"),
+                    // Integer literals are unsigned here: a negative count wraps to a huge one.
+                    ExprKind::Int(n) if *n > 100 && *n <= i64::MAX as u64 => {
+                        self.err(count.span, "unroll maximum value is 100")
+                    }
+                    ExprKind::Int(_) => self.err(count.span, "unroll minimum value is 1"),
+                    // `-N` is a (negative) literal too, as in bpftrace.
+                    ExprKind::Unary { op: UnaryOp::Neg, expr } if matches!(expr.kind, ExprKind::Int(_)) => {
+                        self.err(count.span, "unroll minimum value is 1")
+                    }
+                    _ => self.err(count.span, "invalid unroll value"),
                 }
                 self.set(count, Type::I64);
                 self.block(body);

@@ -5,7 +5,7 @@
 //! in the user probes it is allowed in points to user memory.
 
 use crate::ast::*;
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::types::TypeSource;
 
 /// Replaces every compile-time call of `prog` by its value.
@@ -46,7 +46,15 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
     };
     let value = match name.as_str() {
         "cgroupid" => types.cgroup_id(&arg).map(|v| (v, None)),
-        "kaddr" => types.kernel_symbol(&arg).map(|v| (v, None)),
+        "kaddr" => match types.kernel_symbol(&arg) {
+            Ok(v) => Ok((v, None)),
+            Err(why) => {
+                // bpftrace's words first; why the lookup failed (hidden addresses, no
+                // kallsyms) as the hint.
+                diags.push(Diagnostic::error(e.span, format!("Failed to resolve kernel symbol: {arg}")).with_hint(why));
+                return;
+            }
+        },
         _ => match binary {
             Some(path) => types.user_symbol(path, &arg).map(|(addr, size)| (addr, Some(size))),
             None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
@@ -174,7 +182,7 @@ mod tests {
         let mut prog = crate::syntax::parse(src, &mut diags).unwrap_or_default();
         substitute(&mut prog, &Fake, &mut diags);
         let text = diags.render("stdin", src, false);
-        assert!(text.contains("kernel symbol not found: nope"), "{text}");
+        assert!(text.contains("error: Failed to resolve kernel symbol: nope\n"), "{text}");
         assert!(text.contains("uaddr() can only be used in uprobes"), "{text}");
     }
 }

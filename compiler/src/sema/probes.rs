@@ -224,7 +224,11 @@ fn tracepoint(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>, Diagno
     };
     let mut out = Vec::with_capacity(matches.len());
     for (c, n) in matches {
-        let text = types.tracepoint_format(&c, &n).map_err(err)?;
+        let text = types.tracepoint_format(&c, &n).map_err(|e| {
+            // bpftrace's hint for the singular category.
+            let d = err(e);
+            if c == "syscall" { d.with_hint(format!("Did you mean syscalls:{n}?")) } else { d }
+        })?;
         let record = tracepoint::parse_format(&text, c == "syscalls")
             .map_err(|e| err(format!("cannot read the format of tracepoint {c}:{n}: {e}")))?;
         let mut r = ResolvedProbe::new(

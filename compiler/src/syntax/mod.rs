@@ -529,9 +529,12 @@ impl Builder<'_> {
         }
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else { return self.expr_node(ExprKind::Int(0), Span::default()) };
+        // A postfix expression starts where its operand's text starts, parentheses included
+        // (`(x)->a` starts at the `(`), as in bpftrace's locations.
+        let first_span = span(&first);
         let mut e = self.primary(first);
         for p in inner {
-            let esp = e.span.to(span(&p));
+            let esp = first_span.to(span(&p));
             let kind = match p.as_rule() {
                 Rule::post_inc | Rule::post_dec => {
                     ExprKind::IncDec { target: Box::new(e), increment: p.as_rule() == Rule::post_inc, prefix: false }

@@ -119,3 +119,32 @@ fn fixed_lines() {
     assert_eq!(attaching_line(3), "Attaching 3 probes...\n");
     assert_eq!(lost_line(12), "Lost 12 events\n");
 }
+
+#[test]
+fn helper_errors_in_bpftrace_0_20_words() {
+    assert_eq!(helper_error_message("map_delete_elem", -2), "Can't delete map element because it does not exist.");
+    assert_eq!(helper_error_message("map_lookup_elem", 0), "Can't lookup map element because it does not exist.");
+    assert_eq!(
+        helper_error_message("map_update_elem", -7),
+        "Map full; can't update element. Try increasing max_map_keys config"
+    );
+    assert_eq!(helper_error_message("map_update_elem", -12), "Cannot allocate memory");
+    assert_eq!(helper_error_message("probe_read", -14), "Bad address");
+    let site = btc_bpfprog::ErrorSite {
+        helper: "map_delete_elem".into(),
+        location: "stdin:1:9-18".into(),
+        line: 1,
+        col: 9,
+        excerpt: "BEGIN { delete(@) }\n        ~~~~~~~~~\n".into(),
+    };
+    assert_eq!(
+        helper_warning(&site, -2),
+        "stdin:1:9-18: WARNING: Can't delete map element because it does not exist.\n\
+         Additional Info - helper: map_delete_elem, retcode: -2\n\
+         BEGIN { delete(@) }\n        ~~~~~~~~~\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&crate::json::helper_error("probe_read", -14, 1, 37)),
+        "{\"type\": \"helper_error\", \"msg\": \"Bad address\", \"helper\": \"probe_read\", \"retcode\": -14, \"line\": 1, \"col\": 37}\n"
+    );
+}

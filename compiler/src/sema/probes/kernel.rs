@@ -57,13 +57,32 @@ fn matching(list: &[KernelFunction], module: &Option<String>, pattern: &str) -> 
     out
 }
 
-/// `kprobe:[MODULE:]FUNC[+OFFSET]` and `kretprobe:[MODULE:]FUNC`.
-pub(super) fn kprobe(cx: &Cx<'_>, provider: &str, rest: &[String], diags: &mut Diagnostics) -> Resolved {
-    let (module, func, offset) = module_func(cx, provider, rest)?;
-    let ret = provider == "kretprobe";
-    if ret && offset != 0 {
-        return Err(cx.err("kretprobes can't have an offset: they fire when the function returns"));
+/// `FUNC[+OFFSET]` of a kprobe, checked as bpftrace 0.20 checks it (and in its words).
+fn kprobe_func(cx: &Cx<'_>, provider: &str, spec: &str) -> Result<(String, u64), Diagnostic> {
+    let Some((func, off)) = spec.split_once('+') else { return Ok((spec.to_string(), 0)) };
+    if provider == "kretprobe" {
+        return Err(cx.err("Offset not allowed").with_hint("a kretprobe fires when the function returns"));
     }
+    if off.contains('+') {
+        return Err(cx.err("Cannot take more than one offset"));
+    }
+    let offset = crate::syntax::parse_int(off).filter(|_| !func.is_empty()).ok_or_else(|| cx.err("Invalid offset"))?;
+    Ok((func.to_string(), offset))
+}
+
+/// `kprobe:FUNC[+OFFSET]` and `kretprobe:FUNC`. (bpftrace 0.20 has no `kprobe:MODULE:FUNC`.)
+pub(super) fn kprobe(cx: &Cx<'_>, provider: &str, rest: &[String], diags: &mut Diagnostics) -> Resolved {
+    let [spec] = rest else {
+        return Err(cx.err(format!("{provider} probe type requires 1 arguments, found {}", rest.len())));
+    };
+    let (func, offset) = kprobe_func(cx, provider, spec)?;
+    if func.is_empty() {
+        return Err(cx.err(format!("{provider} probe needs a function name")));
+    }
+    // `kprobe:MODULE:FUNC` (bpftrace 0.21 and later) is refused above; what follows still takes
+    // a module, for a later bpftrace-compatibility switch.
+    let module: Option<String> = None;
+    let ret = provider == "kretprobe";
     let wild = has_wildcard(&func) || module.as_deref().is_some_and(has_wildcard);
     let funcs: Vec<KernelFunction> = if wild {
         let all = match cx.types.kernel_functions() {

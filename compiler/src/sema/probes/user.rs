@@ -77,17 +77,15 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         return Ok(vec![r]);
     }
 
+    // Offsets are checked as bpftrace 0.20 checks them, in its words.
     let (pattern, offset) = match spec.split_once('+') {
-        Some((f, off)) => {
-            let o = crate::syntax::parse_int(off)
-                .ok_or_else(|| cx.err(format!("invalid offset '{off}' in {provider} probe")))?;
-            (f, o)
+        Some(_) if ret => {
+            return Err(cx.err("Offset not allowed").with_hint("a uretprobe fires when the function returns"));
         }
+        Some((_, off)) if off.contains('+') => return Err(cx.err("Cannot take more than one offset")),
+        Some((f, off)) => (f, crate::syntax::parse_int(off).ok_or_else(|| cx.err("Invalid offset"))?),
         None => (spec, 0),
     };
-    if ret && offset != 0 {
-        return Err(cx.err("uretprobes can't have an offset: they fire when the function returns"));
-    }
     let funcs = cx.types.elf_functions(&path).map_err(|e| cx.err(e))?;
     let wild = has_wildcard(pattern);
     let mut matched: Vec<&ElfFunction> = funcs
