@@ -190,6 +190,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         watch_last: Default::default(),
         watch_warned: Default::default(),
         opts,
+        ending: false,
         pcaps,
     };
     let result = session.run();
@@ -232,6 +233,8 @@ struct Session<'w, 'o> {
     /// (probe, address) pairs already reported as out of breakpoint registers.
     watch_warned: std::collections::HashSet<(u32, u64)>,
     opts: &'o RunOptions,
+    /// Tracing is over (END runs): a stop request no longer cuts a batch of records short.
+    ending: bool,
     /// skboutput()'s pcap files, when the object calls it.
     pcaps: Option<kernel::skb::PcapFiles>,
 }
@@ -245,7 +248,7 @@ impl Session<'_, '_> {
         let mut exited = self.drain()?;
         self.report_lost()?;
         if !exited && !self.stopping() {
-            for p in &probes {
+            for p in attach_order(&probes) {
                 if let Err(e) = self.tracer.attach(p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
                     // can't attach is skipped with a warning; an explicit one fails the run.
@@ -283,6 +286,7 @@ impl Session<'_, '_> {
         while !exited && !self.stopping() {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
             exited = self.process(&records)?;
+            self.print_maps_if_asked()?;
             self.write_pcaps()?;
             self.report_lost()?;
             // The end of the -c child or the -p process ends tracing as exit() does, once the
@@ -293,13 +297,10 @@ impl Session<'_, '_> {
             }
         }
         self.tracer.detach_all();
-        // Records still queued: after exit() bpftrace ignores them; after a signal, they were
-        // produced before the user asked to stop, so print them.
-        if exited {
-            self.discard()?;
-        } else {
-            self.drain()?;
-        }
+        // Records still queued are ignored, after exit() as after a signal (bpftrace's rule: a
+        // probe printing under heavy load must not delay the end).
+        self.discard()?;
+        self.ending = true;
         for p in probes.iter().filter(|p| p.kind == ProbeKind::End) {
             self.tracer.run_once(p)?;
         }
@@ -334,6 +335,10 @@ impl Session<'_, '_> {
         let mut text = Vec::new();
         let mut exited = false;
         for r in records {
+            if !self.ending && self.stopping() {
+                // A signal asked to stop: the rest of the batch is ignored, as bpftrace does.
+                break;
+            }
             match self.printer.handle(r, &self.tracer, &mut text)? {
                 Step::Exit => {
                     exited = true;
@@ -388,6 +393,16 @@ impl Session<'_, '_> {
             // SAFETY: kill has no memory-safety preconditions. A process that is gone is fine.
             unsafe { libc::kill(pid, libc::SIGCONT) };
         }
+    }
+
+    /// SIGUSR1: prints every map now; tracing goes on.
+    fn print_maps_if_asked(&mut self) -> Result<(), RuntimeError> {
+        if signals::take_print_maps_request() {
+            let mut text = Vec::new();
+            self.printer.print_all_maps(&self.tracer, &mut text)?;
+            self.out.write(&text)?;
+        }
+        Ok(())
     }
 
     /// Prints every record available now; after an `exit()` the rest are discarded.
@@ -450,6 +465,29 @@ fn map_full_line(name: &str, max_entries: Option<u32>) -> String {
     format!("WARNING: Map full; can't update element of {name}. Try increasing BPFTRACE_MAX_MAP_KEYS{limit}.")
 }
 
+/// Whether the kernel runs the programs of this kind of probe, on one event, in the reverse order
+/// of their attachment (a new uprobe consumer goes first, for instance).
+fn fires_in_reverse(kind: &ProbeKind) -> bool {
+    matches!(
+        kind,
+        ProbeKind::Kprobe { ret: false, .. }
+            | ProbeKind::Uprobe { .. }
+            | ProbeKind::Usdt { .. }
+            | ProbeKind::Software { .. }
+            | ProbeKind::Kfunc { ret: false, .. }
+    )
+}
+
+/// The order to attach `probes` in, so that probes on the same event run in the order they are
+/// written, as bpftrace 0.20 does: first, in order, the kinds the kernel runs in attachment
+/// order; then, backwards, those it runs in reverse. Detaching goes in the same order, which
+/// keeps the first written of a reverse kind attached longest.
+fn attach_order(probes: &[btc_bpfprog::Probe]) -> Vec<&btc_bpfprog::Probe> {
+    let forward = probes.iter().filter(|p| !fires_in_reverse(&p.kind));
+    let backward = probes.iter().rev().filter(|p| fires_in_reverse(&p.kind));
+    forward.chain(backward).collect()
+}
+
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
 fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
     let max = if max == 0 { 512 } else { max };
@@ -488,6 +526,16 @@ mod tests {
         assert_eq!(ringbuf_bytes(64, 2), 512 * 1024);
         assert_eq!(ringbuf_bytes(3, 3), 64 * 1024);
         assert_eq!(ringbuf_bytes(0, 1), 4096);
+    }
+
+    #[test]
+    fn probes_that_fire_in_reverse_attach_backwards() {
+        let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind };
+        let up = |ret| ProbeKind::Uprobe { path: "/bin/sh".into(), symbol: Some("main".into()), offset: 0, ret };
+        let tp = ProbeKind::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
+        let probes = vec![probe("a", up(false)), probe("b", tp), probe("c", up(true)), probe("d", up(false))];
+        let order: Vec<&str> = attach_order(&probes).iter().map(|p| p.prog.as_str()).collect();
+        assert_eq!(order, ["b", "d", "c", "a"]);
     }
 
     #[test]

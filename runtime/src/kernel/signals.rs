@@ -1,9 +1,12 @@
 //! SIGINT/SIGTERM handling: the first signal asks tracing to stop, a second one exits at once.
+//! SIGUSR1 asks for every map to be printed while tracing goes on (bpftrace's rule).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+/// SIGUSR1 arrived and the maps haven't been printed since.
+static PRINT_MAPS: AtomicBool = AtomicBool::new(false);
 /// The `-c` child, terminated when a second signal makes us leave at once.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
@@ -26,6 +29,10 @@ extern "C" fn on_signal(_sig: libc::c_int) {
     }
 }
 
+extern "C" fn on_usr1(_sig: libc::c_int) {
+    PRINT_MAPS.store(true, Ordering::SeqCst);
+}
+
 /// The installed handlers; the previous ones are restored on drop.
 pub struct SignalGuard {
     old: Vec<(libc::c_int, libc::sigaction)>,
@@ -34,11 +41,14 @@ pub struct SignalGuard {
 /// Installs the handlers and clears any earlier stop request.
 pub fn install() -> io::Result<SignalGuard> {
     STOP.store(false, Ordering::SeqCst);
+    PRINT_MAPS.store(false, Ordering::SeqCst);
     let mut guard = SignalGuard { old: Vec::new() };
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 3] =
+        [(libc::SIGINT, on_signal), (libc::SIGTERM, on_signal), (libc::SIGUSR1, on_usr1)];
+    for (sig, handler) in handlers {
         // SAFETY: sigaction structs are plain data; zeroed is a valid "no flags, empty mask" value.
         let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-        act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        act.sa_sigaction = handler as libc::sighandler_t;
         // No SA_RESTART: a blocking poll should return EINTR so the stop is noticed at once.
         act.sa_flags = 0;
         // SAFETY: as above.
@@ -59,6 +69,11 @@ pub fn install() -> io::Result<SignalGuard> {
 /// Whether SIGINT or SIGTERM arrived since [`install`].
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
+}
+
+/// Whether SIGUSR1 arrived since the last call (or since [`install`]); clears the request.
+pub fn take_print_maps_request() -> bool {
+    PRINT_MAPS.swap(false, Ordering::SeqCst)
 }
 
 impl Drop for SignalGuard {
