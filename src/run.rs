@@ -79,6 +79,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         vmlinux: std::env::var_os("BPFTRACE_VMLINUX").filter(|v| !v.is_empty()).map(PathBuf::from),
         usdt_file_activation: a.usdt_file_activation,
         no_features: a.no_features.clone(),
+        allow_unsafe: a.allow_unsafe,
         verbose: a.verbose,
         to_file: a.output.is_some(),
     };

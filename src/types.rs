@@ -173,6 +173,10 @@ impl TypeSource for KernelTypes {
         btc_runtime::targets::paths::resolve_binary(target, pid)
     }
 
+    fn binaries_matching(&self, pattern: &str) -> Vec<String> {
+        btc_runtime::targets::paths::glob_binaries(pattern)
+    }
+
     fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
         crate::system::elf_functions(path)
     }

@@ -131,7 +131,22 @@ pub enum ProbeKind {
     /// `uprobe` / `uretprobe` (`ret`) on the ELF file `path`: at the function `symbol` (its ELF
     /// name, mangled for C++) plus `offset`, or, without a symbol, at the virtual address
     /// `offset`. The runtime resolves symbols again when it attaches.
-    Uprobe { path: String, symbol: Option<String>, offset: u64, ret: bool },
+    ///
+    /// `optional`: the probe came from a wildcard or from a block with several attach points, so
+    /// a function that can't be attached safely (size 0) is skipped with a warning rather than
+    /// failing the run (bpftrace's rule). `also`: the other functions of a wildcard that the
+    /// same program attaches to (entries, offset 0), through one uprobe_multi link where the
+    /// kernel has them, as bpftrace 0.20 does, else through one uprobe each.
+    Uprobe {
+        path: String,
+        symbol: Option<String>,
+        offset: u64,
+        ret: bool,
+        #[serde(default)]
+        optional: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<String>,
+    },
     /// One site of a USDT probe: the uprobe at virtual address `address` of `path`; `semaphore`
     /// is the virtual address of the probe's semaphore (incremented while attached).
     Usdt { path: String, provider: String, name: String, address: u64, semaphore: Option<u64> },
@@ -359,6 +374,24 @@ pub struct FormatInfo {
     pub args: Ty,
 }
 
+/// How bpftrace shows the binary a uprobe or usdt target names in probe names (what the
+/// `probe` builtin prints): a path as the user wrote it, else the file it was resolved to
+/// (a program on $PATH, a library from ld.so.cache, a file inside a process's root).
+pub fn shown_binary(target: &str, resolved: &str) -> String {
+    let in_process_root = resolved.starts_with("/proc/") && !target.starts_with("/proc/");
+    if target.contains('/') && !in_process_root {
+        target.to_string()
+    } else {
+        resolved.to_string()
+    }
+}
+
+/// The path `path` (a file of process `pid` reached through /proc/PID/root) has inside the process, as
+/// /proc/PID/maps names it: bpftrace's probe names show that one.
+pub fn path_in_process(path: &str, pid: i32) -> &str {
+    path.strip_prefix(&format!("/proc/{pid}/root")).filter(|p| p.starts_with('/')).unwrap_or(path)
+}
+
 /// Matches a probe name against a pattern with `*` (any run) and `?` (any one character): the
 /// rule for wildcards in attach points, shared by the compiler (expansion) and the runtime
 /// (listing).
@@ -489,6 +522,16 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_binaries_keep_the_path_as_written() {
+        assert_eq!(shown_binary("./bin/app", "/work/bin/app"), "./bin/app");
+        assert_eq!(shown_binary("bash", "/usr/bin/bash"), "/usr/bin/bash");
+        assert_eq!(shown_binary("/bin/app", "/proc/7/root/bin/app"), "/proc/7/root/bin/app");
+        assert_eq!(path_in_process("/proc/7/root/usr/lib/libc.so.6", 7), "/usr/lib/libc.so.6");
+        assert_eq!(path_in_process("/usr/lib/libc.so.6", 7), "/usr/lib/libc.so.6");
+    }
+
 
     #[test]
     fn log2_buckets_match_bpftrace() {

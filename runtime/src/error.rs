@@ -22,6 +22,9 @@ pub enum RuntimeError {
     TooManyProbes { count: usize, max: u32 },
     #[error("failed to attach {probe}: {reason}")]
     Attach { probe: String, reason: String },
+    /// A probe bpftrace's safe mode refuses to attach, in bpftrace's words.
+    #[error("{0}")]
+    Refused(String),
     #[error("failed to run {probe}: {reason}")]
     Run { probe: String, reason: String },
     #[error("failed to read map {map}: {reason}")]

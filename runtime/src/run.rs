@@ -154,9 +154,11 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     kernel::raise_memlock();
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
     let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
-    let mut tracer = Tracer::load_with(object, Some(rb)).map_err(|e| name_rejected_probe(e, &meta))?;
+    let multi = uprobe_multi_programs(&meta, opts);
+    let mut tracer = Tracer::load_with(object, Some(rb), &multi).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
+    tracer.set_unsafe(opts.allow_unsafe);
     if opts.load_only {
         return Ok(0);
     }
@@ -488,6 +490,22 @@ fn attach_order(probes: &[btc_bpfprog::Probe]) -> Vec<&btc_bpfprog::Probe> {
     forward.chain(backward).collect()
 }
 
+/// The programs of wildcard uprobes (those attached to several functions) when they can have
+/// one uprobe_multi link each: the kernel has them and `--no-feature uprobe_multi` wasn't given.
+fn uprobe_multi_programs(meta: &Metadata, opts: &RunOptions) -> Vec<String> {
+    let several: Vec<String> = meta
+        .probes
+        .iter()
+        .filter(|p| matches!(&p.kind, ProbeKind::Uprobe { also, .. } if !also.is_empty()))
+        .map(|p| p.prog.clone())
+        .collect();
+    let disabled = opts.no_features.iter().any(|f| f == "uprobe_multi");
+    if several.is_empty() || disabled || !crate::kernel::features::features().uprobe_multi {
+        return Vec::new();
+    }
+    several
+}
+
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
 fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
     let max = if max == 0 { 512 } else { max };
@@ -531,7 +549,14 @@ mod tests {
     #[test]
     fn probes_that_fire_in_reverse_attach_backwards() {
         let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind };
-        let up = |ret| ProbeKind::Uprobe { path: "/bin/sh".into(), symbol: Some("main".into()), offset: 0, ret };
+        let up = |ret| ProbeKind::Uprobe {
+            path: "/bin/sh".into(),
+            symbol: Some("main".into()),
+            offset: 0,
+            ret,
+            optional: false,
+            also: Vec::new(),
+        };
         let tp = ProbeKind::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
         let probes = vec![probe("a", up(false)), probe("b", tp), probe("c", up(true)), probe("d", up(false))];
         let order: Vec<&str> = attach_order(&probes).iter().map(|p| p.prog.as_str()).collect();

@@ -59,19 +59,30 @@ impl ResolvedProbe {
     }
 }
 
-/// Splits an attach point on `:`, keeping quoted parts (`"/path with: colon"`) whole.
+/// Splits an attach point on `:`, keeping quoted parts (`"/path with: colon"`) whole; in a
+/// quoted part, a backslash makes the next character plain (`"\"probe1\""` is `"probe1"`).
 pub fn split_attach(raw: &str) -> Vec<String> {
     let mut parts = vec![String::new()];
     let mut quoted = false;
-    for c in raw.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ':' if !quoted => parts.push(String::new()),
-            _ => {
-                if let Some(last) = parts.last_mut() {
-                    last.push(c);
-                }
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        let plain = match c {
+            '"' => {
+                quoted = !quoted;
+                continue;
             }
+            ':' if !quoted => {
+                parts.push(String::new());
+                continue;
+            }
+            '\\' if quoted => match chars.next() {
+                Some(next) => next,
+                None => c,
+            },
+            _ => c,
+        };
+        if let Some(last) = parts.last_mut() {
+            last.push(plain);
         }
     }
     parts
@@ -274,5 +285,7 @@ mod tests {
     #[test]
     fn split_keeps_quotes() {
         assert_eq!(split_attach("uprobe:\"/a b:c\":f"), vec!["uprobe", "/a b:c", "f"]);
+        let quoted = split_attach(r#"usdt:/bin/x:test:"\"probe1\"""#);
+        assert_eq!(quoted, vec!["usdt", "/bin/x", "test", "\"probe1\""]);
     }
 }

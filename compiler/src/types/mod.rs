@@ -462,6 +462,12 @@ pub trait TypeSource {
         let _ = pid;
         Ok(target.to_string())
     }
+    /// The executables and libraries whose paths match a target with wildcards
+    /// (`./testprogs/uprobe*`), as glob(3) spells them.
+    fn binaries_matching(&self, pattern: &str) -> Vec<String> {
+        let _ = pattern;
+        Vec::new()
+    }
     /// The function symbols (symtab and dynsym) of an ELF file.
     fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
         Err(format!("can't read symbols of {path}"))
