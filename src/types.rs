@@ -173,6 +173,10 @@ impl TypeSource for KernelTypes {
         btc_runtime::targets::paths::resolve_binary(target, pid)
     }
 
+    fn uprobe_multi_links(&self) -> bool {
+        btc_runtime::features::features().uprobe_multi
+    }
+
     fn binaries_matching(&self, pattern: &str) -> Vec<String> {
         btc_runtime::targets::paths::glob_binaries(pattern)
     }

@@ -7,6 +7,7 @@
 //! uretprobe) and `probes/usdt.rs` (usdt, and the decoding of USDT argument specs).
 
 mod kernel;
+mod multi;
 mod perf;
 mod user;
 pub mod usdt;
@@ -134,6 +135,9 @@ pub fn resolve(
         for ap in &probe.attach {
             let cx = Cx { probe: i, ap, types, db, opts, several };
             match resolve_one(&cx, diags) {
+                Ok(r) if r.len() > 1 && is_uprobe(&r[0]) && types.uprobe_multi_links() => {
+                    out.extend(multi::group(&ap.raw, probe, r));
+                }
                 Ok(mut r) => out.append(&mut r),
                 Err(d) => diags.push(d),
             }
@@ -155,6 +159,10 @@ pub fn resolve(
         );
     }
     out
+}
+
+fn is_uprobe(r: &ResolvedProbe) -> bool {
+    matches!(r.kind, ProbeKind::Uprobe { .. })
 }
 
 /// What resolving one attach point needs.

@@ -468,6 +468,11 @@ pub trait TypeSource {
         let _ = pattern;
         Vec::new()
     }
+    /// Whether the kernel has uprobe_multi links: the functions of a wildcard uprobe then share
+    /// one program (and one link), as in bpftrace 0.20.
+    fn uprobe_multi_links(&self) -> bool {
+        false
+    }
     /// The function symbols (symtab and dynsym) of an ELF file.
     fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
         Err(format!("can't read symbols of {path}"))
