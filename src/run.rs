@@ -104,6 +104,7 @@ fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure
     opts.includes = a.includes.clone();
     opts.pid = a.pid;
     opts.has_child = a.command.is_some();
+    opts.command = a.command.clone();
     opts.usdt_file_activation = a.usdt_file_activation;
     if a.debug > 0 {
         match btc_compiler::check(text, &crate::types::KernelTypes::for_options(&opts), &opts) {

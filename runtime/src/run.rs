@@ -190,7 +190,6 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         child: child.take(),
         watch,
         watch_last: Default::default(),
-        watch_warned: Default::default(),
         opts,
         ending: false,
         pcaps,
@@ -232,8 +231,6 @@ struct Session<'w, 'o> {
     watch: Option<PidWatch>,
     /// The last address each `watchpoint:FUNC+argN` probe (by index) was given.
     watch_last: std::collections::HashMap<u32, u64>,
-    /// (probe, address) pairs already reported as out of breakpoint registers.
-    watch_warned: std::collections::HashSet<(u32, u64)>,
     opts: &'o RunOptions,
     /// Tracing is over (END runs): a stop request no longer cuts a batch of records short.
     ending: bool,
@@ -363,7 +360,8 @@ impl Session<'_, '_> {
     /// A `watchpoint:FUNC+argN` setter reported `address`: watches it, unless the probe watches
     /// it already or it is the probe's last address (bpftrace's rule, so an address that was
     /// unwatched isn't watched again at the next call), then lets a synchronous watchpoint's
-    /// process go on. Running out of breakpoint registers is a warning, once per address.
+    /// process go on. Running out of breakpoint registers is reported in the output at every
+    /// address that can't be watched, as bpftrace 0.20 does.
     fn set_watch(&mut self, index: u32, address: u64) -> Result<(), RuntimeError> {
         let probe = self.meta.probes.get(index as usize).cloned().ok_or(EventError::BadProbe(index))?;
         let ProbeKind::WatchFunc { is_async, .. } = probe.kind else { return Err(EventError::BadProbe(index).into()) };
@@ -372,12 +370,8 @@ impl Session<'_, '_> {
             match self.tracer.try_watch(&probe, address) {
                 Ok(()) => {}
                 Err(kernel::watch::WatchError::NoRegisters) => {
-                    if self.watch_warned.insert((index, address)) {
-                        eprintln!(
-                            "WARNING: {}: can't watch {address:#x}: no more hardware breakpoint registers left",
-                            probe.name
-                        );
-                    }
+                    let line = self.printer.services().out_of_watchpoint_registers();
+                    self.out.write(&line)?;
                 }
                 Err(kernel::watch::WatchError::Other(reason)) => {
                     self.continue_target(is_async);

@@ -11,6 +11,7 @@ mod multi;
 mod perf;
 mod user;
 pub mod usdt;
+mod watchfunc;
 mod x86;
 
 use crate::ast::{AttachPoint, Program};
@@ -26,6 +27,8 @@ pub struct ResolveOptions {
     pub pid: Option<i32>,
     /// `-c CMD` is given (a process to trace, like `pid`).
     pub has_child: bool,
+    /// The `-c` command: the functions of `watchpoint:FUNC*+argN` are those of its program.
+    pub command: Option<String>,
     /// BPFTRACE_MAX_BPF_PROGS: the most programs (probe instances) a script may generate.
     pub max_bpf_progs: u32,
 }
