@@ -100,6 +100,43 @@ impl KernelTypes {
     }
 }
 
+/// The include directories of the kernel's source tree, where bpftrace looks for kernel headers:
+/// under `BPFTRACE_KERNEL_SOURCE` (and `BPFTRACE_KERNEL_BUILD`, for generated headers; the same
+/// directory when unset), else /lib/modules/RELEASE/source and .../build (either standing in
+/// for the other).
+fn kernel_header_dirs() -> Vec<PathBuf> {
+    let (src, obj) = match std::env::var_os("BPFTRACE_KERNEL_SOURCE") {
+        Some(s) => {
+            let b = std::env::var_os("BPFTRACE_KERNEL_BUILD").unwrap_or_else(|| s.clone());
+            (PathBuf::from(s), PathBuf::from(b))
+        }
+        None => {
+            let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else { return Vec::new() };
+            let dir = Path::new("/lib/modules").join(release.trim());
+            let (src, obj) = (dir.join("source"), dir.join("build"));
+            match (src.is_dir(), obj.is_dir()) {
+                (true, true) => (src, obj),
+                (true, false) => (src.clone(), src),
+                (false, true) => (obj.clone(), obj),
+                (false, false) => return Vec::new(),
+            }
+        }
+    };
+    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86" };
+    [
+        src.join("arch").join(arch).join("include"),
+        obj.join("arch").join(arch).join("include/generated"),
+        src.join("include"),
+        obj.join("include"),
+        src.join("arch").join(arch).join("include/uapi"),
+        obj.join("arch").join(arch).join("include/generated/uapi"),
+        src.join("include/uapi"),
+        obj.join("include/generated/uapi"),
+    ]
+    .into_iter()
+    .collect()
+}
+
 /// The bytes of the regular file at `path`: None when there is no such file, Some(None) when
 /// there is one that can't be read.
 fn read_file(path: &Path) -> Option<Option<Vec<u8>>> {
@@ -177,8 +214,8 @@ impl TypeSource for KernelTypes {
         btc_runtime::features::features().uprobe_multi
     }
 
-    fn binaries_matching(&self, pattern: &str) -> Vec<String> {
-        btc_runtime::targets::paths::glob_binaries(pattern)
+    fn binary_paths(&self, pattern: &str, pid: Option<i32>) -> Vec<String> {
+        btc_runtime::targets::binaries::resolve_binary_paths(pattern, pid)
     }
 
     fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
@@ -268,6 +305,11 @@ impl TypeSource for KernelTypes {
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
         Some((path.display().to_string(), text))
+    }
+
+    fn kernel_header(&self, name: &str) -> bool {
+        let rel = Path::new(name);
+        !rel.is_absolute() && kernel_header_dirs().iter().any(|d| d.join(rel).is_file())
     }
 
     fn forced_includes(&self) -> Vec<Result<(String, String), String>> {

@@ -334,20 +334,25 @@ impl Ty {
         }
     }
 
-    /// Alignment in bytes.
+    /// Alignment in bytes of a member of a tuple, by bpftrace 0.20's rules (so `sizeof` of a
+    /// tuple is bpftrace's): integers by their size; strings and C structs (records) at any
+    /// byte; arrays of at most 2 bytes by their size, larger ones by their element; tuples by
+    /// their most aligned member. Runtime values hold u64s and stay 8-aligned.
     pub fn align(&self) -> u32 {
         match self {
-            Ty::Int { bytes, .. } => u32::from(*bytes),
-            Ty::Str { .. } => 1,
+            Ty::Int { bytes, .. } => u32::from(*bytes).max(1),
+            Ty::Str { .. } | Ty::Record { .. } | Ty::Bits { .. } => 1,
             Ty::Tuple { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
-            Ty::Record { fields, .. } => fields.iter().map(|f| f.ty.align()).max().unwrap_or(1),
-            Ty::Array { elem, .. } => elem.align(),
-            Ty::Bits { .. } => 1,
+            Ty::Array { elem, .. } => match self.size() {
+                s @ 1..=2 => s,
+                _ => elem.align(),
+            },
             Ty::Runtime(r) => r.align(),
         }
     }
 
-    /// Lays out `tys` one after another with C alignment rules.
+    /// Lays out `tys` one after another, each at the next multiple of its [`Ty::align`], the
+    /// whole padded to the largest alignment (C's rule with bpftrace's alignments).
     pub fn tuple(tys: Vec<Ty>) -> Ty {
         let mut offset = 0u32;
         let mut align = 1u32;
@@ -374,20 +379,8 @@ pub struct FormatInfo {
     pub args: Ty,
 }
 
-/// How bpftrace shows the binary a uprobe or usdt target names in probe names (what the
-/// `probe` builtin prints): a path as the user wrote it, else the file it was resolved to
-/// (a program on $PATH, a library from ld.so.cache, a file inside a process's root).
-pub fn shown_binary(target: &str, resolved: &str) -> String {
-    let in_process_root = resolved.starts_with("/proc/") && !target.starts_with("/proc/");
-    if target.contains('/') && !in_process_root {
-        target.to_string()
-    } else {
-        resolved.to_string()
-    }
-}
-
-/// The path `path` (a file of process `pid` reached through /proc/PID/root) has inside the process, as
-/// /proc/PID/maps names it: bpftrace's probe names show that one.
+/// The path `path` (a file of process `pid` reached through /proc/PID/root) has inside the
+/// process, as /proc/PID/maps names it: bpftrace's probe names show that one.
 pub fn path_in_process(path: &str, pid: i32) -> &str {
     path.strip_prefix(&format!("/proc/{pid}/root")).filter(|p| p.starts_with('/')).unwrap_or(path)
 }
@@ -524,10 +517,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shown_binaries_keep_the_path_as_written() {
-        assert_eq!(shown_binary("./bin/app", "/work/bin/app"), "./bin/app");
-        assert_eq!(shown_binary("bash", "/usr/bin/bash"), "/usr/bin/bash");
-        assert_eq!(shown_binary("/bin/app", "/proc/7/root/bin/app"), "/proc/7/root/bin/app");
+    fn paths_in_a_process_drop_its_root() {
         assert_eq!(path_in_process("/proc/7/root/usr/lib/libc.so.6", 7), "/usr/lib/libc.so.6");
         assert_eq!(path_in_process("/usr/lib/libc.so.6", 7), "/usr/lib/libc.so.6");
     }
@@ -563,6 +553,45 @@ mod tests {
         let Ty::Tuple { fields, size } = t else { panic!("not a tuple") };
         assert_eq!(fields.iter().map(|f| f.offset).collect::<Vec<_>>(), vec![0, 8, 16]);
         assert_eq!(size, 24);
+    }
+
+    #[test]
+    fn tuple_members_align_as_in_bpftrace() {
+        let int = |bytes| Ty::Int { bytes, signed: true };
+        let offsets = |t: &Ty| match t {
+            Ty::Tuple { fields, .. } => fields.iter().map(|f| f.offset).collect::<Vec<_>>(),
+            _ => vec![],
+        };
+        // Integers by their size, strings anywhere.
+        let t = Ty::tuple(vec![int(1), int(2), int(4)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 2, 4], 8));
+        let t = Ty::tuple(vec![int(4), int(2), int(1)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 4, 6], 8));
+        let t = Ty::tuple(vec![
+            int(1),
+            int(1),
+            Ty::Str { len: 7 },
+            int(8),
+            int(4),
+            int(8),
+            int(1),
+            int(2),
+            Ty::Str { len: 4 },
+        ]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 1, 2, 16, 24, 32, 40, 42, 44], 48));
+        // A C struct at any byte; an array by its element, or by its size when that is 1 or 2.
+        let rec = Ty::Record { fields: vec![NamedField { name: "m".into(), offset: 0, ty: int(4) }], size: 8 };
+        let t = Ty::tuple(vec![int(1), rec.clone(), int(1)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 1, 9], 10));
+        let arr = |elem: Ty, count| Ty::Array { elem: Box::new(elem), count };
+        let t = Ty::tuple(vec![int(1), arr(int(4), 4)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 4], 20));
+        let t = Ty::tuple(vec![int(1), arr(int(1), 2), arr(rec, 2)]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 2, 4], 20));
+        // A nested tuple by its most aligned member.
+        let inner = Ty::tuple(vec![int(1), int(4)]);
+        let t = Ty::tuple(vec![int(2), inner]);
+        assert_eq!((offsets(&t), t.size()), (vec![0, 4], 12));
     }
 
     #[test]

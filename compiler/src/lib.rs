@@ -143,6 +143,12 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         diags.items.extend(directive_diags);
         return Err(CompileError::Script(diags));
     }
+    // As in bpftrace, where clang stops at them: the C preamble's errors (a missing header
+    // among them) end the compilation before the probes are checked.
+    if !directive_diags.is_empty() {
+        diags.items.extend(directive_diags);
+        return Err(CompileError::Script(diags));
+    }
     let check_opts = sema::CheckOptions {
         strlen: settings.strlen.unwrap_or(opts.strlen),
         allow_unsafe: opts.allow_unsafe,
@@ -154,7 +160,6 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     };
     let analysis = sema::analyse_with(&program, db, &pre, &check_opts, &mut diags);
     remap(&mut diags, &map);
-    diags.items.extend(directive_diags);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }

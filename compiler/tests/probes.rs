@@ -76,7 +76,7 @@ impl TypeSource for System {
     fn running_binaries(&self) -> Result<Vec<String>, String> {
         Ok(vec!["/bin/app".into(), "/bin/sh".into()])
     }
-    fn binaries_matching(&self, pattern: &str) -> Vec<String> {
+    fn binary_paths(&self, pattern: &str, _pid: Option<i32>) -> Vec<String> {
         ["/bin/app", "/lib/libc.so.6"].iter().filter(|p| btc_bpfprog::wildcard_match(pattern, p)).map(|p| p.to_string()).collect()
     }
 }

@@ -93,29 +93,36 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // A pointer is its hex text, as a string (bpftrace 0.20 leaves it unquoted, which is
+        // not JSON).
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
+        // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {
-            out.push(b'{');
+            out.extend_from_slice(b"{ ");
             for (i, (name, item)) in fields.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.extend_from_slice(b", ");
                 }
                 out.extend(string(name.as_bytes()));
-                out.push(b':');
+                out.extend_from_slice(b": ");
                 value_into(item, out);
             }
-            out.push(b'}');
+            out.extend_from_slice(b" }");
         }
     }
 }
 
 /// A map key as bpftrace writes it in JSON: the fields joined by commas, as a string.
 pub fn key(k: &Value) -> Vec<u8> {
-    let parts: Vec<Vec<u8>> = match k {
-        Value::Tuple(items) => items.iter().map(Value::to_bytes).collect(),
-        other => vec![other.to_bytes()],
+    let text = match k {
+        Value::Tuple(items) => {
+            let mut out = Vec::new();
+            crate::value::render_key_joined(items, b",", &mut out);
+            out
+        }
+        other => other.key_bytes(),
     };
-    string(&parts.join(&b","[..]))
+    string(&text)
 }
 
 /// `{"type": "value", "data": V}`: `print(value)`.
@@ -284,6 +291,34 @@ mod tests {
         assert!(map("map", "@c", false, &[]).is_empty());
         let t = Value::Tuple(vec![Value::Int(Int::signed(1)), Value::Str(b"x".to_vec())]);
         assert_eq!(s(&print_value(&t)), "{\"type\": \"value\", \"data\": [1,\"x\"]}\n");
+    }
+
+    #[test]
+    fn structs_are_spaced_and_keys_use_the_key_form() {
+        // bpftrace 0.20: `{ "m": 2, "n": 3 }` inside `[0,...]`; keys as in text output.
+        let pair = Value::Record(vec![("m".into(), Value::Int(Int::signed(2))), ("n".into(), Value::Int(Int::signed(3)))]);
+        let outer = Value::Record(vec![
+            ("y".into(), Value::Record(vec![("m".into(), Value::Array(vec![Value::Int(Int::signed(2))]))])),
+            ("s".into(), Value::Str(b"x".to_vec())),
+        ]);
+        assert_eq!(s(&print_value(&pair)), "{\"type\": \"value\", \"data\": { \"m\": 2, \"n\": 3 }}\n");
+        assert_eq!(s(&value(&outer)), "{ \"y\": { \"m\": [2] }, \"s\": \"x\" }");
+        let t = Value::Tuple(vec![Value::Int(Int::signed(0)), pair.clone()]);
+        assert_eq!(s(&value(&t)), "[0,{ \"m\": 2, \"n\": 3 }]");
+        assert_eq!(s(&key(&pair)), "\"{.m=2,.n=3}\"");
+        let multi = Value::Tuple(vec![pair, Value::Array(vec![Value::Int(Int::signed(1)), Value::Int(Int::signed(2))])]);
+        assert_eq!(s(&key(&multi)), "\"{.m=2,.n=3},[1,2]\"");
+    }
+
+    #[test]
+    fn pointers_are_hex_strings() {
+        // bpftrace 0.20 writes a pointer's hex text unquoted; btc keeps every line JSON.
+        let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
+        let line = print_value(&p(0x2e));
+        assert_eq!(s(&line), "{\"type\": \"value\", \"data\": \"0x2e\"}\n");
+        assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
+        let e = vec![(p(0x20), value(&p(0)))];
+        assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": \"0x0\"}}}\n");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! [`decode_map`] gives the model other output formats can render too.
 
 use crate::hist;
-use crate::value::{decode, render_joined, DecodeError, Int, Trailer, Value};
+use crate::value::{decode, render_key_joined, DecodeError, Int, Trailer, Value};
 use btc_bpfprog::{hist_bucket_offset, MapInfo, MapValue};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -191,8 +191,8 @@ fn write_key(info: &MapInfo, key: &Value, out: &mut Vec<u8>) {
     if !info.scalar {
         out.push(b'[');
         match key {
-            Value::Tuple(parts) => render_joined(parts, out),
-            other => other.render(out),
+            Value::Tuple(parts) => render_key_joined(parts, b", ", out),
+            other => other.render_key(out),
         }
         out.push(b']');
     }

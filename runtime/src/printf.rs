@@ -165,6 +165,11 @@ fn parse_number(b: &[u8], mut i: usize) -> (usize, usize) {
 impl Spec {
     fn render(&self, arg: &Value, out: &mut Vec<u8>) {
         match (self.conv, arg) {
+            // A pointer under a numeric conversion is its address, an unsigned number.
+            (b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'p' | b'c', Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, raw)) => {
+                let addr = Value::Int(Int { bits: crate::value::le_u64(raw), signed: false });
+                self.render(&addr, out)
+            }
             (b'r', Value::Runtime(btc_bpfprog::RuntimeTy::Buf { .. }, raw)) => {
                 let n = usize::try_from(crate::value::le_u64(raw)).unwrap_or(0);
                 let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);

@@ -232,6 +232,44 @@ impl Value {
         }
     }
 
+    /// Appends the text form bpftrace uses for a part of a map key. Structs and arrays are
+    /// written without spaces there (`{.a=1,.b=[1,2]}`); everything else as [`Value::render`].
+    pub fn render_key(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Record(fields) => {
+                out.push(b'{');
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'.');
+                    out.extend_from_slice(name.as_bytes());
+                    out.push(b'=');
+                    v.render_key(out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.render_key(out);
+                }
+                out.push(b']');
+            }
+            other => other.render(out),
+        }
+    }
+
+    /// The key text form as bytes.
+    pub fn key_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.render_key(&mut out);
+        out
+    }
+
     /// The text form as bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -245,9 +283,19 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.bits.cmp(&b.bits),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Runtime(RuntimeTy::Pointer, a), Value::Runtime(RuntimeTy::Pointer, b)) => le_u64(a).cmp(&le_u64(b)),
             (Value::Runtime(_, a), Value::Runtime(_, b)) => a.cmp(b),
             (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 for (x, y) in a.iter().zip(b) {
+                    let o = x.cmp_key(y);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                a.len().cmp(&b.len())
+            }
+            (Value::Record(a), Value::Record(b)) => {
+                for ((_, x), (_, y)) in a.iter().zip(b) {
                     let o = x.cmp_key(y);
                     if o != Ordering::Equal {
                         return o;
@@ -287,6 +335,16 @@ pub fn render_joined(items: &[Value], out: &mut Vec<u8>) {
             out.extend_from_slice(b", ");
         }
         item.render(out);
+    }
+}
+
+/// Appends the parts of a map key rendered as keys ([`Value::render_key`]) and joined by `sep`.
+pub fn render_key_joined(items: &[Value], sep: &[u8], out: &mut Vec<u8>) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        item.render_key(out);
     }
 }
 
@@ -373,6 +431,26 @@ mod tests {
     }
 
     #[test]
+    fn keys_write_structs_and_arrays_without_spaces() {
+        let pair = Value::Record(vec![("m".into(), Value::Int(Int::signed(2))), ("n".into(), Value::Int(Int::signed(-3)))]);
+        let grid = Value::Array(vec![
+            Value::Array(vec![Value::Int(Int::signed(5)), Value::Int(Int::signed(6))]),
+            Value::Array(vec![Value::Int(Int::signed(7)), Value::Int(Int::signed(8))]),
+        ]);
+        let nested = Value::Record(vec![("p".into(), pair.clone()), ("s".into(), Value::Str(b"ab".to_vec()))]);
+        let key = |v: &Value| String::from_utf8_lossy(&v.key_bytes()).into_owned();
+        assert_eq!(key(&pair), "{.m=2,.n=-3}");
+        assert_eq!(key(&grid), "[[5,6],[7,8]]");
+        assert_eq!(key(&nested), "{.p={.m=2,.n=-3},.s=ab}");
+        assert_eq!(text(&pair), "{ .m = 2, .n = -3 }");
+        let mut out = Vec::new();
+        render_key_joined(&[pair.clone(), Value::Int(Int::signed(42))], b", ", &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "{.m=2,.n=-3}, 42");
+        let other = Value::Record(vec![("m".into(), Value::Int(Int::signed(1))), ("n".into(), Value::Int(Int::signed(9)))]);
+        assert_eq!(other.cmp_key(&pair), Ordering::Less);
+    }
+
+    #[test]
     fn short_data_is_an_error_not_a_panic() {
         assert!(matches!(decode(&Ty::U64, &[1, 2, 3]), Err(DecodeError::Short { .. })));
         let ty = Ty::tuple(vec![Ty::U64, Ty::U64]);
@@ -386,5 +464,20 @@ mod tests {
         let b = Value::Int(Int::signed(5));
         assert_eq!(a.cmp_key(&b), Ordering::Greater);
         assert_eq!(Value::Str(b"a".to_vec()).cmp_key(&Value::Str(b"ab".to_vec())), Ordering::Less);
+    }
+
+    #[test]
+    fn pointers_decode_render_in_hex_and_sort_as_numbers() {
+        let ty = Ty::tuple(vec![Ty::Runtime(RuntimeTy::Pointer), Ty::I64]);
+        let mut data = [0u8; 16];
+        data[..8].copy_from_slice(&0x2eu64.to_le_bytes());
+        data[8] = 5;
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "(0x2e, 5)");
+        assert_eq!(text(&Value::Runtime(RuntimeTy::Pointer, vec![0; 8])), "0x0");
+        let p = |a: u64| Value::Runtime(RuntimeTy::Pointer, a.to_le_bytes().to_vec());
+        // Little-endian bytes compared bytewise would put 0x100 first.
+        assert_eq!(p(0x9).cmp_key(&p(0x100)), Ordering::Less);
+        assert_eq!(p(0x100).cmp_key(&p(0x20)), Ordering::Greater);
     }
 }

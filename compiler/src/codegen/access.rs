@@ -10,6 +10,24 @@ use crate::types::{Bitfield, Origin, Record, RecordField, StructRef, Type};
 use inkwell::values::{IntValue, PointerValue};
 use std::rc::Rc;
 
+/// Whether `e` is the context pointer: `ctx`, or `ctx` cast to a pointer type.
+fn is_ctx(cx: &FnCx<'_, '_>, e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Builtin(b) => b == "ctx",
+        ExprKind::Cast { expr, .. } => cx.ty(e).is_ptr() && is_ctx(cx, expr),
+        _ => false,
+    }
+}
+
+/// How far `p + 1` is from `p` for a value of type `ty`, in bytes: the size of the pointee of
+/// a pointer (1 for `void *`, as GNU C has it), 1 for an integer.
+pub(crate) fn pointee_step(ty: &Type) -> u64 {
+    match ty {
+        Type::Ptr { pointee, .. } => u64::from(pointee.c_size().max(1)),
+        _ => 1,
+    }
+}
+
 /// Where a value lives.
 #[derive(Clone, Copy)]
 pub(crate) enum Place<'ctx> {
@@ -37,11 +55,19 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let layout = Type::Tuple(elems.clone()).layout();
                 let btc_bpfprog::Ty::Tuple { fields, .. } = layout else { return Err(llvm_err("tuple")) };
                 let off = fields.get(i).map(|f| f.offset).ok_or_else(|| llvm_err("tuple index"))?;
+                let elem = elems.get(i).ok_or_else(|| llvm_err("tuple index"))?;
                 let p = self.offset(base, off)?;
-                match &elems[i] {
-                    t if t.is_scalar() => Ok(Val::Int(self.load_i64(p)?)),
-                    _ => Ok(Val::Mem(p)),
+                // Structs and arrays may sit at any byte of a tuple (bpftrace's layout); the
+                // verifier refuses misaligned stack loads, so their fields are read from an
+                // aligned copy.
+                let align = if let Type::Tuple(_) = elem { elem.layout().align() } else { elem.c_align() };
+                if !elem.is_scalar() && off % align.max(1) != 0 {
+                    let size = elem.layout().size();
+                    let copy = self.alloca_bytes(size, "member")?;
+                    self.memcpy(copy, p, size)?;
+                    return Ok(Val::Mem(copy));
                 }
+                self.load_member(p, elem)
             }
             _ => {
                 let (place, f) = self.place_of(e)?.ok_or_else(|| llvm_err("field place"))?;
@@ -142,6 +168,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// bitfields), or None when `e` is not an access into memory.
     pub(crate) fn place_of(&mut self, e: &Expr) -> R<Option<(Place<'ctx>, Option<RecordField>)>> {
         match &e.kind {
+            ExprKind::Unary { op: UnaryOp::Deref, expr } if is_ctx(self, expr) => Ok(Some((Place::Direct(self.ctx_arg), None))),
             ExprKind::Unary { op: UnaryOp::Deref, expr } => {
                 let user = matches!(self.ty(expr), Type::Ptr { user: true, .. });
                 let ptr = self.pointer_value(expr)?;
@@ -150,12 +177,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
             ExprKind::Arrow { expr, field, .. } => {
                 let Type::Ptr { pointee, user } = self.ty(expr) else { return Ok(None) };
                 let Type::Struct(s) = &*pointee else { return Ok(None) };
-                // An iterator's context is loaded directly: the verifier then knows its pointer
-                // fields (ctx->task, ctx->file) as trusted kernel pointers, which helpers such
-                // as bpf_d_path require.
-                if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx")
-                    && matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
-                {
+                // The context is loaded directly, as the verifier requires (through casts of
+                // `ctx` to other struct pointers too). An iterator's pointer fields (ctx->task,
+                // ctx->file) are then trusted kernel pointers, which helpers such as
+                // bpf_d_path require.
+                if is_ctx(self, expr) {
                     return self.member(Place::Direct(self.ctx_arg), s, field).map(Some);
                 }
                 let ptr = self.pointer_value(expr)?;
@@ -173,6 +199,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let elem = self.ty(e);
                 let esz = u64::from(elem.c_size());
                 let base = match self.ty(expr) {
+                    Type::Ptr { .. } if is_ctx(self, expr) => Place::Direct(self.ctx_arg),
                     Type::Ptr { user, .. } => Place::Probed { ptr: self.pointer_value(expr)?, user, core_root: None },
                     Type::Array { .. } => self.value_place(expr)?,
                     _ => return Ok(None),
@@ -378,12 +405,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// `p + n`, `p - n` (scaled by the pointee's size) and `p - q` (in elements).
+    /// `n` scaled to move a value of type `ty` by n pointees when `ty` is a pointer.
+    pub(crate) fn scale_for(&self, ty: &Type, n: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        match pointee_step(ty) {
+            1 => Ok(n),
+            step => self.b.build_int_mul(n, self.u64c(step), "scaled").map_err(llvm_err),
+        }
+    }
+
     pub(crate) fn pointer_binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Option<Val<'ctx>>> {
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));
-        let scale = |t: &Type| match t {
-            Type::Ptr { pointee, .. } => u64::from(pointee.c_size().max(1)),
-            _ => 1,
-        };
+        let scale = pointee_step;
         if !matches!(op, BinOp::Add | BinOp::Sub) || !(lt.is_ptr() || rt.is_ptr()) {
             return Ok(None);
         }
@@ -395,7 +427,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let v = match (lt.is_ptr(), rt.is_ptr()) {
             (true, true) => {
                 let d = bl.build_int_sub(a, b, "pdiff").map_err(llvm_err)?;
-                bl.build_int_signed_div(d, self.u64c(scale(&lt)), "pelems").map_err(llvm_err)?
+                // BPF has no signed division: div_mod divides magnitudes.
+                self.div_mod(BinOp::Div, d, self.u64c(scale(&lt)), true)?
             }
             (true, false) => {
                 let n = bl.build_int_mul(b, self.u64c(scale(&lt)), "scaled").map_err(llvm_err)?;

@@ -71,6 +71,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
             "skboutput" => self.skboutput(e, args),
             "bswap" => self.bswap(args),
+            "nsecs" => self.nsecs_call(args),
+            "debugf" => self.debugf(args),
             _ => Err(format!("{name}() is not supported yet")),
         }
     }
@@ -98,7 +100,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return Err(llvm_err("printf without format"));
         };
         let tys: Vec<Type> = args[1..].iter().map(|a| self.ty(a)).collect();
-        let layout = Type::Tuple(tys.clone()).layout();
+        let layout = Type::args_layout(&tys);
         let index = self.m.format_index(fmt, layout.clone());
         let btc_bpfprog::Ty::Tuple { fields, size } = layout else { return Err(llvm_err("printf layout")) };
         // Every argument is written in full; padding and bytes after a string's NUL are never

@@ -78,7 +78,9 @@ pub(crate) fn define_maps<'ctx>(
     }
     // The Debug form of the AST names every builtin as `Builtin("name")`: a cheap, exact test.
     let ast = format!("{:?}", prog.probes);
-    let vars = (ast.contains("Builtin(\"cpid\")") || ast.contains("Builtin(\"elapsed\")")).then(|| {
+    // `sw_tai` is only valid as the argument of nsecs(), whose value adds the TAI offset.
+    let uses_vars = ["cpid", "elapsed", "sw_tai"].iter().any(|b| ast.contains(&format!("Builtin({b:?})")));
+    let vars = uses_vars.then(|| {
         define_map(
             runtime::VARS_MAP,
             &[("type", BPF_MAP_TYPE_ARRAY), ("max_entries", runtime::VARS_SLOTS), ("key_size", 4), ("value_size", 8)],
@@ -154,7 +156,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let a = args.first().ok_or_else(|| llvm_err(name))?;
                 let v = self.expr(a)?;
                 let addr = self.as_int(v)?;
-                let pid = self.current_pid()?;
+                let pid = self.user_pid_word()?;
                 self.record(e, &[addr, pid])
             }
             "kstack" | "ustack" => self.stack(e),
@@ -188,8 +190,16 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.build_right_shift(r, self.u64c(32), false, "pid").map_err(llvm_err)
     }
 
+    /// The second word of `usym` and `ustack` values: the PID and the probe that recorded it
+    /// (see [`runtime::user_pid_word`]).
+    fn user_pid_word(&self) -> R<IntValue<'ctx>> {
+        let pid = self.current_pid()?;
+        let probe = self.u64c(runtime::user_pid_word(0, self.m.probe_index));
+        self.b.build_or(pid, probe, "pid_probe").map_err(llvm_err)
+    }
+
     /// A value of `e`'s (runtime) type made of the given u64 fields.
-    fn record(&mut self, e: &Expr, fields: &[IntValue<'ctx>]) -> R<Val<'ctx>> {
+    pub(crate) fn record(&mut self, e: &Expr, fields: &[IntValue<'ctx>]) -> R<Val<'ctx>> {
         let size = self.ty(e).layout().size();
         let slot = self.alloca_bytes(size, "rt")?;
         self.memset0(slot, size)?;
@@ -211,7 +221,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Reads a slot of the runtime's variables map (0 when absent).
-    fn read_var(&mut self, var: runtime::Var) -> R<IntValue<'ctx>> {
+    pub(crate) fn read_var(&mut self, var: runtime::Var) -> R<IntValue<'ctx>> {
         let map = self.m.rt.vars.ok_or_else(|| llvm_err("no vars map"))?.as_pointer_value();
         let key = self.alloca_bytes(4, "var_key")?;
         self.b.build_store(key, self.m.context.i32_type().const_int(var as u64, false)).map_err(llvm_err)?;
@@ -245,7 +255,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let id32 = self.b.build_int_truncate(id, self.m.context.i32_type(), "sid32").map_err(llvm_err)?;
         let id = self.b.build_int_s_extend(id32, self.m.context.i64_type(), "sid").map_err(llvm_err)?;
         if user {
-            let pid = self.current_pid()?;
+            let pid = self.user_pid_word()?;
             self.record(e, &[id, pid])
         } else {
             self.record(e, &[id])
@@ -256,7 +266,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     fn format_event(&mut self, kind: ActionKind, args: &[Expr]) -> R<Val<'ctx>> {
         let fmt = args.first().and_then(string_literal).ok_or_else(|| llvm_err("format"))?.to_string();
         let tys: Vec<Type> = args[1..].iter().map(|a| self.ty(a)).collect();
-        let layout = Type::Tuple(tys.clone()).layout();
+        let layout = Type::args_layout(&tys);
         let index = self.m.format_index(&fmt, layout.clone());
         let Ty::Tuple { fields, size } = layout else { return Err(llvm_err("format layout")) };
         let buf = self.event_buffer(size, kind, index)?;
@@ -365,7 +375,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
             (_, Val::Mem(p)) => self.memcpy(dst, p, n),
             (t, Val::Int(addr)) => {
-                let read = if matches!(t, Type::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+                // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+            let user = matches!(t, Type::Ptr { user: true, .. }) || (t.is_int() && self.user_space_probe());
+            let read = if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
                 let src = self.to_ptr(addr)?;
                 self.helper(read, &[dst.into(), self.u64c(u64::from(n)).into(), src.into()])?;
                 Ok(())
@@ -429,8 +441,17 @@ impl<'ctx> FnCx<'_, 'ctx> {
             let v = self.expr(src)?;
             let p = self.as_int(v)?;
             let p = self.to_ptr(p)?;
-            let read = if matches!(t, Type::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+            // Integers (argN, retval, ...) in uprobes and USDT probes are user addresses.
+            let user = matches!(t, Type::Ptr { user: true, .. }) || (t.is_int() && self.user_space_probe());
+            let read = if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
             self.helper(read, &[data.into(), len.into(), p.into()])?;
+        } else if let Type::Array { .. } = &t {
+            // An array's bytes as they are in memory (ints of any width), at most its own.
+            let n = size.min(t.c_size());
+            match self.expr(src)? {
+                Val::Mem(p) => self.memcpy(data, p, n)?,
+                _ => self.bytes_of(src, n, data)?,
+            }
         } else {
             self.bytes_of(src, size, data)?;
         }

@@ -1,5 +1,6 @@
 //! Expressions, builtins and assignments.
 
+use super::access::pointee_step;
 use super::func::{llvm_err, FnCx, Val, R};
 use crate::ast::{BinOp, Expr, ExprKind, UnaryOp};
 use crate::types::Type;
@@ -118,7 +119,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 for (x, f) in elems.iter().zip(fields) {
                     let xt = self.ty(x);
                     let p = self.offset(slot, f.offset)?;
-                    self.expr_into(x, p, &xt)?;
+                    if xt.is_int() {
+                        let v = self.expr(x)?;
+                        self.store_member(p, &xt, v, &xt)?;
+                    } else {
+                        self.expr_into(x, p, &xt)?;
+                    }
                 }
                 Ok(Val::Mem(slot))
             }
@@ -231,29 +237,66 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
     }
 
+    /// An integer value of type `from` converted to type `to` (truncated, re-extended), as an
+    /// i64. A narrower integer is extended by the destination's signedness, as bpftrace's
+    /// IntCast does: `@m = (uint32)5; @m = (int16)-2` stores 65534.
+    fn convert_int(&self, v: Val<'ctx>, to: &Type, from: &Type) -> R<IntValue<'ctx>> {
+        let i = self.as_int(v)?;
+        let i = match (from, to) {
+            (Type::Int { bits: fb, .. }, Type::Int { bits: tb, signed }) if fb < tb && *fb < 64 => {
+                let narrow = self.int_type(u32::from(*fb));
+                let n = self.b.build_int_truncate(i, narrow, "strunc").map_err(llvm_err)?;
+                let i64t = self.m.context.i64_type();
+                if *signed {
+                    self.b.build_int_s_extend(n, i64t, "ssext")
+                } else {
+                    self.b.build_int_z_extend(n, i64t, "szext")
+                }
+                .map_err(llvm_err)?
+            }
+            _ => i,
+        };
+        self.fit(i, to)
+    }
+
+    /// Stores `v` (of type `from`) as a member of a tuple of type `to`: integers at their own
+    /// width (see `Type::member_layout`), anything else as `store_value` does.
+    pub fn store_member(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
+        match to {
+            Type::Int { bits, .. } if *bits < 64 => {
+                let i = self.convert_int(v, to, from)?;
+                let narrow = self.int_type(u32::from((*bits).max(8)));
+                let n = self.b.build_int_truncate(i, narrow, "mtrunc").map_err(llvm_err)?;
+                self.b.build_store(dst, n).map_err(llvm_err)?;
+                Ok(())
+            }
+            _ => self.store_value(dst, to, v, from),
+        }
+    }
+
+    /// Loads a member of type `ty` of a tuple (see `store_member`): integers and pointers as
+    /// i64 values, anything else as its address.
+    pub fn load_member(&self, p: PointerValue<'ctx>, ty: &Type) -> R<Val<'ctx>> {
+        match ty {
+            Type::Int { bits, signed } if *bits < 64 => {
+                let narrow = self.int_type(u32::from((*bits).max(8)));
+                let n = self.b.build_load(narrow, p, "mld").map_err(llvm_err)?.into_int_value();
+                let i64t = self.m.context.i64_type();
+                let v = if *signed { self.b.build_int_s_extend(n, i64t, "msx") } else { self.b.build_int_z_extend(n, i64t, "mzx") };
+                Ok(Val::Int(v.map_err(llvm_err)?))
+            }
+            t if t.is_scalar() => Ok(Val::Int(self.load_i64(p)?)),
+            _ => Ok(Val::Mem(p)),
+        }
+    }
+
     /// Stores `v` (of type `from`) at `dst`, laid out as type `to`.
     pub fn store_value(&mut self, dst: PointerValue<'ctx>, to: &Type, v: Val<'ctx>, from: &Type) -> R<()> {
         match (to, from) {
-            // Integers are stored converted to the destination's type (truncated, re-extended).
-            // A narrower integer is extended by the destination's signedness, as bpftrace's
-            // IntCast does: `@m = (uint32)5; @m = (int16)-2` stores 65534.
+            // Integers are stored converted to the destination's type, as 8 bytes.
             (t, _) if t.is_scalar() => {
-                let i = self.as_int(v)?;
-                let i = match (from, t) {
-                    (Type::Int { bits: fb, .. }, Type::Int { bits: tb, signed }) if fb < tb && *fb < 64 => {
-                        let narrow = self.int_type(u32::from(*fb));
-                        let n = self.b.build_int_truncate(i, narrow, "strunc").map_err(llvm_err)?;
-                        let i64t = self.m.context.i64_type();
-                        if *signed {
-                            self.b.build_int_s_extend(n, i64t, "ssext")
-                        } else {
-                            self.b.build_int_z_extend(n, i64t, "szext")
-                        }
-                        .map_err(llvm_err)?
-                    }
-                    _ => i,
-                };
-                self.store_i64(dst, self.fit(i, t)?)
+                let i = self.convert_int(v, t, from)?;
+                self.store_i64(dst, i)
             }
             (Type::Str { len: dl }, Type::Str { len: sl }) => {
                 let src = self.as_mem(v)?;
@@ -284,8 +327,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 for i in 0..dt.len().min(st.len()) {
                     let sp = self.offset(src, sf[i].offset)?;
                     let dp = self.offset(dst, df[i].offset)?;
-                    let ev = if st[i].is_scalar() { Val::Int(self.load_i64(sp)?) } else { Val::Mem(sp) };
-                    self.store_value(dp, &dt[i], ev, &st[i])?;
+                    let ev = self.load_member(sp, &st[i])?;
+                    self.store_member(dp, &dt[i], ev, &st[i])?;
                 }
                 Ok(())
             }
@@ -319,6 +362,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return self.logical(op, lhs, rhs);
         }
         if let Some(v) = self.pointer_binary(op, lhs, rhs)? {
+            return Ok(v);
+        }
+        if let Some(v) = self.aggregate_binary(op, lhs, rhs)? {
             return Ok(v);
         }
         let (lt, rt) = (self.ty(lhs), self.ty(rhs));
@@ -370,7 +416,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// Division and modulo. BPF (cpu v3) has only unsigned division, so signed operands are
     /// divided as magnitudes and the sign is fixed after. Division by zero yields 0 and modulo by
     /// zero the dividend, as the BPF instruction set defines.
-    fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+    pub(crate) fn div_mod(&self, op: BinOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
         let bl = &self.b;
         let zero = self.i64(0);
         let udiv = |x: IntValue<'ctx>, y: IntValue<'ctx>| -> R<IntValue<'ctx>> {
@@ -478,7 +524,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     Some(o) => {
                         let old = self.load_i64(slot)?;
                         let signed = tt.is_signed() && self.ty(value).is_signed();
-                        Val::Int(self.int_op(o, old, self.as_int(v)?, signed, &tt)?)
+                        let v = self.scale_for(&tt, self.as_int(v)?)?;
+                        Val::Int(self.int_op(o, old, v, signed, &tt)?)
                     }
                     None => v,
                 };
@@ -501,13 +548,15 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let slot = *self.vars.get(name).ok_or_else(|| llvm_err("variable"))?;
                 let tt = self.ty(target);
                 let old = self.load_i64(slot)?;
-                let new = self.int_op(op, old, self.i64(1), tt.is_signed(), &tt)?;
+                let step = self.u64c(pointee_step(&tt));
+                let new = self.int_op(op, old, step, tt.is_signed(), &tt)?;
                 let new = self.fit(new, &tt)?;
                 self.store_i64(slot, new)?;
                 Ok(Val::Int(if prefix { new } else { old }))
             }
             ExprKind::Map { name, keys } => {
-                let (old, new) = self.map_update_int(name, keys, |f, old| f.int_op(op, old, f.i64(1), true, &Type::I64))?;
+                let step = pointee_step(&self.ty(target));
+                let (old, new) = self.map_update_int(name, keys, |f, old| f.int_op(op, old, f.u64c(step), true, &Type::I64))?;
                 Ok(Val::Int(if prefix { new } else { old }))
             }
             _ => Err("++/-- on this expression is not supported".into()),

@@ -132,6 +132,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
         if let Some(o) = op {
             let v = self.expr(value)?;
             let v = self.as_int(v)?;
+            // `@p += n` on a pointer map moves it by n pointees.
+            let v = match &kind {
+                MapKind::Plain(t) => self.scale_for(t, v)?,
+                MapKind::Agg(_) => v,
+            };
             let signed = self.ty(value).is_signed();
             self.map_update_int(name, keys, |f, old| f.int_op(o, old, v, signed, &Type::I64))?;
             return Ok(());

@@ -4,7 +4,7 @@
 use super::check::{int_type_named, Checker};
 use crate::ast::*;
 use crate::diag::{Diagnostic, Span};
-use crate::types::{Record, RecordKind, StructRef, Type};
+use crate::types::{Origin, Record, RecordKind, StructRef, Type};
 use std::rc::Rc;
 
 /// The largest struct that can be copied by value: the size of the BPF stack.
@@ -17,7 +17,7 @@ impl Checker<'_> {
     }
 
     fn field_type(&mut self, _e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
-        let t = self.expr(expr);
+        let t = self.access_base(expr);
         match t {
             Type::Record(r) => self.record_field(&r, field, field_span),
             Type::Struct(s) => self.struct_field(&s, field, field_span),
@@ -47,7 +47,7 @@ impl Checker<'_> {
     }
 
     fn arrow_type(&mut self, e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
-        let t = self.expr(expr);
+        let t = self.access_base(expr);
         match t {
             // `args->x` is accepted for `args.x`, as bpftrace does.
             Type::Record(r) if matches!(&expr.kind, ExprKind::Builtin(b) if b == "args") => {
@@ -156,8 +156,9 @@ impl Checker<'_> {
         }
         match t {
             Type::Array { elem, count } => {
+                // A zero-length (flexible) array member, `int y[0]`, has no bound to check.
                 if let ExprKind::Int(i) = index.kind {
-                    if i >= u64::from(count) {
+                    if count != 0 && i >= u64::from(count) {
                         self.err(index.span, format!("index {i} is out of bounds for an array of {count} elements"));
                     }
                 }
@@ -252,7 +253,13 @@ impl Checker<'_> {
         }
     }
 
+    /// `*p`. A pointer read through a user pointer points to user memory (`**pp`, `(*pp)->f`).
     pub(crate) fn deref(&mut self, e: &Expr, t: &Type) -> Type {
+        let r = self.deref_type(e, t);
+        self.in_address_space(e, r)
+    }
+
+    fn deref_type(&mut self, e: &Expr, t: &Type) -> Type {
         match t {
             Type::Ptr { pointee, .. } => match &**pointee {
                 Type::Void => {
@@ -316,6 +323,12 @@ impl Checker<'_> {
 
     pub(crate) fn sizeof(&mut self, e: &Expr) -> Type {
         let value = match &e.kind {
+            // `sizeof(NAME)` of a name that is an identifier rather than a type (an
+            // enumerator, first, as bpftrace looks it up; or a builtin): the size of its value.
+            ExprKind::SizeofType(ty) if self.sizeof_names_value(ty) => {
+                let t = self.builtin(&ty.name, ty.span);
+                Some(self.db.size_of(&t))
+            }
             ExprKind::SizeofType(ty) => self.named_type(ty).map(|t| self.db.size_of(&t)),
             ExprKind::SizeofExpr(x) => {
                 let t = self.expr(x);
@@ -328,6 +341,20 @@ impl Checker<'_> {
             self.consts.insert(e.id, u64::from(v));
         }
         Type::U64
+    }
+
+    /// Whether `sizeof(ty)` names a value: a bare name that is an enumerator, or a builtin
+    /// that is not also a type name.
+    fn sizeof_names_value(&self, ty: &TypeName) -> bool {
+        if ty.keyword.is_some() || ty.pointers > 0 || ty.array.is_some() {
+            return false;
+        }
+        if self.db.enum_value(&ty.name).is_some() {
+            return true;
+        }
+        super::builtins::is_builtin_name(&ty.name)
+            && int_type_named(&ty.name).is_none()
+            && self.db.type_named(&ty.name).is_none()
     }
 
     fn offsetof(&mut self, e: &Expr, ty: &TypeName, fields: &[String]) -> Option<u32> {
@@ -368,6 +395,15 @@ impl Checker<'_> {
                 Type::I64
             }
         }
+    }
+
+    /// The type `p op= v` leaves in a pointer slot of type `ptr`: the pointer itself when the
+    /// operator moves it (`+=`, `-=` by an integer), else the slot's type with an error.
+    pub(crate) fn pointer_compound(&mut self, target: &Expr, op: BinOp, ptr: &Type, v: &Type) -> Type {
+        if !(matches!(op, BinOp::Add | BinOp::Sub) && v.is_int()) {
+            self.err(target.span, format!("invalid operands to binary operator '{}': {ptr} and {v}", op.symbol()));
+        }
+        ptr.clone()
     }
 
     /// The type of `a op b` when an operand is a pointer, or None to type it as integers.
@@ -421,11 +457,36 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
-    /// `ctx` in an `iter:TARGET` probe: a `struct bpf_iter__TARGET *` from BTF.
-    pub(crate) fn iter_ctx_type(&self) -> Option<Type> {
-        match &self.rp.kind {
-            btc_bpfprog::ProbeKind::Iter { target, .. } => self.db.iter_ctx(target),
-            _ => None,
-        }
+    /// The type of `ctx`, by the probe's program type as bpftrace 0.20 types it: a pointer to
+    /// the struct the program's context is (`struct pt_regs` for kprobes, uprobes and USDT,
+    /// `struct bpf_perf_event_data` for perf events, `struct bpf_iter__TARGET` for iterators).
+    /// Accesses through it (and through casts of it to other struct pointers) are loads from
+    /// the context.
+    pub(crate) fn ctx_type(&mut self, span: Span) -> Type {
+        use btc_bpfprog::ProbeKind as K;
+        let name = match &self.rp.kind {
+            K::Kprobe { .. } | K::Uprobe { .. } | K::Usdt { .. } => "pt_regs".to_string(),
+            K::Interval { .. }
+            | K::Profile { .. }
+            | K::Software { .. }
+            | K::Hardware { .. }
+            | K::Watchpoint { .. }
+            | K::WatchFunc { .. } => "bpf_perf_event_data".to_string(),
+            K::Iter { target, .. } => format!("bpf_iter__{target}"),
+            K::Tracepoint { .. } => {
+                self.err(span, "Use args instead of ctx in tracepoint");
+                return Type::I64;
+            }
+            K::Begin | K::End | K::RawTracepoint { .. } | K::Kfunc { .. } => {
+                self.err(span, "invalid program type");
+                return Type::I64;
+            }
+        };
+        let pointee = self
+            .db
+            .struct_named(Some(RecordKind::Struct), &name)
+            // Without kernel BTF the struct has no known fields; casts of ctx still work.
+            .unwrap_or_else(|| Type::Struct(Rc::new(StructRef::new(RecordKind::Struct, &name, 0, Origin::C))));
+        Type::kptr(pointee)
     }
 }

@@ -281,6 +281,12 @@ impl Checker<'_> {
                         self.err(value.span, "this expression has no value to assign");
                         return;
                     }
+                    // `@p += n` on a pointer map is `@p = @p + n`.
+                    (t, Some(o)) if matches!(self.maps.get(name).map(|s| &s.kind), Some(MapKind::Plain(Type::Ptr { .. }))) => {
+                        let Some(MapKind::Plain(old)) = self.maps.get(name).map(|s| s.kind.clone()) else { return };
+                        let t = t.clone();
+                        MapKind::Plain(self.pointer_compound(target, o, &old, &t))
+                    }
                     (t, Some(o)) if !t.is_int() => {
                         self.err(value.span, format!("operator {}= needs an integer, found {t}", o.symbol()));
                         return;
@@ -311,11 +317,13 @@ impl Checker<'_> {
                     self.err(value.span, "this expression has no value to assign");
                     return;
                 }
+                let mut vt = vt;
                 if let Some(o) = op {
-                    match self.vars.get(name) {
+                    match self.vars.get(name).cloned() {
                         None => self.err(target.span, format!("variable ${name} is used before it is assigned")),
+                        // `$p += n` is `$p = $p + n`: a pointer moved by n pointees.
+                        Some(t @ Type::Ptr { .. }) => vt = self.pointer_compound(target, o, &t, &vt),
                         Some(t) if !t.is_int() || !vt.is_int() => {
-                            let t = t.clone();
                             self.err(target.span, format!("operator {}= needs integers, found {t}", o.symbol()))
                         }
                         _ => {}
@@ -359,7 +367,13 @@ impl Checker<'_> {
         for k in keys {
             let t = self.expr(k);
             match t {
-                Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_) => tys.push(t),
+                Type::Int { .. }
+                | Type::Str { .. }
+                | Type::Ptr { .. }
+                | Type::Tuple(_)
+                | Type::Runtime(_)
+                | Type::Array { .. }
+                | Type::Struct(_) => tys.push(t),
                 other => {
                     self.err(k.span, format!("a map key can't be of type {other}"));
                     tys.push(Type::I64);
@@ -369,7 +383,11 @@ impl Checker<'_> {
         match tys.len() {
             0 => None,
             1 => tys.pop(),
-            _ => Some(Type::Tuple(tys)),
+            // The parts of a multi-key hold integers as 64-bit values, as bpftrace's keys do
+            // (tuple members would keep their own width).
+            _ => Some(Type::Tuple(
+                tys.into_iter().map(|t| if let Type::Int { signed, .. } = t { Type::Int { bits: 64, signed } } else { t }).collect(),
+            )),
         }
     }
 
@@ -530,7 +548,16 @@ impl Checker<'_> {
             ExprKind::Tuple(elems) => {
                 let tys: Vec<Type> = elems.iter().map(|x| self.expr(x)).collect();
                 for (x, t) in elems.iter().zip(&tys) {
-                    if !matches!(t, Type::Int { .. } | Type::Str { .. } | Type::Ptr { .. } | Type::Tuple(_) | Type::Runtime(_)) {
+                    if !matches!(
+                        t,
+                        Type::Int { .. }
+                            | Type::Str { .. }
+                            | Type::Ptr { .. }
+                            | Type::Tuple(_)
+                            | Type::Runtime(_)
+                            | Type::Array { .. }
+                            | Type::Struct(_)
+                    ) {
                         self.err(x.span, format!("a tuple can't hold a value of type {t}"));
                     }
                 }
@@ -539,8 +566,9 @@ impl Checker<'_> {
             ExprKind::Cast { ty, expr } => self.cast(e, ty, expr),
             ExprKind::IncDec { target, .. } => {
                 match &target.kind {
+                    // On a pointer, ++ and -- step by the size of the pointee (as in C).
                     ExprKind::Var(name) => match self.vars.get(name).cloned() {
-                        Some(t) if t.is_int() => {
+                        Some(t) if t.is_int() || t.is_ptr() => {
                             self.set(target, t.clone());
                             t
                         }
@@ -561,7 +589,7 @@ impl Checker<'_> {
                         }
                         let sig = self.maps.get(name).cloned();
                         match sig.map(|s| s.kind) {
-                            Some(MapKind::Plain(t)) if t.is_int() => {
+                            Some(MapKind::Plain(t)) if t.is_int() || t.is_ptr() => {
                                 self.set(target, t.clone());
                                 t
                             }
@@ -590,6 +618,9 @@ impl Checker<'_> {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
         if let Some(t) = self.pointer_binary(e, op, &a, &b) {
+            return t;
+        }
+        if let Some(t) = self.aggregate_binary(e, op, &a, &b) {
             return t;
         }
         match (&a, &b) {

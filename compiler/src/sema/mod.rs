@@ -4,11 +4,13 @@ pub mod access;
 pub mod builtins;
 pub mod calls;
 pub mod calls_bswap;
+pub mod calls_builtins;
 pub mod calls_runtime;
 pub mod calls_maps;
 pub mod calls_skb;
 pub mod calls_strings;
 pub mod check;
+pub mod compare;
 pub mod config;
 pub mod consteval;
 pub mod format;
@@ -50,8 +52,13 @@ pub fn analyse_with(
 ) -> Analysis {
     let (c, c_diags) = crate::types::cdecl::build(pre, &prog.preamble, &db);
     db.c = c;
-    for d in c_diags {
-        diags.push(d);
+    // As in bpftrace, where clang stops at them: errors in the C definitions end the
+    // compilation before the probes are checked (which would only repeat them).
+    if !c_diags.is_empty() {
+        for d in c_diags {
+            diags.push(d);
+        }
+        return Analysis { instances: Vec::new(), maps: Vec::new() };
     }
     let ropts = probes::ResolveOptions {
         pid: opts.pid,

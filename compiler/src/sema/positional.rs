@@ -1,11 +1,16 @@
 //! Positional parameters: `$1`..`$N` and `$#` are compile-time constants, replaced in the AST
 //! before checking.
 //!
-//! - `$N` is an integer: the parameter's value when it is a number (decimal, `0x` hex, or
-//!   negative), 0 when fewer than N parameters are given. A parameter that isn't a number is an
-//!   error unless the parameter is read with `str($N)`.
+//! - `$N` is an integer: the parameter's value when it is a number as C's `strtoll` reads it
+//!   with base 0 (decimal, `0x` hex, `0` octal, maybe signed), 0 when fewer than N parameters
+//!   are given. A parameter that isn't a number is an error unless the parameter is read with
+//!   `str($N)`.
 //! - `str($N)` is the parameter's text (`""` when not given), cut to fit a `BPFTRACE_STRLEN`
-//!   buffer as every `str()` is (bpftrace reads it like a string in memory).
+//!   buffer as every `str()` is (bpftrace reads it like a string in memory). In `str($N + K)`
+//!   (or `str(K + $N)`) with a constant K, `$N` is the address of that text, so the string
+//!   starts K bytes in.
+//! - Where a function takes a string literal (`kaddr`, `uaddr`, `cgroupid`, `reg`, `signal`,
+//!   `pton`), `str($N)` is that literal: the parameter's whole text.
 //! - `$#` is the number of parameters.
 //! - `$N` in an attach point (`uprobe:$1:main`) is replaced by the parameter's text.
 
@@ -29,24 +34,36 @@ pub fn substitute(prog: &mut Program, params: &[String], strlen: u32, diags: &mu
     prog.expr_count = cx.next_id;
 }
 
-/// Parses a parameter as bpftrace does for `$N`: a decimal or `0x` hex integer, maybe negative.
+/// Parses a parameter as bpftrace does for `$N` (`std::stoll` with base 0, which must use the
+/// whole text): leading white space, an optional sign, then `0x` hex, `0` octal or decimal
+/// digits, in the range of a signed 64-bit integer.
 pub fn numeric_value(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let (neg, digits) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t),
+    let t = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (neg, rest) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
     };
-    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
-        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse::<u64>().ok()?,
-        None => return None,
+    let hex = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X"));
+    let (radix, digits) = match hex {
+        // strtoll reads "0x" not followed by a hex digit as the number 0, leaving the "x".
+        Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, h),
+        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..]),
+        _ => (10, rest),
     };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
     if neg {
         0i64.checked_sub_unsigned(magnitude)
     } else {
-        Some(magnitude as i64)
+        i64::try_from(magnitude).ok()
     }
 }
+
+/// Functions whose argument must be a string literal; `str($N)` is one there.
+const TAKES_LITERAL: &[&str] = &["kaddr", "uaddr", "cgroupid", "reg", "signal", "pton"];
 
 struct Cx<'a> {
     params: &'a [String],
@@ -146,16 +163,19 @@ impl Cx<'_> {
             ExprKind::ParamCount => e.kind = ExprKind::Int(self.params.len() as u64),
             ExprKind::Call { name, args, .. } => {
                 let is_str = name == "str";
+                let takes_literal = TAKES_LITERAL.contains(&name.as_str());
                 for (i, a) in args.iter_mut().enumerate() {
-                    match a.kind {
-                        ExprKind::Positional(n) if is_str && i == 0 => {
-                            let mut text = self.param(n).cloned().unwrap_or_default();
-                            let mut keep = (self.strlen as usize).saturating_sub(1).min(text.len());
-                            while !text.is_char_boundary(keep) {
-                                keep -= 1;
+                    if is_str && i == 0 {
+                        self.str_arg(a);
+                        continue;
+                    }
+                    match &a.kind {
+                        ExprKind::Call { name: inner, args: inner_args, .. } if takes_literal && inner == "str" => {
+                            if let [Expr { kind: ExprKind::Positional(n), .. }] = inner_args.as_slice() {
+                                a.kind = ExprKind::Str(self.param(*n).cloned().unwrap_or_default());
+                                continue;
                             }
-                            text.truncate(keep);
-                            a.kind = ExprKind::Str(text);
+                            self.expr(a)
                         }
                         _ => self.expr(a),
                     }
@@ -187,11 +207,50 @@ impl Cx<'_> {
         }
     }
 
+    /// The first argument of `str()`: `$N` is the parameter's text, `$N + K` and `K + $N` (K a
+    /// constant) the text from byte K on. Other expressions are substituted as usual.
+    fn str_arg(&mut self, a: &mut Expr) {
+        let (n, skip) = match &mut a.kind {
+            ExprKind::Positional(n) => (*n, 0),
+            ExprKind::Binary { op, lhs, rhs } if is_positional(lhs) || is_positional(rhs) => {
+                let (param, other) = if is_positional(lhs) { (lhs, rhs) } else { (rhs, lhs) };
+                let ExprKind::Positional(n) = param.kind else { return };
+                self.expr(other);
+                match (op, &other.kind) {
+                    (BinOp::Add, ExprKind::Int(k)) => (n, *k),
+                    _ => {
+                        let msg = "str() only accepts positional parameters directly or with a single constant offset added";
+                        self.diags.error(a.span, msg);
+                        return;
+                    }
+                }
+            }
+            _ => return self.expr(a),
+        };
+        let text = self.param(n).cloned().unwrap_or_default();
+        // Past the end is the empty string (its NUL); a character is never split.
+        let mut start = usize::try_from(skip).unwrap_or(usize::MAX).min(text.len());
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        let mut text = text[start..].to_string();
+        let mut keep = (self.strlen as usize).saturating_sub(1).min(text.len());
+        while !text.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        text.truncate(keep);
+        a.kind = ExprKind::Str(text);
+    }
+
     fn fresh_id(&mut self) -> ExprId {
         let id = ExprId(self.next_id);
         self.next_id += 1;
         id
     }
+}
+
+fn is_positional(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Positional(_))
 }
 
 #[cfg(test)]
@@ -206,6 +265,41 @@ mod tests {
         assert_eq!(numeric_value("abc"), None);
         assert_eq!(numeric_value(""), None);
         assert_eq!(numeric_value("1e3"), None);
+        // Octal and the other forms strtoll takes with base 0.
+        assert_eq!(numeric_value("0775"), Some(0o775));
+        assert_eq!(numeric_value("0"), Some(0));
+        assert_eq!(numeric_value("-010"), Some(-8));
+        assert_eq!(numeric_value("+7"), Some(7));
+        assert_eq!(numeric_value("  0X1f"), Some(31));
+        assert_eq!(numeric_value("08"), None);
+        assert_eq!(numeric_value("0x"), None);
+        assert_eq!(numeric_value("0xg"), None);
+        assert_eq!(numeric_value("12 "), None);
+        assert_eq!(numeric_value("-"), None);
+        assert_eq!(numeric_value("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(numeric_value("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(numeric_value("9223372036854775808"), None);
+    }
+
+    #[test]
+    fn str_of_a_parameter_plus_a_constant_starts_later() {
+        let (prog, diags) = run("BEGIN { @a = str($1 + 1); @b = str(2 + $1); @c = str($1 + 9); @d = str($1 + $2); }", &["hello", "3"]);
+        assert!(!diags.has_errors());
+        let text = format!("{:?}", prog.probes[0].body);
+        for want in ["Str(\"ello\")", "Str(\"llo\")", "Str(\"\")", "Str(\"lo\")"] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        let (_, diags) = run("BEGIN { @a = str($1 - 1); }", &["hello"]);
+        assert!(diags.has_errors());
+    }
+
+    #[test]
+    fn str_of_a_parameter_is_a_literal_where_one_is_needed() {
+        let (prog, diags) = run("BEGIN { @a = kaddr(str($1)); @b = uaddr(str($2)); }", &["vfs_read", "main"]);
+        assert!(!diags.has_errors());
+        let text = format!("{:?}", prog.probes[0].body);
+        assert!(text.contains("name: \"kaddr\"") && text.contains("args: [Expr { id: ExprId(") && text.contains("Str(\"vfs_read\")"), "{text}");
+        assert!(!text.contains("name: \"str\""), "{text}");
     }
 
     fn run(src: &str, params: &[&str]) -> (Program, Diagnostics) {

@@ -2,15 +2,15 @@
 //! definitions, laid out with the C rules of x86-64 and arm64 (LP64). Everything else a header
 //! declares (functions, variables, inline function bodies) is skipped.
 
-use super::cpp::{expand, lex, Preprocessed};
-use super::{RecordKind, StructRef, Type, TypeDb};
+use super::cpp::{expand, lex, Preprocessed, TokKind, Token};
+use super::{Origin, RecordKind, StructRef, Type, TypeDb};
 use crate::ast::PreambleItem;
 use crate::diag::{Diagnostic, Span};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 mod parse;
-pub use parse::parse_declarations;
+pub use parse::{parse_declarations, parse_declarations_with};
 
 /// The C definitions of a script (its preamble and the headers it includes).
 #[derive(Debug, Default)]
@@ -82,30 +82,69 @@ pub fn build(pre: &Preprocessed, preamble: &[PreambleItem], db: &TypeDb<'_>) -> 
     // Headers are best effort: what can't be parsed is skipped (and rarely matters).
     parse_declarations(&pre.header_tokens, &mut types, db, false);
     let mut diags = Vec::new();
-    for item in preamble.iter().filter(|i| !i.text.trim_start().starts_with('#')) {
-        let toks = expand(&lex(&item.text, item.span.start), &pre.macros);
-        for (pos, msg) in parse_declarations(&toks, &mut types, db, true) {
+    let items: Vec<Vec<Token>> = preamble
+        .iter()
+        .filter(|i| !i.text.trim_start().starts_with('#'))
+        .map(|item| expand(&lex(&item.text, item.span.start), &pre.macros))
+        .collect();
+    // When the preamble redefines a kernel struct, bpftrace can't take the other types its
+    // definitions name from BTF (clang would see two definitions): they must be complete
+    // without kernel types.
+    let redefined = items.iter().find_map(|toks| redefines_kernel_struct(toks, db));
+    for toks in &items {
+        for (pos, msg) in parse_declarations_with(toks, &mut types, db, true, redefined.is_none()) {
             let len = toks.iter().find(|t| t.pos == pos).map_or(1, |t| t.text.len());
-            diags.push(Diagnostic::error(Span::new(pos as usize, pos as usize + len), msg));
+            let missing_type = msg.starts_with("field has incomplete type") || msg.starts_with("unknown type name");
+            let mut d = Diagnostic::error(Span::new(pos as usize, pos as usize + len), msg);
+            if let Some(r) = redefined.as_ref().filter(|_| missing_type) {
+                d = d.with_hint(format!(
+                    "the preamble redefines {r}, a kernel type: its definitions then take no types from kernel BTF"
+                ));
+            }
+            diags.push(d);
         }
     }
     (types, diags)
 }
 
+/// The first struct or union that declarations define (`struct NAME {`) and kernel BTF defines
+/// too, as `struct NAME`.
+fn redefines_kernel_struct(toks: &[Token], db: &TypeDb<'_>) -> Option<String> {
+    toks.windows(3).find_map(|w| {
+        let kind = match w[0].text.as_str() {
+            "struct" => RecordKind::Struct,
+            "union" => RecordKind::Union,
+            _ => return None,
+        };
+        if w[1].kind != TokKind::Ident || !w[2].is("{") {
+            return None;
+        }
+        match db.struct_named(Some(kind), &w[1].text) {
+            Some(Type::Struct(s)) if s.origin != Origin::C && db.record(&s).is_ok() => Some(s.display_name()),
+            _ => None,
+        }
+    })
+}
+
 /// Problems with the script's directives, at their place in the original script: malformed
-/// directives, and headers that were not found when kernel BTF can't stand in for them.
+/// directives, headers that were not found (in clang's words, as bpftrace reports them), and
+/// kernel headers when there is no kernel BTF to stand in for them.
 pub fn directive_diagnostics(pre: &Preprocessed, db: &TypeDb<'_>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> =
         pre.errors.iter().map(|(s, e, m)| Diagnostic::error(Span::new(*s as usize, *e as usize), m.clone())).collect();
-    if pre.missing.is_empty() || db.has_kernel_btf() {
-        // bpftrace takes kernel types from BTF when kernel headers are missing.
-        return out;
+    if !pre.kernel_headers.is_empty() && !db.has_kernel_btf() {
+        for (name, (s, e)) in &pre.kernel_headers {
+            out.push(
+                Diagnostic::error(Span::new(*s as usize, *e as usize), format!("'{name}' needs kernel BTF"))
+                    .with_hint("btc takes kernel types from BTF, not from the kernel's headers, and this kernel has no BTF"),
+            );
+        }
     }
     for (name, span) in &pre.missing {
         let (s, e) = span.unwrap_or((0, 0));
         out.push(
-            Diagnostic::error(Span::new(s as usize, e as usize), format!("header not found: {name}"))
-                .with_hint("add its directory with -I DIR; kernel BTF, which could stand in for kernel headers, is not available"),
+            Diagnostic::error(Span::new(s as usize, e as usize), format!("'{name}' file not found"))
+                .with_hint("headers are searched in the -I directories, /usr/local/include, /usr/include and the kernel's source tree"),
         );
     }
     out

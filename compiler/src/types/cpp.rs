@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+mod builtin;
 mod lex;
 mod text;
 pub use lex::{lex, strip_comments};
@@ -59,9 +60,12 @@ pub struct Preprocessed {
     pub macros: Macros,
     /// Declaration tokens of included headers, in order (positions are within each header).
     pub header_tokens: Vec<Token>,
-    /// `#include`s whose header was not found: the name and the span of the directive in the
-    /// script (None for `--include` files).
+    /// `#include`s of the script whose header was not found: the name and the span of the
+    /// header's name in the directive (None for `--include` files).
     pub missing: Vec<(String, Option<(u32, u32)>)>,
+    /// `#include`s of the script whose header is only in the kernel's source tree: the name and
+    /// the span of the header's name. They are not read; kernel BTF stands in for them.
+    pub kernel_headers: Vec<(String, (u32, u32))>,
     /// Problems with the script's own directives: (start, end, message).
     pub errors: Vec<(u32, u32, String)>,
 }
@@ -449,8 +453,19 @@ impl Pre<'_> {
         if self.depth >= MAX_INCLUDE_DEPTH {
             return;
         }
-        match self.header(name.clone(), quoted, from) {
-            Some((path, text)) => {
+        // Where the header's name is (`<a/b.h>` or `"a/b.h"`), as clang points at it.
+        let span = span.map(|(s, e)| {
+            let end = if quoted { args.first() } else { args.iter().find(|t| t.is(">")) };
+            match (args.first(), end) {
+                (Some(a), Some(b)) if s <= a.pos && b.pos >= a.pos && (b.pos as usize + b.text.len()) as u64 <= u64::from(e) => {
+                    (a.pos, b.pos + u32::try_from(b.text.len()).unwrap_or(0))
+                }
+                _ => (s, e),
+            }
+        });
+        let found = self.header(name.clone(), quoted, from);
+        match (found, span) {
+            (Some((path, text)), _) => {
                 // Room for the macros of a few system headers (glibc's <sys/socket.h> defines
                 // some 600), made when the first one is included.
                 if self.out.macros.capacity() < 1024 {
@@ -463,7 +478,12 @@ impl Pre<'_> {
                 self.file(&text, Some(&path), false);
                 self.depth -= 1;
             }
-            None => self.out.missing.push((name, span)),
+            // A header missing from a header is skipped (headers are best effort); one the
+            // script includes is an error (`span` is Some only for the script's directives),
+            // unless the kernel's source tree has it: BTF has its types.
+            (None, Some(span)) if self.source.kernel_header(&name) => self.out.kernel_headers.push((name, span)),
+            (None, Some(span)) => self.out.missing.push((name, Some(span))),
+            (None, None) => {}
         }
     }
 
@@ -473,7 +493,10 @@ impl Pre<'_> {
         if let Some(found) = self.headers.get(&key) {
             return found.clone();
         }
-        let found = self.source.header(&key.0, quoted, from).map(|(p, t)| (Rc::from(p), Rc::from(t)));
+        let found = self.source.header(&key.0, quoted, from).map(|(p, t)| (Rc::from(p), Rc::from(t))).or_else(|| {
+            // The compiler's own headers, when the search path has none of that name.
+            builtin::header(&key.0).map(|t| (Rc::from(format!("{}/{}", builtin::DIR, key.0)), Rc::from(t)))
+        });
         self.headers.insert(key, found.clone());
         found
     }

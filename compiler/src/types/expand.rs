@@ -43,10 +43,10 @@ impl SourceMap {
 
 /// Expands macros in the bpftrace text of a script. Directive lines, string literals, comments,
 /// `$var`/`@map` names and attach points are left alone. Returns the text unchanged (and an
-/// identity map) when no macro is used.
+/// identity map) when no macro is used. Every macro counts, whatever its name (`_NAME` and
+/// `__NAME` too, as in clang).
 pub fn expand_script(text: &str, macros: &Macros) -> (String, SourceMap) {
-    let user_macros = macros.keys().any(|k| !k.starts_with("__") && !k.starts_with('_'));
-    if !user_macros {
+    if macros.is_empty() {
         return (text.to_string(), SourceMap::default());
     }
     let toks = code_tokens(text);

@@ -345,9 +345,12 @@ impl Type {
         match self {
             // Integers travel as 64-bit values with their signedness (as bpftrace stores them).
             Type::Int { signed, .. } => btc_bpfprog::Ty::Int { bytes: 8, signed: *signed },
-            Type::Ptr { .. } => btc_bpfprog::Ty::U64,
+            // Pointers travel as their address; the runtime prints them in hex.
+            Type::Ptr { .. } => btc_bpfprog::Ty::Runtime(btc_bpfprog::RuntimeTy::Pointer),
             Type::Str { len } => btc_bpfprog::Ty::Str { len: *len },
-            Type::Tuple(elems) => btc_bpfprog::Ty::tuple(elems.iter().map(Type::layout).collect()),
+            // Tuple members keep their own sizes (as in bpftrace 0.20: `((int8)1, (int16)2)` is
+            // 4 bytes), laid out by `Ty::tuple`'s alignment rules.
+            Type::Tuple(elems) => btc_bpfprog::Ty::tuple(elems.iter().map(Type::member_layout).collect()),
             // Arrays are read from memory as they are laid out there.
             Type::Array { .. } => self.memory_layout(),
             Type::Record(r) => btc_bpfprog::Ty::tuple(r.fields.iter().map(|f| f.ty.layout()).collect()),
@@ -416,6 +419,21 @@ fn named_fields(r: &Record, base: u32, out: &mut Vec<btc_bpfprog::NamedField>, d
 }
 
 impl Type {
+    /// The layout of a member of a tuple: integers at their own width, everything else as
+    /// [`Type::layout`] lays it out.
+    pub fn member_layout(&self) -> btc_bpfprog::Ty {
+        match self {
+            Type::Int { bits, signed } => btc_bpfprog::Ty::Int { bytes: (*bits / 8).max(1), signed: *signed },
+            other => other.layout(),
+        }
+    }
+
+    /// The layout of the arguments of printf-like calls (and other records the runtime only
+    /// reads): every value as [`Type::layout`] lays it out, integers as 8 bytes.
+    pub fn args_layout(tys: &[Type]) -> btc_bpfprog::Ty {
+        btc_bpfprog::Ty::tuple(tys.iter().map(Type::layout).collect())
+    }
+
     /// The layout of a value as it sits in memory (C sizes: a 4-byte int is 4 bytes), used
     /// for structs copied by value.
     pub fn memory_layout(&self) -> btc_bpfprog::Ty {
@@ -462,10 +480,12 @@ pub trait TypeSource {
         let _ = pid;
         Ok(target.to_string())
     }
-    /// The executables and libraries whose paths match a target with wildcards
-    /// (`./testprogs/uprobe*`), as glob(3) spells them.
-    fn binaries_matching(&self, pattern: &str) -> Vec<String> {
-        let _ = pattern;
+    /// The executables and libraries a uprobe or usdt target names, spelt as bpftrace spells
+    /// them (its `resolve_binary_path`): the target as written, else found on $PATH, a wildcard
+    /// (`./testprogs/uprobe*`) expanded by glob(3), through /proc/PID/root for a `-p` process
+    /// in another mount namespace. Probe names show these.
+    fn binary_paths(&self, pattern: &str, pid: Option<i32>) -> Vec<String> {
+        let _ = (pattern, pid);
         Vec::new()
     }
     /// Whether the kernel has uprobe_multi links: the functions of a wildcard uprobe then share
@@ -538,6 +558,13 @@ pub trait TypeSource {
         let _ = (name, quoted, from);
         None
     }
+    /// Whether a kernel source tree's headers (where bpftrace also looks: `BPFTRACE_KERNEL_SOURCE`
+    /// and `BPFTRACE_KERNEL_BUILD`, else /lib/modules/RELEASE/{source,build}) have `name`. btc
+    /// doesn't parse kernel headers: their types come from kernel BTF.
+    fn kernel_header(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
     /// Files given with `--include`, as (path, text) or the name when it can't be found,
     /// included before the preamble.
     fn forced_includes(&self) -> Vec<Result<(String, String), String>> {
@@ -558,5 +585,35 @@ impl TypeSource for NoTypes {
     }
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btc_bpfprog::Ty;
+
+    fn int(bits: u8) -> Type {
+        Type::Int { bits, signed: true }
+    }
+
+    #[test]
+    fn tuples_keep_member_widths_and_put_structs_anywhere() {
+        let pair = Record {
+            name: "pair".into(),
+            fields: vec![RecordField::new("m", 0, int(32)), RecordField::new("n", 4, int(16))],
+            size: 8,
+        };
+        let s = Type::Struct(Rc::new(StructRef::resolved(RecordKind::Struct, pair, Origin::C)));
+        let t = Type::Tuple(vec![int(8), s.clone(), int(16), Type::Array { elem: Box::new(int(32)), count: 2 }]);
+        let Ty::Tuple { fields, size } = t.layout() else { panic!("not a tuple") };
+        assert_eq!(fields.iter().map(|f| f.offset).collect::<Vec<_>>(), vec![0, 1, 10, 12]);
+        assert_eq!(size, 20);
+        assert_eq!(t.c_size(), 20);
+        assert_eq!(fields[0].ty, Ty::Int { bytes: 1, signed: true });
+        // printf arguments stay 8-byte integers.
+        let Ty::Tuple { fields, size } = Type::args_layout(&[int(8), int(16)]) else { panic!("not a tuple") };
+        assert_eq!((fields[1].offset, size), (8, 16));
+        assert_eq!(s.layout().size(), 8);
     }
 }

@@ -154,3 +154,11 @@ fn nul_character_ends_its_conversion() {
     assert_eq!(fmt("[%3c|%-3c]", &[i(0), i(0)]), "[  |]");
     assert_eq!(fmt("[%c]", &[i(65)]), "[A]");
 }
+
+#[test]
+fn pointers_are_numbers_under_integer_conversions() {
+    let p = Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, 255u64.to_le_bytes().to_vec());
+    assert_eq!(fmt("%d %u %x %p %lu %#o", &[p.clone(), p.clone(), p.clone(), p.clone(), p.clone(), p.clone()]), "255 255 ff 0xff 255 0377");
+    let null = Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, vec![0; 8]);
+    assert_eq!(fmt("%p", &[null]), "(nil)");
+}

@@ -98,42 +98,6 @@ pub fn resolve_binary(target: &str, pid: Option<i32>) -> Result<String, String> 
     })
 }
 
-/// The executables and shared libraries whose paths match the shell pattern `pattern`
-/// (`./testprogs/usdt*`), in glob(3)'s order, each as glob spells it (a relative pattern gives
-/// relative paths), as bpftrace expands a wildcard in a uprobe or usdt target.
-pub fn glob_binaries(pattern: &str) -> Vec<String> {
-    glob(pattern).into_iter().filter(|p| is_elf_program_or_library(Path::new(p))).collect()
-}
-
-/// The paths glob(3) finds for `pattern`, sorted; none when it finds none or fails.
-fn glob(pattern: &str) -> Vec<String> {
-    let Ok(c) = std::ffi::CString::new(pattern) else { return Vec::new() };
-    // SAFETY: glob_t is plain data; zeroed is its documented initial state.
-    let mut g: libc::glob_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid C string and `g` a valid glob_t; globfree releases what glob set.
-    let rc = unsafe { libc::glob(c.as_ptr(), 0, None, &mut g) };
-    let mut out = Vec::new();
-    if rc == 0 {
-        for i in 0..g.gl_pathc {
-            // SAFETY: glob filled gl_pathv with gl_pathc valid C strings.
-            let p = unsafe { std::ffi::CStr::from_ptr(*g.gl_pathv.add(i)) };
-            out.push(p.to_string_lossy().into_owned());
-        }
-    }
-    // SAFETY: as above; globfree is fine after a failed glob too.
-    unsafe { libc::globfree(&mut g) };
-    out
-}
-
-/// Whether `path` is an ELF executable or shared object (e_type ET_EXEC or ET_DYN).
-fn is_elf_program_or_library(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 18];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
-    let e_type = u16::from_le_bytes([head[16], head[17]]);
-    read.is_ok() && head.starts_with(b"\x7fELF") && (e_type == 2 || e_type == 3)
-}
-
 /// The files mapped executable by process `pid` (from /proc/PID/maps), each once, as paths
 /// through /proc/PID/root so they resolve in the process's mount namespace.
 pub fn process_binaries(pid: i32) -> Result<Vec<String>, String> {
@@ -191,19 +155,6 @@ mod tests {
         assert_eq!(executable_mappings(maps), ["/usr/bin/app", "/usr/lib/libc.so.6"]);
         let mine = running_binaries().unwrap_or_default();
         assert!(!mine.is_empty(), "the test process itself maps executable files");
-    }
-
-    #[test]
-    fn globs_find_programs_and_libraries_only() {
-        let dir = std::env::temp_dir().join(format!("btc-glob-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let exe = std::env::current_exe().expect("the test binary");
-        std::fs::copy(&exe, dir.join("prog_a")).expect("a copy of an ELF program");
-        std::fs::write(dir.join("prog_b.c"), "int main;").expect("a file that isn't ELF");
-        let found = glob_binaries(&format!("{}/prog_*", dir.display()));
-        assert_eq!(found, [format!("{}/prog_a", dir.display())]);
-        assert!(glob_binaries(&format!("{}/none*", dir.display())).is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

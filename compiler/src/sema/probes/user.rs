@@ -44,7 +44,7 @@ pub(super) fn binaries(cx: &Cx<'_>, provider: &str, target: &str) -> Result<Vec<
     if has_wildcard(target) {
         let found: Vec<Binary> = cx
             .types
-            .binaries_matching(target)
+            .binary_paths(target, cx.opts.pid)
             .into_iter()
             .filter_map(|p| Some(Binary { path: cx.types.resolve_binary(&p, cx.opts.pid).ok()?, shown: p }))
             .collect();
@@ -54,7 +54,8 @@ pub(super) fn binaries(cx: &Cx<'_>, provider: &str, target: &str) -> Result<Vec<
         return Ok(found);
     }
     let path = cx.types.resolve_binary(target, cx.opts.pid).map_err(|e| cx.err(e))?;
-    Ok(vec![Binary { shown: btc_bpfprog::shown_binary(target, &path), path }])
+    let shown = cx.types.binary_paths(target, cx.opts.pid).into_iter().next().unwrap_or_else(|| path.clone());
+    Ok(vec![Binary { shown, path }])
 }
 
 /// The name a C++ pattern is matched against: the demangled name, without its parameter list

@@ -18,7 +18,8 @@ fn traced_program(cx: &Cx<'_>, provider: &str) -> Result<(String, String), Diagn
         return Err(cx.err(format!("-p PID or -c CMD required for {provider}:FUNCTION+argN")));
     };
     let path = cx.types.resolve_binary(program, None).map_err(|e| cx.err(e))?;
-    Ok((path.clone(), btc_bpfprog::shown_binary(program, &path)))
+    let shown = cx.types.binary_paths(program, None).into_iter().next().unwrap_or_else(|| path.clone());
+    Ok((path, shown))
 }
 
 /// bpftrace 0.20's name of one function's probe: `watchpoint:PROGRAM:FUNC[:N]:LEN:MODE`, with

@@ -9,7 +9,19 @@ use std::rc::Rc;
 /// (kernel BTF). With `report`, problems come back as (token offset, message); headers are
 /// parsed with `report` off and skip what they can't parse.
 pub fn parse_declarations(toks: &[Token], types: &mut CTypes, db: &TypeDb<'_>, report: bool) -> Vec<(u32, String)> {
-    let mut p = Parser { toks, i: 0, types, db, errors: Vec::new(), report, depth: 0 };
+    parse_declarations_with(toks, types, db, report, true)
+}
+
+/// [`parse_declarations`]; with `kernel` false, kernel types (BTF structs, unions, enums and
+/// typedefs) are not used: names only C's own types and what `toks` defines.
+pub fn parse_declarations_with(
+    toks: &[Token],
+    types: &mut CTypes,
+    db: &TypeDb<'_>,
+    report: bool,
+    kernel: bool,
+) -> Vec<(u32, String)> {
+    let mut p = Parser { toks, i: 0, types, db, errors: Vec::new(), report, depth: 0, kernel };
     while p.i < p.toks.len() {
         let start = p.i;
         if p.declaration().is_err() {
@@ -33,6 +45,8 @@ struct Parser<'a, 'b> {
     report: bool,
     /// Nesting of declarators and struct bodies, bounded so deep input can't overflow the stack.
     depth: u32,
+    /// Kernel (BTF) types may complete what the declarations name.
+    kernel: bool,
 }
 
 const MAX_DEPTH: u32 = 64;
@@ -159,7 +173,7 @@ impl Parser<'_, '_> {
             return Ok(());
         }
         let typedef = self.toks[self.i..].iter().take_while(|t| !t.is(";") && !t.is("{")).any(|t| t.is("typedef"));
-        let base = self.specifiers()?;
+        let (base, chars) = self.specifiers_char()?;
         // bpftrace accepts a struct definition without its `;`.
         if self.eat(";") || self.i >= self.toks.len() {
             return Ok(());
@@ -184,7 +198,7 @@ impl Parser<'_, '_> {
             }
             if typedef {
                 if let Some(n) = name {
-                    let t = apply(base.clone(), &ops);
+                    let t = apply(base.clone(), &ops, chars);
                     self.types.typedefs.insert(n, t);
                 }
             }
@@ -197,6 +211,13 @@ impl Parser<'_, '_> {
 
     /// Declaration specifiers: qualifiers, storage classes and the base type.
     fn specifiers(&mut self) -> P<Type> {
+        self.specifiers_char().map(|(t, _)| t)
+    }
+
+    /// [`Self::specifiers`], and whether the base type is plain `char` (neither `signed` nor
+    /// `unsigned` said, nor a typedef): only arrays of plain `char` are strings, as clang's
+    /// types tell bpftrace.
+    fn specifiers_char(&mut self) -> P<(Type, bool)> {
         let mut words: Vec<String> = Vec::new();
         let mut ty: Option<Type> = None;
         loop {
@@ -227,14 +248,20 @@ impl Parser<'_, '_> {
             }
         }
         match ty {
-            Some(t) => Ok(t),
-            None if !words.is_empty() => Ok(base_words(&words)),
+            Some(t) => Ok((t, false)),
+            None if !words.is_empty() => {
+                let chars = words.iter().all(|w| w == "char");
+                Ok((base_words(&words), chars))
+            }
             None => self.fail(format!("expected a type, found '{}'", self.peek())),
         }
     }
 
     fn typedef_named(&self, name: &str) -> Option<Type> {
         self.types.typedefs.get(name).cloned().or_else(|| {
+            if !self.kernel {
+                return super::base_type(name);
+            }
             let t = self.db.type_named(name)?;
             // A kernel struct used by value needs its size.
             if let Type::Struct(s) = &t {
@@ -285,8 +312,8 @@ impl Parser<'_, '_> {
             if self.eat(";") {
                 continue;
             }
-            let base = self.specifiers()?;
-            if self.eat(";") {
+            let (base, chars) = self.specifiers_char()?;
+            if self.eat(";") || self.peek() == "}" {
                 // An anonymous struct or union member.
                 if matches!(&base, Type::Struct(s) if s.name.is_empty()) {
                     members.push((String::new(), base, None));
@@ -294,15 +321,27 @@ impl Parser<'_, '_> {
                 continue;
             }
             loop {
+                let at = self.i;
                 let (name, ops) = if self.peek() == ":" { (None, Vec::new()) } else { self.declarator()? };
+                let ty = apply(base.clone(), &ops, chars);
+                if let Some(s) = self.incomplete(&ty) {
+                    // Point at the member's name, as clang does.
+                    let name_at = self.toks[at..self.i].iter().position(|t| name.as_deref().is_some_and(|n| t.is(n)));
+                    self.i = at + name_at.unwrap_or(0);
+                    return self.fail(format!("field has incomplete type '{}'", s.display_name()));
+                }
                 let bits = if self.eat(":") { Some(u32::try_from(self.const_expr_until(&[",", ";"])?).unwrap_or(0)) } else { None };
                 self.attributes();
-                members.push((name.unwrap_or_default(), apply(base.clone(), &ops), bits));
+                members.push((name.unwrap_or_default(), ty, bits));
                 if !self.eat(",") {
                     break;
                 }
             }
-            self.expect(";")?;
+            // clang accepts the last member without its `;` (with a warning), and so does
+            // bpftrace.
+            if self.peek() != "}" {
+                self.expect(";")?;
+            }
         }
         packed |= self.attributes();
         let record = self.layout(kind, &name, &members, packed);
@@ -313,13 +352,25 @@ impl Parser<'_, '_> {
         Ok(Type::Struct(s))
     }
 
+    /// The struct a member of type `t` holds by value (directly or in an array) when it has
+    /// no definition: not in C, nor (when they may be used) in kernel BTF.
+    fn incomplete(&self, t: &Type) -> Option<Rc<StructRef>> {
+        match t {
+            Type::Array { elem, .. } => self.incomplete(elem),
+            Type::Struct(s) if s.record().is_some() => None,
+            Type::Struct(s) if s.origin == Origin::C => Some(s.clone()),
+            Type::Struct(s) => self.db.record(s).err().map(|_| s.clone()),
+            _ => None,
+        }
+    }
+
     /// A struct named without a body: the preamble's, else the kernel's, else a declaration
     /// resolved later (it may be defined further down).
     fn record_ref(&mut self, kind: RecordKind, name: &str) -> Type {
         if let Some(s) = self.types.record(Some(kind), name) {
             return Type::Struct(s);
         }
-        if let Some(t) = self.db.struct_named(Some(kind), name) {
+        if let Some(t) = self.db.struct_named(Some(kind), name).filter(|_| self.kernel) {
             return t;
         }
         Type::Struct(Rc::new(StructRef::new(kind, name, 0, Origin::C)))
@@ -340,7 +391,7 @@ impl Parser<'_, '_> {
             under = Some(self.specifiers()?);
         }
         if !self.eat("{") {
-            return Ok(self.types.enums.get(&name).cloned().or_else(|| self.db.enum_named(&name)).unwrap_or(Type::Int { bits: 32, signed: false }));
+            return Ok(self.types.enums.get(&name).cloned().or_else(|| self.db.enum_named(&name).filter(|_| self.kernel)).unwrap_or(Type::Int { bits: 32, signed: false }));
         }
         let mut next = 0i64;
         let mut negative = false;
@@ -455,10 +506,10 @@ impl Parser<'_, '_> {
     /// `(type)` after `sizeof`, as a size in bytes.
     fn sizeof_operand(&mut self) -> P<u32> {
         self.expect("(")?;
-        let base = self.specifiers()?;
+        let (base, chars) = self.specifiers_char()?;
         let (_, ops) = self.declarator()?;
         self.expect(")")?;
-        Ok(self.db.size_of(&apply(base, &ops)))
+        Ok(self.db.size_of(&apply(base, &ops, chars)))
     }
 
     /// Lays out members with C's rules (SysV bitfield allocation).
@@ -518,13 +569,14 @@ impl Parser<'_, '_> {
     }
 }
 
-/// Applies declarator operations to a base type.
-fn apply(mut t: Type, ops: &[Op]) -> Type {
-    for op in ops {
+/// Applies declarator operations to a base type. An array of plain `char` (`chars`) is a
+/// string; arrays of anything else, `unsigned char` and `uint8_t` included, are arrays.
+fn apply(mut t: Type, ops: &[Op], chars: bool) -> Type {
+    for (i, op) in ops.iter().enumerate() {
         t = match op {
             Op::Ptr => Type::Ptr { pointee: Box::new(t), user: false },
             Op::Array(n) => match t {
-                Type::Int { bits: 8, .. } => Type::Str { len: *n },
+                Type::Int { bits: 8, .. } if chars && i == 0 => Type::Str { len: *n },
                 other => Type::Array { elem: Box::new(other), count: *n },
             },
             // Functions only appear behind pointers here; their type doesn't matter.

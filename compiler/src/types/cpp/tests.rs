@@ -62,7 +62,32 @@ fn includes_with_guards_and_missing_headers() {
     assert!(pre.macros.contains_key("B"));
     assert_eq!(pre.missing.len(), 1);
     assert_eq!(pre.missing[0].0, "nope.h");
-    assert_eq!(pre.missing[0].1, Some((45, 62)));
+    // Where the header's name is, as clang points at it.
+    assert_eq!(pre.missing[0].1, Some((54, 62)));
+}
+
+#[test]
+fn only_the_scripts_own_missing_headers_count() {
+    let h = Headers(vec![("a.h", "#include <inner_missing.h>\nstruct a { int x; };\n")]);
+    let pre = preprocess("#include <a.h>\n#include \"q/missing.h\"\nBEGIN {}", &h);
+    assert_eq!(texts(&pre.header_tokens), ["struct", "a", "{", "int", "x", ";", "}", ";"]);
+    assert_eq!(pre.missing, [("q/missing.h".to_string(), Some((24, 37)))]);
+}
+
+#[test]
+fn compiler_headers_are_built_in() {
+    // Not on the search path (gcc keeps its own <stddef.h> elsewhere): the built-in ones.
+    let pre = preprocess("#include <stddef.h>\n#include <stdbool.h>\n#include <stdarg.h>\n#include <stdint.h>\n", &NoTypes);
+    assert!(pre.missing.is_empty(), "{:?}", pre.missing);
+    assert!(pre.macros.contains_key("NULL") && pre.macros.contains_key("true") && pre.macros.contains_key("UINT32_MAX"));
+    let decls = texts(&pre.header_tokens).join(" ");
+    for t in ["size_t", "va_list", "uint8_t"] {
+        assert!(decls.contains(t), "{t} in {decls}");
+    }
+    // A header on the search path comes first.
+    let h = Headers(vec![("stddef.h", "#define MINE 1\n")]);
+    let pre = preprocess("#include <stddef.h>\n", &h);
+    assert!(pre.macros.contains_key("MINE") && !pre.macros.contains_key("NULL"));
 }
 
 #[test]
@@ -91,6 +116,22 @@ fn script_expansion_maps_back() {
     // An offset inside an expansion maps to the whole invocation.
     let inside = text.find("100 + 1").unwrap_or(0) as u32;
     assert_eq!(map.map(inside, false) as usize, src.find("ADD").unwrap_or(0));
+}
+
+#[test]
+fn macros_of_any_name_expand_in_the_script() {
+    use crate::types::expand::expand_script;
+    // Names starting with `_` are macros like any other (clang expands them); so are the
+    // predefined ones.
+    let src = "#define _ONE 1\n#define __TWO 2\nBEGIN { @ = _ONE + __TWO + __x86_64__ + _ONEx; }";
+    let pre = preprocess(src, &NoTypes);
+    let (text, _) = expand_script(src, &pre.macros);
+    assert!(text.ends_with("BEGIN { @ = 1 + 2 + 1 + _ONEx; }"), "{text}");
+    // Nothing to expand: the text and map stay as they are.
+    let src = "BEGIN { @ = _ONEx; }";
+    let (text, map) = expand_script(src, &preprocess(src, &NoTypes).macros);
+    assert_eq!(text, src);
+    assert!(map.is_identity());
 }
 
 #[test]
