@@ -114,6 +114,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         vmlinux: std::env::var_os("BPFTRACE_VMLINUX").filter(|v| !v.is_empty()).map(PathBuf::from),
         usdt_file_activation: a.usdt_file_activation,
         no_features: a.no_features.clone(),
+        allow_unsafe: a.allow_unsafe,
         verbose: a.verbose,
         to_file: a.output.is_some(),
     };
@@ -135,6 +136,7 @@ fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure
     opts.includes = a.includes.clone();
     opts.pid = a.pid;
     opts.has_child = a.command.is_some();
+    opts.command = a.command.clone();
     opts.usdt_file_activation = a.usdt_file_activation;
     if a.debug > 0 {
         match btc_compiler::check(text, &crate::types::KernelTypes::for_options(&opts), &opts) {

@@ -210,6 +210,14 @@ impl TypeSource for KernelTypes {
         btc_runtime::targets::paths::resolve_binary(target, pid)
     }
 
+    fn uprobe_multi_links(&self) -> bool {
+        btc_runtime::features::features().uprobe_multi
+    }
+
+    fn binary_paths(&self, pattern: &str, pid: Option<i32>) -> Vec<String> {
+        btc_runtime::targets::binaries::resolve_binary_paths(pattern, pid)
+    }
+
     fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
         crate::system::elf_functions(path)
     }

@@ -131,7 +131,22 @@ pub enum ProbeKind {
     /// `uprobe` / `uretprobe` (`ret`) on the ELF file `path`: at the function `symbol` (its ELF
     /// name, mangled for C++) plus `offset`, or, without a symbol, at the virtual address
     /// `offset`. The runtime resolves symbols again when it attaches.
-    Uprobe { path: String, symbol: Option<String>, offset: u64, ret: bool },
+    ///
+    /// `optional`: the probe came from a wildcard or from a block with several attach points, so
+    /// a function that can't be attached safely (size 0) is skipped with a warning rather than
+    /// failing the run (bpftrace's rule). `also`: the other functions of a wildcard that the
+    /// same program attaches to (entries, offset 0), through one uprobe_multi link where the
+    /// kernel has them, as bpftrace 0.20 does, else through one uprobe each.
+    Uprobe {
+        path: String,
+        symbol: Option<String>,
+        offset: u64,
+        ret: bool,
+        #[serde(default)]
+        optional: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<String>,
+    },
     /// One site of a USDT probe: the uprobe at virtual address `address` of `path`; `semaphore`
     /// is the virtual address of the probe's semaphore (incremented while attached).
     Usdt { path: String, provider: String, name: String, address: u64, semaphore: Option<u64> },
@@ -364,6 +379,12 @@ pub struct FormatInfo {
     pub args: Ty,
 }
 
+/// The path `path` (a file of process `pid` reached through /proc/PID/root) has inside the
+/// process, as /proc/PID/maps names it: bpftrace's probe names show that one.
+pub fn path_in_process(path: &str, pid: i32) -> &str {
+    path.strip_prefix(&format!("/proc/{pid}/root")).filter(|p| p.starts_with('/')).unwrap_or(path)
+}
+
 /// Matches a probe name against a pattern with `*` (any run) and `?` (any one character): the
 /// rule for wildcards in attach points, shared by the compiler (expansion) and the runtime
 /// (listing).
@@ -494,6 +515,13 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_in_a_process_drop_its_root() {
+        assert_eq!(path_in_process("/proc/7/root/usr/lib/libc.so.6", 7), "/usr/lib/libc.so.6");
+        assert_eq!(path_in_process("/usr/lib/libc.so.6", 7), "/usr/lib/libc.so.6");
+    }
+
 
     #[test]
     fn log2_buckets_match_bpftrace() {

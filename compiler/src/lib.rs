@@ -49,6 +49,8 @@ pub struct CompileOptions {
     pub includes: Vec<String>,
     /// `-c CMD` is given: `cpid` is the child's PID.
     pub has_child: bool,
+    /// The `-c` command (the program of `watchpoint:FUNC*+argN`'s functions), when known.
+    pub command: Option<String>,
     /// `--usdt-file-activation`: activate USDT semaphores of every process running the binary.
     pub usdt_file_activation: bool,
     /// BPFTRACE_BTF: a BTF file to read kernel types from instead of the running kernel's.
@@ -86,6 +88,7 @@ impl Default for CompileOptions {
             include_dirs: Vec::new(),
             includes: Vec::new(),
             has_child: false,
+            command: None,
             usdt_file_activation: false,
             btf: None,
             vmlinux: None,
@@ -151,6 +154,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         allow_unsafe: opts.allow_unsafe,
         stack_mode: settings.stack_mode.unwrap_or_default(),
         has_child: opts.has_child,
+        command: opts.command.clone(),
         pid: opts.pid,
         max_bpf_progs: settings.max_bpf_progs.unwrap_or(opts.max_bpf_progs),
     };

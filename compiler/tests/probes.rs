@@ -68,12 +68,37 @@ impl TypeSource for System {
                 n("app", "start", 0x1100, 0x4000, "-4@%edi 8@-8(%rbp)"),
                 n("app", "start", 0x1200, 0x4000, "-4@$1 8@%rax"),
                 n("app", "stop", 0x1300, 0, ""),
+                n("app", "\"quoted\"", 0x1400, 0, ""),
             ]),
             p => Err(format!("can't read {p}")),
         }
     }
     fn running_binaries(&self) -> Result<Vec<String>, String> {
         Ok(vec!["/bin/app".into(), "/bin/sh".into()])
+    }
+    fn binary_paths(&self, pattern: &str, _pid: Option<i32>) -> Vec<String> {
+        ["/bin/app", "/lib/libc.so.6"].iter().filter(|p| btc_bpfprog::wildcard_match(pattern, p)).map(|p| p.to_string()).collect()
+    }
+}
+
+/// The same system on a kernel with uprobe_multi links.
+struct Multi;
+
+impl TypeSource for Multi {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
+        System.tracepoint_format(category, name)
+    }
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        System.tracepoints()
+    }
+    fn resolve_binary(&self, target: &str, pid: Option<i32>) -> Result<String, String> {
+        System.resolve_binary(target, pid)
+    }
+    fn elf_functions(&self, path: &str) -> Result<Vec<ElfFunction>, String> {
+        System.elf_functions(path)
+    }
+    fn uprobe_multi_links(&self) -> bool {
+        true
     }
 }
 
@@ -188,7 +213,7 @@ fn usdt_sites_are_separate_programs_with_their_own_arguments() {
     assert!(matches!(&p[0].1, ProbeKind::Usdt { address: 0x1100, semaphore: Some(0x4000), .. }));
     assert!(matches!(&p[1].1, ProbeKind::Usdt { address: 0x1200, .. }));
     assert_eq!(names("usdt:/bin/app:stop { }"), ["usdt:/bin/app:app:stop"]);
-    assert_eq!(names("U:/bin/app:app:* { }").len(), 3);
+    assert_eq!(names("U:/bin/app:app:* { }").len(), 4);
     assert!(probes_of("usdt:/bin/app:app:stop { @ = arg0; }").is_err_and(|e| e.contains("has 0 arguments")));
 }
 
@@ -237,4 +262,51 @@ fn watchpoint_on_a_function_argument_has_a_setter_program() {
     let ir = String::from_utf8_lossy(&ir);
     let setter = ir.split("define").find(|f| f.contains("@btc_p0_set")).unwrap_or_default();
     assert!(!setter.is_empty() && !setter.contains("inttoptr (i64 109 to ptr)"), "{setter}");
+}
+
+#[test]
+fn binaries_with_wildcards_expand_and_show_as_globbed() {
+    assert_eq!(names("uprobe:/bin/a*:main { }"), ["uprobe:/bin/app:main"]);
+    assert_eq!(names("uprobe:/*/*:malloc { }"), ["uprobe:/bin/app:malloc", "uprobe:/lib/libc.so.6:malloc"]);
+    let none = probes_of("uprobe:/nope*:main { }");
+    assert!(none.is_err_and(|e| e.contains("uprobe target file '/nope*' does not exist or is not executable")));
+    assert_eq!(names("usdt:/bin/a*:app:stop { }"), ["usdt:/bin/app:app:stop"]);
+}
+
+#[test]
+fn usdt_matches_follow_bpftraces_sorted_order_and_quoted_names() {
+    let all = names("usdt:/bin/app:* { }");
+    assert_eq!(
+        all,
+        ["usdt:/bin/app:app:\"quoted\"", "usdt:/bin/app:app:start", "usdt:/bin/app:app:start", "usdt:/bin/app:app:stop"]
+    );
+    assert_eq!(names(r#"usdt:/bin/app:app:"\"quoted\"" { }"#), ["usdt:/bin/app:app:\"quoted\""]);
+}
+
+#[test]
+fn wildcard_uprobes_share_a_program_where_the_kernel_has_uprobe_multi() {
+    let opts = CompileOptions::default();
+    let instances = |src: &str| -> Vec<(String, ProbeKind)> {
+        let c = btc_compiler::check(src, &Multi, &opts).unwrap_or_else(|e| panic!("{e:?}"));
+        c.analysis.instances.iter().map(|i| (i.probe.name.clone(), i.probe.kind.clone())).collect()
+    };
+    let merged = instances("uprobe:/bin/app:ma* { @ = count(); }");
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].0, "uprobe:/bin/app:ma*");
+    assert!(matches!(&merged[0].1, ProbeKind::Uprobe { symbol: Some(s), also, .. } if s == "main" && also == &["malloc"]));
+    assert_eq!(instances("uprobe:/bin/app:ma* { @[func] = count(); }").len(), 2);
+    assert_eq!(instances("uprobe:/bin/app:ma* { print(probe); }").len(), 2);
+    // Without uprobe_multi, one program per function.
+    assert_eq!(names("uprobe:/bin/app:ma* { @ = count(); }").len(), 2);
+}
+
+#[test]
+fn watchpoints_on_wildcarded_functions_of_the_command() {
+    let opts = CompileOptions { has_child: true, command: Some("/bin/app 5".into()), ..CompileOptions::default() };
+    let c = btc_compiler::check("watchpoint:ma*+arg1:4:w { }", &System, &opts).unwrap_or_else(|e| panic!("{e:?}"));
+    let got: Vec<(&str, &ProbeKind)> = c.analysis.instances.iter().map(|i| (i.probe.name.as_str(), &i.probe.kind)).collect();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, "watchpoint:/bin/app:main:1:4:w");
+    assert_eq!(got[1].0, "watchpoint:/bin/app:malloc:1:4:w");
+    assert!(matches!(got[1].1, ProbeKind::WatchFunc { func, arg: 1, .. } if func == "malloc"));
 }

@@ -44,7 +44,8 @@ pub enum RuntimeError {
     Pcap(String),
     /// A probe refused before it is loaded or attached, in bpftrace's words (a banned
     /// kretprobe, a kprobe offset outside its function, a raw tracepoint that doesn't exist,
-    /// no room for the verifier's log). Never skipped, even for a probe from a wildcard.
+    /// no room for the verifier's log, a uprobe on a function of size 0 without --unsafe).
+    /// Never skipped, even for a probe from a wildcard.
     #[error("{0}")]
     Refused(String),
 }

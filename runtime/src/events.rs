@@ -250,6 +250,11 @@ impl Printer {
         if self.services.format == OutputFormat::Text {
             out.extend_from_slice(b"\n\n");
         }
+        self.print_all_maps(maps, out)
+    }
+
+    /// Appends every map, sorted by name (at exit, and on SIGUSR1 while tracing).
+    pub fn print_all_maps(&self, maps: &dyn MapReader, out: &mut Vec<u8>) -> Result<(), RuntimeError> {
         for info in crate::maps::exit_order(&self.maps) {
             self.print_map(info, maps, out)?;
         }

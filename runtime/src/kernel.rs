@@ -15,6 +15,7 @@ pub mod symbols;
 pub mod stats;
 pub mod trace_printk;
 pub mod tracefs;
+mod uprobes;
 pub mod watch;
 
 use crate::error::RuntimeError;
@@ -109,12 +110,17 @@ pub struct Tracer {
     object: Object,
     /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
     pid: Option<i32>,
+    /// `--unsafe`: uprobes on functions of size 0 are attached anyway.
+    allow_unsafe: bool,
+    /// The programs loaded for uprobe_multi links (wildcard uprobes, where the kernel has them).
+    multi: Vec<String>,
 }
 
 impl Tracer {
     /// Opens and loads `bytes` and sets up the ring buffer, resized to `ringbuf_bytes` (a power of two
-    /// multiple of the page size) when given.
-    pub fn load_with(bytes: &[u8], ringbuf_bytes: Option<u32>) -> Result<Tracer, RuntimeError> {
+    /// multiple of the page size) when given. The programs named in `multi` are loaded for
+    /// uprobe_multi links.
+    pub fn load_with(bytes: &[u8], ringbuf_bytes: Option<u32>, multi: &[String]) -> Result<Tracer, RuntimeError> {
         libbpf_rs::set_print(Some((PrintLevel::Info, capture_libbpf_log)));
         take_libbpf_log();
         let load_error = |e: libbpf_rs::Error| {
@@ -128,6 +134,9 @@ impl Tracer {
             if let Some(mut map) = open.maps_mut().find(|m| m.name() == OsStr::new(RINGBUF_MAP)) {
                 map.set_max_entries(size).map_err(load_error)?;
             }
+        }
+        for mut prog in open.progs_mut().filter(|p| multi.iter().any(|m| p.name() == OsStr::new(m))) {
+            prog.set_attach_type(libbpf_rs::ProgramAttachType::TraceUprobeMulti);
         }
         let object = open.load().map_err(load_error)?;
         take_libbpf_log();
@@ -148,7 +157,17 @@ impl Tracer {
                 .map_err(|e| RuntimeError::RingBuf(reason(&e)))?;
             builder.build().map_err(|e| RuntimeError::RingBuf(reason(&e)))?
         };
-        Ok(Tracer { skb: None, ringbuf, records, links: Vec::new(), watched: Vec::new(), object, pid: None })
+        Ok(Tracer {
+            skb: None,
+            ringbuf,
+            records,
+            links: Vec::new(),
+            watched: Vec::new(),
+            object,
+            pid: None,
+            allow_unsafe: false,
+            multi: multi.to_vec(),
+        })
     }
 
     fn program(&self, probe: &Probe) -> Result<libbpf_rs::ProgramMut<'_>, RuntimeError> {
@@ -166,6 +185,11 @@ impl Tracer {
     /// Limits uprobes, USDT probes and watchpoints to process `pid`.
     pub fn set_pid(&mut self, pid: Option<i32>) {
         self.pid = pid;
+    }
+
+    /// `--unsafe`: attach uprobes even where bpftrace's safe mode refuses to.
+    pub fn set_unsafe(&mut self, allow: bool) {
+        self.allow_unsafe = allow;
     }
 
     /// Runs an iterator probe: reads its output, or pins it.
@@ -187,9 +211,6 @@ impl Tracer {
                 attach::kprobe(&prog, func, module.as_deref(), *offset, *ret)?
             }
             ProbeKind::Kfunc { .. } => prog.attach_trace().map_err(|e| reason(&e))?,
-            ProbeKind::Uprobe { path, symbol, offset, ret } => {
-                attach::uprobe(&prog, path, symbol.as_deref(), *offset, *ret, pid)?
-            }
             ProbeKind::Usdt { path, provider, name, address, semaphore } => {
                 attach::usdt_site(&prog, path, (provider, name), *address, *semaphore, pid)?
             }
@@ -228,10 +249,8 @@ impl Tracer {
                 self.links.extend(links);
                 return Ok(());
             }
-            ProbeKind::RawTracepoint { .. }
-            | ProbeKind::Kfunc { .. }
-            | ProbeKind::Uprobe { .. }
-            | ProbeKind::Usdt { .. } => {
+            ProbeKind::Uprobe { .. } => return self.attach_uprobe(probe),
+            ProbeKind::RawTracepoint { .. } | ProbeKind::Kfunc { .. } | ProbeKind::Usdt { .. } => {
                 let links = self.attach_link(probe).map_err(attach_err)?;
                 self.links.extend(links);
                 return Ok(());

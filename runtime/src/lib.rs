@@ -78,6 +78,8 @@ pub struct RunOptions {
     pub usdt_file_activation: bool,
     /// `--no-feature`: kernel features not to use (`uprobe_multi`, `kprobe_multi`).
     pub no_features: Vec<String>,
+    /// `--unsafe`: attach uprobes where bpftrace's safe mode refuses to (functions of size 0).
+    pub allow_unsafe: bool,
     /// `-v`: say what is being done on stderr.
     pub verbose: bool,
     /// The output goes to a file (`-o`): the two empty lines bpftrace prints before the maps at

@@ -84,6 +84,16 @@ impl Services {
         }
     }
 
+    /// bpftrace's line when a watchpoint can't be set because every hardware breakpoint
+    /// register is taken (a `lost_events` message in JSON).
+    pub fn out_of_watchpoint_registers(&self) -> Vec<u8> {
+        let text = "Failed to attach watchpoint probe. You are out of watchpoint registers.";
+        match self.format {
+            OutputFormat::Text => format!("{text}\n").into_bytes(),
+            OutputFormat::Json => json::message("lost_events", text.as_bytes()),
+        }
+    }
+
     /// The line reporting lost events.
     pub fn lost(&self, n: u64) -> Vec<u8> {
         match self.format {

@@ -170,9 +170,11 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     kernel::raise_memlock();
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
     let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
-    let mut tracer = Tracer::load_with(object, Some(rb)).map_err(|e| name_rejected_probe(e, &meta))?;
+    let multi = uprobe_multi_programs(&meta, opts);
+    let mut tracer = Tracer::load_with(object, Some(rb), &multi).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
+    tracer.set_unsafe(opts.allow_unsafe);
     if opts.load_only {
         return Ok(0);
     }
@@ -208,8 +210,8 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         child: child.take(),
         watch,
         watch_last: Default::default(),
-        watch_warned: Default::default(),
         opts,
+        ending: false,
         pcaps,
     };
     let result = session.run();
@@ -249,9 +251,9 @@ struct Session<'w, 'o> {
     watch: Option<PidWatch>,
     /// The last address each `watchpoint:FUNC+argN` probe (by index) was given.
     watch_last: std::collections::HashMap<u32, u64>,
-    /// (probe, address) pairs already reported as out of breakpoint registers.
-    watch_warned: std::collections::HashSet<(u32, u64)>,
     opts: &'o RunOptions,
+    /// Tracing is over (END runs): a stop request no longer cuts a batch of records short.
+    ending: bool,
     /// skboutput()'s pcap files, when the object calls it.
     pcaps: Option<kernel::skb::PcapFiles>,
 }
@@ -276,7 +278,7 @@ impl Session<'_, '_> {
             btc_bpfprog::EventHeader::decode(r).is_some_and(|(h, _)| h.kind == btc_bpfprog::ActionKind::Exit as u32)
         });
         if !begin_exits && !self.stopping() {
-            for p in &probes {
+            for p in attach_order(&probes) {
                 if let Err(e) = self.tracer.attach(p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
                     // can't attach is skipped with a warning; an explicit one fails the run.
@@ -320,6 +322,7 @@ impl Session<'_, '_> {
         while !exited && !self.stopping() {
             let records = self.tracer.poll(POLL_TIMEOUT)?;
             exited = self.process(&records)?;
+            self.print_maps_if_asked()?;
             self.write_pcaps()?;
             self.report_lost()?;
             // The end of the -c child or the -p process ends tracing as exit() does, once the
@@ -330,13 +333,10 @@ impl Session<'_, '_> {
             }
         }
         self.tracer.detach_all();
-        // Records still queued: after exit() bpftrace ignores them; after a signal, they were
-        // produced before the user asked to stop, so print them.
-        if exited {
-            self.discard()?;
-        } else {
-            self.drain()?;
-        }
+        // Records still queued are ignored, after exit() as after a signal (bpftrace's rule: a
+        // probe printing under heavy load must not delay the end).
+        self.discard()?;
+        self.ending = true;
         for p in probes.iter().filter(|p| p.kind == ProbeKind::End) {
             self.tracer.run_once(p)?;
         }
@@ -371,6 +371,10 @@ impl Session<'_, '_> {
         let mut text = Vec::new();
         let mut exited = false;
         for r in records {
+            if !self.ending && self.stopping() {
+                // A signal asked to stop: the rest of the batch is ignored, as bpftrace does.
+                break;
+            }
             match self.printer.handle(r, &self.tracer, &mut text)? {
                 Step::Exit => {
                     exited = true;
@@ -393,7 +397,8 @@ impl Session<'_, '_> {
     /// A `watchpoint:FUNC+argN` setter reported `address`: watches it, unless the probe watches
     /// it already or it is the probe's last address (bpftrace's rule, so an address that was
     /// unwatched isn't watched again at the next call), then lets a synchronous watchpoint's
-    /// process go on. Running out of breakpoint registers is a warning, once per address.
+    /// process go on. Running out of breakpoint registers is reported in the output at every
+    /// address that can't be watched, as bpftrace 0.20 does.
     fn set_watch(&mut self, index: u32, address: u64) -> Result<(), RuntimeError> {
         let probe = self.meta.probes.get(index as usize).cloned().ok_or(EventError::BadProbe(index))?;
         let ProbeKind::WatchFunc { is_async, .. } = probe.kind else { return Err(EventError::BadProbe(index).into()) };
@@ -402,15 +407,8 @@ impl Session<'_, '_> {
             match self.tracer.try_watch(&probe, address) {
                 Ok(()) => {}
                 Err(kernel::watch::WatchError::NoRegisters) => {
-                    if self.watch_warned.insert((index, address)) {
-                        // bpftrace 0.20's message, in the output (a `lost_events` record in JSON).
-                        let msg = "Failed to attach watchpoint probe. You are out of watchpoint registers.";
-                        let line = match self.opts.format {
-                            crate::OutputFormat::Json => format!("{{\"type\": \"lost_events\", \"data\": \"{msg}\"}}\n"),
-                            crate::OutputFormat::Text => format!("{msg}\n"),
-                        };
-                        self.out.write(line.as_bytes())?;
-                    }
+                    let line = self.printer.services().out_of_watchpoint_registers();
+                    self.out.write(&line)?;
                 }
                 Err(kernel::watch::WatchError::Other(reason)) => {
                     self.continue_target(is_async);
@@ -428,6 +426,16 @@ impl Session<'_, '_> {
             // SAFETY: kill has no memory-safety preconditions. A process that is gone is fine.
             unsafe { libc::kill(pid, libc::SIGCONT) };
         }
+    }
+
+    /// SIGUSR1: prints every map now; tracing goes on.
+    fn print_maps_if_asked(&mut self) -> Result<(), RuntimeError> {
+        if signals::take_print_maps_request() {
+            let mut text = Vec::new();
+            self.printer.print_all_maps(&self.tracer, &mut text)?;
+            self.out.write(&text)?;
+        }
+        Ok(())
     }
 
     /// Prints every record available now; after an `exit()` the rest are discarded.
@@ -490,6 +498,45 @@ fn map_full_line(name: &str, max_entries: Option<u32>) -> String {
     format!("WARNING: Map full; can't update element of {name}. Try increasing BPFTRACE_MAX_MAP_KEYS{limit}.")
 }
 
+/// Whether the kernel runs the programs of this kind of probe, on one event, in the reverse order
+/// of their attachment (a new uprobe consumer goes first, for instance).
+fn fires_in_reverse(kind: &ProbeKind) -> bool {
+    matches!(
+        kind,
+        ProbeKind::Kprobe { ret: false, .. }
+            | ProbeKind::Uprobe { .. }
+            | ProbeKind::Usdt { .. }
+            | ProbeKind::Software { .. }
+            | ProbeKind::Kfunc { ret: false, .. }
+    )
+}
+
+/// The order to attach `probes` in, so that probes on the same event run in the order they are
+/// written, as bpftrace 0.20 does: first, in order, the kinds the kernel runs in attachment
+/// order; then, backwards, those it runs in reverse. Detaching goes in the same order, which
+/// keeps the first written of a reverse kind attached longest.
+fn attach_order(probes: &[btc_bpfprog::Probe]) -> Vec<&btc_bpfprog::Probe> {
+    let forward = probes.iter().filter(|p| !fires_in_reverse(&p.kind));
+    let backward = probes.iter().rev().filter(|p| fires_in_reverse(&p.kind));
+    forward.chain(backward).collect()
+}
+
+/// The programs of wildcard uprobes (those attached to several functions) when they can have
+/// one uprobe_multi link each: the kernel has them and `--no-feature uprobe_multi` wasn't given.
+fn uprobe_multi_programs(meta: &Metadata, opts: &RunOptions) -> Vec<String> {
+    let several: Vec<String> = meta
+        .probes
+        .iter()
+        .filter(|p| matches!(&p.kind, ProbeKind::Uprobe { also, .. } if !also.is_empty()))
+        .map(|p| p.prog.clone())
+        .collect();
+    let disabled = opts.no_features.iter().any(|f| f == "uprobe_multi");
+    if several.is_empty() || disabled || !crate::kernel::features::features().uprobe_multi {
+        return Vec::new();
+    }
+    several
+}
+
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
 fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
     let max = if max == 0 { 512 } else { max };
@@ -541,6 +588,23 @@ mod tests {
         assert_eq!(ringbuf_bytes(64, 2), 512 * 1024);
         assert_eq!(ringbuf_bytes(3, 3), 64 * 1024);
         assert_eq!(ringbuf_bytes(0, 1), 4096);
+    }
+
+    #[test]
+    fn probes_that_fire_in_reverse_attach_backwards() {
+        let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind };
+        let up = |ret| ProbeKind::Uprobe {
+            path: "/bin/sh".into(),
+            symbol: Some("main".into()),
+            offset: 0,
+            ret,
+            optional: false,
+            also: Vec::new(),
+        };
+        let tp = ProbeKind::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
+        let probes = vec![probe("a", up(false)), probe("b", tp), probe("c", up(true)), probe("d", up(false))];
+        let order: Vec<&str> = attach_order(&probes).iter().map(|p| p.prog.as_str()).collect();
+        assert_eq!(order, ["b", "d", "c", "a"]);
     }
 
     #[test]

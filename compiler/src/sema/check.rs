@@ -63,6 +63,8 @@ pub struct CheckOptions {
     pub stack_mode: btc_bpfprog::StackMode,
     /// A child command is given (`-c`), so `cpid` has a value.
     pub has_child: bool,
+    /// The `-c` command, when given.
+    pub command: Option<String>,
     /// The process given with `-p` (uprobe and usdt targets are looked up in it).
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_BPF_PROGS (0: the default).

@@ -60,7 +60,12 @@ pub fn analyse_with(
         }
         return Analysis { instances: Vec::new(), maps: Vec::new() };
     }
-    let ropts = probes::ResolveOptions { pid: opts.pid, has_child: opts.has_child, max_bpf_progs: opts.max_bpf_progs };
+    let ropts = probes::ResolveOptions {
+        pid: opts.pid,
+        has_child: opts.has_child,
+        command: opts.command.clone(),
+        max_bpf_progs: opts.max_bpf_progs,
+    };
     let resolved = probes::resolve(prog, &db, &ropts, diags);
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");

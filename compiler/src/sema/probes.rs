@@ -7,9 +7,11 @@
 //! uretprobe) and `probes/usdt.rs` (usdt, and the decoding of USDT argument specs).
 
 mod kernel;
+mod multi;
 mod perf;
 mod user;
 pub mod usdt;
+mod watchfunc;
 mod x86;
 
 use crate::ast::{AttachPoint, Program};
@@ -25,6 +27,8 @@ pub struct ResolveOptions {
     pub pid: Option<i32>,
     /// `-c CMD` is given (a process to trace, like `pid`).
     pub has_child: bool,
+    /// The `-c` command: the functions of `watchpoint:FUNC*+argN` are those of its program.
+    pub command: Option<String>,
     /// BPFTRACE_MAX_BPF_PROGS: the most programs (probe instances) a script may generate.
     pub max_bpf_progs: u32,
 }
@@ -59,19 +63,30 @@ impl ResolvedProbe {
     }
 }
 
-/// Splits an attach point on `:`, keeping quoted parts (`"/path with: colon"`) whole.
+/// Splits an attach point on `:`, keeping quoted parts (`"/path with: colon"`) whole; in a
+/// quoted part, a backslash makes the next character plain (`"\"probe1\""` is `"probe1"`).
 pub fn split_attach(raw: &str) -> Vec<String> {
     let mut parts = vec![String::new()];
     let mut quoted = false;
-    for c in raw.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ':' if !quoted => parts.push(String::new()),
-            _ => {
-                if let Some(last) = parts.last_mut() {
-                    last.push(c);
-                }
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        let plain = match c {
+            '"' => {
+                quoted = !quoted;
+                continue;
             }
+            ':' if !quoted => {
+                parts.push(String::new());
+                continue;
+            }
+            '\\' if quoted => match chars.next() {
+                Some(next) => next,
+                None => c,
+            },
+            _ => c,
+        };
+        if let Some(last) = parts.last_mut() {
+            last.push(plain);
         }
     }
     parts
@@ -123,6 +138,9 @@ pub fn resolve(
         for ap in &probe.attach {
             let cx = Cx { probe: i, ap, types, db, opts, several };
             match resolve_one(&cx, diags) {
+                Ok(r) if r.len() > 1 && is_uprobe(&r[0]) && types.uprobe_multi_links() => {
+                    out.extend(multi::group(&ap.raw, probe, r));
+                }
                 Ok(mut r) => out.append(&mut r),
                 Err(d) => diags.push(d),
             }
@@ -144,6 +162,10 @@ pub fn resolve(
         );
     }
     out
+}
+
+fn is_uprobe(r: &ResolvedProbe) -> bool {
+    matches!(r.kind, ProbeKind::Uprobe { .. })
 }
 
 /// What resolving one attach point needs.
@@ -278,5 +300,7 @@ mod tests {
     #[test]
     fn split_keeps_quotes() {
         assert_eq!(split_attach("uprobe:\"/a b:c\":f"), vec!["uprobe", "/a b:c", "f"]);
+        let quoted = split_attach(r#"usdt:/bin/x:test:"\"probe1\"""#);
+        assert_eq!(quoted, vec!["usdt", "/bin/x", "test", "\"probe1\""]);
     }
 }

@@ -480,6 +480,19 @@ pub trait TypeSource {
         let _ = pid;
         Ok(target.to_string())
     }
+    /// The executables and libraries a uprobe or usdt target names, spelt as bpftrace spells
+    /// them (its `resolve_binary_path`): the target as written, else found on $PATH, a wildcard
+    /// (`./testprogs/uprobe*`) expanded by glob(3), through /proc/PID/root for a `-p` process
+    /// in another mount namespace. Probe names show these.
+    fn binary_paths(&self, pattern: &str, pid: Option<i32>) -> Vec<String> {
+        let _ = (pattern, pid);
+        Vec::new()
+    }
+    /// Whether the kernel has uprobe_multi links: the functions of a wildcard uprobe then share
+    /// one program (and one link), as in bpftrace 0.20.
+    fn uprobe_multi_links(&self) -> bool {
+        false
+    }
     /// The function symbols (symtab and dynsym) of an ELF file.
     fn elf_functions(&self, path: &str) -> Result<Vec<targets::ElfFunction>, String> {
         Err(format!("can't read symbols of {path}"))

@@ -124,6 +124,23 @@ pub fn uprobe(
     prog.attach_uprobe_with_opts(pid.unwrap_or(-1), path, off as usize, opts).map_err(|e| reason(&e))
 }
 
+/// One uprobe_multi link (or uretprobe_multi, `ret`) attaching `prog` to the entries of every
+/// function in `functions` of `path`.
+pub fn uprobe_multi(prog: &ProgramMut<'_>, path: &str, functions: &[&str], ret: bool, pid: Option<i32>) -> Result<Link, String> {
+    let bytes = elf::read(path)?;
+    let parsed = elf::parse(path, &bytes)?;
+    let all = elf::file_functions(path)?;
+    let mut offsets = Vec::with_capacity(functions.len());
+    for name in functions {
+        let f = all.iter().find(|f| f.name == *name).ok_or_else(|| format!("could not resolve symbol {name} in {path}"))?;
+        let off = elf::vaddr_to_offset(&parsed, f.address)
+            .ok_or_else(|| format!("address {:#x} is not in a loadable segment of {path}", f.address))?;
+        offsets.push(off as usize);
+    }
+    let opts = libbpf_rs::UprobeMultiOpts { offsets, retprobe: ret, ..Default::default() };
+    prog.attach_uprobe_multi_with_opts(pid.unwrap_or(-1), path, "", opts).map_err(|e| reason(&e))
+}
+
 /// One USDT site, with its semaphore counted by the kernel while the uprobe exists.
 pub fn usdt_site(
     prog: &ProgramMut<'_>,

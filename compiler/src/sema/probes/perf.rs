@@ -168,6 +168,9 @@ pub(super) fn watchpoint(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolv
             ProbeKind::Watchpoint { address, len, mode: canonical, is_async },
             format!("{provider}:{address}:{len}:{mode}"),
         ),
+        WatchTarget::Arg((func, arg)) if super::has_wildcard(&func) => {
+            return super::watchfunc::expand(cx, provider, &func, arg, len, &canonical);
+        }
         WatchTarget::Arg((func, arg)) => (
             ProbeKind::WatchFunc { func: func.clone(), arg, len, mode: canonical, is_async },
             format!("{provider}:{func}+arg{arg}:{len}:{mode}"),
@@ -186,9 +189,6 @@ enum WatchTarget {
 fn watched_arg(cx: &Cx<'_>, provider: &str, func: &str, n: &str) -> Result<(String, u8), Diagnostic> {
     if func.is_empty() {
         return Err(cx.err(format!("{provider}:+arg{n} needs a function name before '+'")));
-    }
-    if func.contains(['*', '?']) {
-        return Err(cx.err(format!("{provider} function '{func}' can't contain wildcards")));
     }
     let arg = n
         .parse::<u8>()

@@ -3,6 +3,7 @@
 //! specification (`-4@%eax 8@-8(%rbp) 4@$5 8@(%rax,%rdx,8)`) into [`UsdtArg`]s that code
 //! generation turns into reads of `pt_regs` and user memory.
 
+use super::user::Binary;
 use super::{has_wildcard, wildcard_match, Cx, ResolvedProbe};
 use crate::diag::Diagnostic;
 use btc_bpfprog::ProbeKind;
@@ -168,21 +169,24 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
         return Err(cx.err("usdt probe needs a probe name"));
     }
     let every = target == "*" || target.is_empty();
-    let paths: Vec<String> = if every {
-        match cx.opts.pid {
+    let bins: Vec<Binary> = if every {
+        let paths = match cx.opts.pid {
             Some(pid) => cx.types.process_binaries(pid).map_err(|e| cx.err(e))?,
             // Without -p, '*' is every file any running process has mapped, as in bpftrace.
             None => cx.types.running_binaries().map_err(|e| cx.err(e))?,
-        }
+        };
+        paths.into_iter().map(|p| Binary { shown: p.clone(), path: p }).collect()
     } else {
-        vec![super::user::binary(cx, target)?]
+        super::user::binaries(cx, "usdt", target)?
     };
+    let paths: Vec<String> = bins.iter().map(|b| b.path.clone()).collect();
+    let several_files = every || has_wildcard(target);
     let mut out = Vec::new();
-    for path in &paths {
+    for Binary { path, shown } in &bins {
         let notes = match cx.types.usdt_notes(path) {
             Ok(n) => n,
-            // With '*', binaries without notes (or unreadable ones) are skipped.
-            Err(_) if every => continue,
+            // With '*' or a wildcard, binaries without notes (or unreadable ones) are skipped.
+            Err(_) if several_files => continue,
             Err(e) => return Err(cx.err(e)),
         };
         for n in notes {
@@ -216,11 +220,14 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
                 address: n.address,
                 semaphore: (n.semaphore != 0).then_some(n.semaphore),
             };
-            let mut r = ResolvedProbe::new(cx.probe, format!("usdt:{path}:{}:{}", n.provider, n.name), kind);
+            let mut r = ResolvedProbe::new(cx.probe, format!("usdt:{shown}:{}:{}", n.provider, n.name), kind);
             r.usdt_args = Some(Rc::new(args));
             out.push(r);
         }
     }
+    // bpftrace keeps the matches of an attach point in a sorted set of `PATH:PROVIDER:NAME`:
+    // that order is the order of attachment (and so of which probe fires first).
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     if out.is_empty() {
         let shown = if provider == "*" { name.to_string() } else { format!("{provider}:{name}") };
         let place = match (every, cx.opts.pid) {

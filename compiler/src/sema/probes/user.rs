@@ -8,16 +8,54 @@ use btc_bpfprog::ProbeKind;
 
 type Resolved = Result<Vec<ResolvedProbe>, Diagnostic>;
 
-/// The binary a uprobe/usdt names: `/proc/PID/exe` when only a PID was given, else the path
-/// the type source finds (library names through ld.so.cache, programs on $PATH).
-pub(super) fn binary(cx: &Cx<'_>, target: &str) -> Result<String, Diagnostic> {
+/// A binary a uprobe or usdt target stands for.
+#[derive(Debug, Clone)]
+pub(super) struct Binary {
+    /// The file to attach to (absolute, or through /proc/PID/root).
+    pub path: String,
+    /// The path probe names show, as bpftrace shows it (the target as written, when it is a path).
+    pub shown: String,
+}
+
+/// The binaries a uprobe or usdt target names, as bpftrace 0.20 finds them: `/proc/PID/exe`
+/// when only a PID was given; with `*`, every file the `-p` process (or, without one, any
+/// running process) maps; with a shell wildcard (`./testprogs/uprobe*`), the executables and
+/// libraries it matches; else the file the type source finds (a path, a library name through
+/// ld.so.cache, a program on $PATH).
+pub(super) fn binaries(cx: &Cx<'_>, provider: &str, target: &str) -> Result<Vec<Binary>, Diagnostic> {
     if target.is_empty() {
         return match cx.opts.pid {
-            Some(pid) => Ok(format!("/proc/{pid}/exe")),
+            Some(pid) => {
+                let path = format!("/proc/{pid}/exe");
+                Ok(vec![Binary { shown: path.clone(), path }])
+            }
             None => Err(cx.err("the probe needs a binary path (or a process given with -p)")),
         };
     }
-    cx.types.resolve_binary(target, cx.opts.pid).map_err(|e| cx.err(e))
+    if target == "*" {
+        let (paths, pid) = match cx.opts.pid {
+            Some(pid) => (cx.types.process_binaries(pid), Some(pid)),
+            None => (cx.types.running_binaries(), None),
+        };
+        let paths = paths.map_err(|e| cx.err(e))?;
+        let shown = |p: &str| pid.map_or(p, |pid| btc_bpfprog::path_in_process(p, pid)).to_string();
+        return Ok(paths.iter().map(|p| Binary { shown: shown(p), path: p.clone() }).collect());
+    }
+    if has_wildcard(target) {
+        let found: Vec<Binary> = cx
+            .types
+            .binary_paths(target, cx.opts.pid)
+            .into_iter()
+            .filter_map(|p| Some(Binary { path: cx.types.resolve_binary(&p, cx.opts.pid).ok()?, shown: p }))
+            .collect();
+        if found.is_empty() {
+            return Err(cx.err(format!("{provider} target file '{target}' does not exist or is not executable")));
+        }
+        return Ok(found);
+    }
+    let path = cx.types.resolve_binary(target, cx.opts.pid).map_err(|e| cx.err(e))?;
+    let shown = cx.types.binary_paths(target, cx.opts.pid).into_iter().next().unwrap_or_else(|| path.clone());
+    Ok(vec![Binary { shown, path }])
 }
 
 /// The name a C++ pattern is matched against: the demangled name, without its parameter list
@@ -34,7 +72,7 @@ fn cpp_name<'a>(f: &'a ElfFunction, pattern: &str) -> Option<&'a str> {
 }
 
 /// `uprobe:BINARY:FUNC[+OFFSET]`, `uprobe:BINARY:ADDRESS`, `uprobe:BINARY:cpp:FUNC`, and the
-/// same for `uretprobe`.
+/// same for `uretprobe`. BINARY may have wildcards, or be `*`.
 pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     let (target, cpp, spec) = match rest {
         [f] if cx.opts.pid.is_some() => ("", false, f.as_str()),
@@ -44,37 +82,17 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         _ => return Err(cx.err(format!("{provider} probe must be {provider}:BINARY:FUNCTION"))),
     };
     let ret = provider == "uretprobe";
-    let path = binary(cx, target)?;
     if spec.is_empty() {
         return Err(cx.err(format!("{provider} probe needs a function name or an address")));
     }
-    let shown_path = path.clone();
-    let lang = if cpp { "cpp:" } else { "" };
+    let bins = binaries(cx, provider, target)?;
 
     // An absolute address.
     if !cpp && spec.starts_with(|c: char| c.is_ascii_digit()) {
-        let address = crate::syntax::parse_int(spec)
-            .ok_or_else(|| cx.err(format!("invalid address '{spec}' in {provider} probe")))?;
-        if ret {
-            // bpftrace resolves the address to symbol+offset and refuses offsets for returns.
-            if let Ok(funcs) = cx.types.elf_functions(&path) {
-                if !funcs.iter().any(|f| f.address == address) {
-                    return Err(cx.err("uretprobes can only be attached at the start of a function"));
-                }
-            }
-        }
-        let containing = cx.types.elf_functions(&path).ok().and_then(|fs| {
-            fs.into_iter().find(|f| f.address <= address && address < f.address.saturating_add(f.size.max(1)))
-        });
-        let Some(containing) = containing else {
-            return Err(cx.err(format!("Could not resolve address: {path}:{address:#x} (it is not inside a function)")));
+        let [bin] = bins.as_slice() else {
+            return Err(cx.err("Cannot use wildcards with absolute address"));
         };
-        check_boundary(cx, &path, &containing, address - containing.address)?;
-        let func = Some(containing.demangled.unwrap_or(containing.name));
-        let kind = ProbeKind::Uprobe { path: path.clone(), symbol: None, offset: address, ret };
-        let mut r = ResolvedProbe::new(cx.probe, format!("{provider}:{shown_path}:{address}"), kind);
-        r.func = func;
-        return Ok(vec![r]);
+        return address_probe(cx, provider, bin, spec, ret);
     }
 
     // Offsets are checked as bpftrace 0.20 checks them, in its words.
@@ -86,7 +104,41 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         Some((f, off)) => (f, crate::syntax::parse_int(off).ok_or_else(|| cx.err("Invalid offset"))?),
         None => (spec, 0),
     };
-    let funcs = cx.types.elf_functions(&path).map_err(|e| cx.err(e))?;
+    if ret && offset != 0 {
+        return Err(cx.err("uretprobes can't have an offset: they fire when the function returns"));
+    }
+    let several_files = bins.len() > 1 || has_wildcard(target) || target == "*";
+    let wild = has_wildcard(pattern);
+    let mut out = Vec::new();
+    for bin in &bins {
+        let funcs = match cx.types.elf_functions(&bin.path) {
+            Ok(f) => f,
+            // Files of a wildcard that have no symbols to read are skipped.
+            Err(_) if several_files => continue,
+            Err(e) => return Err(cx.err(e)),
+        };
+        for f in matching_functions(&funcs, pattern, cpp) {
+            out.push(function_probe(cx, provider, bin, f, offset, cpp, wild || several_files)?);
+        }
+    }
+    // bpftrace keeps the matches of an attach point in a sorted set of `PATH:FUNCTION`.
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    if out.is_empty() {
+        let path = match bins.as_slice() {
+            [bin] => bin.path.as_str(),
+            _ => target,
+        };
+        return Err(if wild {
+            cx.err(format!("no functions in {path} match {pattern}"))
+        } else {
+            cx.err(format!("Could not resolve symbol: {path}:{pattern}"))
+        });
+    }
+    Ok(out)
+}
+
+/// The functions of a binary `pattern` names, sorted, each once.
+fn matching_functions<'f>(funcs: &'f [ElfFunction], pattern: &str, cpp: bool) -> Vec<&'f ElfFunction> {
     let wild = has_wildcard(pattern);
     let mut matched: Vec<&ElfFunction> = funcs
         .iter()
@@ -104,36 +156,81 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
         .collect();
     matched.sort_by(|a, b| a.name.cmp(&b.name));
     matched.dedup_by(|a, b| a.name == b.name);
-    if matched.is_empty() {
-        return Err(if wild {
-            cx.err(format!("no functions in {path} match {pattern}"))
-        } else {
-            cx.err(format!("Could not resolve symbol: {path}:{pattern}"))
-        });
+    matched
+}
+
+/// The probe on function `f` (+ `offset`) of `bin`. `expanded`: it came from a wildcard.
+fn function_probe(
+    cx: &Cx<'_>,
+    provider: &str,
+    bin: &Binary,
+    f: &ElfFunction,
+    offset: u64,
+    cpp: bool,
+    expanded: bool,
+) -> Result<ResolvedProbe, Diagnostic> {
+    let ret = provider == "uretprobe";
+    if offset != 0 && f.size != 0 && offset >= f.size {
+        return Err(cx.err(format!("Offset outside the function bounds ('{}' size is {})", f.name, f.size)));
     }
-    let mut out = Vec::with_capacity(matched.len());
-    for f in matched {
-        if offset != 0 && f.size != 0 && offset >= f.size {
-            return Err(cx.err(format!("Offset outside the function bounds ('{}' size is {})", f.name, f.size)));
-        }
-        check_boundary(cx, &path, f, offset)?;
-        let mut name = format!("{provider}:{shown_path}:{lang}{}", f.name);
-        if offset != 0 {
-            name.push_str(&format!("+{offset}"));
-        }
-        let kind = ProbeKind::Uprobe { path: path.clone(), symbol: Some(f.name.clone()), offset, ret };
-        let mut r = ResolvedProbe::new(cx.probe, name, kind);
-        r.func = Some(cpp_name(f, "").unwrap_or(&f.name).to_string());
-        // Hook for typed arguments: the types side fills `args` from the binary's DWARF (a
-        // record whose field offsets are the pt_regs offsets of the argument registers, see
-        // sema::probe_builtins::ARG_REGS).
-        // Arguments are in their registers only at the function's entry.
-        if !ret && offset == 0 {
-            r.args = uprobe_args(cx, &path, f);
-        }
-        out.push(r);
+    check_boundary(cx, &bin.path, f, offset)?;
+    let lang = if cpp { "cpp:" } else { "" };
+    let mut name = format!("{provider}:{}:{lang}{}", bin.shown, f.name);
+    if offset != 0 {
+        name.push_str(&format!("+{offset}"));
     }
-    Ok(out)
+    let kind = ProbeKind::Uprobe {
+        path: bin.path.clone(),
+        symbol: Some(f.name.clone()),
+        offset,
+        ret,
+        optional: expanded || cx.several,
+        also: Vec::new(),
+    };
+    let mut r = ResolvedProbe::new(cx.probe, name, kind);
+    r.func = Some(cpp_name(f, "").unwrap_or(&f.name).to_string());
+    // Hook for typed arguments: the types side fills `args` from the binary's DWARF (a
+    // record whose field offsets are the pt_regs offsets of the argument registers, see
+    // sema::probe_builtins::ARG_REGS).
+    // Arguments are in their registers only at the function's entry.
+    if !ret && offset == 0 {
+        r.args = uprobe_args(cx, &bin.path, f);
+    }
+    Ok(r)
+}
+
+/// `uprobe:BINARY:ADDRESS`: a probe at a virtual address, which must be inside a function.
+fn address_probe(cx: &Cx<'_>, provider: &str, bin: &Binary, spec: &str, ret: bool) -> Resolved {
+    let path = &bin.path;
+    let address = crate::syntax::parse_int(spec)
+        .ok_or_else(|| cx.err(format!("invalid address '{spec}' in {provider} probe")))?;
+    if ret {
+        // bpftrace resolves the address to symbol+offset and refuses offsets for returns.
+        if let Ok(funcs) = cx.types.elf_functions(path) {
+            if !funcs.iter().any(|f| f.address == address) {
+                return Err(cx.err("uretprobes can only be attached at the start of a function"));
+            }
+        }
+    }
+    let containing = cx.types.elf_functions(path).ok().and_then(|fs| {
+        fs.into_iter().find(|f| f.address <= address && address < f.address.saturating_add(f.size.max(1)))
+    });
+    let Some(containing) = containing else {
+        return Err(cx.err(format!("Could not resolve address: {path}:{address:#x} (it is not inside a function)")));
+    };
+    check_boundary(cx, path, &containing, address - containing.address)?;
+    let func = Some(containing.demangled.unwrap_or(containing.name));
+    let kind = ProbeKind::Uprobe {
+        path: path.clone(),
+        symbol: None,
+        offset: address,
+        ret,
+        optional: cx.several,
+        also: Vec::new(),
+    };
+    let mut r = ResolvedProbe::new(cx.probe, format!("{provider}:{}:{address}", bin.shown), kind);
+    r.func = func;
+    Ok(vec![r])
 }
 
 /// The typed `args` of a uprobe, from DWARF: each parameter at the `pt_regs` offset of its
