@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 mod elf;
+pub mod printf;
 pub mod runtime;
 pub mod skb;
 pub use elf::{read_metadata, MetaError};

@@ -112,7 +112,7 @@ impl Printer {
     fn render_format(&self, index: u32, payload: &[u8], maps: &dyn MapReader) -> Result<Vec<u8>, RuntimeError> {
         let (format, args_ty) = self.formats.get(index as usize).ok_or(EventError::BadFormat(index))?;
         let decoded = decode(args_ty, payload).map(|mut v| {
-            self.trailer.apply(args_ty, &mut v);
+            self.trailer.apply(&mut v);
             v
         });
         let mut args = match decoded {
@@ -195,8 +195,8 @@ impl Printer {
             }
             Some(ActionKind::PrintValue) => {
                 let ty = self.values.get(header.index as usize).ok_or(EventError::BadValue(header.index))?;
+                // As in bpftrace 0.20, print() adds no truncation trailer (printf does).
                 let mut v = decode(ty, payload).map_err(|err| EventError::Value { index: header.index, err })?;
-                self.trailer.apply(ty, &mut v);
                 self.services.resolver.resolve(&mut v, Place::Value, &Stacks(maps));
                 match self.services.format {
                     OutputFormat::Text => {
@@ -230,7 +230,7 @@ impl Printer {
         out: &mut Vec<u8>,
     ) -> Result<(), RuntimeError> {
         let raw = maps.read_map(info)?;
-        let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw, &self.trailer).map_err(EventError::from)?, top, div);
+        let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw).map_err(EventError::from)?, top, div);
         let stacks = Stacks(maps);
         for e in &mut entries {
             self.services.resolver.resolve(&mut e.key, Place::Key, &stacks);

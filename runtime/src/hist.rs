@@ -23,18 +23,30 @@ pub fn size_label(n: u64) -> String {
     format!("{v}{}", SUFFIXES[i])
 }
 
+/// A bound as bpftrace 0.20 writes it in lhist labels: a multiple of 1048576 as `NM`, else of
+/// 1024 as `NK` (`[1K, 2K)`, `[2M, 3M)`); other numbers, and 0, in full.
+pub fn lhist_label(n: i64) -> String {
+    if n != 0 && n % 1_048_576 == 0 {
+        format!("{}M", n / 1_048_576)
+    } else if n != 0 && n % 1024 == 0 {
+        format!("{}K", n / 1024)
+    } else {
+        n.to_string()
+    }
+}
+
 /// The label of a bucket.
 pub fn bucket_label(value: &MapValue, index: u64) -> String {
     match *value {
         MapValue::Lhist { min, max, step } => {
             let last = ((max - min) / step + 1) as u64;
             if index == 0 {
-                format!("(..., {min})")
+                format!("(..., {})", lhist_label(min))
             } else if index >= last {
-                format!("[{max}, ...)")
+                format!("[{}, ...)", lhist_label(max))
             } else {
                 let lo = min + (index as i64 - 1) * step;
-                format!("[{lo}, {})", lo + step)
+                format!("[{}, {})", lhist_label(lo), lhist_label(lo + step))
             }
         }
         MapValue::Hist { k } => {
@@ -90,6 +102,12 @@ mod tests {
         let l = MapValue::Lhist { min: 0, max: 100, step: 10 };
         let labels: Vec<String> = [0, 1, 10, 11].iter().map(|&i| bucket_label(&l, i)).collect();
         assert_eq!(labels, ["(..., 0)", "[0, 10)", "[90, 100)", "[100, ...)"]);
+        // bpftrace 0.20 abbreviates lhist bounds that are multiples of 1024 and 1048576.
+        let l = MapValue::Lhist { min: -2048, max: 4 << 20, step: 1 << 20 };
+        let labels: Vec<String> = [0, 1, 2, 5].iter().map(|&i| bucket_label(&l, i)).collect();
+        assert_eq!(labels, ["(..., -2K)", "[-2K, 1022K)", "[1022K, 2046K)", "[4M, ...)"]);
+        assert_eq!(lhist_label(1 << 30), "1024M");
+        assert_eq!(lhist_label(3072), "3K");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! bpftrace's JSON output (`-f json`): one object per line, `{"type": T, "data": D}`, with
-//! bpftrace's types and field names (checked against bpftrace 0.17's output):
+//! bpftrace 0.20's types and field names (output.cpp):
 //!
 //! | type | data |
 //! | --- | --- |

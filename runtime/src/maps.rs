@@ -3,7 +3,7 @@
 //! [`decode_map`] gives the model other output formats can render too.
 
 use crate::hist;
-use crate::value::{decode, render_key_joined, DecodeError, Int, Trailer, Value};
+use crate::value::{decode, decode_key, render_key_joined, DecodeError, Int, Value};
 use btc_bpfprog::{hist_bucket_offset, MapInfo, MapValue};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -88,14 +88,12 @@ fn per_cpu(raw: &RawValue) -> Vec<&[u8]> {
 }
 
 /// Combines the per-CPU values of an aggregate entry.
-fn combine(value: &MapValue, raw: &RawValue, trailer: &Trailer) -> Result<EntryValue, DecodeError> {
+fn combine(value: &MapValue, raw: &RawValue) -> Result<EntryValue, DecodeError> {
     let cpus = per_cpu(raw);
     let sum_at = |off: usize| cpus.iter().map(|v| le_u64(v, off)).fold(0u64, u64::wrapping_add);
     Ok(match value {
         MapValue::Plain { ty } => {
-            let mut v = decode(ty, cpus.first().copied().unwrap_or(&[]))?;
-            trailer.apply(ty, &mut v);
-            EntryValue::Scalar(v)
+            EntryValue::Scalar(decode(ty, cpus.first().copied().unwrap_or(&[]))?)
         }
         MapValue::Count => EntryValue::Scalar(Value::Int(Int::unsigned(sum_at(0)))),
         MapValue::Sum => EntryValue::Scalar(Value::Int(Int::signed(sum_at(0) as i64))),
@@ -113,13 +111,10 @@ fn combine(value: &MapValue, raw: &RawValue, trailer: &Trailer) -> Result<EntryV
 }
 
 /// Decodes every entry of a map, combining per-CPU values and grouping histogram buckets by
-/// key, in bpftrace's print order. Strings cut at BPFTRACE_STRLEN get `trailer`.
-pub fn decode_map(info: &MapInfo, raw: &RawEntries, trailer: &Trailer) -> Result<Vec<Entry>, MapError> {
-    let decode_key = |k: &[u8]| {
-        let mut v = decode(&info.key, k)?;
-        trailer.apply(&info.key, &mut v);
-        Ok::<Value, DecodeError>(v)
-    };
+/// key, in bpftrace's print order. As in bpftrace 0.20, strings in maps get no truncation
+/// trailer (only printf, system and cat arguments do) and key integers print signed.
+pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapError> {
+    let decode_key = |k: &[u8]| decode_key(&info.key, k);
     let key_err = |err| MapError::Key { map: info.name.clone(), err };
     let value_err = |err| MapError::Value { map: info.name.clone(), err };
     let mut entries: Vec<Entry> = Vec::with_capacity(raw.len());
@@ -129,7 +124,7 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries, trailer: &Trailer) -> Result
         for (k, v) in raw {
             let user = k.get(..info.key.size() as usize).unwrap_or(k).to_vec();
             let bucket = le_u64(k, off);
-            let EntryValue::Buckets(b) = combine(&info.value, v, trailer).map_err(value_err)? else { continue };
+            let EntryValue::Buckets(b) = combine(&info.value, v).map_err(value_err)? else { continue };
             let count = b.values().sum::<u64>();
             // A key whose buckets are all zero (after zero(@h)) is still printed, with no rows.
             let group = groups.entry(user).or_default();
@@ -143,7 +138,7 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries, trailer: &Trailer) -> Result
     } else {
         for (k, v) in raw {
             let key = decode_key(k).map_err(key_err)?;
-            entries.push(Entry { key, value: combine(&info.value, v, trailer).map_err(value_err)? });
+            entries.push(Entry { key, value: combine(&info.value, v).map_err(value_err)? });
         }
         // bpftrace keeps a keyless count() in a per-CPU array, whose one element always exists:
         // `@c` prints as `@c: 0` before the first count(), after clear(@c) and after delete(@c).
@@ -207,9 +202,8 @@ pub fn format_map(
     raw: &RawEntries,
     top: u64,
     div: u64,
-    trailer: &Trailer,
 ) -> Result<Vec<u8>, MapError> {
-    Ok(render_entries(info, &top_div(decode_map(info, raw, trailer)?, top, div), div))
+    Ok(render_entries(info, &top_div(decode_map(info, raw)?, top, div), div))
 }
 
 /// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or

@@ -112,10 +112,16 @@ impl Services {
         }
     }
 
-    /// `time(fmt)`: the wall time now.
+    /// `time(fmt)`: the wall time now. As in bpftrace 0.20, the text must fit in 64 bytes (its
+    /// NUL included) and must not be empty, else an error goes to stderr and nothing is printed.
     pub fn time(&self, fmt: &str) -> Vec<u8> {
-        let text = crate::strftime::format(fmt, self.host.now_ns()).unwrap_or_default();
-        self.message("time", text.as_bytes())
+        match crate::strftime::format(fmt, self.host.now_ns(), 64) {
+            Some(text) => self.message("time", text.as_bytes()),
+            None => {
+                eprintln!("ERROR: strftime returned 0");
+                Vec::new()
+            }
+        }
     }
 
     /// `system(cmd)`: the command's output; a failure is reported on stderr (as bpftrace).

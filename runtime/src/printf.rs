@@ -1,7 +1,7 @@
 //! C `printf` semantics for bpftrace's format specifiers.
 //!
-//! Supported: `%d %i %u %x %X %o %c %s %p %%`, the flags `- 0 + space #`, a width, a precision
-//! and the length modifiers `hh h l ll z j t q L`. Integer arguments behave as they do when
+//! The specifiers are bpftrace 0.20's ([`btc_bpfprog::printf`]): `%d %u %x %X %o %c %s %p %r`,
+//! the flags `-` and `0`, a width, a precision and the length modifiers `hh h l ll z j t`. Integer arguments behave as they do when
 //! bpftrace hands a 64-bit value to C's `printf`: without a 64-bit length modifier a conversion
 //! acts on the low 32 bits (`h`: 16 bits, `hh`: 8 bits).
 //!
@@ -19,6 +19,9 @@ pub struct Format {
 enum Piece {
     Literal(Vec<u8>),
     Spec(Spec),
+    /// A specifier that C's printf read as text (`%%d`): it takes an argument and prints
+    /// nothing for it.
+    Unused,
 }
 
 /// One conversion specification such as `%-16s`.
@@ -44,38 +47,40 @@ struct Spec {
 const MAX_WIDTH: usize = 4096;
 
 impl Format {
-    /// Parses `fmt`. Never fails: text that isn't a valid specification is kept literally.
+    /// Parses `fmt` as bpftrace 0.20 splits it: into parts that each end with a conversion
+    /// specifier ([`btc_bpfprog::printf::specifiers`]) and the text after the last one. Each
+    /// part goes through C's printf, where `%%` is `%`; the text after the last specifier is
+    /// printed as it is (`printf("%d%%", 5)` prints `5%%`, `printf("100%%")` prints `100%%`).
+    /// Other `%` signs are text. Never fails.
     pub fn parse(fmt: &str) -> Format {
         let b = fmt.as_bytes();
         let mut pieces = Vec::new();
-        let mut lit = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] != b'%' {
+        let mut last = 0;
+        for r in btc_bpfprog::printf::specifiers(b) {
+            // C's printf reads the part from its start: `%%` pairs are `%`, and a pair may take
+            // the specifier's own `%` (`%%d` prints `%d`; its argument is then unused).
+            let mut lit = Vec::new();
+            let mut i = last;
+            let mut reached = false;
+            while i < r.end {
+                if i == r.start {
+                    reached = true;
+                    break;
+                }
                 lit.push(b[i]);
-                i += 1;
-                continue;
+                i += if b[i] == b'%' && i + 1 < r.end && b[i + 1] == b'%' { 2 } else { 1 };
             }
-            match parse_spec(b, i) {
-                Some((spec, next)) if spec.conv == b'%' => {
-                    lit.push(b'%');
-                    i = next;
-                }
-                Some((spec, next)) => {
-                    if !lit.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut lit)));
-                    }
-                    pieces.push(Piece::Spec(spec));
-                    i = next;
-                }
-                None => {
-                    lit.push(b'%');
-                    i += 1;
-                }
+            if !lit.is_empty() {
+                pieces.push(Piece::Literal(lit));
             }
+            match parse_spec(b, r.start).filter(|_| reached) {
+                Some((spec, _)) => pieces.push(Piece::Spec(spec)),
+                None => pieces.push(Piece::Unused),
+            }
+            last = r.end;
         }
-        if !lit.is_empty() {
-            pieces.push(Piece::Literal(lit));
+        if last < b.len() {
+            pieces.push(Piece::Literal(b[last..].to_vec()));
         }
         Format { pieces }
     }
@@ -83,7 +88,7 @@ impl Format {
     /// Number of arguments the format consumes.
     #[cfg(test)]
     pub fn arg_count(&self) -> usize {
-        self.pieces.iter().filter(|p| matches!(p, Piece::Spec(_))).count()
+        self.pieces.iter().filter(|p| matches!(p, Piece::Spec(_) | Piece::Unused)).count()
     }
 
     /// Appends the formatted text to `out`. Missing arguments leave their specification as
@@ -93,6 +98,9 @@ impl Format {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(l) => out.extend_from_slice(l),
+                Piece::Unused => {
+                    args.next();
+                }
                 Piece::Spec(spec) => match args.next() {
                     Some(arg) => spec.render(arg, out),
                     None => out.extend_from_slice(&spec.text),

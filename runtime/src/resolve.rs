@@ -66,6 +66,10 @@ pub enum Place {
 }
 
 /// Resolves runtime values. Interior mutability: symbol caches fill while printing.
+/// The buffer strftime() formats into. bpftrace 0.20 uses BPFTRACE_STRLEN bytes; btc allows
+/// longer texts.
+const STRFTIME_LIMIT: usize = 1024;
+
 pub struct Resolver {
     symbols: RefCell<Box<dyn Symbolize>>,
     /// CLOCK_REALTIME minus CLOCK_BOOTTIME, in nanoseconds: turns `nsecs` into wall time.
@@ -156,7 +160,10 @@ impl Resolver {
             RuntimeTy::Timestamp { fmt, epoch } => {
                 let base = if *epoch { 0 } else { self.boot_to_wall_ns };
                 let wall = i128::from(word(0)) + base;
-                strftime::format(fmt, wall).unwrap_or_else(|| "(?)".to_string())
+                strftime::format(fmt, wall, STRFTIME_LIMIT).unwrap_or_else(|| {
+                    eprintln!("ERROR: strftime returned 0");
+                    "(?)".to_string()
+                })
             }
             RuntimeTy::MacAddr => {
                 let b = raw.get(..6).unwrap_or(&[0; 6]);

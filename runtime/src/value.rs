@@ -147,9 +147,10 @@ pub fn decode_at(ty: &Ty, data: &[u8], offset: usize) -> Result<Value, DecodeErr
     }
 }
 
-/// The truncation trailer (BPFTRACE_STR_TRUNC_TRAILER, `..` by default) and the size of the
-/// buffers `str()` reads into (BPFTRACE_STRLEN). As in bpftrace, a string of that size that
-/// fills its buffer is taken to be cut and is printed with the trailer.
+/// The truncation trailer (BPFTRACE_STR_TRUNC_TRAILER, `..` by default) and BPFTRACE_STRLEN.
+/// As in bpftrace 0.20, a string argument of printf, system or cat whose length is
+/// BPFTRACE_STRLEN - 1 (it fills a `str()` buffer) is taken to be cut and printed with the
+/// trailer; strings in maps, in `print()` and inside tuples get none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trailer {
     pub strlen: u32,
@@ -163,22 +164,22 @@ impl Trailer {
         Trailer::default()
     }
 
-    /// Appends the trailer to every string of `value` (laid out as `ty`) that fills a
-    /// `strlen`-byte buffer.
-    pub fn apply(&self, ty: &Ty, value: &mut Value) {
+    /// Appends the trailer to the format arguments of `args` (a tuple of the arguments, or
+    /// the only one) that are strings of BPFTRACE_STRLEN - 1 bytes.
+    pub fn apply(&self, args: &mut Value) {
         if self.strlen == 0 || self.text.is_empty() {
             return;
         }
-        match (ty, value) {
-            (Ty::Str { len }, Value::Str(s)) if *len == self.strlen && s.len() + 1 == *len as usize => {
-                s.extend_from_slice(&self.text);
-            }
-            (Ty::Tuple { fields, .. }, Value::Tuple(items)) => {
-                for (f, v) in fields.iter().zip(items.iter_mut()) {
-                    self.apply(&f.ty, v);
+        let mark = |v: &mut Value| {
+            if let Value::Str(s) = v {
+                if s.len() + 1 == self.strlen as usize {
+                    s.extend_from_slice(&self.text);
                 }
             }
-            _ => {}
+        };
+        match args {
+            Value::Tuple(items) => items.iter_mut().for_each(mark),
+            other => mark(other),
         }
     }
 }
@@ -186,6 +187,44 @@ impl Trailer {
 /// Decodes a value of type `ty` at the start of `data`.
 pub fn decode(ty: &Ty, data: &[u8]) -> Result<Value, DecodeError> {
     decode_at(ty, data, 0)
+}
+
+/// Decodes a map key laid out as `ty`. bpftrace 0.20 prints every integer of a key as a signed
+/// number: a key part (or the whole key) widened to 64 bits by its own signedness
+/// (`@[(uint64)-1]` is `@[-1]`, `@[(uint32)4000000000]` stays `@[4000000000]`), an integer
+/// inside a struct or array key as a signed number of its width (a `uint8` member 255 is `-1`).
+pub fn decode_key(ty: &Ty, data: &[u8]) -> Result<Value, DecodeError> {
+    let mut v = decode(ty, data)?;
+    signed_key_ints(ty, &mut v, true);
+    Ok(v)
+}
+
+/// Reinterprets the integers of `value` (laid out as `ty`) as signed: 64-bit ones at the top
+/// level (`top`, a key or a part of a multi-key), ones of their own width inside aggregates.
+fn signed_key_ints(ty: &Ty, value: &mut Value, top: bool) {
+    match (ty, value) {
+        (Ty::Int { bytes, .. }, Value::Int(i)) => {
+            let width = if top { 8 } else { u32::from((*bytes).clamp(1, 8)) };
+            let shift = 64 - 8 * width;
+            *i = Int::signed(((i.bits << shift) as i64) >> shift);
+        }
+        (Ty::Tuple { fields, .. }, Value::Tuple(items)) => {
+            for (f, v) in fields.iter().zip(items.iter_mut()) {
+                signed_key_ints(&f.ty, v, top);
+            }
+        }
+        (Ty::Record { fields, .. }, Value::Record(items)) => {
+            for (f, (_, v)) in fields.iter().zip(items.iter_mut()) {
+                signed_key_ints(&f.ty, v, false);
+            }
+        }
+        (Ty::Array { elem, .. }, Value::Array(items)) => {
+            for v in items {
+                signed_key_ints(elem, v, false);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl Value {
@@ -357,21 +396,46 @@ mod tests {
     }
 
     #[test]
-    fn trailer_marks_strings_that_fill_a_str_buffer() {
+    fn trailer_marks_argument_strings_of_strlen_minus_one_bytes() {
         let t = Trailer { strlen: 4, text: b"..".to_vec() };
-        let ty = Ty::tuple(vec![Ty::Str { len: 4 }, Ty::Str { len: 4 }, Ty::Str { len: 8 }, Ty::I64]);
         let mut v = Value::Tuple(vec![
             Value::Str(b"abc".to_vec()),
             Value::Str(b"ab".to_vec()),
             Value::Str(b"abcdefg".to_vec()),
             Value::Int(Int::signed(1)),
+            Value::Tuple(vec![Value::Str(b"xyz".to_vec())]),
         ]);
-        t.apply(&ty, &mut v);
-        assert_eq!(text(&v), "(abc.., ab, abcdefg, 1)");
+        t.apply(&mut v);
+        assert_eq!(text(&v), "(abc.., ab, abcdefg, 1, (xyz))");
         let mut s = Value::Str(b"abc".to_vec());
-        Trailer { strlen: 4, text: vec![] }.apply(&Ty::Str { len: 4 }, &mut s);
-        Trailer::none().apply(&Ty::Str { len: 4 }, &mut s);
+        Trailer { strlen: 4, text: vec![] }.apply(&mut s);
+        Trailer::none().apply(&mut s);
         assert_eq!(text(&s), "abc");
+        t.apply(&mut s);
+        assert_eq!(text(&s), "abc..");
+    }
+
+    #[test]
+    fn key_integers_print_signed_of_their_width() {
+        let ty = Ty::tuple(vec![Ty::U64, Ty::Int { bytes: 8, signed: false }, Ty::Int { bytes: 4, signed: false }]);
+        let mut data = vec![0u8; 24];
+        data[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        data[8..16].copy_from_slice(&255u64.to_le_bytes());
+        data[16..20].copy_from_slice(&4_000_000_000u32.to_le_bytes());
+        let key = decode_key(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&key), "(-1, 255, 4000000000)");
+        let rec = Ty::Record {
+            fields: vec![
+                NamedField { name: "a".into(), offset: 0, ty: Ty::Int { bytes: 1, signed: false } },
+                NamedField { name: "b".into(), offset: 2, ty: Ty::Array { elem: Box::new(Ty::Int { bytes: 2, signed: false }), count: 2 } },
+            ],
+            size: 6,
+        };
+        let key = decode_key(&rec, &[0xff, 0, 0xfe, 0xff, 7, 0]).unwrap_or(Value::Str(vec![]));
+        assert_eq!(String::from_utf8_lossy(&key.key_bytes()), "{.a=-1,.b=[-2,7]}");
+        // Sorting stays unsigned, as bpftrace 0.20 sorts integer keys.
+        let k = |v: u64| decode_key(&Ty::U64, &v.to_le_bytes()).unwrap_or(Value::Str(vec![]));
+        assert_eq!(k(u64::MAX).cmp_key(&k(5)), Ordering::Greater);
     }
 
     #[test]

@@ -27,17 +27,31 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.memset0(slot, size)?;
         match keys {
             [] => {}
-            [k] => self.expr_into(k, slot, &sig)?,
+            [k] => {
+                let part = self.key_part_type(k, &sig);
+                self.expr_into(k, slot, &part)?
+            }
             many => {
                 let Type::Tuple(parts) = &sig else { return Err(llvm_err("multi-key map without tuple key")) };
                 let btc_bpfprog::Ty::Tuple { fields, .. } = sig.layout() else { return Err(llvm_err("key layout")) };
                 for ((k, part), f) in many.iter().zip(parts).zip(fields) {
                     let p = self.offset(slot, f.offset)?;
-                    self.expr_into(k, p, part)?;
+                    let part = self.key_part_type(k, part);
+                    self.expr_into(k, p, &part)?;
                 }
             }
         }
         Ok(slot)
+    }
+
+    /// The type an integer key part is stored as: 64 bits, widened by the key expression's own
+    /// signedness as bpftrace 0.20 does (`@[(int8)-1]` and `@[(uint32)4000000000]` in one map
+    /// keep their values), whatever the signedness the map's key type got first.
+    fn key_part_type(&self, k: &Expr, part: &Type) -> Type {
+        match (part, self.ty(k)) {
+            (Type::Int { .. }, Type::Int { signed, .. }) => Type::Int { bits: 64, signed },
+            _ => part.clone(),
+        }
     }
 
     /// The key type of a map, as the checker fixed it (u64 for scalar maps).

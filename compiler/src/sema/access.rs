@@ -433,9 +433,11 @@ impl Checker<'_> {
         }
     }
 
-    /// An enumerator of the preamble used as a constant; its value is recorded for codegen.
+    /// An enumerator used as a constant; its value is recorded for codegen. bpftrace 0.20
+    /// types every enumerator `uint64` (`@x = NEG` of `enum { NEG = -1 }` prints
+    /// 18446744073709551615; comparisons with it are unsigned).
     pub(crate) fn enum_constant(&mut self, name: &str) -> Option<Type> {
-        self.db.enum_value(name).map(|_| Type::I64)
+        self.db.enum_value(name).map(|_| Type::U64)
     }
 
     /// Records the value of an identifier that `builtin` found to be an enumerator.

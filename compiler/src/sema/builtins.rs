@@ -31,7 +31,7 @@ impl Checker<'_> {
                 self.err(span, format!("the {name} builtin is not available in {} probes", provider_of(self.rp)));
                 Type::I64
             }
-            _ if self.enum_constant(name).is_some() => self.enum_constant(name).unwrap_or(Type::I64),
+            _ if self.enum_constant(name).is_some() => self.enum_constant(name).unwrap_or(Type::U64),
             _ => {
                 let mut d = Diagnostic::error(span, format!("unknown identifier '{name}'"));
                 if let Some(s) = crate::suggest::nearest(name, BUILTINS) {

@@ -9,46 +9,18 @@ pub struct Conversion {
     pub conv: char,
 }
 
-/// The conversions of a format string, or an error message.
+/// The conversions of a format string, found as bpftrace 0.20 finds them
+/// ([`btc_bpfprog::printf::specifiers`]: a `%` that starts no specifier is text).
 pub fn conversions(fmt: &str) -> Result<Vec<Conversion>, String> {
-    let mut out = Vec::new();
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            continue;
-        }
-        if chars.peek() == Some(&'%') {
-            chars.next();
-            continue;
-        }
-        while chars.peek().is_some_and(|c| "-+ #0".contains(*c)) {
-            chars.next();
-        }
-        while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
-            chars.next();
-        }
-        if chars.peek() == Some(&'.') {
-            chars.next();
-            while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
-                chars.next();
-            }
-        }
-        while chars.peek().is_some_and(|c| "hlzj".contains(*c)) {
-            chars.next();
-        }
-        match chars.next() {
-            Some(conv) if "diuxXocsp".contains(conv) => out.push(Conversion { conv }),
-            Some('r') => {
-                if chars.peek().is_some_and(|c| *c == 'x' || *c == 'h') {
-                    chars.next();
-                }
-                out.push(Conversion { conv: 'r' });
-            }
-            Some(other) => return Err(format!("invalid format specifier '%{other}' in printf")),
-            None => return Err("format string ends in the middle of a '%' specifier".to_string()),
-        }
-    }
-    Ok(out)
+    let b = fmt.as_bytes();
+    Ok(btc_bpfprog::printf::specifiers(b)
+        .into_iter()
+        .map(|r| {
+            let spec = &b[r];
+            let conv = if spec.ends_with(b"rx") || spec.ends_with(b"rh") { 'r' } else { char::from(spec[spec.len() - 1]) };
+            Conversion { conv }
+        })
+        .collect())
 }
 
 /// Checks the arguments of a printf call against its format.
@@ -82,9 +54,10 @@ mod tests {
 
     #[test]
     fn parses_specifiers() {
-        let c = conversions("%-16s %6d %lu %llu %% %x").expect("valid");
-        assert_eq!(c.iter().map(|c| c.conv).collect::<String>(), "sduux");
-        assert!(conversions("%q").is_err());
+        let c = conversions("%-16s %6d %lu %llu %% %x %rx %r").expect("valid");
+        assert_eq!(c.iter().map(|c| c.conv).collect::<String>(), "sduuxrr");
+        // bpftrace 0.20: `%q`, `%i` and C's `+`, space and `#` flags start no specifier.
+        assert_eq!(conversions("%q %i %+d % d %#x 50% done").map(|c| c.len()), Ok(0));
     }
 
     #[test]

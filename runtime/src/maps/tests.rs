@@ -1,5 +1,4 @@
 use super::*;
-use crate::value::Trailer;
 use btc_bpfprog::Ty;
 
 fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
@@ -7,7 +6,7 @@ fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
 }
 
 fn text(info: &MapInfo, entries: &RawEntries) -> String {
-    String::from_utf8_lossy(&format_map(info, entries, 0, 0, &Trailer::none()).expect("map formats")).into_owned()
+    String::from_utf8_lossy(&format_map(info, entries, 0, 0).expect("map formats")).into_owned()
 }
 
 fn str_bytes(s: &str, len: usize) -> Vec<u8> {
@@ -110,9 +109,9 @@ fn empty_map_prints_an_empty_line() {
 fn bad_entries_are_errors() {
     let info = map("@e", Ty::I64, false, MapValue::Plain { ty: Ty::I64 });
     let entries = vec![(vec![1, 2], RawValue::Single(vec![0; 8]))];
-    assert!(matches!(format_map(&info, &entries, 0, 0, &Trailer::none()), Err(MapError::Key { .. })));
+    assert!(matches!(format_map(&info, &entries, 0, 0), Err(MapError::Key { .. })));
     let entries = vec![(vec![0; 8], RawValue::Single(vec![0; 2]))];
-    let err = format_map(&info, &entries, 0, 0, &Trailer::none()).expect_err("short value");
+    let err = format_map(&info, &entries, 0, 0).expect_err("short value");
     assert!(err.to_string().starts_with("map @e: bad value:"), "{err}");
 }
 
@@ -168,7 +167,7 @@ fn print_top_and_div_on_avg_stats_and_hists() {
     };
     let entries = vec![e(1, 10, 1), e(2, 30, 1)];
     let fmt = |info: &MapInfo, entries: &RawEntries, top, div| {
-        String::from_utf8_lossy(&format_map(info, entries, top, div, &Trailer::none()).expect("formats")).into_owned()
+        String::from_utf8_lossy(&format_map(info, entries, top, div).expect("formats")).into_owned()
     };
     assert_eq!(fmt(&avg, &entries, 0, 10), "@a[1]: 1\n@a[2]: 3\n\n");
     let stats = map("@s", Ty::I64, false, MapValue::Stats);
