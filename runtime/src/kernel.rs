@@ -6,6 +6,7 @@ pub mod attach;
 pub mod debugfile;
 pub mod features;
 pub mod iter;
+pub mod object;
 pub mod perf;
 pub mod process;
 pub mod signals;
