@@ -46,15 +46,15 @@ fn machine_name(m: u16) -> &'static str {
 }
 
 fn version_message(found: u64, expected: u32, made_by: Option<&str>) -> String {
-    let this = concat!("btc ", env!("CARGO_PKG_VERSION"));
-    let by = made_by.map_or_else(|| "another btc".to_string(), str::to_string);
+    let this = env!("CARGO_PKG_VERSION");
+    let by = made_by.unwrap_or("another btc");
     if found > u64::from(expected) {
         format!(
-            "the object was made by {by} (object format {found}), which is newer than this {this} reads (format {expected}): run it with {by} or later"
+            "the object needs a newer btc: it was made by {by} (object format {found}) and this btc ({this}) reads format {expected}; run it with {by} or later"
         )
     } else {
         format!(
-            "the object was made by {by} (object format {found}), which this {this} no longer reads (format {expected}): compile the script again with this btc"
+            "the object was made by an older btc ({by}, object format {found}) and this btc ({this}) reads format {expected} only; compile the script again with this btc"
         )
     }
 }
@@ -186,10 +186,12 @@ mod tests {
         );
         let newer = br#"{"version":99,"compiler":"btc 9.0.0"}"#;
         let msg = Metadata::from_bytes(newer).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg.contains("btc 9.0.0 (object format 99), which is newer") && msg.ends_with("run it with btc 9.0.0 or later"), "{msg}");
+        assert!(msg.starts_with("the object needs a newer btc: it was made by btc 9.0.0 (object format 99)"), "{msg}");
+        assert!(msg.ends_with("run it with btc 9.0.0 or later"), "{msg}");
         let older = br#"{"version":1,"compiler":"btc 0.0.1"}"#;
         let msg = Metadata::from_bytes(older).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg.contains("no longer reads") && msg.ends_with("compile the script again with this btc"), "{msg}");
+        assert!(msg.contains("made by an older btc (btc 0.0.1, object format 1)"), "{msg}");
+        assert!(msg.ends_with("compile the script again with this btc"), "{msg}");
         assert!(matches!(Metadata::from_bytes(b"{}"), Err(MetaError::Malformed(_))));
     }
 }
