@@ -19,6 +19,7 @@ mod system;
 mod types;
 
 pub use codegen::CompileFn;
+pub use objinfo::{describe as describe_object, render as render_object_info};
 use btc_compiler::{CompileError, CompileOptions, Emit};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};

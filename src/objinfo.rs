@@ -10,8 +10,14 @@ use std::path::Path;
 /// Reads, checks and describes the object at `path`.
 pub fn info(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
-    let report = btc_runtime::inspect_object(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(render(&path.display().to_string(), &report))
+    describe(&path.display().to_string(), &bytes)
+}
+
+/// Checks and describes the object `bytes` from the file `file`. The error is one line, without
+/// `ERROR: `.
+pub fn describe(file: &str, bytes: &[u8]) -> Result<String, String> {
+    let report = btc_runtime::inspect_object(bytes).map_err(|e| format!("{file}: {e}"))?;
+    Ok(render(file, &report))
 }
 
 fn yes_no(b: bool) -> &'static str {

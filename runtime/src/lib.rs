@@ -34,7 +34,7 @@ pub mod targets;
 mod value;
 
 pub use error::RuntimeError;
-pub use inspect::{helper_name, inspect_object, MapReport, ObjectReport, ProgramReport};
+pub use inspect::{check as check_against_object, helper_name, inspect_object, MapReport, ObjectReport, ProgramReport};
 pub use kernel::stats::{program_stats, ProgStats};
 pub use output::OutputFormat;
 

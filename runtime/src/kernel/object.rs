@@ -46,7 +46,7 @@ fn type_str(p: *const std::ffi::c_char, n: u32) -> String {
 /// Opens `bytes` with libbpf and lists its programs and maps. The error is one line: the reason
 /// libbpf gives (its last log line says best what is wrong).
 pub fn open_facts(bytes: &[u8]) -> Result<(Vec<ProgramFacts>, Vec<MapFacts>), String> {
-    libbpf_rs::set_print(Some((PrintLevel::Warn, super::capture_libbpf_log)));
+    super::capture_libbpf(PrintLevel::Warn);
     super::take_libbpf_log();
     let mut builder = ObjectBuilder::default();
     let opened = builder.name("btc").and_then(|b| b.open_memory(bytes));
