@@ -41,11 +41,12 @@ test: deps
 	$(CARGO) test --release --locked --workspace --no-fail-fast -- --test-threads=1
 
 # Longer runs of the fuzz targets than `make test` does (FUZZ_CASES inputs each): the parser
-# and checker, and opening objects (ELF, metadata, libbpf).
+# and checker, opening objects (ELF, metadata, libbpf), and printing with any valid metadata.
 FUZZ_CASES ?= 200000
 fuzz: deps
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p btc-compiler --test fuzz
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --test fuzz_objects
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p btc-runtime --lib events::fuzz
 
 # Upstream bpftrace's runtime tests (tests/runtime/* of a checkout at UPSTREAM, e.g. a tag's
 # tree) run against btc installed as `bpftrace`; FILTER=REGEX picks tests by SUITE.NAME.

@@ -6,7 +6,7 @@
 //! (the whole file) and at the JSON level (the metadata alone).
 //!
 //! No input may panic or take more than a second, and every error is one line.
-//! The run is bounded: `PROPTEST_CASES` cases per target (default 300 here; `make fuzz` runs
+//! The run is bounded: `PROPTEST_CASES` cases per target (default 1000 here; `make fuzz` runs
 //! more).
 
 use proptest::prelude::*;
@@ -234,7 +234,7 @@ fn edit_json(v: &mut serde_json::Value, target: usize, edit: &JsonEdit) {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

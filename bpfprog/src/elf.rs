@@ -154,7 +154,7 @@ impl Metadata {
         match version {
             None => return Err(MetaError::Malformed("it has no format version".into())),
             Some(v) if v != u64::from(FORMAT_VERSION) => {
-                let made_by = value.get("compiler").and_then(|c| c.as_str()).map(|c| one_line(c)).filter(|c| {
+                let made_by = value.get("compiler").and_then(|c| c.as_str()).map(one_line).filter(|c| {
                     // Named only when it looks like a version string.
                     c.len() <= 64 && c.starts_with("btc ")
                 });
