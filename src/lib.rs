@@ -13,6 +13,7 @@
 mod args;
 mod codegen;
 mod info;
+mod listing;
 mod objinfo;
 mod run;
 mod system;
@@ -21,6 +22,7 @@ mod types;
 pub use codegen::CompileFn;
 pub use objinfo::{describe as describe_object, render as render_object_info};
 use btc_compiler::{CompileError, CompileOptions, Emit};
+pub use listing::list;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -332,24 +334,6 @@ fn stats_table(meta: &btc_bpfprog::Metadata, stats: &[btc_runtime::ProgStats]) -
         ));
     }
     out
-}
-
-/// Lists the probes matching `pattern` (`btc list`, `-l`).
-pub fn list(pattern: Option<String>, verbose: bool, pid: Option<i32>) -> Result<u8, Failure> {
-    let listing = btc_runtime::targets::list::list(pattern.as_deref().unwrap_or(""), verbose, pid);
-    for w in &listing.warnings {
-        eprintln!("{w}");
-    }
-    let mut out = std::io::stdout().lock();
-    let mut text = listing.lines.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(format!("can't write output: {e}").into()),
-    }
 }
 
 pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {

@@ -13,6 +13,7 @@ pub mod signals;
 pub mod skb;
 pub mod symbols;
 pub mod stats;
+pub mod trace_printk;
 pub mod tracefs;
 pub mod watch;
 

@@ -19,6 +19,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+mod decl;
 mod lookup;
 mod stored;
 

@@ -317,5 +317,8 @@ impl<'d> Convert<'_, 'd> {
     }
 }
 
+mod names;
+pub use names::param_lists;
+
 #[cfg(test)]
 mod tests;

@@ -36,7 +36,8 @@ fn runtime_ty() -> impl Strategy<Value = RuntimeTy> {
         Just(RuntimeTy::Strerror),
         Just(RuntimeTy::Pointer),
         Just(RuntimeTy::CgroupPath { filter: None }),
-        Just(RuntimeTy::Timestamp { fmt: "%H:%M:%S %f".into() }),
+        any::<bool>().prop_map(|epoch| RuntimeTy::Timestamp { fmt: "%H:%M:%S %f".into(), epoch }),
+        Just(RuntimeTy::Username),
         (0u32..64).prop_map(|size| RuntimeTy::Buf { size }),
         stack.prop_map(|(kernel, limit, mode)| {
             let map = btc_bpfprog::runtime::stack_map_name(limit);

@@ -33,12 +33,79 @@ pub fn traceable() -> Result<Vec<KernelFunction>, String> {
     Ok(parse_filter_functions(&text))
 }
 
+/// Where debugfs lists the functions kprobes refuse (`0xSTART-0xEND\tNAME [MODULE]`).
+const KPROBE_BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
+
+/// The names in a kprobe blacklist text.
+pub fn parse_kprobe_blacklist(text: &str) -> std::collections::HashSet<String> {
+    text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(str::to_string).collect()
+}
+
+/// The text symbols of a /proc/kallsyms text (types `t`, `T`, `w`, `W`), without what is no
+/// function entry: the padding before functions (`__pfx_`, `__cfi_`), the cold parts split off
+/// functions (`.cold`), BPF programs (`[bpf]`) and the kernel's own trampolines
+/// (`[__builtin__ftrace]`, `[__builtin__kprobes]`).
+pub fn parse_kallsyms(text: &str) -> Vec<KernelFunction> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let (_addr, kind, name) = (it.next()?, it.next()?, it.next()?);
+            let module = it.next().map(|m| m.trim_matches(['[', ']']).to_string());
+            if !matches!(kind, "t" | "T" | "w" | "W")
+                || name.starts_with("__pfx_")
+                || name.starts_with("__cfi_")
+                || name.contains(".cold")
+                || module.as_deref().is_some_and(|m| m == "bpf" || m.starts_with("__builtin__"))
+            {
+                return None;
+            }
+            Some(KernelFunction { module, name: name.to_string() })
+        })
+        .collect()
+}
+
+/// The kernel functions kprobes may attach to, as bpftrace lists them: available_filter_functions
+/// without the kprobe blacklist. When that file can't be read (a kernel without dynamic ftrace,
+/// or one that refuses it), the text symbols of /proc/kallsyms stand in (a superset: they include
+/// functions ftrace can't trace and section markers), and the second value says why.
+pub fn traceable_or_kallsyms() -> (Vec<KernelFunction>, Option<String>) {
+    let (mut funcs, note) = match traceable() {
+        Ok(f) => (f, None),
+        Err(e) => match std::fs::read_to_string("/proc/kallsyms") {
+            Ok(text) => (parse_kallsyms(&text), Some(format!("{e}; kernel functions are taken from /proc/kallsyms"))),
+            Err(k) => (Vec::new(), Some(format!("{e}; /proc/kallsyms can't be read either: {k}"))),
+        },
+    };
+    if let Ok(text) = std::fs::read_to_string(KPROBE_BLACKLIST) {
+        let banned = parse_kprobe_blacklist(&text);
+        funcs.retain(|f| !banned.contains(&f.name));
+    }
+    (funcs, note)
+}
+
 const BTF_MAGIC: u16 = 0xeb9f;
 const BTF_KIND_FUNC: u32 = 12;
 
 /// The names of the FUNC entries of a BTF blob. For split (module) BTF, `base_strings` is the
 /// size of the base's string section: names below it are the base's and are skipped.
 pub fn btf_func_names(data: &[u8], base_strings: u32) -> Result<Vec<String>, String> {
+    Ok(scan_btf(data, base_strings, 1)?.funcs.into_iter().map(|(n, _)| n).collect())
+}
+
+const BTF_KIND_FUNC_PROTO: u32 = 13;
+
+/// What a scan of a BTF blob's types finds: its FUNC entries (name, type id of their
+/// FUNC_PROTO), the number of parameters of each FUNC_PROTO by type id, and how many types it
+/// has.
+struct BtfScan {
+    funcs: Vec<(String, u32)>,
+    protos: std::collections::HashMap<u32, u16>,
+    types: u32,
+}
+
+/// Scans the types of a BTF blob whose first type has id `first_id` (1 for vmlinux, one past
+/// the base's last type for split BTF).
+fn scan_btf(data: &[u8], base_strings: u32, first_id: u32) -> Result<BtfScan, String> {
     let u16_at = |o: usize| data.get(o..o + 2).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes);
     let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
     if u16_at(0) != Some(BTF_MAGIC) {
@@ -57,7 +124,7 @@ pub fn btf_func_names(data: &[u8], base_strings: u32) -> Result<Vec<String>, Str
     };
     let mut pos = hdr_len + type_off;
     let end = pos + type_len;
-    let mut out = Vec::new();
+    let mut scan = BtfScan { funcs: Vec::new(), protos: std::collections::HashMap::new(), types: 0 };
     while pos + 12 <= end {
         let name_off = u32_at(pos).ok_or_else(bad)?;
         let info = u32_at(pos + 4).ok_or_else(bad)?;
@@ -70,13 +137,44 @@ pub fn btf_func_names(data: &[u8], base_strings: u32) -> Result<Vec<String>, Str
             6 | 13 => vlen * 8,
             _ => 0,
         };
+        let id = first_id + scan.types;
         if kind == BTF_KIND_FUNC {
             if let Some(n) = name(name_off).filter(|n| !n.is_empty()) {
-                out.push(n);
+                scan.funcs.push((n, u32_at(pos + 8).ok_or_else(bad)?));
             }
+        } else if kind == BTF_KIND_FUNC_PROTO {
+            scan.protos.insert(id, u16::try_from(vlen).unwrap_or(u16::MAX));
         }
+        scan.types += 1;
         pos += 12 + extra;
     }
+    Ok(scan)
+}
+
+/// Every function in the kernel's BTF (vmlinux and loaded modules) with its number of
+/// parameters (None when its prototype can't be found).
+pub fn btf_functions_with_params() -> Result<Vec<(KernelFunction, Option<u16>)>, String> {
+    let dir = Path::new("/sys/kernel/btf");
+    let vmlinux = std::fs::read(dir.join("vmlinux")).map_err(|e| format!("kernel BTF is not available: {e}"))?;
+    let base = scan_btf(&vmlinux, 0, 1)?;
+    let params = |scan: &BtfScan, proto: u32| scan.protos.get(&proto).or_else(|| base.protos.get(&proto)).copied();
+    let mut out: Vec<(KernelFunction, Option<u16>)> =
+        base.funcs.iter().map(|(name, p)| (KernelFunction { module: None, name: name.clone() }, params(&base, *p))).collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut mods: Vec<String> =
+            entries.flatten().filter_map(|e| e.file_name().into_string().ok()).filter(|n| n != "vmlinux").collect();
+        mods.sort();
+        let base_strings = string_section_len(&vmlinux);
+        for m in mods {
+            let Ok(data) = std::fs::read(dir.join(&m)) else { continue };
+            let Ok(scan) = scan_btf(&data, base_strings, base.types + 1) else { continue };
+            for (name, p) in &scan.funcs {
+                out.push((KernelFunction { module: Some(m.clone()), name: name.clone() }, params(&scan, *p)));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
     Ok(out)
 }
 
@@ -118,6 +216,35 @@ mod tests {
         let f = parse_filter_functions("vfs_read\next4_sync_fs [ext4]\n");
         assert_eq!(f[0], KernelFunction { module: None, name: "vfs_read".into() });
         assert_eq!(f[1], KernelFunction { module: Some("ext4".into()), name: "ext4_sync_fs".into() });
+    }
+
+    #[test]
+    fn kallsyms_text_symbols_stand_in_for_the_filter_list() {
+        let text = "\
+ffffffff81000000 T _stext
+ffffffff81001000 t __pfx_vfs_read
+ffffffff81001010 T vfs_read
+ffffffff81002000 t helper.cold
+ffffffff81003000 d some_data
+ffffffff81004000 W weak_fn
+ffffffffc0000000 t ext4_sync_fs\t[ext4]
+ffffffffc1000000 t bpf_prog_6deef7357e7b4530_sd_fw_ingress\t[bpf]
+ffffffffc2000000 t ftrace_trampoline\t[__builtin__ftrace]
+";
+        let funcs = parse_kallsyms(text);
+        let names: Vec<(Option<&str>, &str)> = funcs.iter().map(|f| (f.module.as_deref(), f.name.as_str())).collect();
+        assert_eq!(names, [(None, "_stext"), (None, "vfs_read"), (None, "weak_fn"), (Some("ext4"), "ext4_sync_fs")]);
+        let banned = parse_kprobe_blacklist("0xffffffff81000000-0xffffffff81000010\tdo_int3\n0xffffffffc0000000-0xffffffffc0000010\tmod_fn [m]\n");
+        assert!(banned.contains("do_int3") && banned.contains("mod_fn") && banned.len() == 2);
+    }
+
+    #[test]
+    fn kernel_functions_are_listed_either_way() {
+        // From available_filter_functions where it can be read, from kallsyms where it can't:
+        // vfs_read is in both.
+        let (funcs, note) = traceable_or_kallsyms();
+        assert!(funcs.iter().any(|f| f.name == "vfs_read"), "{note:?}");
+        assert_eq!(note.is_some(), traceable().is_err());
     }
 
     #[test]

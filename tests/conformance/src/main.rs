@@ -10,7 +10,9 @@ mod applies;
 mod bpf;
 mod exec;
 mod expect;
+mod judged;
 mod machine;
+mod objects;
 mod prepare;
 mod pyre;
 mod report;
@@ -27,10 +29,11 @@ struct Options {
     verbose: bool,
     results: Option<PathBuf>,
     list: bool,
+    objects: bool,
 }
 
 const USAGE: &str = "usage: btc-conformance --upstream DIR [--btc PATH] [--work DIR] \
-[--filter REGEX] [--verbose] [--results FILE] [--list]
+[--filter REGEX] [--verbose] [--results FILE] [--list] [--objects]
 
   --upstream DIR   a checkout of upstream bpftrace (a tag's tree, or its tests/ directory)
   --btc PATH       the btc binary to test (default: btc next to this program)
@@ -38,7 +41,9 @@ const USAGE: &str = "usage: btc-conformance --upstream DIR [--btc PATH] [--work 
   --filter REGEX   only the tests whose SUITE.NAME matches
   --verbose        the command, expectation and output of every test that fails
   --results FILE   one line per test: SUITE.NAME, outcome, reason (tab-separated)
-  --list           list the tests and whether they apply, without running them";
+  --list           list the tests and whether they apply, without running them
+  --objects        run every test through an object: `btc compile` gets the script (and -I,
+                   --include), `btc run x.o` every other option and the positional parameters";
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -53,6 +58,7 @@ fn parse_args() -> Result<Options, String> {
         verbose: false,
         results: None,
         list: false,
+        objects: false,
     };
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -64,6 +70,7 @@ fn parse_args() -> Result<Options, String> {
             "--results" => o.results = Some(PathBuf::from(value("--results")?)),
             "--verbose" | "-v" => o.verbose = true,
             "--list" => o.list = true,
+            "--objects" => o.objects = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -80,6 +87,11 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
+    // Invoked as `bpftrace`: the objects-mode shim the tests call.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.first().is_some_and(|a| Path::new(a).file_name().is_some_and(|n| n == "bpftrace")) {
+        objects::shim_main(&argv);
+    }
     let o = match parse_args() {
         Ok(o) => o,
         Err(e) => {
@@ -135,10 +147,24 @@ fn run(o: &Options) -> Result<bool, String> {
         })
         .unwrap_or_default();
     let machine = machine::Machine::probe(&info);
+    // The command tests call as `{{BPFTRACE}}`: btc, or in objects mode the shim beside it.
+    let tool = if o.objects {
+        let dir = work.join("objbin");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let _ = std::fs::remove_dir_all(work.join("objects"));
+        let shim = dir.join("bpftrace");
+        let _ = std::fs::remove_file(&shim);
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink(&me, &shim).map_err(|e| format!("{}: {e}", shim.display()))?;
+        shim
+    } else {
+        layout.bpftrace.clone()
+    };
     println!(
-        "upstream: {}\nbtc: {}\nmachine: {} {}; kprobes {}, fentry {}, hardware PMU {}\n",
+        "upstream: {}\nbtc: {}{}\nmachine: {} {}; kprobes {}, fentry {}, hardware PMU {}\n",
         layout.upstream_tests.display(),
         o.btc.display(),
+        if o.objects { " (through objects)" } else { "" },
         machine.arch,
         machine.kernel,
         yes(machine.kprobes),
@@ -167,7 +193,9 @@ fn run(o: &Options) -> Result<bool, String> {
                     .status()
                     .is_ok_and(|s| s.success())
             };
-            if let Some(reason) = applies::not_applicable(t, &machine, &text, requires_ok) {
+            let reason = applies::not_applicable(t, &machine, &text, requires_ok)
+                .or_else(|| judged::judged_inapplicable(&full, &machine));
+            if let Some(reason) = reason {
                 println!("[  N/A   ] {full} ({reason})");
                 report.add(suite, &full, report::Status::NotApplicable(reason));
                 continue;
@@ -176,7 +204,7 @@ fn run(o: &Options) -> Result<bool, String> {
                 println!("[ APPLIES] {full}");
                 continue;
             }
-            let r = exec::run(t, &work, &layout.bpftrace);
+            let r = exec::run(t, &work, &tool);
             let secs = r.elapsed.as_secs_f64();
             let status = match &r.outcome {
                 exec::Outcome::Passed => {

@@ -497,3 +497,63 @@ fn vmlinux_with_its_stored_index_gives_the_same_answers() {
     }
     assert_eq!(indexed.names_of(&all).count(), plain.names_of(&all).count());
 }
+
+#[test]
+fn kernel_function_parameters_as_btf_dump_declares_them() {
+    let btf = vmlinux().expect("/sys/kernel/btf/vmlinux is readable");
+    assert_eq!(
+        btf.function_param_decls("vfs_read").expect("vfs_read"),
+        ["struct file * file", "char * buf", "size_t count", "loff_t * pos", "ssize_t retval"]
+    );
+    // Iterator functions: the meta pointer, the object, an int result.
+    let task = btf.function_param_decls("bpf_iter_task").expect("bpf_iter_task");
+    assert_eq!(task, ["struct bpf_iter_meta * meta", "struct task_struct * task", "int retval"]);
+    assert_eq!(btf.function_param_decls("no_such_function_btc"), None);
+}
+
+#[test]
+fn declarations_of_every_shape() {
+    // Hand-made types: 1 int, 2 char, 3 const char, 4 ptr→3, 5 const→ptr→2 (char *const),
+    // 6 ptr→ptr→1 (via 7), 8 array[4] of 1, 9 proto int(ptr to void), 10 ptr→9, 11 void ptr.
+    let mut types: Vec<u8> = Vec::new();
+    let mut strings: Vec<u8> = b"\0int\0char\0".to_vec();
+    let name_int = 1u32;
+    let name_char = 5u32;
+    let mut push = |name: u32, info: u32, size_or_type: u32, extra: &[u32]| {
+        for v in [name, info, size_or_type].iter().chain(extra) {
+            types.extend_from_slice(&v.to_le_bytes());
+        }
+    };
+    let kind = |k: u32, vlen: u32| (k << 24) | vlen;
+    push(name_int, kind(1, 0), 4, &[(1 << 24) | 32]); // 1: int
+    push(name_char, kind(1, 0), 1, &[(1 << 24) | 8]); // 2: char
+    push(0, kind(10, 0), 2, &[]); // 3: const char
+    push(0, kind(2, 0), 3, &[]); // 4: const char *
+    push(0, kind(2, 0), 2, &[]); // 5: char *
+    push(0, kind(10, 0), 5, &[]); // 6: char * const
+    push(0, kind(2, 0), 8, &[]); // 7: int **
+    push(0, kind(2, 0), 1, &[]); // 8: int *
+    push(0, kind(3, 0), 0, &[1, 1, 4]); // 9: int [4]
+    push(0, kind(2, 0), 0, &[]); // 10: void *
+    push(0, kind(13, 1), 1, &[0, 10]); // 11: int (void *)
+    push(0, kind(2, 0), 11, &[]); // 12: int (*)(void *)
+    strings.push(0);
+    let mut blob = Vec::new();
+    for v in [0xeb9f_u16.to_le_bytes().to_vec(), vec![1, 0], 24u32.to_le_bytes().to_vec()] {
+        blob.extend(v);
+    }
+    for v in [0u32, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        blob.extend_from_slice(&v.to_le_bytes());
+    }
+    blob.extend(&types);
+    blob.extend(&strings);
+    let btf = Btf::parse(blob, None).expect("valid BTF");
+    assert_eq!(btf.c_decl(4, ""), "const char *");
+    assert_eq!(btf.c_decl(6, ""), "char * const");
+    assert_eq!(btf.c_decl(7, ""), "int **");
+    assert_eq!(btf.c_decl(9, "a"), "int a[4]");
+    assert_eq!(btf.c_decl(10, "p"), "void *p");
+    assert_eq!(btf.c_decl(12, ""), "int (*)(void *)");
+    assert_eq!(btf.c_decl(12, "cb"), "int (*cb)(void *)");
+    assert_eq!(btf.c_decl(1, "n"), "int n");
+}

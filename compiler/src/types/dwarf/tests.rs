@@ -112,3 +112,21 @@ fn structs_are_found_by_name() {
     assert!(matches!(struct_named(&bin, RecordKind::Union, "num"), Ok(Some(Type::Struct(_)))));
     assert_eq!(struct_named(&bin, RecordKind::Struct, "nope"), Ok(None));
 }
+
+#[test]
+fn parameters_are_named_as_bpftrace_lists_them() {
+    for flags in [&["-g", "-O0"][..], &["-gdwarf-4", "-O0"][..]] {
+        let bin = binary(flags);
+        let idx = index(&bin).expect("DWARF");
+        let lists = param_lists(&bin, &idx, &["handle".to_string(), "main".to_string(), "nope".to_string()])
+            .expect("DWARF");
+        assert_eq!(
+            lists[0],
+            ["const char* path", "struct node* list", "config_t* cfg", "uint16_t port", "enum mode m", "int8_t small"]
+        );
+        assert_eq!(lists[1], Vec::<String>::new());
+        assert_eq!(lists[2], Vec::<String>::new());
+    }
+    let stripped = binary(&["-O0"]);
+    assert!(param_lists(&stripped, &DwarfIndex::default(), &["handle".to_string()]).is_err());
+}
