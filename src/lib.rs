@@ -15,14 +15,16 @@ mod codegen;
 mod info;
 mod listing;
 mod query;
+mod objinfo;
 mod run;
 mod system;
 mod types;
 
 pub use codegen::CompileFn;
+pub use objinfo::{describe as describe_object, render as render_object_info};
 use btc_compiler::{CompileError, CompileOptions, Emit};
 pub use listing::list;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -88,6 +90,18 @@ enum Command {
         /// Positional parameters
         positional: Vec<String>,
     },
+    /// Describe a compiled object: its probes, maps and programs, the flags and kernel
+    /// features it needs, and the script it was made from
+    Info {
+        /// The object (.o) made by `btc compile`
+        object: PathBuf,
+    },
+}
+
+/// The command line's definition (for the manual page and shell completions): `btc run`'s
+/// bpftrace options, parsed by hand, are its long help.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("run", |c| c.after_long_help(args::usage("btc run")))
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -156,6 +170,9 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
                 None => (run::main(&args, "btc run"), "btc run"),
             },
             Command::List { verbose, pid, pattern } => (list(pattern, verbose, pid), "btc list"),
+            Command::Info { object } => (objinfo::info(&object).map_err(Failure::Message).and_then(|text| {
+                write_output(None, text.as_bytes()).map(|()| 0)
+            }), "btc info"),
             Command::Compile {
                 program,
                 output,

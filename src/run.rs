@@ -6,9 +6,12 @@ use btc_compiler::{CompileError, Emit};
 use std::io::Read;
 use std::path::PathBuf;
 
+/// Whether `path` names a compiled object rather than a script: an ELF file, or a file named
+/// `*.o` (which, when it is not a whole btc object, gets an error saying so).
 fn is_elf(path: &PathBuf) -> bool {
     let mut magic = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
+    path.extension().is_some_and(|e| e == "o")
+        || std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
 /// Whether the command line `argv` compiles a script to code (in `btc`, such a command line is
@@ -86,10 +89,9 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         return crate::list(pattern, a.verbose, a.pid);
     }
     let file = a.file.as_ref().map(PathBuf::from);
-    let object = match &file {
-        Some(f) if a.program.is_none() && f.as_os_str() != "-" && is_elf(f) => {
-            std::fs::read(f).map_err(|e| format!("failed to open file '{}': {}", f.display(), crate::os_reason(&e)))?
-        }
+    let object_file = file.as_ref().filter(|f| a.program.is_none() && f.as_os_str() != "-" && is_elf(f));
+    let object = match object_file {
+        Some(f) => std::fs::read(f).map_err(|e| format!("failed to open file '{}': {}", f.display(), crate::os_reason(&e)))?,
         _ => {
             let (text, script_name) = source(a.program.clone(), file.as_ref())?;
             compile(&a, &text, script_name)?
@@ -122,7 +124,13 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         Some(f) => btc_runtime::run_object_to(&object, &opts, f),
         None => btc_runtime::run_object(&object, &opts),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match (e, object_file) {
+        // A bad object is named: `ERROR: x.o: not a BPF object: ...`.
+        (e @ (btc_runtime::RuntimeError::Meta(_) | btc_runtime::RuntimeError::BadObject(_)), Some(f)) => {
+            format!("{}: {e}", f.display())
+        }
+        (e, _) => e.to_string(),
+    })?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
 

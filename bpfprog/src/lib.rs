@@ -13,7 +13,9 @@ mod elf;
 pub mod printf;
 pub mod runtime;
 pub mod skb;
-pub use elf::{read_metadata, MetaError};
+mod validate;
+pub use elf::{metadata_bytes, read_metadata, section, MetaError};
+pub use validate::{MAX_TYPE_DEPTH, MAX_VALUE_SIZE};
 pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 pub use skb::{SkbHeader, SKB_HEADER_SIZE, SKB_MAP};
 
@@ -22,7 +24,9 @@ pub const META_SECTION: &str = ".btc.meta";
 /// Symbol of the global that holds the metadata bytes.
 pub const META_SYMBOL: &str = "__btc_meta";
 /// Version of the metadata schema. Bump on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// 2: [`Metadata::source`] and [`Metadata::requires`].
+pub const FORMAT_VERSION: u32 = 2;
 /// Name of the BPF ring buffer map all async actions go through.
 pub const RINGBUF_MAP: &str = "btc_ringbuf";
 /// Default size of the ring buffer in bytes (must be a power of two multiple of the page size).
@@ -41,8 +45,12 @@ pub const E2BIG: i64 = -7;
 pub struct Metadata {
     /// [`FORMAT_VERSION`] at the time of compilation.
     pub version: u32,
-    /// Version of btc that compiled the object.
+    /// Version of btc that compiled the object, e.g. `btc 0.1.0`.
     pub compiler: String,
+    /// The script the object was compiled from.
+    pub source: SourceInfo,
+    /// What a run of the object needs from its command line.
+    pub requires: Requires,
     /// Probes in source order. Each one is one BPF program.
     pub probes: Vec<Probe>,
     /// User-visible maps (`@name`), in order of first appearance.
@@ -68,6 +76,36 @@ pub struct Metadata {
     /// once, as written in the script (relative paths are relative to the runtime's directory).
     #[serde(default)]
     pub pcaps: Vec<String>,
+}
+
+/// The script an object was compiled from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// The script's name as btc was given it (`stdin` for `-e` or standard input).
+    pub name: String,
+    /// SHA-256 of the script's text, in lower-case hex: what `sha256sum SCRIPT` prints.
+    pub sha256: String,
+}
+
+/// What an object needs from the command line that runs it. These are facts about the script
+/// (what it calls and refers to), not about the command line that compiled it, so they stay
+/// true however the values are supplied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requires {
+    /// The unsafe functions the script calls (`system`, `signal`, `override`), sorted, each
+    /// once: the object runs only with `--unsafe`.
+    pub unsafe_functions: Vec<String>,
+    /// The script reads `cpid`: the object runs only with `-c CMD`.
+    pub child: bool,
+    /// Attach points (as written) that act on the traced process: `watchpoint:FUNC+argN`,
+    /// and uprobes and USDT probes that name no binary. The object runs only with `-c CMD` or
+    /// `-p PID`.
+    pub process_probes: Vec<String>,
+    /// The highest positional parameter the script refers to (`$N`, in actions or attach
+    /// points); 0 when it refers to none.
+    pub positional: u32,
+    /// The script reads `$#`, the number of positional parameters.
+    pub param_count: bool,
 }
 
 /// A helper call in the source, for reporting its run-time errors as bpftrace does.
@@ -500,17 +538,6 @@ impl Metadata {
         // Serializing plain data structures to JSON cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
-
-    /// Decodes the bytes of [`META_SECTION`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Metadata, MetaError> {
-        let probe: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| MetaError::Malformed(e.to_string()))?;
-        let version = probe.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-        if version != u64::from(FORMAT_VERSION) {
-            return Err(MetaError::Version { found: version, expected: FORMAT_VERSION });
-        }
-        serde_json::from_value(probe).map_err(|e| MetaError::Malformed(e.to_string()))
-    }
 }
 
 #[cfg(test)]
@@ -600,6 +627,8 @@ mod tests {
         let m = Metadata {
             version: FORMAT_VERSION,
             compiler: "test".into(),
+            source: SourceInfo { name: "t.bt".into(), sha256: "00".repeat(32) },
+            requires: Requires { unsafe_functions: vec!["system".into()], positional: 2, ..Requires::default() },
             probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
@@ -610,7 +639,7 @@ mod tests {
             pcaps: vec!["a.pcap".into()],
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
-        let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace("\"version\":1", "\"version\":0");
+        let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace(&format!("\"version\":{FORMAT_VERSION}"), "\"version\":0");
         assert!(matches!(Metadata::from_bytes(old.as_bytes()), Err(MetaError::Version { .. })));
     }
 }

@@ -28,7 +28,23 @@ pub fn compile(
         helper_errors: opts.helper_errors,
         source: checked.source.clone(),
         strlen: checked.settings.strlen.unwrap_or(opts.strlen),
+        script: btc_bpfprog::SourceInfo { name: opts.file_name.clone(), sha256: sha256_hex(source.as_bytes()) },
+        requires: checked.requires.clone(),
     };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))
+}
+
+/// SHA-256 of `bytes` in lower-case hex, as `sha256sum` prints it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sha256_matches_sha256sum() {
+        assert_eq!(super::sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
 }

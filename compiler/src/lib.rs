@@ -117,6 +117,8 @@ pub struct Checked {
     pub settings: settings::Settings,
     /// The text the AST's spans refer to (the script after macro expansion).
     pub source: String,
+    /// What a run of the compiled object needs from its command line.
+    pub requires: btc_bpfprog::Requires,
 }
 
 /// Parses and checks a script.
@@ -136,6 +138,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     // The config block and the positional parameters come next: they change types and values.
     let script_settings = sema::config::settings(&program, &mut diags);
     let settings = opts.env.clone().over(&script_settings);
+    let requires = sema::requires::scan(&program);
     sema::positional::substitute(&mut program, &opts.positional, settings.strlen.unwrap_or(opts.strlen), &mut diags);
     sema::consteval::substitute(&mut program, types, &mut diags);
     if diags.has_errors() {
@@ -163,7 +166,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
-    Ok(Checked { program, analysis, warnings: diags, settings, source: text })
+    Ok(Checked { program, analysis, warnings: diags, settings, source: text, requires })
 }
 
 /// Maps diagnostics in macro-expanded text back to the script as written.

@@ -10,6 +10,10 @@ pub enum RuntimeError {
     /// The object is not a (compatible) btc object.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The object's programs and maps are not what its metadata describes, or libbpf can't
+    /// open it.
+    #[error("invalid btc object: {0}")]
+    BadObject(String),
     /// libbpf could not open or load the object (e.g. the verifier rejected a program).
     /// `log` holds libbpf's messages, including the verifier log; see [`RuntimeError::details`].
     #[error("failed to load BPF object: {reason}")]

@@ -318,3 +318,5 @@ pub fn lost_line(lost: u64) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fuzz;

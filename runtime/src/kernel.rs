@@ -7,6 +7,7 @@ pub mod debugfile;
 pub mod features;
 pub mod iter;
 pub mod kprobes;
+pub mod object;
 pub mod perf;
 pub mod process;
 pub mod signals;
@@ -59,13 +60,44 @@ fn reason(err: &libbpf_rs::Error) -> String {
 }
 
 static LIBBPF_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// The least important libbpf messages kept (`libbpf_print_level`: 0 warnings, 1 information).
+static LIBBPF_LEVEL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-fn capture_libbpf_log(_level: PrintLevel, msg: String) {
+fn capture_libbpf_log(msg: String) {
     let mut log = LIBBPF_LOG.lock().unwrap_or_else(|e| e.into_inner());
     if log.len() >= LOG_LINES {
         log.remove(0);
     }
     log.push(msg);
+}
+
+/// libbpf's print callback. libbpf-rs's own turns a message that is not UTF-8 (a corrupted
+/// object's names are quoted in them) into a panic across the C boundary, which aborts.
+///
+/// The argument list is a `va_list`, passed as a pointer whatever bindgen calls its type.
+unsafe extern "C" fn libbpf_print(
+    level: libbpf_rs::libbpf_sys::libbpf_print_level,
+    fmt: *const std::ffi::c_char,
+    args: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
+    if level > LIBBPF_LEVEL.load(std::sync::atomic::Ordering::Relaxed) {
+        return 0;
+    }
+    // SAFETY: libbpf's format and its arguments, as libbpf passes them.
+    if let Ok(bytes) = unsafe { vsprintf::vsprintf_raw(fmt, args) } {
+        capture_libbpf_log(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    0
+}
+
+/// Keeps libbpf's messages of `level` and more important ones for [`take_libbpf_log`].
+fn capture_libbpf(level: PrintLevel) {
+    LIBBPF_LEVEL.store(level as u32, std::sync::atomic::Ordering::Relaxed);
+    type Callback = unsafe extern "C" fn(u32, *const std::ffi::c_char, *mut std::ffi::c_void) -> std::ffi::c_int;
+    let cb: Callback = libbpf_print;
+    // SAFETY: the same function type but for the `va_list` parameter, a pointer either way
+    // (libbpf-rs passes its own callback the same way).
+    unsafe { libbpf_rs::libbpf_sys::libbpf_set_print(std::mem::transmute::<Callback, libbpf_rs::libbpf_sys::libbpf_print_fn_t>(cb)) };
 }
 
 fn take_libbpf_log() -> Vec<String> {
@@ -121,7 +153,7 @@ impl Tracer {
     /// multiple of the page size) when given. The programs named in `multi` are loaded for
     /// uprobe_multi links.
     pub fn load_with(bytes: &[u8], ringbuf_bytes: Option<u32>, multi: &[String]) -> Result<Tracer, RuntimeError> {
-        libbpf_rs::set_print(Some((PrintLevel::Info, capture_libbpf_log)));
+        capture_libbpf(PrintLevel::Info);
         take_libbpf_log();
         let load_error = |e: libbpf_rs::Error| {
             let log = take_libbpf_log();

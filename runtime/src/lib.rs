@@ -12,6 +12,7 @@
 //!   times; `output` holds the runtime-served functions' printing (time, system, cat, join) and
 //!   the text/JSON choice; `json` writes bpftrace's JSON records;
 //! - `skb` turns skboutput() samples into pcap records;
+//! - `inspect` reads and checks an object without loading it (and `btc info` shows it);
 //! - `run` is the session loop tying them together.
 //!
 //! Architecture invariant: only `kernel` talks to the kernel; everything else is pure.
@@ -21,6 +22,7 @@ mod events;
 pub mod json;
 mod kernel;
 mod hist;
+mod inspect;
 mod maps;
 mod output;
 mod printf;
@@ -32,6 +34,7 @@ pub mod targets;
 mod value;
 
 pub use error::RuntimeError;
+pub use inspect::{check as check_against_object, helper_name, inspect_object, MapReport, ObjectReport, ProgramReport};
 pub use kernel::stats::{program_stats, ProgStats};
 pub use output::OutputFormat;
 

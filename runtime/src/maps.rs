@@ -120,10 +120,20 @@ pub fn decode_map(info: &MapInfo, raw: &RawEntries) -> Result<Vec<Entry>, MapErr
     let mut entries: Vec<Entry> = Vec::with_capacity(raw.len());
     if info.value.bucketed() {
         let off = hist_bucket_offset(&info.key) as usize;
+        // Printing shows every bucket from the first to the last: one the BPF code can't make
+        // (a corrupted object's) would be billions of rows.
+        let last = match info.value {
+            MapValue::Hist { k } => btc_bpfprog::log2_bucket(i64::MAX, k),
+            MapValue::Lhist { min, max, step } => btc_bpfprog::linear_bucket(max, min, max, step),
+            _ => u64::MAX,
+        };
         let mut groups: BTreeMap<Vec<u8>, BTreeMap<u64, u64>> = BTreeMap::new();
         for (k, v) in raw {
             let user = k.get(..info.key.size() as usize).unwrap_or(k).to_vec();
             let bucket = le_u64(k, off);
+            if bucket > last {
+                continue;
+            }
             let EntryValue::Buckets(b) = combine(&info.value, v).map_err(value_err)? else { continue };
             let count = b.values().sum::<u64>();
             // A key whose buckets are all zero (after zero(@h)) is still printed, with no rows.

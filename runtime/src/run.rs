@@ -119,7 +119,8 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 
 /// Runs `object`, writing its output to `w`. See [`crate::run_object`].
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
-    let meta = btc_bpfprog::read_metadata(object)?;
+    // Nothing starts before the object is known to be whole and consistent.
+    let meta = crate::inspect::inspect_object(object)?.meta;
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),

@@ -141,7 +141,7 @@ fn missing_tracepoint_is_one_clear_error() {
 fn not_a_btc_object() {
     let (result, out) = common::run(b"\x7fELF garbage", false);
     let err = result.expect_err("not an object");
-    assert!(err.to_string().starts_with("not an ELF object"), "{err}");
+    assert!(err.to_string().starts_with("not a BPF object: the file is truncated"), "{err}");
     assert!(out.is_empty());
 }
 

@@ -53,6 +53,9 @@ pub struct CodegenOptions {
     pub source: String,
     /// BPFTRACE_STRLEN, recorded in the metadata for the truncation trailer.
     pub strlen: u32,
+    /// The script's name and hash, and what a run needs, recorded in the metadata.
+    pub script: bp::SourceInfo,
+    pub requires: bp::Requires,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -311,6 +314,8 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     let meta = bp::Metadata {
         version: bp::FORMAT_VERSION,
         compiler: format!("btc {}", env!("CARGO_PKG_VERSION")),
+        source: opts.script.clone(),
+        requires: opts.requires.clone(),
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),

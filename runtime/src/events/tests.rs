@@ -21,6 +21,8 @@ fn meta() -> Metadata {
     Metadata {
         version: FORMAT_VERSION,
         compiler: "test".into(),
+        source: Default::default(),
+        requires: Default::default(),
         probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
         maps: vec![
             MapInfo {

@@ -194,3 +194,21 @@ fn print_top_and_div_on_avg_stats_and_hists() {
     let rows = vec![(key(6), per_cpu(&[2]))];
     assert_eq!(fmt(&lhist, &rows, 0, 2), "@l: \n[5, 6)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n");
 }
+
+#[test]
+fn buckets_no_program_can_make_are_not_printed() {
+    // A corrupted object's bucket index would otherwise print every row up to it.
+    let key = |bucket: u64| {
+        let mut v = 0u64.to_le_bytes().to_vec();
+        v.extend(bucket.to_le_bytes());
+        v
+    };
+    let hist = map("@h", Ty::U64, true, MapValue::Hist { k: 0 });
+    let entries = vec![(key(2), per_cpu(&[1])), (key(u64::MAX), per_cpu(&[1])), (key(66), per_cpu(&[1]))];
+    let out = text(&hist, &entries);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let lhist = map("@l", Ty::U64, true, MapValue::Lhist { min: 0, max: 10, step: 5 });
+    let entries = vec![(key(1), per_cpu(&[1])), (key(1 << 40), per_cpu(&[1]))];
+    let out = text(&lhist, &entries);
+    assert_eq!(out.lines().count(), 3, "{out}");
+}
