@@ -1,13 +1,16 @@
 //! End-to-end tests: each case in `tests/suites/*.txt` runs btc against the real kernel and
 //! checks its output. The format is described in tests/README.md.
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+#[path = "support/features.rs"]
+mod features;
 
 const BTC: &str = env!("CARGO_BIN_EXE_btc");
 /// Where the test programs of tests/programs are built (`{{PROGS}}` in a case).
@@ -50,6 +53,8 @@ struct Case {
     timeout: u64,
     after: Option<String>,
     env: Vec<(String, String)>,
+    /// What the kernel must offer (or lack, `!NAME`) for the case to run (tests/support/features.rs).
+    requires: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +110,7 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
             "EXIT" => c.exit = value.parse().map_err(|_| format!("{}:{}: bad EXIT", path.display(), i + 1))?,
             "TIMEOUT" => c.timeout = value.parse().map_err(|_| format!("{}:{}: bad TIMEOUT", path.display(), i + 1))?,
             "AFTER" => c.after = Some(value),
+            "REQUIRES" => c.requires.push(value),
             "ENV" => {
                 let (k, v) = value.split_once('=').ok_or_else(|| format!("{}:{}: ENV K=V", path.display(), i + 1))?;
                 c.env.push((k.to_string(), v.to_string()));
@@ -223,6 +229,18 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
     Ok(Outcome { stdout: out, stderr, code: status.code() })
 }
 
+/// Runs a case whose requirements hold; one whose requirements don't is ignored, with the
+/// requirement that failed as the reason (it never counts as passed).
+fn check_if_possible(c: &Case) -> Result<Completion, Failed> {
+    for r in &c.requires {
+        if !features::holds(r).map_err(|e| format!("{}:{}: REQUIRES: {e}", c.file, c.line))? {
+            return Ok(Completion::ignored_with(format!("requires {r}")));
+        }
+    }
+    check(c)?;
+    Ok(Completion::Completed)
+}
+
 fn check(c: &Case) -> Result<(), Failed> {
     let o = run_case(c)?;
     let report = |what: String| -> Failed {
@@ -306,7 +324,7 @@ fn main() {
             Ok(cases) => {
                 for c in cases {
                     let name = format!("{}::{}", c.file, c.name);
-                    trials.push(Trial::test(name, move || check(&c)));
+                    trials.push(Trial::ignorable_test(name, move || check_if_possible(&c)));
                 }
             }
             Err(e) => trials.push(Trial::test(format!("suite {}", f.display()), move || Err(e.clone().into()))),
