@@ -330,8 +330,33 @@ fn main() {
             Err(e) => trials.push(Trial::test(format!("suite {}", f.display()), move || Err(e.clone().into()))),
         }
     }
+    trials.push(Trial::test("REQUIRES features", requires_features));
     if trials.is_empty() {
         trials.push(Trial::test("suites present", || Err("no test suites found in tests/suites".into())));
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// The harness's own feature checks, on what every kernel has or none has.
+fn requires_features() -> Result<(), Failed> {
+    let expect = |spec: &str, want: bool| -> Result<(), Failed> {
+        match features::holds(spec) {
+            Ok(got) if got == want => Ok(()),
+            other => Err(format!("REQUIRES {spec}: {other:?}, expected Ok({want})").into()),
+        }
+    };
+    expect("tracepoint sched:sched_switch", true)?;
+    expect("tracepoint sched:sched_switch prev_comm", true)?;
+    expect("tracepoint syscalls:sys_enter_openat filename", true)?;
+    expect("tracepoint sched:sched_switch btc_no_field", false)?;
+    expect("tracepoint btc_none:nothing", false)?;
+    expect("!tracepoint btc_none:nothing", true)?;
+    expect("! tracepoint sched:sched_switch", false)?;
+    expect("hardware software-ish", false).err().ok_or("an unknown hardware event must be an error")?;
+    for bad in ["kprobe", "tracepoint", "fentry now", "tracepoint sched_switch"] {
+        if features::holds(bad).is_ok() {
+            return Err(format!("REQUIRES {bad} must be an error").into());
+        }
+    }
+    Ok(())
 }
