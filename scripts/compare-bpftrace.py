@@ -7,7 +7,7 @@ A draft is a suite (tests/README.md) whose cases have no expectations: for each 
 script runs bpftrace and btc, and writes a STDOUT block from btc's output, marked "checked
 against bpftrace 0.17" when bpftrace printed the same (comm "bpftrace" is read as "btc"). An
 AFTER command starts once the tracer says every probe is attached
-(__BPFTRACE_NOTIFY_PROBES_ATTACHED, on stdout for btc and on stderr for bpftrace); TIMEOUT
+(__BPFTRACE_NOTIFY_PROBES_ATTACHED, on stderr); TIMEOUT
 (default 10 s) ends a run with SIGINT; an `EXIT n` line is kept and compared. `{{PROGS}}` is the
 test programs' directory (built first with tests/programs/Makefile) and is written back as
 `{{PROGS}}` in the expected output.

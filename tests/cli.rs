@@ -185,17 +185,18 @@ fn interrupt_after_attach(signal: i32) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start btc");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("read");
-        let attached = line == "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
-        seen.push(line);
-        if attached {
+    // The attach notice is on stderr, as bpftrace prints it; stdout is read once btc ended.
+    let stderr = child.stderr.take().expect("stderr");
+    let mut err_lines = BufReader::new(stderr).lines();
+    for line in err_lines.by_ref() {
+        if line.expect("read") == "__BPFTRACE_NOTIFY_PROBES_ATTACHED" {
             break;
         }
     }
+    std::thread::spawn(move || for _ in err_lines.map_while(Result::ok) {});
+    let stdout = child.stdout.take().expect("stdout");
+    let lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
     let (progs, maps) = held_bpf_ids(child.id());
     assert!(progs.len() >= 3 && !maps.is_empty(), "btc should hold its programs and maps while it runs");
     // The kernel accepted the object's BTF (it is dropped silently when invalid).

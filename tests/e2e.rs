@@ -2,7 +2,7 @@
 //! checks its output. The format is described in tests/README.md.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -156,8 +156,11 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     let mut child = cmd.spawn().map_err(|e| format!("can't start btc: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    // Stdout lines arrive as `Some(line)`, its end as `None`; the attach notice (on stderr, as
+    // bpftrace prints it) as `Some(NOTIFY)`, kept out of the stderr the expectations see.
     let (tx, rx) = mpsc::channel::<Option<String>>();
+    let notify_tx = tx.clone();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
@@ -169,7 +172,15 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
     });
     let err_reader = std::thread::spawn(move || {
         let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line == NOTIFY {
+                let _ = notify_tx.send(Some(line));
+                continue;
+            }
+            s.push_str(&line);
+            s.push('\n');
+        }
         s
     });
     let deadline = Instant::now() + Duration::from_secs(c.timeout);

@@ -25,37 +25,47 @@ fn wall_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Starts `btc run -e prog`, waits until its probes are attached; stdout lines after that
-/// arrive on the receiver.
-fn start(prog: &str, env: &[(&str, &str)]) -> (Child, Receiver<String>) {
+/// Starts `btc run -e prog`, waits until its probes are attached (the notice is on stderr, as
+/// bpftrace prints it); stdout lines arrive on the first receiver, the rest of stderr on the
+/// second once btc ends.
+fn start(prog: &str, env: &[(&str, &str)]) -> (Child, Receiver<String>, Receiver<String>) {
     let mut c = Command::new(BTC);
     c.args(["run", "-e", prog]).env(NOTIFY, "1").stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in env {
         c.env(k, v);
     }
     let mut child = c.spawn().expect("start btc");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut before = String::new();
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            let out = child.wait_with_output().expect("wait");
-            panic!("btc ended before attaching: {}", String::from_utf8_lossy(&out.stderr));
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.wait();
+            panic!("btc ended before attaching: {before}");
         }
         if line.trim_end() == NOTIFY {
             break;
         }
+        before.push_str(&line);
     }
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (etx, erx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+        let mut rest = before;
+        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+        let _ = etx.send(rest);
     });
-    (child, rx)
+    (child, rx, erx)
 }
 
-/// Stops btc with SIGINT; returns its stdout after attaching and its stderr.
-fn stop(mut child: Child, rx: &Receiver<String>) -> (Vec<String>, String) {
+/// Stops btc with SIGINT; returns its stdout and its stderr.
+fn stop(mut child: Child, rx: &Receiver<String>, err_rx: &Receiver<String>) -> (Vec<String>, String) {
     // SAFETY: kill with the pid of our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -66,10 +76,7 @@ fn stop(mut child: Child, rx: &Receiver<String>) -> (Vec<String>, String) {
         assert!(Instant::now() < deadline, "btc did not stop");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
+    let err = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
     assert_eq!(status.code(), Some(0), "btc failed: {err}");
     let mut lines = Vec::new();
     while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
@@ -157,7 +164,7 @@ fn loopback_packets_go_to_pcap_files() {
         q_path.display()
     );
     let before = wall_ns();
-    let (child, rx) = start(&prog, &[]);
+    let (child, rx, err_rx) = start(&prog, &[]);
     // The files exist, with their headers, as soon as tracing starts.
     for path in [&rx_path, &q_path] {
         let head = std::fs::read(path).unwrap_or_default();
@@ -166,7 +173,7 @@ fn loopback_packets_go_to_pcap_files() {
     let payload = format!("btc-skboutput-{}-{}", std::process::id(), before).into_bytes();
     let port = send_udp(&payload);
     std::thread::sleep(Duration::from_millis(300));
-    let (lines, err) = stop(child, &rx);
+    let (lines, err) = stop(child, &rx, &err_rx);
     let after = wall_ns();
     assert!(lines.iter().all(|l| !l.contains("failed")), "skboutput failed: {lines:?} {err}");
 
@@ -186,10 +193,10 @@ fn samples_too_large_for_the_perf_buffer_are_lost_events() {
         path.display()
     );
     // One page per CPU: an 8000-byte datagram can't fit.
-    let (child, rx) = start(&prog, &[("BPFTRACE_PERF_RB_PAGES", "1")]);
+    let (child, rx, err_rx) = start(&prog, &[("BPFTRACE_PERF_RB_PAGES", "1")]);
     send_udp(&[b'x'; 8000]);
     std::thread::sleep(Duration::from_millis(300));
-    let (lines, err) = stop(child, &rx);
+    let (lines, err) = stop(child, &rx, &err_rx);
     assert!(lines.iter().any(|l| l == "ret -28"), "bpf_skb_output returns -ENOSPC: {lines:?} {err}");
     assert!(lines.iter().any(|l| l.starts_with("Lost ") && l.ends_with(" events")), "lost samples reported: {lines:?}");
     assert!(parse_pcap(&path).iter().all(|r| r.len <= 6000));

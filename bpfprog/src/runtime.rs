@@ -17,10 +17,27 @@ pub enum Var {
     Cpid = 0,
     /// `elapsed`: the `nsecs` (boot clock) value when tracing started.
     StartNs = 1,
+    /// `nsecs(sw_tai)`: CLOCK_TAI minus CLOCK_BOOTTIME, in nanoseconds, when tracing started.
+    TaiOffset = 2,
 }
 
 /// Number of slots of [`VARS_MAP`].
-pub const VARS_SLOTS: u32 = 2;
+pub const VARS_SLOTS: u32 = 3;
+
+/// The word after a user address or stack id (`usym`, `ustack`): the PID in the low 32 bits,
+/// and the index of the probe that recorded it in [`crate::Metadata::probes`], plus one, in
+/// the high 32 bits (0: unknown). The probe tells the runtime which binary to read symbols
+/// from when the process has exited.
+pub fn user_pid_word(pid: u32, probe_index: u32) -> u64 {
+    u64::from(pid) | (u64::from(probe_index.saturating_add(1)) << 32)
+}
+
+/// The PID and probe index (if recorded) of a [`user_pid_word`].
+pub fn split_user_pid_word(word: u64) -> (u32, Option<u32>) {
+    let pid = (word & 0xffff_ffff) as u32;
+    let probe = (word >> 32) as u32;
+    (pid, probe.checked_sub(1))
+}
 
 /// Prefix of the BPF stack trace maps; the map for stacks of at most N frames is `btc_stackN`.
 pub const STACK_MAP_PREFIX: &str = "btc_stack";
@@ -62,22 +79,31 @@ impl StackMode {
 pub enum RuntimeTy {
     /// `ksym(addr)`: the address. Printed as the name of the kernel function containing it.
     Ksym,
-    /// `usym(addr)`: address, then PID. Printed as the name of the user function containing it.
+    /// `usym(addr)`: address, then PID (see [`user_pid_word`]). Printed as the name of the user
+    /// function containing it.
     Usym,
     /// `kstack`: the stack id in the map `map` (negative: no stack). 8 bytes.
     Kstack { map: String, mode: StackMode, limit: u32 },
-    /// `ustack`: the stack id in `map`, then the PID. 16 bytes.
+    /// `ustack`: the stack id in `map`, then the PID (see [`user_pid_word`]). 16 bytes.
     Ustack { map: String, mode: StackMode, limit: u32 },
     /// `ntop([af,] addr)`: the address family, then 16 bytes of address. 24 bytes.
     Inet,
-    /// `strftime(fmt, ns)`: nanoseconds since boot, printed with `fmt`.
-    Timestamp { fmt: String },
+    /// `strftime(fmt, ns)`: nanoseconds since boot (or, with `epoch`, since the Unix epoch:
+    /// `nsecs(tai)`, `nsecs(sw_tai)`), printed with `fmt`.
+    Timestamp {
+        fmt: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        epoch: bool,
+    },
     /// `macaddr(p)`: 6 bytes, padded to 8.
     MacAddr,
     /// `cgroup_path(id[, filter])`: the cgroup id.
     CgroupPath { filter: Option<String> },
     /// `strerror(n)`: the error number.
     Strerror,
+    /// `username`: the user id, printed as the user's name from /etc/passwd (empty when the
+    /// id has none).
+    Username,
     /// `buf(p, n)`: the number of bytes read, then `size` bytes.
     Buf { size: u32 },
     /// A pointer: the address. Printed in hex (`0x2e`) by print() and in maps, as a number by
@@ -95,7 +121,8 @@ impl RuntimeTy {
             | RuntimeTy::MacAddr
             | RuntimeTy::CgroupPath { .. }
             | RuntimeTy::Strerror
-            | RuntimeTy::Pointer => 8,
+            | RuntimeTy::Pointer
+            | RuntimeTy::Username => 8,
             RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
             RuntimeTy::Inet => 24,
             RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
@@ -120,6 +147,7 @@ impl RuntimeTy {
             RuntimeTy::CgroupPath { .. } => "cgroup_path_t",
             RuntimeTy::Strerror => "strerror_t",
             RuntimeTy::Pointer => "pointer",
+            RuntimeTy::Username => "username",
             RuntimeTy::Buf { .. } => "buf_t",
         }
     }

@@ -12,6 +12,7 @@ pub mod signals;
 pub mod skb;
 pub mod symbols;
 pub mod stats;
+pub mod trace_printk;
 pub mod tracefs;
 pub mod watch;
 

@@ -6,6 +6,7 @@
 
 use crate::strftime;
 use crate::value::{le_u64, Value};
+use btc_bpfprog::runtime::split_user_pid_word;
 use btc_bpfprog::{RuntimeTy, StackMode};
 use std::cell::RefCell;
 
@@ -27,6 +28,28 @@ pub trait Symbolize {
     fn user(&mut self, pid: u32, addr: u64) -> Option<Sym>;
     /// The paths of cgroup `id`, as `hierarchy:path` joined by commas.
     fn cgroup_path(&mut self, id: u64, filter: Option<&str>) -> String;
+    /// The function containing `addr` in the ELF file `path` of a process that recorded it
+    /// (`path` is its probe's binary), when the process's memory map can't be had any more.
+    fn user_in_file(&mut self, path: &str, addr: u64) -> Option<Sym> {
+        let _ = (path, addr);
+        None
+    }
+    /// The name of user `uid` (`username`); empty when unknown.
+    fn username(&mut self, uid: u32) -> String {
+        let _ = uid;
+        String::new()
+    }
+}
+
+/// The name /etc/passwd (`text`) gives user `uid`: the first field of the first line whose
+/// third field is the id.
+pub fn passwd_name(text: &str, uid: u32) -> Option<&str> {
+    let id = uid.to_string();
+    text.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let (name, _pw, u) = (f.next()?, f.next()?, f.next()?);
+        (u == id).then_some(name)
+    })
 }
 
 /// Reads the frames of a stack id (the kernel's stack trace maps in production).
@@ -47,11 +70,19 @@ pub struct Resolver {
     symbols: RefCell<Box<dyn Symbolize>>,
     /// CLOCK_REALTIME minus CLOCK_BOOTTIME, in nanoseconds: turns `nsecs` into wall time.
     boot_to_wall_ns: i128,
+    /// The binary of each probe (by index in the metadata) that has one: user symbols and stacks
+    /// record their probe, whose binary stands in for a process that exited.
+    probe_binaries: Vec<Option<String>>,
 }
 
 impl Resolver {
     pub fn new(symbols: Box<dyn Symbolize>, boot_to_wall_ns: i128) -> Resolver {
-        Resolver { symbols: RefCell::new(symbols), boot_to_wall_ns }
+        Resolver { symbols: RefCell::new(symbols), boot_to_wall_ns, probe_binaries: Vec::new() }
+    }
+
+    /// Sets the binaries of the probes (uprobe and USDT targets), by probe index.
+    pub fn set_probe_binaries(&mut self, binaries: Vec<Option<String>>) {
+        self.probe_binaries = binaries;
     }
 
     /// Replaces every runtime value in `v` (and in tuples inside it) by its text.
@@ -78,8 +109,13 @@ impl Resolver {
         }
     }
 
-    fn usym(&self, pid: u32, addr: u64, offset: bool, module: bool) -> String {
-        match self.symbols.borrow_mut().user(pid, addr) {
+    fn usym(&self, pid: u32, probe: Option<u32>, addr: u64, offset: bool, module: bool) -> String {
+        let binary = probe.and_then(|i| self.probe_binaries.get(i as usize)).and_then(Option::as_deref);
+        let found = {
+            let mut symbols = self.symbols.borrow_mut();
+            symbols.user(pid, addr).or_else(|| binary.and_then(|b| symbols.user_in_file(b, addr)))
+        };
+        match found {
             Some(s) => {
                 let mut t = s.name;
                 if offset {
@@ -100,7 +136,10 @@ impl Resolver {
         let word = |i: usize| raw.get(i * 8..).map_or(0, le_u64);
         match ty {
             RuntimeTy::Ksym => self.ksym(word(0), false),
-            RuntimeTy::Usym => self.usym(word(1) as u32, word(0), false, false),
+            RuntimeTy::Usym => {
+                let (pid, probe) = split_user_pid_word(word(1));
+                self.usym(pid, probe, word(0), false, false)
+            }
             RuntimeTy::Kstack { map, mode, limit } | RuntimeTy::Ustack { map, mode, limit } => {
                 let user = matches!(ty, RuntimeTy::Ustack { .. });
                 let id = word(0) as i64;
@@ -110,12 +149,13 @@ impl Resolver {
                     return String::new();
                 }
                 let indent = if place == Place::Key { 4 } else { 8 };
-                let pid = word(1) as u32;
-                self.stack_text(&frames, *mode, user, pid, indent)
+                let (pid, probe) = split_user_pid_word(word(1));
+                self.stack_text(&frames, *mode, user, (pid, probe), indent)
             }
             RuntimeTy::Inet => inet(word(0), raw.get(8..24).unwrap_or(&[])),
-            RuntimeTy::Timestamp { fmt } => {
-                let wall = i128::from(word(0)) + self.boot_to_wall_ns;
+            RuntimeTy::Timestamp { fmt, epoch } => {
+                let base = if *epoch { 0 } else { self.boot_to_wall_ns };
+                let wall = i128::from(word(0)) + base;
                 strftime::format(fmt, wall).unwrap_or_else(|| "(?)".to_string())
             }
             RuntimeTy::MacAddr => {
@@ -125,6 +165,7 @@ impl Resolver {
             RuntimeTy::CgroupPath { filter } => self.symbols.borrow_mut().cgroup_path(word(0), filter.as_deref()),
             RuntimeTy::Strerror => crate::kernel::os_error_text(word(0) as i32),
             RuntimeTy::Pointer => format!("{:#x}", word(0)),
+            RuntimeTy::Username => self.symbols.borrow_mut().username(word(0) as u32),
             RuntimeTy::Buf { .. } => {
                 let n = usize::try_from(word(0)).unwrap_or(0);
                 let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);
@@ -133,17 +174,18 @@ impl Resolver {
         }
     }
 
-    fn stack_text(&self, frames: &[u64], mode: StackMode, user: bool, pid: u32, indent: usize) -> String {
+    fn stack_text(&self, frames: &[u64], mode: StackMode, user: bool, pid: (u32, Option<u32>), indent: usize) -> String {
+        let (pid, probe) = pid;
         let mut out = String::from("\n");
         for &addr in frames {
             match mode {
                 StackMode::Raw => out.push_str(&format!("{addr:x}\n")),
                 StackMode::Bpftrace => {
-                    let sym = if user { self.usym(pid, addr, true, false) } else { self.ksym(addr, true) };
+                    let sym = if user { self.usym(pid, probe, addr, true, false) } else { self.ksym(addr, true) };
                     out.push_str(&format!("{:indent$}{sym}\n", ""));
                 }
                 StackMode::Perf => {
-                    let sym = if user { self.usym(pid, addr, true, true) } else { self.ksym(addr, true) };
+                    let sym = if user { self.usym(pid, probe, addr, true, true) } else { self.ksym(addr, true) };
                     out.push_str(&format!("\t{addr:x} {sym}\n"));
                 }
             }

@@ -126,11 +126,23 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         vmlinux: opts.vmlinux.clone(),
     });
     let mut out = Out { w, broken: false, buffering: opts.buffering, pending: Vec::new() };
-    let services_for = |symbols: Symbols| Services {
-        format: opts.format,
-        resolver: Resolver::new(Box::new(symbols), process::boot_to_wall_ns()),
-        host: Box::new(process::RealHost),
-        max_cat_bytes: config.max_cat_bytes.unwrap_or(DEFAULT_MAX_CAT_BYTES),
+    let binaries: Vec<Option<String>> = meta
+        .probes
+        .iter()
+        .map(|p| match &p.kind {
+            ProbeKind::Uprobe { path, .. } | ProbeKind::Usdt { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    let services_for = |symbols: Symbols| {
+        let mut resolver = Resolver::new(Box::new(symbols), process::boot_to_wall_ns());
+        resolver.set_probe_binaries(binaries);
+        Services {
+            format: opts.format,
+            resolver,
+            host: Box::new(process::RealHost),
+            max_cat_bytes: config.max_cat_bytes.unwrap_or(DEFAULT_MAX_CAT_BYTES),
+        }
     };
 
     // The -p target must exist; the -c child starts (stopped) before the programs load.
@@ -166,11 +178,15 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         }
         return Ok(0);
     }
+    if kernel::trace_printk::calls_helper(object, kernel::trace_printk::TRACE_PRINTK) {
+        kernel::trace_printk::ensure_debugfs_tracing();
+    }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
     check_probe_limit(&meta, max_probes)?;
     let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
+    tracer.write_var(Var::TaiOffset, u64::try_from(process::tai_offset_ns()).unwrap_or(0))?;
     signals::set_child(child.as_ref().map_or(0, Child::pid));
     let guard = signals::install().map_err(|e| RuntimeError::Signals(e.to_string()))?;
     let mut printer = Printer::with_services(&meta, services);
@@ -242,9 +258,20 @@ impl Session<'_, '_> {
         for p in probes.iter().filter(|p| p.kind == ProbeKind::Begin) {
             self.tracer.run_once(p)?;
         }
-        let mut exited = self.drain()?;
-        self.report_lost()?;
-        if !exited && !self.stopping() {
+        // BEGIN's output is printed once every probe is attached, after the attach notice, as
+        // bpftrace prints it; only whether BEGIN called exit() is looked at before attaching.
+        let mut begin = Vec::new();
+        loop {
+            let records = self.tracer.consume()?;
+            if records.is_empty() {
+                break;
+            }
+            begin.extend(records);
+        }
+        let begin_exits = begin.iter().any(|r| {
+            btc_bpfprog::EventHeader::decode(r).is_some_and(|(h, _)| h.kind == btc_bpfprog::ActionKind::Exit as u32)
+        });
+        if !begin_exits && !self.stopping() {
             for p in &probes {
                 if let Err(e) = self.tracer.attach(p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
@@ -260,13 +287,19 @@ impl Session<'_, '_> {
             if let Some(c) = &mut self.child {
                 c.resume().map_err(RuntimeError::Process)?;
             }
-            // Test harnesses written for bpftrace wait for this line before starting a workload.
-            // Like bpftrace, it goes to stdout even when the output goes to a file (-o).
-            if std::env::var_os(NOTIFY_ATTACHED).is_some() {
-                let mut stdout = std::io::stdout();
-                let _ = stdout.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stdout.flush());
-            }
         }
+        // Test harnesses written for bpftrace wait for this line before starting a workload.
+        // As bpftrace's, it goes to stderr (so pipelines of the output never see it), and it
+        // comes even when BEGIN called exit() (bpftrace attaches before it sees the exit).
+        if std::env::var_os(NOTIFY_ATTACHED).is_some() && !self.stopping() {
+            let mut stderr = std::io::stderr();
+            let _ = stderr.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stderr.flush());
+        }
+        let mut exited = self.process(&begin)?;
+        if exited {
+            self.discard()?;
+        }
+        self.report_lost()?;
         // Iterators run once, after BEGIN; the session then ends as after exit().
         if !exited && !self.stopping() && probes.iter().any(|p| matches!(p.kind, ProbeKind::Iter { .. })) {
             for p in probes.iter().filter(|p| matches!(p.kind, ProbeKind::Iter { .. })) {

@@ -37,6 +37,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 return Ok(Val::Int(self.b.build_ptr_to_int(self.ctx_arg, i64t, "ctx").map_err(llvm_err)?));
             }
             "kstack" | "ustack" | "cpid" | "elapsed" => return self.runtime_builtin(name, e),
+            "username" => return self.username(e),
+            "args" => return self.uprobe_args_value(e),
             "comm" => {
                 let slot = self.alloca_bytes(16, "comm")?;
                 self.helper(GET_CURRENT_COMM, &[slot.into(), self.u64c(16).into()])?;

@@ -71,6 +71,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
             "skboutput" => self.skboutput(e, args),
             "bswap" => self.bswap(args),
+            "nsecs" => self.nsecs_call(args),
+            "debugf" => self.debugf(args),
             _ => Err(format!("{name}() is not supported yet")),
         }
     }

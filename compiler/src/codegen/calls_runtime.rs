@@ -78,7 +78,9 @@ pub(crate) fn define_maps<'ctx>(
     }
     // The Debug form of the AST names every builtin as `Builtin("name")`: a cheap, exact test.
     let ast = format!("{:?}", prog.probes);
-    let vars = (ast.contains("Builtin(\"cpid\")") || ast.contains("Builtin(\"elapsed\")")).then(|| {
+    // `sw_tai` is only valid as the argument of nsecs(), whose value adds the TAI offset.
+    let uses_vars = ["cpid", "elapsed", "sw_tai"].iter().any(|b| ast.contains(&format!("Builtin({b:?})")));
+    let vars = uses_vars.then(|| {
         define_map(
             runtime::VARS_MAP,
             &[("type", BPF_MAP_TYPE_ARRAY), ("max_entries", runtime::VARS_SLOTS), ("key_size", 4), ("value_size", 8)],
@@ -154,7 +156,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let a = args.first().ok_or_else(|| llvm_err(name))?;
                 let v = self.expr(a)?;
                 let addr = self.as_int(v)?;
-                let pid = self.current_pid()?;
+                let pid = self.user_pid_word()?;
                 self.record(e, &[addr, pid])
             }
             "kstack" | "ustack" => self.stack(e),
@@ -188,8 +190,16 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.build_right_shift(r, self.u64c(32), false, "pid").map_err(llvm_err)
     }
 
+    /// The second word of `usym` and `ustack` values: the PID and the probe that recorded it
+    /// (see [`runtime::user_pid_word`]).
+    fn user_pid_word(&self) -> R<IntValue<'ctx>> {
+        let pid = self.current_pid()?;
+        let probe = self.u64c(runtime::user_pid_word(0, self.m.probe_index));
+        self.b.build_or(pid, probe, "pid_probe").map_err(llvm_err)
+    }
+
     /// A value of `e`'s (runtime) type made of the given u64 fields.
-    fn record(&mut self, e: &Expr, fields: &[IntValue<'ctx>]) -> R<Val<'ctx>> {
+    pub(crate) fn record(&mut self, e: &Expr, fields: &[IntValue<'ctx>]) -> R<Val<'ctx>> {
         let size = self.ty(e).layout().size();
         let slot = self.alloca_bytes(size, "rt")?;
         self.memset0(slot, size)?;
@@ -211,7 +221,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Reads a slot of the runtime's variables map (0 when absent).
-    fn read_var(&mut self, var: runtime::Var) -> R<IntValue<'ctx>> {
+    pub(crate) fn read_var(&mut self, var: runtime::Var) -> R<IntValue<'ctx>> {
         let map = self.m.rt.vars.ok_or_else(|| llvm_err("no vars map"))?.as_pointer_value();
         let key = self.alloca_bytes(4, "var_key")?;
         self.b.build_store(key, self.m.context.i32_type().const_int(var as u64, false)).map_err(llvm_err)?;
@@ -245,7 +255,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let id32 = self.b.build_int_truncate(id, self.m.context.i32_type(), "sid32").map_err(llvm_err)?;
         let id = self.b.build_int_s_extend(id32, self.m.context.i64_type(), "sid").map_err(llvm_err)?;
         if user {
-            let pid = self.current_pid()?;
+            let pid = self.user_pid_word()?;
             self.record(e, &[id, pid])
         } else {
             self.record(e, &[id])

@@ -11,6 +11,7 @@ mod access;
 mod builtins;
 mod calls;
 mod calls_bswap;
+mod calls_builtins;
 mod calls_skb;
 mod core;
 mod calls_runtime;
@@ -103,6 +104,9 @@ pub(crate) struct ModuleCx<'ctx> {
     pub full: Option<GlobalValue<'ctx>>,
     /// skboutput()'s perf event array (created on first use) and pcap files.
     pub skb: calls_skb::SkbOutputs<'ctx>,
+    /// The index in [`bp::Metadata::probes`] of the program being generated (user stacks and
+    /// symbols record it, see [`btc_bpfprog::runtime::user_pid_word`]).
+    pub probe_index: u32,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -269,12 +273,14 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         file: opts.file.clone(),
         full: None,
         skb: calls_skb::SkbOutputs::default(),
+        probe_index: 0,
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
         let section = section_of(&inst.probe.kind);
+        cx.probe_index = u32::try_from(probes.len()).map_err(|_| "too many probes")?;
         func::generate(&mut cx, &di, &fname, &section, ast, inst)?;
         if let bp::ProbeKind::WatchFunc { arg, is_async, .. } = &inst.probe.kind {
             let index = u32::try_from(i).map_err(|_| "too many probes")?;

@@ -17,7 +17,7 @@ impl Checker<'_> {
     }
 
     fn field_type(&mut self, _e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
-        let t = self.expr(expr);
+        let t = self.access_base(expr);
         match t {
             Type::Record(r) => self.record_field(&r, field, field_span),
             Type::Struct(s) => self.struct_field(&s, field, field_span),
@@ -47,7 +47,7 @@ impl Checker<'_> {
     }
 
     fn arrow_type(&mut self, e: &Expr, expr: &Expr, field: &str, field_span: Span) -> Type {
-        let t = self.expr(expr);
+        let t = self.access_base(expr);
         match t {
             // `args->x` is accepted for `args.x`, as bpftrace does.
             Type::Record(r) if matches!(&expr.kind, ExprKind::Builtin(b) if b == "args") => {

@@ -13,6 +13,10 @@ impl Checker<'_> {
             "probe" => self.known_str(&self.rp.name.clone()),
             "curtask" => self.curtask_type(),
             "args" => match &self.rp.args {
+                // A uprobe's arguments as a value: a struct built from the registers.
+                Some(r) if matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { ret: false, .. }) => {
+                    self.uprobe_args_value(r)
+                }
                 Some(r) => Type::Record(r.clone()),
                 None => {
                     self.err(span, format!("the args builtin is not available in {} probes", provider_of(self.rp)));
@@ -22,10 +26,7 @@ impl Checker<'_> {
             "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
             _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
             "ctx" => self.ctx_type(span),
-            "username" => {
-                self.err(span, format!("the {name} builtin is not supported in {} probes yet", provider_of(self.rp)));
-                Type::I64
-            }
+            "username" => Type::Runtime(btc_bpfprog::RuntimeTy::Username),
             _ if name.starts_with("arg") || name.starts_with("sarg") => {
                 self.err(span, format!("the {name} builtin is not available in {} probes", provider_of(self.rp)));
                 Type::I64

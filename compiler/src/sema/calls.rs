@@ -28,6 +28,9 @@ impl Checker<'_> {
         if let Some(t) = self.call_bswap(e, name, args) {
             return t;
         }
+        if let Some(t) = self.call_builtins(e, name, args) {
+            return t;
+        }
         if super::calls_runtime::FUNCTIONS.contains(&name) {
             return self.runtime_call(e, name, name_span, args);
         }
@@ -161,12 +164,12 @@ const MAX_PRINTF_ARGS: usize = 32;
 
 pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
     "printf", "exit", "print", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear",
-    "zero", "len", "str", "strncmp", "strcontains", "reg", "skboutput", "bswap",
+    "zero", "len", "str", "strncmp", "strcontains", "reg", "skboutput", "bswap", "nsecs", "debugf",
 ];
 
 /// Functions of the manual that are recognised but not implemented yet.
 pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
     "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
     "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
-    "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key", "debugf",
+    "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key",
 ];

@@ -147,6 +147,7 @@ impl Checker<'_> {
             }
             "strftime" => {
                 let mut fmt = String::new();
+                let mut epoch = false;
                 if self.arity_ok(e, name, args, 2, 2) {
                     self.expr(&args[0]);
                     match string_literal(&args[0]) {
@@ -154,8 +155,15 @@ impl Checker<'_> {
                         None => self.err(args[0].span, "strftime() needs a string literal format"),
                     }
                     self.rt_int_arg(name, &args[1]);
+                    // nsecs(tai) and nsecs(sw_tai) count from the epoch; monotonic has no date.
+                    use super::calls_builtins::TimestampMode;
+                    match self.timestamp_mode(&args[1]) {
+                        TimestampMode::Monotonic => self.err(e.span, "strftime() can not take a monotonic timestamp"),
+                        TimestampMode::Tai | TimestampMode::SwTai => epoch = true,
+                        TimestampMode::Boot => {}
+                    }
                 }
-                Type::Runtime(RuntimeTy::Timestamp { fmt })
+                Type::Runtime(RuntimeTy::Timestamp { fmt, epoch })
             }
             "system" | "cat" => {
                 if name == "system" {

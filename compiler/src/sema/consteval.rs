@@ -1,6 +1,8 @@
 //! Compile-time functions: `cgroupid(path)`, `kaddr(name)` and `uaddr(name)` become integer
 //! constants before checking. The values come from the [`TypeSource`] (the running system in
-//! the CLI), so the compiler itself still touches nothing.
+//! the CLI), so the compiler itself still touches nothing. `uaddr` is a typed pointer, as in
+//! bpftrace: `(intN *)ADDR` with N from the symbol's size (8, 16 or 32 bits, else 64), which
+//! in the user probes it is allowed in points to user memory.
 
 use crate::ast::*;
 use crate::diag::Diagnostics;
@@ -8,14 +10,16 @@ use crate::types::TypeSource;
 
 /// Replaces every compile-time call of `prog` by its value.
 pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) {
+    let mut next_id = prog.expr_count;
     for probe in &mut prog.probes {
         let binary = user_binary(&probe.attach);
-        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags);
+        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id);
         if let Some(pred) = &mut probe.predicate {
             walk_expr(pred, &mut f);
         }
         walk_block(&mut probe.body, &mut f);
     }
+    prog.expr_count = next_id;
 }
 
 /// The binary of the probe's first uprobe or USDT attach point, for `uaddr`.
@@ -28,7 +32,7 @@ fn user_binary(attach: &[AttachPoint]) -> Option<String> {
     })
 }
 
-fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics) {
+fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32) {
     let ExprKind::Call { name, args, .. } = &e.kind else { return };
     if !matches!(name.as_str(), "cgroupid" | "kaddr" | "uaddr") {
         return;
@@ -41,15 +45,25 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
         }
     };
     let value = match name.as_str() {
-        "cgroupid" => types.cgroup_id(&arg),
-        "kaddr" => types.kernel_symbol(&arg),
+        "cgroupid" => types.cgroup_id(&arg).map(|v| (v, None)),
+        "kaddr" => types.kernel_symbol(&arg).map(|v| (v, None)),
         _ => match binary {
-            Some(path) => types.user_symbol(path, &arg).map(|(addr, _size)| addr),
+            Some(path) => types.user_symbol(path, &arg).map(|(addr, size)| (addr, Some(size))),
             None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
         },
     };
     match value {
-        Ok(v) => e.kind = ExprKind::Int(v),
+        Ok((v, None)) => e.kind = ExprKind::Int(v),
+        Ok((v, Some(size))) => {
+            let bits = match size {
+                1 | 2 | 4 => size * 8,
+                _ => 64,
+            };
+            let ty = TypeName { keyword: None, name: format!("int{bits}"), array: None, pointers: 1, span: e.span };
+            let addr = Expr { id: ExprId(*next_id), kind: ExprKind::Int(v), span: e.span };
+            *next_id += 1;
+            e.kind = ExprKind::Cast { ty, expr: Box::new(addr) };
+        }
         Err(msg) => diags.error(e.span, msg),
     }
 }
@@ -148,6 +162,9 @@ mod tests {
         assert!(!diags.has_errors());
         let text = format!("{:?}", prog.probes[0].body);
         assert!(text.contains(&format!("Int({})", 0xffff_0000u64)) && text.contains("Int(42)") && text.contains("Int(64)"), "{text}");
+        // uaddr is a pointer to an integer of the symbol's size (8 bytes here), with an id of its own.
+        assert!(text.contains("name: \"int64\", array: None, pointers: 1"), "{text}");
+        assert!(text.contains(&format!("ExprId({})", prog.expr_count - 1)), "{text}");
     }
 
     #[test]

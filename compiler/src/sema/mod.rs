@@ -4,6 +4,7 @@ pub mod access;
 pub mod builtins;
 pub mod calls;
 pub mod calls_bswap;
+pub mod calls_builtins;
 pub mod calls_runtime;
 pub mod calls_maps;
 pub mod calls_skb;

@@ -68,6 +68,8 @@ pub struct Symbols {
     per_program: HashMap<PathBuf, Rc<Vec<Mapping>>>,
     /// The separate debug file of each stripped file looked at (None: it has none).
     debug_files: HashMap<PathBuf, Option<DebugFile>>,
+    /// /etc/passwd, once read (for `username`).
+    passwd: Option<String>,
 }
 
 fn read_maps(pid: u32) -> Option<Vec<Mapping>> {
@@ -77,7 +79,14 @@ fn read_maps(pid: u32) -> Option<Vec<Mapping>> {
 impl Symbols {
     pub fn new(opts: SymbolOptions) -> Symbols {
         let symbolizer = Symbolizer::builder().enable_demangling(opts.demangle).enable_code_info(false).build();
-        Symbols { opts, symbolizer, per_pid: HashMap::new(), per_program: HashMap::new(), debug_files: HashMap::new() }
+        Symbols {
+            opts,
+            symbolizer,
+            per_pid: HashMap::new(),
+            per_program: HashMap::new(),
+            debug_files: HashMap::new(),
+            passwd: None,
+        }
     }
 
     /// Reads and keeps the memory map of `pid` now (for `-p` and `-c`), unless caching is off.
@@ -181,7 +190,40 @@ impl Symbolize for Symbols {
     fn cgroup_path(&mut self, id: u64, filter: Option<&str>) -> String {
         cgroup_paths(id, filter)
     }
+
+    /// bpftrace's rule: with one symbol cache per program, a process that is gone resolves
+    /// through the symbol table of its probe's binary, at the address as it is (right for
+    /// binaries loaded where they are linked: not position-independent, or without ASLR).
+    fn user_in_file(&mut self, path: &str, addr: u64) -> Option<Sym> {
+        if self.opts.cache != UserSymbolCache::PerProgram {
+            return None;
+        }
+        let src = Source::Elf(Elf::new(path));
+        match self.symbolizer.symbolize_single(&src, Input::VirtOffset(addr)).ok()? {
+            // The address must be inside the symbol (or at the start of one without a size):
+            // addresses of other files (libc) are not near symbols of this one.
+            Symbolized::Sym(s) if s.offset == 0 || s.size.is_some_and(|n| s.offset < n) => {
+                Some(Sym { name: s.name.into_owned(), offset: s.offset as u64, module: Some(path.to_string()) })
+            }
+            _ => None,
+        }
+    }
+
+    fn username(&mut self, uid: u32) -> String {
+        // Read once per run, as bpftrace reads /etc/passwd (it does for every lookup).
+        let text = self.passwd.get_or_insert_with(|| match std::fs::read_to_string(PASSWD) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("ERROR: {}: {PASSWD}", crate::kernel::io_reason(&e));
+                String::new()
+            }
+        });
+        crate::resolve::passwd_name(text, uid).unwrap_or_default().to_string()
+    }
 }
+
+/// The user database `username` reads.
+const PASSWD: &str = "/etc/passwd";
 
 /// The address of kernel symbol `name`, from /proc/kallsyms (`kaddr`).
 pub fn kernel_symbol(name: &str) -> Result<u64, String> {

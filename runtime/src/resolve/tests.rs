@@ -13,6 +13,9 @@ impl Symbolize for FakeSyms {
     fn cgroup_path(&mut self, id: u64, _filter: Option<&str>) -> String {
         format!("unified:/c{id}")
     }
+    fn username(&mut self, uid: u32) -> String {
+        passwd_name("root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n", uid).unwrap_or("").into()
+    }
 }
 
 struct FakeStacks;
@@ -89,4 +92,16 @@ fn resolve_reaches_into_tuples() {
     let mut v = Value::Tuple(vec![Value::Str(b"x".to_vec()), Value::Runtime(RuntimeTy::Ksym, raw)]);
     resolver().resolve(&mut v, Place::Key, &FakeStacks);
     assert_eq!(v, Value::Tuple(vec![Value::Str(b"x".to_vec()), Value::Str(b"do_sys".to_vec())]));
+}
+
+#[test]
+fn usernames_from_passwd() {
+    let passwd = "# comment\nroot:x:0:0:root:/root:/bin/bash\nbob:x:10:10::/:/bin/sh\nbad line\nbob2:x:10:10::/:/bin/sh\n";
+    assert_eq!(passwd_name(passwd, 0), Some("root"));
+    // The first entry with the id wins.
+    assert_eq!(passwd_name(passwd, 10), Some("bob"));
+    assert_eq!(passwd_name(passwd, 1), None);
+    assert_eq!(text(RuntimeTy::Username, &[1000], Place::Value), "alice");
+    // An id without a name prints as nothing, as in bpftrace.
+    assert_eq!(text(RuntimeTy::Username, &[4242], Place::Value), "");
 }

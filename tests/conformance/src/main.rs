@@ -10,6 +10,7 @@ mod applies;
 mod bpf;
 mod exec;
 mod expect;
+mod judged;
 mod machine;
 mod objects;
 mod prepare;
@@ -192,7 +193,9 @@ fn run(o: &Options) -> Result<bool, String> {
                     .status()
                     .is_ok_and(|s| s.success())
             };
-            if let Some(reason) = applies::not_applicable(t, &machine, &text, requires_ok) {
+            let reason = applies::not_applicable(t, &machine, &text, requires_ok)
+                .or_else(|| judged::judged_inapplicable(&full, &machine));
+            if let Some(reason) = reason {
                 println!("[  N/A   ] {full} ({reason})");
                 report.add(suite, &full, report::Status::NotApplicable(reason));
                 continue;
