@@ -249,11 +249,11 @@ fn kfunc_probes_capture_where_fentry_loads() {
         );
         return;
     }
-    let (child, rx) = start(&prog, &[]);
+    let (child, rx, err_rx) = start(&prog, &[]);
     let payload = format!("btc-skboutput-kfunc-{}", std::process::id()).into_bytes();
     let port = send_udp(&payload);
     std::thread::sleep(Duration::from_millis(300));
-    let (lines, err) = stop(child, &rx);
+    let (lines, err) = stop(child, &rx, &err_rx);
     assert!(lines.iter().all(|l| !l.contains("failed")), "skboutput failed: {lines:?} {err}");
     find_udp(&parse_pcap(&path), &payload, port);
 }
