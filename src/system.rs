@@ -8,8 +8,19 @@ fn kernel(f: kfuncs::KernelFunction) -> KernelFunction {
     KernelFunction { module: f.module, name: f.name }
 }
 
-pub fn kernel_functions() -> Result<Vec<KernelFunction>, String> {
-    Ok(kfuncs::traceable()?.into_iter().map(kernel).collect())
+/// The kernel functions kprobes may attach to, by the runtime's rule (the one `btc list` uses:
+/// available_filter_functions, else the functions of /proc/kallsyms), read once per process,
+/// and why they don't come from available_filter_functions. An error when there are none.
+pub fn kernel_functions() -> Result<&'static (Vec<KernelFunction>, Option<String>), String> {
+    static FUNCS: std::sync::OnceLock<(Vec<KernelFunction>, Option<String>)> = std::sync::OnceLock::new();
+    let found = FUNCS.get_or_init(|| {
+        let (funcs, note) = kfuncs::traceable_or_kallsyms();
+        (funcs.into_iter().map(kernel).collect(), note)
+    });
+    match found {
+        (funcs, Some(note)) if funcs.is_empty() => Err(note.clone()),
+        found => Ok(found),
+    }
 }
 
 pub fn btf_functions() -> Result<Vec<KernelFunction>, String> {

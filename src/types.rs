@@ -199,7 +199,11 @@ impl TypeSource for KernelTypes {
     }
 
     fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
-        crate::system::kernel_functions()
+        crate::system::kernel_functions().map(|(funcs, _)| funcs.clone())
+    }
+
+    fn kernel_functions_note(&self) -> Option<String> {
+        crate::system::kernel_functions().ok().and_then(|(_, note)| note.clone())
     }
 
     fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {

@@ -1,13 +1,16 @@
 //! End-to-end tests: each case in `tests/suites/*.txt` runs btc against the real kernel and
 //! checks its output. The format is described in tests/README.md.
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+#[path = "support/features.rs"]
+mod features;
 
 const BTC: &str = env!("CARGO_BIN_EXE_btc");
 /// Where the test programs of tests/programs are built (`{{PROGS}}` in a case).
@@ -50,6 +53,8 @@ struct Case {
     timeout: u64,
     after: Option<String>,
     env: Vec<(String, String)>,
+    /// What the kernel must offer (or lack, `!NAME`) for the case to run (tests/support/features.rs).
+    requires: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +110,7 @@ fn parse_suite(path: &Path) -> Result<Vec<Case>, String> {
             "EXIT" => c.exit = value.parse().map_err(|_| format!("{}:{}: bad EXIT", path.display(), i + 1))?,
             "TIMEOUT" => c.timeout = value.parse().map_err(|_| format!("{}:{}: bad TIMEOUT", path.display(), i + 1))?,
             "AFTER" => c.after = Some(value),
+            "REQUIRES" => c.requires.push(value),
             "ENV" => {
                 let (k, v) = value.split_once('=').ok_or_else(|| format!("{}:{}: ENV K=V", path.display(), i + 1))?;
                 c.env.push((k.to_string(), v.to_string()));
@@ -234,6 +240,18 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
     Ok(Outcome { stdout: out, stderr, code: status.code() })
 }
 
+/// Runs a case whose requirements hold; one whose requirements don't is ignored, with the
+/// requirement that failed as the reason (it never counts as passed).
+fn check_if_possible(c: &Case) -> Result<Completion, Failed> {
+    for r in &c.requires {
+        if !features::holds(r).map_err(|e| format!("{}:{}: REQUIRES: {e}", c.file, c.line))? {
+            return Ok(Completion::ignored_with(format!("requires {r}")));
+        }
+    }
+    check(c)?;
+    Ok(Completion::Completed)
+}
+
 fn check(c: &Case) -> Result<(), Failed> {
     let o = run_case(c)?;
     let report = |what: String| -> Failed {
@@ -317,14 +335,39 @@ fn main() {
             Ok(cases) => {
                 for c in cases {
                     let name = format!("{}::{}", c.file, c.name);
-                    trials.push(Trial::test(name, move || check(&c)));
+                    trials.push(Trial::ignorable_test(name, move || check_if_possible(&c)));
                 }
             }
             Err(e) => trials.push(Trial::test(format!("suite {}", f.display()), move || Err(e.clone().into()))),
         }
     }
+    trials.push(Trial::test("REQUIRES features", requires_features));
     if trials.is_empty() {
         trials.push(Trial::test("suites present", || Err("no test suites found in tests/suites".into())));
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// The harness's own feature checks, on what every kernel has or none has.
+fn requires_features() -> Result<(), Failed> {
+    let expect = |spec: &str, want: bool| -> Result<(), Failed> {
+        match features::holds(spec) {
+            Ok(got) if got == want => Ok(()),
+            other => Err(format!("REQUIRES {spec}: {other:?}, expected Ok({want})").into()),
+        }
+    };
+    expect("tracepoint sched:sched_switch", true)?;
+    expect("tracepoint sched:sched_switch prev_comm", true)?;
+    expect("tracepoint syscalls:sys_enter_openat filename", true)?;
+    expect("tracepoint sched:sched_switch btc_no_field", false)?;
+    expect("tracepoint btc_none:nothing", false)?;
+    expect("!tracepoint btc_none:nothing", true)?;
+    expect("! tracepoint sched:sched_switch", false)?;
+    expect("hardware software-ish", false).err().ok_or("an unknown hardware event must be an error")?;
+    for bad in ["kprobe", "tracepoint", "fentry now", "tracepoint sched_switch"] {
+        if features::holds(bad).is_ok() {
+            return Err(format!("REQUIRES {bad} must be an error").into());
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //!
 //! Header comments of a fixture (after the first line, which names the manual section):
 //! - `// flags: ARGS`: more arguments for `btc compile` (`{{PROGS}}` is the test programs' directory);
+//!   in the program, `{{PROGS}}` is that directory too and `{{CGROUP2}}` the cgroup v2 mount;
 //! - `// warning: TEXT`: a warning whose message contains TEXT is expected on this machine;
 //! - `// while-running: PROGRAM`: start PROGRAM first and stop it after the check;
 //! - `// known-failure: TEXT` (one or more, with `// waits-on: WHY`): btc can't check this
@@ -12,6 +13,9 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+#[path = "support/features.rs"]
+mod features;
 
 const BTC: &str = env!("CARGO_BIN_EXE_btc");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -81,11 +85,16 @@ fn check(path: &Path) -> Result<(), Failed> {
         return Err(format!("{}: the first line must be `// Manual: SECTION`", path.display()).into());
     }
     let h = header(&text);
-    let file: PathBuf = if text.contains("{{PROGS}}") {
+    let file: PathBuf = if text.contains("{{PROGS}}") || text.contains("{{CGROUP2}}") {
         let dir = Path::new(ROOT).join("target/manual-fixtures");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let p = dir.join(path.file_name().unwrap_or_default());
-        std::fs::write(&p, text.replace("{{PROGS}}", &progs())).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut text = text.replace("{{PROGS}}", &progs());
+        if text.contains("{{CGROUP2}}") {
+            let root = features::cgroup2_mount().ok_or("this fixture needs a cgroup2 mount, and there is none")?;
+            text = text.replace("{{CGROUP2}}", &root);
+        }
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
         p
     } else {
         path.to_path_buf()

@@ -1,8 +1,8 @@
 //! `skboutput()` against the real kernel: rawtracepoint probes compiled as tp_btf programs send
 //! loopback packets to pcap files, which this test parses itself (global header, link type 101,
 //! records with wall-clock times, the payload of a UDP datagram it sent, OFFSET honoured), and
-//! lost samples are reported. kfunc probes can't load on this kernel; their code is checked in
-//! tests/suites/skboutput.txt.
+//! lost samples are reported. kfunc probes capture too where fentry programs load; elsewhere
+//! btc must say the kernel refuses them, and their object is checked instead.
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[path = "support/features.rs"]
+mod features;
 
 const BTC: &str = env!("CARGO_BIN_EXE_btc");
 const NOTIFY: &str = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
@@ -227,8 +230,37 @@ fn map_type_of(bytes: &[u8], name: &str) -> Option<libbpf_rs::MapType> {
 }
 
 #[test]
+fn kfunc_probes_capture_where_fentry_loads() {
+    // ip_rcv(skb, ...) sees the received packet from its IP header on.
+    let path = tmp("skb_kfunc.pcap");
+    let _ = std::fs::remove_file(&path);
+    let prog = format!(
+        "kfunc:ip_rcv {{ $r = skboutput(\"{}\", args.skb, args.skb->len, 0); if ($r != 0) {{ printf(\"failed %d\\n\", $r); }} }}",
+        path.display()
+    );
+    if !features::holds("fentry").expect("the fentry check runs") {
+        // Where the kernel refuses fentry programs, btc says so, naming the probe.
+        let o = Command::new(BTC).args(["run", "-e", &prog]).output().expect("run btc");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("(kfunc:ip_rcv)") && err.contains("this kernel refuses fentry/fexit programs, which kfunc and kretfunc need"),
+            "{err}"
+        );
+        return;
+    }
+    let (child, rx, err_rx) = start(&prog, &[]);
+    let payload = format!("btc-skboutput-kfunc-{}", std::process::id()).into_bytes();
+    let port = send_udp(&payload);
+    std::thread::sleep(Duration::from_millis(300));
+    let (lines, err) = stop(child, &rx, &err_rx);
+    assert!(lines.iter().all(|l| !l.contains("failed")), "skboutput failed: {lines:?} {err}");
+    find_udp(&parse_pcap(&path), &payload, port);
+}
+
+#[test]
 fn kfunc_object_calls_bpf_skb_output_through_a_perf_event_array() {
-    // fentry programs can't load on this kernel: check the object instead.
+    // The object, which needs no fentry to check.
     let bytes = compile(
         "kfunc:dev_queue_xmit { $r = skboutput(\"out.pcap\", args.skb, args.skb->len, 14); printf(\"%d\\n\", $r); }",
         "skb_kfunc.o",

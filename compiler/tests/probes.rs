@@ -1,5 +1,5 @@
-//! Attach-point resolution against a fixture system: kprobe wildcards over
-//! available_filter_functions, kfuncs over BTF, uprobes over ELF symbols (with C++ names), USDT
+//! Attach-point resolution against a fixture system: kprobe wildcards over the kernel's
+//! functions (available_filter_functions or kallsyms), kfuncs over BTF, uprobes over ELF symbols (with C++ names), USDT
 //! sites with their argument specs, and the objects those produce.
 
 use btc_bpfprog::ProbeKind;
@@ -102,10 +102,11 @@ impl TypeSource for Multi {
     }
 }
 
-/// A kernel without kprobes: no list of traceable functions (reading it fails), only BTF.
-struct NoKprobes;
+/// A kernel whose available_filter_functions can't be read: its kernel functions come from
+/// /proc/kallsyms (the system side applies that rule), with a note saying so.
+struct FromKallsyms;
 
-impl TypeSource for NoKprobes {
+impl TypeSource for FromKallsyms {
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
         Err(format!("tracepoint not found: {category}:{name}"))
     }
@@ -113,7 +114,28 @@ impl TypeSource for NoKprobes {
         Ok(Vec::new())
     }
     fn kernel_functions(&self) -> Result<Vec<KernelFunction>, String> {
-        Err("could not read available_filter_functions: Operation not permitted".into())
+        Ok(vec![kf(None, "tcp_rcv"), kf(None, "tcp_reset"), kf(None, "tcp_v4_rcv")])
+    }
+    fn kernel_functions_note(&self) -> Option<String> {
+        Some("could not read available_filter_functions: Operation not permitted; kernel functions are taken from /proc/kallsyms".into())
+    }
+    fn btf_functions(&self) -> Result<Vec<KernelFunction>, String> {
+        System.btf_functions()
+    }
+}
+
+/// A kernel with no list of kernel functions at all; only BTF.
+struct NoFunctionList;
+
+impl TypeSource for NoFunctionList {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
+        Err(format!("tracepoint not found: {category}:{name}"))
+    }
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, String> {
+        Err("could not read available_filter_functions: Operation not permitted; /proc/kallsyms can't be read either: Permission denied".into())
     }
     fn btf_functions(&self) -> Result<Vec<KernelFunction>, String> {
         System.btf_functions()
@@ -166,15 +188,26 @@ fn kprobe_on_an_untraceable_function_warns() {
 }
 
 #[test]
-fn kprobe_wildcards_fall_back_to_btf_without_a_traceable_list() {
+fn kprobe_wildcards_expand_against_the_listing_s_functions() {
+    // The same list `btc list` shows: here the functions of /proc/kallsyms, which the warning
+    // names; not the kernel's BTF functions (tcp_rcv and tcp_reset only).
     let opts = CompileOptions::default();
     let src = "kprobe:tcp_* { printf(\"%s\\n\", probe); }";
-    let c = btc_compiler::check(src, &NoKprobes, &opts).unwrap_or_else(|e| panic!("{e:?}"));
+    let c = btc_compiler::check(src, &FromKallsyms, &opts).unwrap_or_else(|e| panic!("{e:?}"));
     let got: Vec<&str> = c.analysis.instances.iter().map(|i| i.probe.name.as_str()).collect();
-    assert_eq!(got, ["kprobe:tcp_rcv", "kprobe:tcp_reset"]);
+    assert_eq!(got, ["kprobe:tcp_rcv", "kprobe:tcp_reset", "kprobe:tcp_v4_rcv"]);
     let warnings = c.warnings.render("stdin", src, true);
-    assert!(warnings.contains("kprobe:tcp_* is expanded against the kernel's BTF functions instead"), "{warnings}");
-    // Without BTF either, there is nothing to expand against.
+    assert!(
+        warnings.contains("kernel functions are taken from /proc/kallsyms; kprobe:tcp_* is expanded against them"),
+        "{warnings}"
+    );
+    // A single function is checked against the same list.
+    let one = btc_compiler::check("kprobe:tcp_nothere { }", &FromKallsyms, &opts).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(one.warnings.render("stdin", "kprobe:tcp_nothere { }", true).contains("tcp_nothere is not traceable"));
+    // Without a list there is nothing to expand against, BTF or not.
+    let none = btc_compiler::check(src, &NoFunctionList, &opts);
+    let Err(btc_compiler::CompileError::Script(d)) = none else { panic!("expected an error") };
+    assert!(d.render("stdin", src, true).contains("can't expand kprobe:tcp_*: could not read"), "{}", d.render("stdin", src, true));
     let none = btc_compiler::check(src, &btc_compiler::types::NoTypes, &opts);
     assert!(matches!(none, Err(btc_compiler::CompileError::Script(_))));
 }

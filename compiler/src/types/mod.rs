@@ -466,9 +466,15 @@ pub trait TypeSource {
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {
         Err(format!("cgroup not found: {path}"))
     }
-    /// Kernel functions that kprobes can attach to (available_filter_functions).
+    /// Kernel functions that kprobes can attach to (available_filter_functions, or where it
+    /// can't be read, the functions of /proc/kallsyms: the runtime's `kprobe_functions` rule).
     fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {
         Err("the list of traceable kernel functions is not available".into())
+    }
+    /// Why [`Self::kernel_functions`] doesn't come from available_filter_functions, when it
+    /// doesn't: a warning where a `kprobe:` wildcard is expanded against it.
+    fn kernel_functions_note(&self) -> Option<String> {
+        None
     }
     /// Kernel functions described by BTF, which kfunc/kretfunc can attach to.
     fn btf_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {

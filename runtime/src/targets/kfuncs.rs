@@ -1,5 +1,6 @@
-//! Kernel functions: the traceable ones (`available_filter_functions`, for kprobes) and the
-//! ones BTF describes (for kfuncs), found by a small scan of BTF's FUNC entries.
+//! Kernel functions: the ones kprobes may attach to (`available_filter_functions`, or the text
+//! symbols of /proc/kallsyms where it can't be read: [`kprobe_functions`]) and the ones BTF
+//! describes (for kfuncs), found by a small scan of BTF's FUNC entries.
 
 use std::path::Path;
 
@@ -22,17 +23,6 @@ pub fn parse_filter_functions(text: &str) -> Vec<KernelFunction> {
         .collect()
 }
 
-/// The traceable kernel functions, from tracefs.
-pub fn traceable() -> Result<Vec<KernelFunction>, String> {
-    let root = crate::kernel::tracefs::root().map_err(|e| e.to_string())?;
-    let path = root.join("available_filter_functions");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        let reason = e.raw_os_error().map_or_else(|| e.to_string(), crate::kernel::os_error_text);
-        format!("could not read {}: {reason}", path.display())
-    })?;
-    Ok(parse_filter_functions(&text))
-}
-
 /// Where debugfs lists the functions kprobes refuse (`0xSTART-0xEND\tNAME [MODULE]`).
 const KPROBE_BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
 
@@ -41,10 +31,19 @@ pub fn parse_kprobe_blacklist(text: &str) -> std::collections::HashSet<String> {
     text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(str::to_string).collect()
 }
 
-/// The text symbols of a /proc/kallsyms text (types `t`, `T`, `w`, `W`), without what is no
-/// function entry: the padding before functions (`__pfx_`, `__cfi_`), the cold parts split off
-/// functions (`.cold`), BPF programs (`[bpf]`) and the kernel's own trampolines
-/// (`[__builtin__ftrace]`, `[__builtin__kprobes]`).
+/// Whether a text symbol of /proc/kallsyms marks where a section of the kernel's code starts or
+/// ends (`_stext`, `_etext`, `_sinittext`, `__entry_text_start`, `__sched_text_end`, ...):
+/// an address, not a function.
+pub fn is_section_marker(name: &str) -> bool {
+    matches!(name, "_text" | "_stext" | "_etext" | "_sinittext" | "_einittext")
+        || (name.starts_with("__") && (name.ends_with("_text_start") || name.ends_with("_text_end")))
+}
+
+/// The functions among the symbols of a /proc/kallsyms text: text symbols (types `t`, `T`, `w`,
+/// `W`) without what is no function entry: section markers ([`is_section_marker`]), the padding
+/// before functions (`__pfx_`, `__cfi_`), the cold parts split off functions (`.cold`), BPF
+/// programs (`[bpf]`) and the kernel's own trampolines (`[__builtin__ftrace]`,
+/// `[__builtin__kprobes]`).
 pub fn parse_kallsyms(text: &str) -> Vec<KernelFunction> {
     text.lines()
         .filter_map(|l| {
@@ -52,6 +51,7 @@ pub fn parse_kallsyms(text: &str) -> Vec<KernelFunction> {
             let (_addr, kind, name) = (it.next()?, it.next()?, it.next()?);
             let module = it.next().map(|m| m.trim_matches(['[', ']']).to_string());
             if !matches!(kind, "t" | "T" | "w" | "W")
+                || is_section_marker(name)
                 || name.starts_with("__pfx_")
                 || name.starts_with("__cfi_")
                 || name.contains(".cold")
@@ -64,23 +64,43 @@ pub fn parse_kallsyms(text: &str) -> Vec<KernelFunction> {
         .collect()
 }
 
-/// The kernel functions kprobes may attach to, as bpftrace lists them: available_filter_functions
-/// without the kprobe blacklist. When that file can't be read (a kernel without dynamic ftrace,
-/// or one that refuses it), the text symbols of /proc/kallsyms stand in (a superset: they include
-/// functions ftrace can't trace and section markers), and the second value says why.
-pub fn traceable_or_kallsyms() -> (Vec<KernelFunction>, Option<String>) {
-    let (mut funcs, note) = match traceable() {
-        Ok(f) => (f, None),
-        Err(e) => match std::fs::read_to_string("/proc/kallsyms") {
+/// btc's rule for the kernel functions kprobes may attach to, the one source of `btc list` and of
+/// the compiler's `kprobe:` wildcards: available_filter_functions when it can be read (its text,
+/// or why not, in `filter_functions`); otherwise the functions among the text symbols of
+/// /proc/kallsyms ([`parse_kallsyms`]; `kallsyms` is only read then). Either way without the
+/// functions of the kprobe blacklist (its text, when there is one). The second value says why
+/// the list doesn't come from available_filter_functions.
+pub fn kprobe_functions(
+    filter_functions: Result<String, String>,
+    kallsyms: impl FnOnce() -> Result<String, String>,
+    blacklist: Option<&str>,
+) -> (Vec<KernelFunction>, Option<String>) {
+    let (mut funcs, note) = match filter_functions {
+        Ok(text) => (parse_filter_functions(&text), None),
+        Err(e) => match kallsyms() {
             Ok(text) => (parse_kallsyms(&text), Some(format!("{e}; kernel functions are taken from /proc/kallsyms"))),
             Err(k) => (Vec::new(), Some(format!("{e}; /proc/kallsyms can't be read either: {k}"))),
         },
     };
-    if let Ok(text) = std::fs::read_to_string(KPROBE_BLACKLIST) {
-        let banned = parse_kprobe_blacklist(&text);
+    if let Some(text) = blacklist {
+        let banned = parse_kprobe_blacklist(text);
         funcs.retain(|f| !banned.contains(&f.name));
     }
     (funcs, note)
+}
+
+/// The kernel functions kprobes may attach to on this system ([`kprobe_functions`]'s rule).
+pub fn traceable_or_kallsyms() -> (Vec<KernelFunction>, Option<String>) {
+    let filter_functions = crate::kernel::tracefs::root().map_err(|e| e.to_string()).and_then(|root| {
+        let path = root.join("available_filter_functions");
+        std::fs::read_to_string(&path).map_err(|e| {
+            let reason = e.raw_os_error().map_or_else(|| e.to_string(), crate::kernel::os_error_text);
+            format!("could not read {}: {reason}", path.display())
+        })
+    });
+    let kallsyms = || std::fs::read_to_string("/proc/kallsyms").map_err(|e| e.to_string());
+    let blacklist = std::fs::read_to_string(KPROBE_BLACKLIST).ok();
+    kprobe_functions(filter_functions, kallsyms, blacklist.as_deref())
 }
 
 const BTF_MAGIC: u16 = 0xeb9f;
@@ -218,33 +238,80 @@ mod tests {
         assert_eq!(f[1], KernelFunction { module: Some("ext4".into()), name: "ext4_sync_fs".into() });
     }
 
-    #[test]
-    fn kallsyms_text_symbols_stand_in_for_the_filter_list() {
-        let text = "\
+    const KALLSYMS: &str = "\
 ffffffff81000000 T _stext
+ffffffff81000000 T _text
 ffffffff81001000 t __pfx_vfs_read
 ffffffff81001010 T vfs_read
 ffffffff81002000 t helper.cold
 ffffffff81003000 d some_data
 ffffffff81004000 W weak_fn
+ffffffff81005000 T __entry_text_start
+ffffffff81006000 T __irqentry_text_end
+ffffffff81007000 T __sched_text_start
+ffffffff81008000 T do_int3
+ffffffff81009000 T oops_end
+ffffffff8100a000 T __cfi_oops_end
+ffffffff8100b000 T _etext
+ffffffff8100c000 T _sinittext
 ffffffffc0000000 t ext4_sync_fs\t[ext4]
 ffffffffc1000000 t bpf_prog_6deef7357e7b4530_sd_fw_ingress\t[bpf]
 ffffffffc2000000 t ftrace_trampoline\t[__builtin__ftrace]
 ";
-        let funcs = parse_kallsyms(text);
-        let names: Vec<(Option<&str>, &str)> = funcs.iter().map(|f| (f.module.as_deref(), f.name.as_str())).collect();
-        assert_eq!(names, [(None, "_stext"), (None, "vfs_read"), (None, "weak_fn"), (Some("ext4"), "ext4_sync_fs")]);
+
+    fn names(funcs: &[KernelFunction]) -> Vec<(Option<&str>, &str)> {
+        funcs.iter().map(|f| (f.module.as_deref(), f.name.as_str())).collect()
+    }
+
+    #[test]
+    fn kallsyms_text_symbols_stand_in_for_the_filter_list() {
+        assert_eq!(
+            names(&parse_kallsyms(KALLSYMS)),
+            [(None, "vfs_read"), (None, "weak_fn"), (None, "do_int3"), (None, "oops_end"), (Some("ext4"), "ext4_sync_fs")]
+        );
         let banned = parse_kprobe_blacklist("0xffffffff81000000-0xffffffff81000010\tdo_int3\n0xffffffffc0000000-0xffffffffc0000010\tmod_fn [m]\n");
         assert!(banned.contains("do_int3") && banned.contains("mod_fn") && banned.len() == 2);
     }
 
     #[test]
+    fn section_markers_are_no_functions() {
+        for m in ["_stext", "_etext", "_text", "_sinittext", "_einittext", "__entry_text_start", "__noinstr_text_end"] {
+            assert!(is_section_marker(m), "{m}");
+        }
+        // Functions whose names merely look alike.
+        for f in ["oops_end", "irq_entries_start", "kernel_fpu_end", "_stext_fn", "__text_poke"] {
+            assert!(!is_section_marker(f), "{f}");
+        }
+    }
+
+    #[test]
+    fn kprobe_functions_prefer_the_filter_list_then_kallsyms() {
+        let blacklist = "0xffffffff81008000-0xffffffff81008010\tdo_int3\n";
+        // The filter list, when readable: kallsyms isn't read, the blacklist still applies.
+        let (funcs, note) =
+            kprobe_functions(Ok("vfs_read\ndo_int3\next4_sync_fs [ext4]\n".into()), || panic!("read kallsyms"), Some(blacklist));
+        assert_eq!(names(&funcs), [(None, "vfs_read"), (Some("ext4"), "ext4_sync_fs")]);
+        assert_eq!(note, None);
+        // Unreadable: kallsyms' functions without the blacklist, and a note saying why.
+        let (funcs, note) = kprobe_functions(Err("could not read X: EPERM".into()), || Ok(KALLSYMS.into()), Some(blacklist));
+        assert_eq!(names(&funcs), [(None, "vfs_read"), (None, "weak_fn"), (None, "oops_end"), (Some("ext4"), "ext4_sync_fs")]);
+        assert_eq!(note.as_deref(), Some("could not read X: EPERM; kernel functions are taken from /proc/kallsyms"));
+        // Neither: no functions, and why.
+        let (funcs, note) = kprobe_functions(Err("no X".into()), || Err("denied".into()), None);
+        assert!(funcs.is_empty());
+        assert_eq!(note.as_deref(), Some("no X; /proc/kallsyms can't be read either: denied"));
+    }
+
+    #[test]
     fn kernel_functions_are_listed_either_way() {
         // From available_filter_functions where it can be read, from kallsyms where it can't:
-        // vfs_read is in both.
+        // vfs_read is in both, section markers in neither.
         let (funcs, note) = traceable_or_kallsyms();
         assert!(funcs.iter().any(|f| f.name == "vfs_read"), "{note:?}");
-        assert_eq!(note.is_some(), traceable().is_err());
+        assert!(!funcs.iter().any(|f| is_section_marker(&f.name)), "{note:?}");
+        let readable = crate::kernel::tracefs::root()
+            .is_ok_and(|r| std::fs::read_to_string(r.join("available_filter_functions")).is_ok());
+        assert_eq!(note.is_some(), !readable);
     }
 
     #[test]

@@ -85,22 +85,15 @@ pub(super) fn kprobe(cx: &Cx<'_>, provider: &str, rest: &[String], diags: &mut D
     let ret = provider == "kretprobe";
     let wild = has_wildcard(&func) || module.as_deref().is_some_and(has_wildcard);
     let funcs: Vec<KernelFunction> = if wild {
-        let all = match cx.types.kernel_functions() {
-            Ok(all) => all,
-            // A kernel without kprobes has no list of traceable functions: expand against the
-            // functions BTF describes instead (a superset), so the script can still be checked
-            // and compiled; attaching fails later on such a kernel anyway.
-            Err(e) => match cx.types.btf_functions() {
-                Ok(all) => {
-                    diags.push(cx.warn(format!(
-                        "{e}; {provider}:{} is expanded against the kernel's BTF functions instead",
-                        display(&module, &func)
-                    )));
-                    all
-                }
-                Err(_) => return Err(cx.err(format!("can't expand {provider}:{}: {e}", display(&module, &func)))),
-            },
-        };
+        // The same list as `btc list`'s (available_filter_functions, else the functions of
+        // /proc/kallsyms, with a warning saying so).
+        let all = cx
+            .types
+            .kernel_functions()
+            .map_err(|e| cx.err(format!("can't expand {provider}:{}: {e}", display(&module, &func))))?;
+        if let Some(note) = cx.types.kernel_functions_note() {
+            diags.push(cx.warn(format!("{note}; {provider}:{} is expanded against them", display(&module, &func))));
+        }
         let m = matching(&all, &module, &func);
         if m.is_empty() {
             return Err(cx.err(format!("no kernel functions match {}", display(&module, &func))));
