@@ -48,15 +48,18 @@ pub struct Diagnostic {
     pub notes: Vec<(Span, String)>,
     /// A suggestion shown after the source excerpt.
     pub hint: Option<String>,
+    /// A problem in the C preamble or its headers, which bpftrace reports in clang's words
+    /// (`error:`, lowercase, whatever the style).
+    pub c_source: bool,
 }
 
 impl Diagnostic {
     pub fn error(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, message: message.into(), span, notes: vec![], hint: None }
+        Diagnostic { severity: Severity::Error, message: message.into(), span, notes: vec![], hint: None, c_source: false }
     }
 
     pub fn warning(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, message: message.into(), span, notes: vec![], hint: None }
+        Diagnostic { severity: Severity::Warning, message: message.into(), span, notes: vec![], hint: None, c_source: false }
     }
 
     pub fn with_note(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
@@ -66,6 +69,12 @@ impl Diagnostic {
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Marks a problem of the C preamble or a header (see [`Diagnostic::c_source`]).
+    pub fn in_c_source(mut self) -> Diagnostic {
+        self.c_source = true;
         self
     }
 }
@@ -132,6 +141,7 @@ const EXCERPT_WIDTH: usize = 120;
 
 fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic, style: Style) {
     let (line, col) = line_col(source, d.span.start);
+    let style = if d.c_source { Style::Btc } else { style };
     let kind = match (d.severity, style) {
         (Severity::Error, Style::Btc) => "error",
         (Severity::Warning, Style::Btc) => "warning",

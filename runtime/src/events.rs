@@ -112,7 +112,7 @@ impl Printer {
     fn render_format(&self, index: u32, payload: &[u8], maps: &dyn MapReader) -> Result<Vec<u8>, RuntimeError> {
         let (format, args_ty) = self.formats.get(index as usize).ok_or(EventError::BadFormat(index))?;
         let decoded = decode(args_ty, payload).map(|mut v| {
-            self.trailer.apply(&mut v);
+            self.trailer.apply(args_ty, &mut v);
             v
         });
         let mut args = match decoded {

@@ -165,21 +165,30 @@ impl Trailer {
     }
 
     /// Appends the trailer to the format arguments of `args` (a tuple of the arguments, or
-    /// the only one) that are strings of BPFTRACE_STRLEN - 1 bytes.
-    pub fn apply(&self, args: &mut Value) {
+    /// the only one, laid out as `ty`) that are strings of BPFTRACE_STRLEN - 1 bytes in a
+    /// buffer no larger than BPFTRACE_STRLEN, so possibly cut. A string whose buffer is larger
+    /// (the `probe` and `func` names, which bpftrace 0.20 prints whole, never as strings that
+    /// could have been cut) gets none.
+    pub fn apply(&self, ty: &Ty, args: &mut Value) {
         if self.strlen == 0 || self.text.is_empty() {
             return;
         }
-        let mark = |v: &mut Value| {
+        let mark = |ty: &Ty, v: &mut Value| {
+            let can_be_cut = match ty {
+                Ty::Str { len } => *len <= self.strlen,
+                _ => false,
+            };
             if let Value::Str(s) = v {
-                if s.len() + 1 == self.strlen as usize {
+                if can_be_cut && s.len() + 1 == self.strlen as usize {
                     s.extend_from_slice(&self.text);
                 }
             }
         };
-        match args {
-            Value::Tuple(items) => items.iter_mut().for_each(mark),
-            other => mark(other),
+        match (ty, args) {
+            (Ty::Tuple { fields, .. }, Value::Tuple(items)) => {
+                items.iter_mut().zip(fields).for_each(|(v, f)| mark(&f.ty, v))
+            }
+            (ty, other) => mark(ty, other),
         }
     }
 }
@@ -405,13 +414,18 @@ mod tests {
             Value::Int(Int::signed(1)),
             Value::Tuple(vec![Value::Str(b"xyz".to_vec())]),
         ]);
-        t.apply(&mut v);
+        let s4 = Ty::Str { len: 4 };
+        let ty = Ty::tuple(vec![s4.clone(), s4.clone(), Ty::Str { len: 8 }, Ty::I64, Ty::tuple(vec![s4.clone()])]);
+        t.apply(&ty, &mut v);
         assert_eq!(text(&v), "(abc.., ab, abcdefg, 1, (xyz))");
         let mut s = Value::Str(b"abc".to_vec());
-        Trailer { strlen: 4, text: vec![] }.apply(&mut s);
-        Trailer::none().apply(&mut s);
+        Trailer { strlen: 4, text: vec![] }.apply(&s4, &mut s);
+        Trailer::none().apply(&s4, &mut s);
         assert_eq!(text(&s), "abc");
-        t.apply(&mut s);
+        // A name in a buffer larger than BPFTRACE_STRLEN (probe, func) was never cut.
+        t.apply(&Ty::Str { len: 5 }, &mut s);
+        assert_eq!(text(&s), "abc");
+        t.apply(&s4, &mut s);
         assert_eq!(text(&s), "abc..");
     }
 

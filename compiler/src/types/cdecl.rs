@@ -95,7 +95,7 @@ pub fn build(pre: &Preprocessed, preamble: &[PreambleItem], db: &TypeDb<'_>) -> 
         for (pos, msg) in parse_declarations_with(toks, &mut types, db, true, redefined.is_none()) {
             let len = toks.iter().find(|t| t.pos == pos).map_or(1, |t| t.text.len());
             let missing_type = msg.starts_with("field has incomplete type") || msg.starts_with("unknown type name");
-            let mut d = Diagnostic::error(Span::new(pos as usize, pos as usize + len), msg);
+            let mut d = Diagnostic::error(Span::new(pos as usize, pos as usize + len), msg).in_c_source();
             if let Some(r) = redefined.as_ref().filter(|_| missing_type) {
                 d = d.with_hint(format!(
                     "the preamble redefines {r}, a kernel type: its definitions then take no types from kernel BTF"
@@ -131,7 +131,7 @@ fn redefines_kernel_struct(toks: &[Token], db: &TypeDb<'_>) -> Option<String> {
 /// kernel headers when there is no kernel BTF to stand in for them.
 pub fn directive_diagnostics(pre: &Preprocessed, db: &TypeDb<'_>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> =
-        pre.errors.iter().map(|(s, e, m)| Diagnostic::error(Span::new(*s as usize, *e as usize), m.clone())).collect();
+        pre.errors.iter().map(|(s, e, m)| Diagnostic::error(Span::new(*s as usize, *e as usize), m.clone()).in_c_source()).collect();
     if !pre.kernel_headers.is_empty() && !db.has_kernel_btf() {
         for (name, (s, e)) in &pre.kernel_headers {
             out.push(
@@ -144,6 +144,7 @@ pub fn directive_diagnostics(pre: &Preprocessed, db: &TypeDb<'_>) -> Vec<Diagnos
         let (s, e) = span.unwrap_or((0, 0));
         out.push(
             Diagnostic::error(Span::new(s as usize, e as usize), format!("'{name}' file not found"))
+                .in_c_source()
                 .with_hint("headers are searched in the -I directories, /usr/local/include, /usr/include and the kernel's source tree"),
         );
     }

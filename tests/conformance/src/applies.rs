@@ -51,7 +51,10 @@ pub fn not_applicable(
     }
     // A test that expects the tool to fail (WILL_FAIL) checks an error reported before
     // anything is attached (a banned probe, a bad argument): it needs no probe support.
-    let needs = if t.will_fail { Vec::new() } else { probe_needs(program_text) };
+    let mut needs = if t.will_fail { Vec::new() } else { probe_needs(program_text) };
+    if is_listing(program_text) && listing_needs_kprobes(&t.expect) && !needs.contains(&Need::Kprobes) {
+        needs.push(Need::Kprobes);
+    }
     for need in needs {
         let (have, what) = match need {
             Need::Kprobes => (m.kprobes, "kprobes"),
@@ -65,12 +68,24 @@ pub fn not_applicable(
     None
 }
 
+fn is_listing(text: &str) -> bool {
+    text.split_whitespace().any(|w| w == "-l" || w == "-lv" || w == "-vl")
+}
+
+/// Whether a listing's expected output names kprobes (`kprobe`, `kretprobe:`): the kernel
+/// functions a kernel without kprobes lists are not what such a test expects (bpftrace lists
+/// them from available_filter_functions; a kernel built without kprobes has none of the kprobe
+/// subsystem's own functions either). Hardware events are listed without a PMU.
+fn listing_needs_kprobes(expect: &str) -> bool {
+    expect.contains("kprobe") || expect.contains("kretprobe")
+}
+
 /// The kernel facilities the attach points in `text` need. A probe type counts where it
 /// stands as an attach point would: after the start, a blank, a quote or punctuation, and
 /// followed by `:` and a name, a wildcard or a path. Listing (`-l`) needs nothing attached.
 pub fn probe_needs(text: &str) -> Vec<Need> {
     let mut needs = Vec::new();
-    if text.split_whitespace().any(|w| w == "-l" || w == "-lv" || w == "-vl") {
+    if is_listing(text) {
         return needs;
     }
     let bytes = text.as_bytes();
@@ -170,6 +185,14 @@ mod tests {
             not_applicable(&t, &m, "kprobe:f { }", |_| true).as_deref(),
             Some("this kernel has no kprobes")
         );
+        let mut listing = test("");
+        listing.expect = "kprobe:".into();
+        assert_eq!(
+            not_applicable(&listing, &m, "{{BPFTRACE}} -l 'kprobe:*'", |_| true).as_deref(),
+            Some("this kernel has no kprobes")
+        );
+        listing.expect = "hardware:cpu".into();
+        assert_eq!(not_applicable(&listing, &m, "{{BPFTRACE}} -l 'hardware:*'", |_| true), None);
         t.will_fail = true;
         assert_eq!(not_applicable(&t, &m, "kretprobe:f { }", |_| true), None);
         t.will_fail = false;
