@@ -19,16 +19,10 @@ pub enum Var {
     StartNs = 1,
     /// `nsecs(sw_tai)`: CLOCK_TAI minus CLOCK_BOOTTIME, in nanoseconds, when tracing started.
     TaiOffset = 2,
-    /// Set (by the BPF side) when a probe calls `exit()`: from then on every probe but END
-    /// returns at once, so nothing that fires between `exit()` and the detach changes a map or
-    /// prints. Objects made before this slot existed have [`VARS_SLOTS_V1`] slots.
-    Exited = 3,
 }
 
 /// Number of slots of [`VARS_MAP`].
-pub const VARS_SLOTS: u32 = 4;
-/// Number of slots of [`VARS_MAP`] in objects made before [`Var::Exited`].
-pub const VARS_SLOTS_V1: u32 = 3;
+pub const VARS_SLOTS: u32 = 3;
 
 /// The word after a user address or stack id (`usym`, `ustack`): the PID in the low 32 bits,
 /// and the index of the probe that recorded it in [`crate::Metadata::probes`], plus one, in

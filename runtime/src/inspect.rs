@@ -4,7 +4,7 @@
 
 use crate::kernel::object::{open_facts, MapFacts, ProgramFacts};
 use crate::RuntimeError;
-use btc_bpfprog::runtime::{VARS_MAP, VARS_SLOTS, VARS_SLOTS_V1};
+use btc_bpfprog::runtime::{VARS_MAP, VARS_SLOTS};
 use btc_bpfprog::{hist_bucket_offset, MapValue, Metadata, ProbeKind, FULL_MAP, LOST_MAP, RINGBUF_MAP, SKB_MAP};
 
 pub use crate::kernel::object::{MapFacts as MapReport, ProgramFacts as ProgramReport};
@@ -105,7 +105,7 @@ pub fn check(meta: &Metadata, programs: &[ProgramFacts], maps: &[MapFacts]) -> R
     check_counter(maps, LOST_MAP, BPF_MAP_TYPE_PERCPU_ARRAY, 1..=u32::MAX)?;
     let user_maps = u32::try_from(meta.maps.len()).unwrap_or(u32::MAX).max(1);
     check_counter(maps, FULL_MAP, BPF_MAP_TYPE_PERCPU_ARRAY, 1..=user_maps)?;
-    check_counter(maps, VARS_MAP, BPF_MAP_TYPE_ARRAY, VARS_SLOTS_V1..=VARS_SLOTS)?;
+    check_counter(maps, VARS_MAP, BPF_MAP_TYPE_ARRAY, VARS_SLOTS..=VARS_SLOTS)?;
     if !meta.pcaps.is_empty() && map(maps, SKB_MAP).is_none_or(|m| m.map_type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
         return Err(format!("it writes pcap files but has no perf event array {SKB_MAP}"));
     }

@@ -19,9 +19,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
             "printf" => self.printf(args),
             "reg" => self.reg_call(args),
             "exit" => {
-                if !matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::End) {
-                    self.write_var(btc_bpfprog::runtime::Var::Exited, 1)?;
-                }
                 let buf = self.event_buffer(0, ActionKind::Exit, 0)?;
                 self.emit_event(buf, HDR)?;
                 // exit() ends the probe: nothing after it runs.

@@ -79,8 +79,7 @@ pub(crate) fn define_maps<'ctx>(
     // The Debug form of the AST names every builtin as `Builtin("name")`: a cheap, exact test.
     let ast = format!("{:?}", prog.probes);
     // `sw_tai` is only valid as the argument of nsecs(), whose value adds the TAI offset.
-    let uses_vars = ["cpid", "elapsed", "sw_tai"].iter().any(|b| ast.contains(&format!("Builtin({b:?})")))
-        || calls_exit(prog);
+    let uses_vars = ["cpid", "elapsed", "sw_tai"].iter().any(|b| ast.contains(&format!("Builtin({b:?})")));
     let vars = uses_vars.then(|| {
         define_map(
             runtime::VARS_MAP,
@@ -88,12 +87,6 @@ pub(crate) fn define_maps<'ctx>(
         )
     });
     RuntimeMaps { vars, stacks }
-}
-
-/// Whether the program calls `exit()` (then it has [`runtime::VARS_MAP`], whose
-/// [`runtime::Var::Exited`] slot stops the probes from the moment one calls it).
-pub(crate) fn calls_exit(prog: &crate::ast::Program) -> bool {
-    format!("{:?}", prog.probes).contains("Call { name: \"exit\"")
 }
 
 fn string_literal(e: &Expr) -> Option<&str> {
@@ -246,41 +239,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.build_unconditional_branch(join).map_err(llvm_err)?;
         self.b.position_at_end(join);
         self.load_i64(out)
-    }
-
-    /// Sets slot `var` of [`runtime::VARS_MAP`] to `value`.
-    pub(crate) fn write_var(&mut self, var: runtime::Var, value: u64) -> R<()> {
-        let map = self.m.rt.vars.ok_or_else(|| llvm_err("no vars map"))?.as_pointer_value();
-        let key = self.alloca_bytes(4, "var_key")?;
-        self.b.build_store(key, self.m.context.i32_type().const_int(var as u64, false)).map_err(llvm_err)?;
-        let r = self.helper(helper::MAP_LOOKUP_ELEM, &[map.into(), key.into()])?;
-        let p = self.to_ptr(r)?;
-        let found = self.new_block("var_set");
-        let join = self.new_block("var_set_join");
-        let is_null = self.b.build_is_null(p, "var_null").map_err(llvm_err)?;
-        self.b.build_conditional_branch(is_null, join, found).map_err(llvm_err)?;
-        self.b.position_at_end(found);
-        self.store_i64(p, self.u64c(value))?;
-        self.b.build_unconditional_branch(join).map_err(llvm_err)?;
-        self.b.position_at_end(join);
-        Ok(())
-    }
-
-    /// Returns at once when a probe has called `exit()` (every probe but END, in programs that
-    /// call it): what fires between `exit()` and the detach must not change what is printed.
-    pub(crate) fn return_if_exited(&mut self) -> R<()> {
-        if self.m.rt.vars.is_none() || !self.m.calls_exit || matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::End) {
-            return Ok(());
-        }
-        let v = self.read_var(runtime::Var::Exited)?;
-        let exited = self.b.build_int_compare(inkwell::IntPredicate::NE, v, self.u64c(0), "exited").map_err(llvm_err)?;
-        let stop = self.new_block("exited");
-        let go = self.new_block("not_exited");
-        self.b.build_conditional_branch(exited, stop, go).map_err(llvm_err)?;
-        self.b.position_at_end(stop);
-        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
-        self.b.position_at_end(go);
-        Ok(())
     }
 
     /// `kstack` / `ustack`: the stack id from bpf_get_stackid (and the PID for user stacks).

@@ -83,7 +83,6 @@ pub(crate) fn generate<'a, 'ctx>(
             f.vars.insert(var.clone(), slot);
         }
 
-        f.return_if_exited()?;
         f.probe_prologue()?;
         if let Some(pred) = &probe.predicate {
             let v = f.expr(pred)?;

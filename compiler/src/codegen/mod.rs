@@ -110,8 +110,6 @@ pub(crate) struct ModuleCx<'ctx> {
     /// The index in [`bp::Metadata::probes`] of the program being generated (user stacks and
     /// symbols record it, see [`btc_bpfprog::runtime::user_pid_word`]).
     pub probe_index: u32,
-    /// The program calls `exit()` (see [`calls_runtime::calls_exit`]).
-    pub calls_exit: bool,
 }
 
 impl<'ctx> ModuleCx<'ctx> {
@@ -279,7 +277,6 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         full: None,
         skb: calls_skb::SkbOutputs::default(),
         probe_index: 0,
-        calls_exit: calls_runtime::calls_exit(prog),
     };
     let mut probes = Vec::new();
     for (i, inst) in analysis.instances.iter().enumerate() {
