@@ -40,6 +40,15 @@ pub const JUDGED: &[Judged] = &[
                  loop) and expects `func uprobeFunction1` since; btc names the function, checked by \
                  v020_listing's uprobe_in_another_mount_namespace_names_its_function",
     },
+    Judged {
+        test: "json-output.histogram-finegrain",
+        when: Condition::Always,
+        reason: "counts the samples of a 100 us interval probe up to exit(), so it passes only when \
+                 the tool detaches within 100 us of exit() (bpftrace 0.20 keeps running probes \
+                 until it detaches, and intcast's `Sum casted retval` relies on that); upstream \
+                 called it flaky and fills the histogram in a BEGIN loop since (commit 3691e7157); \
+                 btc's JSON of hist(n, k) is checked by compat_json's json_hist_with_bucket_bits",
+    },
 ];
 
 /// Why `test` doesn't apply to `m`, if it is judged so.
