@@ -1,5 +1,6 @@
 //! Whether a test applies to this machine, and if not, why. Upstream's own conditions come
-//! first, in its engine's order (MIN_KERNEL, MAX_KERNEL, REQUIRES, REQUIRES_FEATURE); ARCH
+//! first, in its engine's order (MIN_KERNEL, MAX_KERNEL, SKIP_IF_ENV_HAS (0.26, against the
+//! runner's own environment), REQUIRES, REQUIRES_FEATURE); ARCH
 //! follows (upstream drops such tests silently; they are listed here). Then the probe types a
 //! test attaches that this kernel can't attach at all: kprobes, fentry and hardware counters.
 //! Upstream's suite assumes a kernel that has them; on one without them, such a test can only
@@ -31,6 +32,11 @@ pub fn not_applicable(
     if !t.max_kernel.is_empty() && compare_versions(&t.max_kernel, &m.kernel) == Ordering::Less {
         return Some(format!("needs kernel {} or earlier", t.max_kernel));
     }
+    if let Some((k, v)) = &t.skip_if_env_has {
+        if std::env::var(k).unwrap_or_default() == *v {
+            return Some(format!("disabled by the environment ({k}={v})"));
+        }
+    }
     for r in &t.requires {
         if !requires_ok(r) {
             return Some(format!("REQUIRES failed: {r}"));
@@ -52,7 +58,8 @@ pub fn not_applicable(
     // A test that expects the tool to fail (WILL_FAIL) checks an error reported before
     // anything is attached (a banned probe, a bad argument): it needs no probe support.
     let mut needs = if t.will_fail { Vec::new() } else { probe_needs(program_text) };
-    if is_listing(program_text) && listing_needs_kprobes(&t.expect) && !needs.contains(&Need::Kprobes) {
+    let expected: Vec<&str> = t.expects.iter().map(|e| e.text.as_str()).collect();
+    if is_listing(program_text) && listing_needs_kprobes(&expected.join("\n")) && !needs.contains(&Need::Kprobes) {
         needs.push(Need::Kprobes);
     }
     for need in needs {
@@ -124,6 +131,7 @@ pub fn probe_needs(text: &str) -> Vec<Need> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::{Expect, ExpectMode};
 
     fn machine() -> Machine {
         let mut m = Machine {
@@ -175,6 +183,14 @@ mod tests {
         t.not_features.insert("btf".into());
         assert_eq!(not_applicable(&t, &m, "", |_| true).as_deref(), Some("feature btf present"));
         t.not_features.clear();
+        t.skip_if_env_has = Some(("BTC_CONFORMANCE_NEVER_SET".into(), "".into()));
+        assert_eq!(
+            not_applicable(&t, &m, "", |_| true).as_deref(),
+            Some("disabled by the environment (BTC_CONFORMANCE_NEVER_SET=)")
+        );
+        t.skip_if_env_has = Some(("BTC_CONFORMANCE_NEVER_SET".into(), "true".into()));
+        assert_eq!(not_applicable(&t, &m, "", |_| true), None);
+        t.skip_if_env_has = None;
         t.arch = vec!["aarch64".into(), "ppc64le".into()];
         assert_eq!(
             not_applicable(&t, &m, "", |_| true).as_deref(),
@@ -186,12 +202,12 @@ mod tests {
             Some("this kernel has no kprobes")
         );
         let mut listing = test("");
-        listing.expect = "kprobe:".into();
+        listing.expects = vec![Expect { mode: ExpectMode::Regex, text: "kprobe:".into() }];
         assert_eq!(
             not_applicable(&listing, &m, "{{BPFTRACE}} -l 'kprobe:*'", |_| true).as_deref(),
             Some("this kernel has no kprobes")
         );
-        listing.expect = "hardware:cpu".into();
+        listing.expects[0].text = "hardware:cpu".into();
         assert_eq!(not_applicable(&listing, &m, "{{BPFTRACE}} -l 'hardware:*'", |_| true), None);
         t.will_fail = true;
         assert_eq!(not_applicable(&t, &m, "kretprobe:f { }", |_| true), None);

@@ -2,6 +2,7 @@
 //! (except the features `REQUIRES_FEATURE` names, which upstream's engine reads from the
 //! tool's `--info`, and so do we).
 
+use crate::engine::Dialect;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,7 +24,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn probe(info_output: &str) -> Machine {
+    pub fn probe(info_output: &str, dialect: Dialect) -> Machine {
         let uts = uname();
         Machine {
             arch: uts.0.to_lowercase(),
@@ -33,7 +34,7 @@ impl Machine {
                 || Path::new("/sys/kernel/debug/tracing/kprobe_events").exists(),
             fentry: crate::bpf::fentry_loads(),
             hardware_pmu: hardware_counter_opens(),
-            features: features_from_info(info_output),
+            features: features_from_info(info_output, dialect),
         }
     }
 }
@@ -72,36 +73,13 @@ fn hardware_counter_opens() -> bool {
 }
 
 /// Reads `--info` as upstream's engine does: a feature is present when its `NAME: yes` line is.
-pub fn features_from_info(info: &str) -> BTreeMap<String, bool> {
-    let has = |s: &str| info.contains(s);
-    let mut f = BTreeMap::new();
-    let mut set = |k: &str, v: bool| {
-        f.insert(k.to_string(), v);
-    };
-    set("loop", has("Loop support: yes"));
-    set("probe_read_kernel", has("probe_read_kernel: yes"));
-    set("btf", has("btf: yes"));
-    set("kfunc", has("kfunc: yes"));
-    set("dpath", has("dpath: yes"));
-    set(
-        "uprobe_refcount",
-        has("uprobe refcount (depends on Build:bcc bpf_attach_uprobe refcount): yes"),
-    );
-    set("signal", has("send_signal: yes"));
-    set("iter:task", has("iter:task: yes"));
-    set("iter:task_file", has("iter:task_file: yes"));
-    set("iter:task_vma", has("iter:task_vma: yes"));
-    set("libpath_resolv", has("bcc library path resolution: yes"));
-    set("dwarf", has("libdw (DWARF support): yes"));
-    set("kprobe_multi", has("kprobe_multi: yes"));
-    set("uprobe_multi", has("uprobe_multi: yes"));
-    // bpftrace's separate ahead-of-time runtime: btc has none (its objects run with `btc run`).
-    set("aot", false);
-    set("skboutput", has("skboutput: yes"));
-    set("get_tai_ns", has("get_ktime_ns: yes"));
-    set("get_func_ip", has("get_func_ip: yes"));
-    set("jiffies64", has("jiffies64: yes"));
-    f
+/// The names, and the line each looks for, are the engine's (`dialect`).
+pub fn features_from_info(info: &str, dialect: Dialect) -> BTreeMap<String, bool> {
+    dialect
+        .features()
+        .iter()
+        .map(|(name, line)| (name.to_string(), line.is_some_and(|l| info.contains(l))))
+        .collect()
 }
 
 /// Compares kernel versions as Python's `LooseVersion` does for them: numbers as numbers,
@@ -180,12 +158,16 @@ mod tests {
     #[test]
     fn features_are_read_from_yes_lines() {
         let info = "  btf: yes\n  kfunc: no\n  Loop support: yes\n  uprobe_multi: yes\n";
-        let f = features_from_info(info);
+        let f = features_from_info(info, Dialect::V020);
         assert_eq!(f["btf"], true);
         assert_eq!(f["kfunc"], false);
         assert_eq!(f["loop"], true);
         assert_eq!(f["uprobe_multi"], true);
         assert_eq!(f["aot"], false);
         assert_eq!(f["dwarf"], false);
+        let f = features_from_info("  fentry: yes\n  iter: yes\n", Dialect::V026);
+        assert_eq!(f["fentry"], true);
+        assert_eq!(f["iter"], true);
+        assert!(!f.contains_key("kfunc"));
     }
 }

@@ -3,11 +3,15 @@
 //!
 //! ```text
 //! btc-conformance --upstream DIR [--btc PATH] [--work DIR] [--filter REGEX] [--verbose]
-//!                 [--results FILE] [--list]
+//!                 [--results FILE] [--list] [--objects] [--no-verify-llvm-ir]
 //! ```
+//!
+//! The checkout's test engine (0.20's or 0.26's, see `engine.rs`) decides how its tests are
+//! read, built for and run.
 
 mod applies;
 mod bpf;
+mod engine;
 mod exec;
 mod expect;
 mod judged;
@@ -17,6 +21,8 @@ mod prepare;
 mod pyre;
 mod report;
 mod suite;
+mod suite026;
+mod testprogs026;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -30,10 +36,11 @@ struct Options {
     results: Option<PathBuf>,
     list: bool,
     objects: bool,
+    no_verify: bool,
 }
 
 const USAGE: &str = "usage: btc-conformance --upstream DIR [--btc PATH] [--work DIR] \
-[--filter REGEX] [--verbose] [--results FILE] [--list] [--objects]
+[--filter REGEX] [--verbose] [--results FILE] [--list] [--objects] [--no-verify-llvm-ir]
 
   --upstream DIR   a checkout of upstream bpftrace (a tag's tree, or its tests/ directory)
   --btc PATH       the btc binary to test (default: btc next to this program)
@@ -43,7 +50,13 @@ const USAGE: &str = "usage: btc-conformance --upstream DIR [--btc PATH] [--work 
   --results FILE   one line per test: SUITE.NAME, outcome, reason (tab-separated)
   --list           list the tests and whether they apply, without running them
   --objects        run every test through an object: `btc compile` gets the script (and -I,
-                   --include), `btc run x.o` every other option and the positional parameters";
+                   --include), `btc run x.o` every other option and the positional parameters
+  --no-verify-llvm-ir
+                   0.26 engine: don't add the `--verify-llvm-ir` option its engine gives the tool
+                   (to measure a tool that doesn't take that option yet)
+
+The checkout's engine (bpftrace 0.20's or 0.26's) is recognised from its tests/runtime/engine;
+BTC_COMPAT, when set, is passed on to the tool.";
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -59,6 +72,7 @@ fn parse_args() -> Result<Options, String> {
         results: None,
         list: false,
         objects: false,
+        no_verify: false,
     };
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -71,6 +85,7 @@ fn parse_args() -> Result<Options, String> {
             "--verbose" | "-v" => o.verbose = true,
             "--list" => o.list = true,
             "--objects" => o.objects = true,
+            "--no-verify-llvm-ir" => o.no_verify = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -128,14 +143,22 @@ fn program_text(t: &suite::Test, dir: &Path) -> String {
     }
 }
 
+/// Every command a test runs, for finding the programs it uses.
+fn all_commands(t: &suite::Test, program_text: &str) -> String {
+    let mut all = vec![program_text, &t.after, &t.setup, &t.cleanup];
+    all.extend(t.befores.iter().map(String::as_str));
+    all.join("\n")
+}
+
 fn run(o: &Options) -> Result<bool, String> {
     let filter = match &o.filter {
         Some(f) => Some(fancy_regex::Regex::new(f).map_err(|e| format!("--filter: {e}"))?),
         None => None,
     };
     let tests_dir = prepare::upstream_tests_dir(&o.upstream)?;
-    let suites = suite::read_suites(&tests_dir.join("runtime"))?;
-    let layout = prepare::prepare(&o.upstream, &o.work, &o.btc)?;
+    let dialect = engine::detect(&tests_dir)?;
+    let suites = suite::read_suites(&tests_dir.join("runtime"), dialect)?;
+    let layout = prepare::prepare(&o.upstream, &o.work, &o.btc, dialect)?;
     let work = layout.work.clone();
 
     let info = Command::new(&layout.bpftrace)
@@ -146,7 +169,11 @@ fn run(o: &Options) -> Result<bool, String> {
             String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
         })
         .unwrap_or_default();
-    let machine = machine::Machine::probe(&info);
+    let machine = machine::Machine::probe(&info, dialect);
+    let settings = exec::Settings {
+        verify_llvm_ir: !o.no_verify,
+        forward_env: std::env::var("BTC_COMPAT").map(|v| vec![("BTC_COMPAT".into(), v)]).unwrap_or_default(),
+    };
     // The command tests call as `{{BPFTRACE}}`: btc, or in objects mode the shim beside it.
     let tool = if o.objects {
         let dir = work.join("objbin");
@@ -161,10 +188,13 @@ fn run(o: &Options) -> Result<bool, String> {
         layout.bpftrace.clone()
     };
     println!(
-        "upstream: {}\nbtc: {}{}\nmachine: {} {}; kprobes {}, fentry {}, hardware PMU {}\n",
+        "upstream: {}\nengine: {}{}\nbtc: {}{}{}\nmachine: {} {}; kprobes {}, fentry {}, hardware PMU {}\n",
         layout.upstream_tests.display(),
+        dialect.describe(),
+        if dialect == engine::Dialect::V026 && o.no_verify { "; without --verify-llvm-ir" } else { "" },
         o.btc.display(),
         if o.objects { " (through objects)" } else { "" },
+        settings.forward_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>(),
         machine.arch,
         machine.kernel,
         yes(machine.kprobes),
@@ -193,8 +223,14 @@ fn run(o: &Options) -> Result<bool, String> {
                     .status()
                     .is_ok_and(|s| s.success())
             };
+            // The judgements are about the 0.20 tree's tests.
             let reason = applies::not_applicable(t, &machine, &text, requires_ok)
-                .or_else(|| judged::judged_inapplicable(&full, &machine));
+                .or_else(|| layout.unbuilt_in(&all_commands(t, &text)))
+                .or_else(|| {
+                    (dialect == engine::Dialect::V020)
+                        .then(|| judged::judged_inapplicable(&full, &machine))
+                        .flatten()
+                });
             if let Some(reason) = reason {
                 println!("[  N/A   ] {full} ({reason})");
                 report.add(suite, &full, report::Status::NotApplicable(reason));
@@ -204,7 +240,7 @@ fn run(o: &Options) -> Result<bool, String> {
                 println!("[ APPLIES] {full}");
                 continue;
             }
-            let r = exec::run(t, &work, &tool);
+            let r = exec::run(t, &work, &tool, &settings);
             let secs = r.elapsed.as_secs_f64();
             let status = match &r.outcome {
                 exec::Outcome::Passed => {
@@ -222,7 +258,9 @@ fn run(o: &Options) -> Result<bool, String> {
             };
             if o.verbose && !matches!(status, report::Status::Passed) {
                 println!("\tcommand: {}", r.command);
-                println!("\texpected ({:?}): {}", t.expect_mode, t.expect);
+                for e in &t.expects {
+                    println!("\texpected ({:?}): {}", e.mode, e.text.replace('\n', "\n\t  "));
+                }
                 for line in r.output.lines() {
                     println!("\t| {line}");
                 }

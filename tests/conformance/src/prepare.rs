@@ -1,8 +1,11 @@
 //! The directory tests run in, laid out as upstream's build tree lays out its `tests`
 //! directory: `runtime/` (upstream's, linked), `testprogs/` and `testlibs/` (built here from
-//! upstream's sources, as its CMake files build them: `-g -O0`, programs without PIE, the
-//! libraries shared and not executable), and `bin/bpftrace`, the tool under test.
+//! upstream's sources, as its CMake files build them: for 0.20 `-g -O0`, programs without PIE,
+//! the libraries shared and not executable; for 0.26 see `testprogs026.rs`), and
+//! `bin/bpftrace`, the tool under test. The tree the programs were built from is recorded in
+//! `.upstream`; another tree's are rebuilt from scratch.
 
+use crate::engine::Dialect;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,6 +16,22 @@ pub struct Layout {
     pub work: PathBuf,
     /// `work/bin/bpftrace`.
     pub bpftrace: PathBuf,
+    /// Test programs that could not be built here (path relative to `work`, why): the tests
+    /// that use them don't apply.
+    pub unbuilt: Vec<(String, String)>,
+}
+
+impl Layout {
+    /// Why a test whose commands read `text` can't run: it uses a program not built here.
+    pub fn unbuilt_in(&self, text: &str) -> Option<String> {
+        self.unbuilt.iter().find_map(|(path, why)| {
+            let used = text.match_indices(path.as_str()).any(|(i, _)| {
+                let next = text[i + path.len()..].chars().next();
+                !next.is_some_and(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            });
+            used.then(|| format!("{path} not built: {why}"))
+        })
+    }
 }
 
 /// Finds the `tests` directory of an upstream checkout given its root or the directory itself.
@@ -28,10 +47,17 @@ pub fn upstream_tests_dir(given: &Path) -> Result<PathBuf, String> {
     ))
 }
 
-pub fn prepare(upstream: &Path, work: &Path, btc: &Path) -> Result<Layout, String> {
+pub fn prepare(upstream: &Path, work: &Path, btc: &Path, dialect: Dialect) -> Result<Layout, String> {
     let upstream_tests = std::fs::canonicalize(upstream_tests_dir(upstream)?)
         .map_err(|e| format!("{}: {e}", upstream.display()))?;
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
+    let stamp = work.join(".upstream");
+    let source = upstream_tests.display().to_string();
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(source.as_str()) {
+        for d in ["testprogs", "testlibs"] {
+            let _ = std::fs::remove_dir_all(work.join(d));
+        }
+    }
     for d in ["bin", "testprogs", "testlibs"] {
         std::fs::create_dir_all(work.join(d)).map_err(|e| io(&work.join(d), e))?;
     }
@@ -47,9 +73,16 @@ pub fn prepare(upstream: &Path, work: &Path, btc: &Path) -> Result<Layout, Strin
     let bpftrace = work.join("bin/bpftrace");
     let _ = std::fs::remove_file(&bpftrace);
     std::os::unix::fs::symlink(&btc, &bpftrace).map_err(|e| io(&bpftrace, e))?;
-    build_testlibs(&upstream_tests.join("testlibs"), &work.join("testlibs"))?;
-    build_testprogs(&upstream_tests, &work.join("testprogs"), &work.join("testlibs"))?;
-    Ok(Layout { upstream_tests, work: work.to_path_buf(), bpftrace })
+    let mut unbuilt = Vec::new();
+    match dialect {
+        Dialect::V020 => {
+            build_testlibs(&upstream_tests.join("testlibs"), &work.join("testlibs"))?;
+            build_testprogs(&upstream_tests, &work.join("testprogs"), &work.join("testlibs"))?;
+        }
+        Dialect::V026 => unbuilt = crate::testprogs026::build(&upstream_tests, work)?,
+    }
+    std::fs::write(&stamp, &source).map_err(|e| io(&stamp, e))?;
+    Ok(Layout { upstream_tests, work: work.to_path_buf(), bpftrace, unbuilt })
 }
 
 /// `-DHAVE_SYSTEMTAP_SYS_SDT_H` where the compiler finds `<sys/sdt.h>` (upstream's CMake
@@ -80,7 +113,7 @@ fn sdt_header_found() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn c_sources(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn c_sources(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -90,11 +123,11 @@ fn c_sources(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn stem(p: &Path) -> String {
+pub fn stem(p: &Path) -> String {
     p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn up_to_date(out: &Path, inputs: &[&Path]) -> bool {
+pub fn up_to_date(out: &Path, inputs: &[&Path]) -> bool {
     let Ok(built) = std::fs::metadata(out).and_then(|m| m.modified()) else {
         return false;
     };
@@ -103,7 +136,7 @@ fn up_to_date(out: &Path, inputs: &[&Path]) -> bool {
         .all(|i| std::fs::metadata(i).and_then(|m| m.modified()).is_ok_and(|t| t <= built))
 }
 
-fn gcc(args: &[String], what: &str) -> Result<(), String> {
+pub fn gcc(args: &[String], what: &str) -> Result<(), String> {
     let out = Command::new("gcc")
         .args(args)
         .output()

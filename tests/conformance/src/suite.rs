@@ -1,45 +1,49 @@
 //! Reading upstream's runtime test files: one file per suite, one test per paragraph.
 //!
-//! The rules are those of bpftrace v0.20's test engine: a line starting with `#` is ignored, a
-//! blank line ends a test (so does the file's end), the first word of a line is its directive
-//! and the rest, with runs of whitespace collapsed to one space, is its value. `EXPECT`,
-//! `EXPECT_FILE` and `EXPECT_JSON` set the one expectation a test has (the last one wins).
+//! Both engines (see `engine.rs`) agree on the paragraphs: a line starting with `#` is ignored,
+//! a blank line ends a test (so does the file's end), and the first word of a line is its
+//! directive. They differ in the rest:
+//! - 0.20: the value is the rest of the line with runs of whitespace collapsed to one space;
+//!   `EXPECT` (a regex), `EXPECT_FILE` and `EXPECT_JSON` set the one expectation a test has
+//!   (the last one wins); `TIMEOUT` is required.
+//! - 0.26: the value is the rest of the line as written (stripped at both ends); a line whose
+//!   first characters, as many as the previous directive's name and one more, are all blank
+//!   continues `PROG`, `EXPECT` or `EXPECT_REGEX` on a new line (what follows those
+//!   characters); every `EXPECT*` adds an expectation, all of which must hold, except that
+//!   `EXPECT_FILE` and `EXPECT_JSON` stand alone; `TIMEOUT` defaults to 5 s; `RETURN_CODE`
+//!   may stand in for an expectation.
 
+use crate::engine::Dialect;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
-/// The features `REQUIRES_FEATURE` may name (what `bpftrace --info` reports).
-pub const FEATURES: &[&str] = &[
-    "loop",
-    "btf",
-    "kfunc",
-    "probe_read_kernel",
-    "dpath",
-    "uprobe_refcount",
-    "signal",
-    "iter:task",
-    "iter:task_file",
-    "iter:task_vma",
-    "libpath_resolv",
-    "dwarf",
-    "aot",
-    "kprobe_multi",
-    "uprobe_multi",
-    "skboutput",
-    "get_tai_ns",
-    "get_func_ip",
-    "jiffies64",
-];
+/// What the 0.26 engine uses when a test has no TIMEOUT.
+pub const DEFAULT_TIMEOUT_026: u64 = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExpectMode {
     /// A regular expression (Python syntax) searched for in the output, multi-line.
     Regex,
+    /// 0.26: a regular expression that must not be found.
+    RegexNone,
+    /// 0.26: literal text (maybe several lines) that must be found as whole lines, blanks
+    /// around it aside.
+    Text,
+    /// 0.26: literal text that must not be found so.
+    TextNone,
     /// A file whose text equals the output, both stripped of surrounding whitespace.
     File,
-    /// A JSON file equal, as a value, to the output parsed as JSON.
+    /// A JSON file equal, as a value, to the output parsed as JSON (0.26: one value on one
+    /// line; a `.ndjson` file, one value per line).
     Json,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    pub mode: ExpectMode,
+    /// The pattern, the text, or the file's name (relative to where tests run).
+    pub text: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49,12 +53,19 @@ pub struct Test {
     /// A shell command (`RUN`), or empty when the test is a program (`PROG`).
     pub run: String,
     pub prog: String,
-    pub expect: String,
-    pub expect_mode: Option<ExpectMode>,
-    /// Seconds after the probes are attached.
+    /// The engine whose rules the test was read with, and is run with.
+    pub dialect: Dialect,
+    /// Every expectation; all must hold. (0.20: exactly one.)
+    pub expects: Vec<Expect>,
+    /// An expectation (file, JSON) that compares the whole output: what the tool printed
+    /// before its probes were attached is dropped.
+    pub has_exact_expect: bool,
+    /// Seconds after the probes are attached (0.20: 0 means the engine's default).
     pub timeout: u64,
     pub befores: Vec<String>,
     pub after: String,
+    /// 0.26: a shell command run before anything else; if it fails, the test fails.
+    pub setup: String,
     pub cleanup: String,
     pub min_kernel: String,
     pub max_kernel: String,
@@ -66,6 +77,13 @@ pub struct Test {
     pub not_features: BTreeSet<String>,
     pub will_fail: bool,
     pub new_pidns: bool,
+    /// 0.26: the test is skipped when the runner's environment has this variable set to this.
+    pub skip_if_env_has: Option<(String, String)>,
+    /// 0.26: the exit code the tool must end with (0 unless `RETURN_CODE` says otherwise).
+    pub return_code: i32,
+    /// 0.26: `LOCALIZE_TIMESTAMPS N`: the EXPECT_FILE text is a `strftime` format, expanded for
+    /// the local time of N seconds after the epoch.
+    pub localize_ts: Option<i64>,
 }
 
 impl Test {
@@ -87,8 +105,8 @@ impl fmt::Display for ParseError {
     }
 }
 
-/// Parses one suite file's text. `suite` is the file's name.
-pub fn parse_suite(suite: &str, text: &str) -> Result<Vec<Test>, ParseError> {
+/// Parses one suite file's text with the rules of `dialect`. `suite` is the file's name.
+pub fn parse_suite(suite: &str, text: &str, dialect: Dialect) -> Result<Vec<Test>, ParseError> {
     let mut tests = Vec::new();
     let mut block: Vec<(usize, &str)> = Vec::new();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -98,12 +116,12 @@ pub fn parse_suite(suite: &str, text: &str) -> Result<Vec<Test>, ParseError> {
             // A comment: neither part of a test nor the end of one. (A comment on the file's
             // last line does not end the test before it; the end of the text does, below.)
         } else if *raw == "\n" {
-            flush(suite, &mut block, &mut tests)?;
+            flush(suite, &mut block, &mut tests, dialect)?;
         } else {
             block.push((number, raw));
         }
     }
-    flush(suite, &mut block, &mut tests)?;
+    flush(suite, &mut block, &mut tests, dialect)?;
     Ok(tests)
 }
 
@@ -111,16 +129,21 @@ fn flush(
     suite: &str,
     block: &mut Vec<(usize, &str)>,
     tests: &mut Vec<Test>,
+    dialect: Dialect,
 ) -> Result<(), ParseError> {
     if block.is_empty() {
         return Ok(());
     }
-    let test = parse_test(suite, block)?;
+    let test = match dialect {
+        Dialect::V020 => parse_test(suite, block)?,
+        Dialect::V026 => crate::suite026::parse_test(suite, block)?,
+    };
     block.clear();
     tests.push(test);
     Ok(())
 }
 
+/// A test of the 0.20 engine.
 fn parse_test(suite: &str, block: &[(usize, &str)]) -> Result<Test, ParseError> {
     let err = |line: usize, message: String| ParseError { suite: suite.to_string(), line, message };
     let mut t = Test { suite: suite.to_string(), ..Test::default() };
@@ -137,16 +160,13 @@ fn parse_test(suite: &str, block: &[(usize, &str)]) -> Result<Test, ParseError> 
             "RUN" => t.run = value,
             "PROG" => t.prog = value,
             "EXPECT" => {
-                t.expect = value;
-                t.expect_mode = Some(ExpectMode::Regex);
+                t.expects = vec![Expect { mode: ExpectMode::Regex, text: value }];
             }
             "EXPECT_FILE" => {
-                t.expect = value;
-                t.expect_mode = Some(ExpectMode::File);
+                t.expects = vec![Expect { mode: ExpectMode::File, text: value }];
             }
             "EXPECT_JSON" => {
-                t.expect = value;
-                t.expect_mode = Some(ExpectMode::Json);
+                t.expects = vec![Expect { mode: ExpectMode::Json, text: value }];
             }
             "TIMEOUT" => {
                 let n = value
@@ -176,7 +196,7 @@ fn parse_test(suite: &str, block: &[(usize, &str)]) -> Result<Test, ParseError> 
                         Some(name) => (&mut t.not_features, name),
                         None => (&mut t.features, f),
                     };
-                    if !FEATURES.contains(&name) {
+                    if !Dialect::V020.features().iter().any(|f| f.0 == name) {
                         return Err(err(number, format!("unknown REQUIRES_FEATURE {name:?}")));
                     }
                     set.insert(name.to_string());
@@ -194,9 +214,10 @@ fn parse_test(suite: &str, block: &[(usize, &str)]) -> Result<Test, ParseError> 
     if t.run.is_empty() == t.prog.is_empty() {
         return Err(err(first, format!("{}: exactly one of RUN and PROG is needed", t.name)));
     }
-    if t.expect_mode.is_none() || t.expect.is_empty() {
+    if t.expects.first().is_none_or(|e| e.text.is_empty()) {
         return Err(err(first, format!("{}: no EXPECT", t.name)));
     }
+    t.has_exact_expect = t.expects.iter().any(|e| e.mode != ExpectMode::Regex);
     t.timeout = timeout.ok_or_else(|| err(first, format!("{}: no TIMEOUT", t.name)))?;
     if t.new_pidns && t.befores.is_empty() {
         return Err(err(first, format!("{}: NEW_PIDNS needs a BEFORE", t.name)));
@@ -207,7 +228,7 @@ fn parse_test(suite: &str, block: &[(usize, &str)]) -> Result<Test, ParseError> 
 /// Every suite under `runtime_dir` (upstream's `tests/runtime`), sorted by suite name, each
 /// with its tests sorted by name, as the engine orders them. The engine's own directories
 /// (`engine`, `scripts`, `outputs`) and hidden files are not suites.
-pub fn read_suites(runtime_dir: &Path) -> Result<Vec<(String, Vec<Test>)>, String> {
+pub fn read_suites(runtime_dir: &Path, dialect: Dialect) -> Result<Vec<(String, Vec<Test>)>, String> {
     let mut files = Vec::new();
     collect_files(runtime_dir, &mut files)?;
     let mut suites = Vec::new();
@@ -218,7 +239,7 @@ pub fn read_suites(runtime_dir: &Path) -> Result<Vec<(String, Vec<Test>)>, Strin
             .unwrap_or_default();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut tests = parse_suite(&suite, &text).map_err(|e| e.to_string())?;
+        let mut tests = parse_suite(&suite, &text, dialect).map_err(|e| e.to_string())?;
         tests.sort_by(|a, b| a.name.cmp(&b.name));
         suites.push((suite, tests));
     }
@@ -247,27 +268,33 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), St
 mod tests {
     use super::*;
 
+    fn parse_suite020(text: &str) -> Result<Vec<Test>, ParseError> {
+        parse_suite("s", text, Dialect::V020)
+    }
+
     #[test]
     fn paragraphs_are_tests_and_comments_are_skipped() {
         let text = "# a comment\nNAME one\nPROG BEGIN {  exit(); }\nEXPECT ^x$\nTIMEOUT 5\n\n\
                     NAME two\n# inside\nRUN {{BPFTRACE}} -l\nEXPECT_JSON runtime/outputs/a.json\nTIMEOUT 1";
-        let tests = parse_suite("s", text).expect("parses");
+        let tests = parse_suite("s", text, Dialect::V020).expect("parses");
         assert_eq!(tests.len(), 2);
         assert_eq!(tests[0].name, "one");
         // Whitespace runs collapse, as the engine splits and rejoins each line.
         assert_eq!(tests[0].prog, "BEGIN { exit(); }");
-        assert_eq!(tests[0].expect_mode, Some(ExpectMode::Regex));
+        assert_eq!(tests[0].expects, vec![Expect { mode: ExpectMode::Regex, text: "^x$".into() }]);
+        assert!(!tests[0].has_exact_expect);
         assert_eq!(tests[0].timeout, 5);
         assert_eq!(tests[1].run, "{{BPFTRACE}} -l");
-        assert_eq!(tests[1].expect_mode, Some(ExpectMode::Json));
+        assert_eq!(tests[1].expects[0].mode, ExpectMode::Json);
+        assert!(tests[1].has_exact_expect);
         assert_eq!(tests[1].full_name(), "s.two");
     }
 
     #[test]
     fn the_last_expectation_wins() {
         let text = "NAME n\nPROG x\nEXPECT first\nEXPECT second\nTIMEOUT 1\n";
-        let t = &parse_suite("s", text).expect("parses")[0];
-        assert_eq!(t.expect, "second");
+        let t = &parse_suite("s", text, Dialect::V020).expect("parses")[0];
+        assert_eq!(t.expects, vec![Expect { mode: ExpectMode::Regex, text: "second".into() }]);
     }
 
     #[test]
@@ -275,7 +302,7 @@ mod tests {
         let text = "NAME n\nRUN true\nEXPECT x\nTIMEOUT 2\nBEFORE ./testprogs/a\nBEFORE ./testprogs/b\n\
                     REQUIRES_FEATURE btf !uprobe_refcount\nARCH x86_64 | aarch64\nMIN_KERNEL 5.5\n\
                     ENV A=1 B=2\nREQUIRES test -e /x\nWILL_FAIL\n";
-        let t = &parse_suite("s", text).expect("parses")[0];
+        let t = &parse_suite("s", text, Dialect::V020).expect("parses")[0];
         assert_eq!(t.befores, vec!["./testprogs/a", "./testprogs/b"]);
         assert!(t.features.contains("btf"));
         assert!(t.not_features.contains("uprobe_refcount"));
@@ -288,14 +315,14 @@ mod tests {
 
     #[test]
     fn malformed_tests_are_errors() {
-        assert!(parse_suite("s", "NAME n\nPROG x\nTIMEOUT 1\n").is_err(), "no EXPECT");
-        assert!(parse_suite("s", "NAME n\nPROG x\nEXPECT y\n").is_err(), "no TIMEOUT");
-        assert!(parse_suite("s", "NAME n\nEXPECT y\nTIMEOUT 1\n").is_err(), "no PROG/RUN");
-        assert!(parse_suite("s", "NAME n\nPROG x\nRUN y\nEXPECT y\nTIMEOUT 1\n").is_err());
-        assert!(parse_suite("s", "NAME n\nPROG x\nEXPECT y\nTIMEOUT 1\nBOGUS 1\n").is_err());
-        assert!(parse_suite("s", "NAME n\nPROG x\nEXPECT y\nTIMEOUT 1\nREQUIRES_FEATURE nope\n")
+        assert!(parse_suite020("NAME n\nPROG x\nTIMEOUT 1\n").is_err(), "no EXPECT");
+        assert!(parse_suite020("NAME n\nPROG x\nEXPECT y\n").is_err(), "no TIMEOUT");
+        assert!(parse_suite020("NAME n\nEXPECT y\nTIMEOUT 1\n").is_err(), "no PROG/RUN");
+        assert!(parse_suite020("NAME n\nPROG x\nRUN y\nEXPECT y\nTIMEOUT 1\n").is_err());
+        assert!(parse_suite020("NAME n\nPROG x\nEXPECT y\nTIMEOUT 1\nBOGUS 1\n").is_err());
+        assert!(parse_suite020("NAME n\nPROG x\nEXPECT y\nTIMEOUT 1\nREQUIRES_FEATURE nope\n")
             .is_err());
-        let e = parse_suite("s", "\n\nNAME n\nPROG x\nEXPECT y\nTIMEOUT z\n").unwrap_err();
+        let e = parse_suite020("\n\nNAME n\nPROG x\nEXPECT y\nTIMEOUT z\n").unwrap_err();
         assert_eq!(e.line, 6);
     }
 }
