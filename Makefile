@@ -49,13 +49,14 @@ fuzz: deps
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p btc-runtime --lib events::fuzz
 
 # Upstream bpftrace's runtime tests (tests/runtime/* of a checkout at UPSTREAM, e.g. a tag's
-# tree) run against btc installed as `bpftrace`; FILTER=REGEX picks tests by SUITE.NAME.
+# tree) run against btc installed as `bpftrace`; FILTER=REGEX picks tests by SUITE.NAME;
+# CONFORMANCE_ARGS adds options of btc-conformance (e.g. --verbose, --no-verify-llvm-ir).
 conformance: build
 	@test -n "$(UPSTREAM)" || { echo "usage: make conformance UPSTREAM=/path/to/bpftrace-checkout [FILTER=regex]" >&2; exit 2; }
 	@bash scripts/install-deps.sh --conformance
 	$(CARGO) build --release --locked -p btc-conformance
 	target/release/btc-conformance --upstream "$(UPSTREAM)" --btc $(BTC) --work target/conformance \
-		--results target/conformance/results.tsv $(if $(FILTER),--filter '$(FILTER)')
+		--results target/conformance/results.tsv $(if $(FILTER),--filter '$(FILTER)') $(CONFORMANCE_ARGS)
 
 bench: build
 	@bash bench/run.sh $(BTC)

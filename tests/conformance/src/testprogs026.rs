@@ -48,6 +48,10 @@ fn found(program: &str) -> bool {
         .is_ok()
 }
 
+fn first_found<'a>(programs: &[&'a str]) -> Option<&'a str> {
+    programs.iter().copied().find(|p| found(p))
+}
+
 /// Whether gcc accepts `flag` on a small program (as CMake's check_c_compiler_flag asks).
 fn gcc_takes(flag: &str) -> bool {
     use std::io::Write;
@@ -158,8 +162,11 @@ pub fn build(tests: &Path, work: &Path) -> Result<Vec<(String, String)>, String>
         }
     }
 
-    let objcopy = "llvm-objcopy";
-    let have_objcopy = found(objcopy);
+    // Upstream uses llvm-objcopy and llvm-dwp; a versioned LLVM's or binutils' do the same.
+    let objcopy = first_found(&["llvm-objcopy", "llvm-objcopy-19", "objcopy"]);
+    let have_objcopy = objcopy.is_some();
+    let objcopy = objcopy.unwrap_or("llvm-objcopy");
+    let dwp_tool = first_found(&["llvm-dwp", "llvm-dwp-19", "dwp"]);
     fn need(what: &str, ok: bool, why: &str, unbuilt: &mut Vec<(String, String)>) -> bool {
         if !ok {
             unbuilt.push((what.to_string(), why.to_string()));
@@ -224,7 +231,7 @@ pub fn build(tests: &Path, work: &Path) -> Result<Vec<(String, String)>, String>
         for kind in ["dwo", "dwp"] {
             let dir = external.join(kind);
             let exe = dir.join("uprobe_test-split");
-            if kind == "dwp" && !need("testprogs/external_debug/dwp", found("llvm-dwp"), "no llvm-dwp", &mut unbuilt) {
+            if kind == "dwp" && !need("testprogs/external_debug/dwp", dwp_tool.is_some(), "no llvm-dwp", &mut unbuilt) {
                 continue;
             }
             if up_to_date(&exe, &[&uprobe_c]) {
@@ -234,7 +241,8 @@ pub fn build(tests: &Path, work: &Path) -> Result<Vec<(String, String)>, String>
             run("gcc", &args, &dir, &s(&exe))?;
             if kind == "dwp" {
                 let dwp = dir.join("uprobe_test-split.dwp");
-                run("llvm-dwp", &["-e".into(), s(&exe), "-o".into(), s(&dwp)], &dir, &s(&dwp))?;
+                let tool = dwp_tool.unwrap_or("llvm-dwp");
+                run(tool, &["-e".into(), s(&exe), "-o".into(), s(&dwp)], &dir, &s(&dwp))?;
                 for f in sources(&dir, &["dwo"])? {
                     let _ = std::fs::remove_file(f);
                 }
