@@ -4,10 +4,10 @@
 set -euo pipefail
 pkgs=(llvm-19-dev libpolly-19-dev clang-19 libelf-dev zlib1g-dev libzstd-dev pkg-config build-essential
       systemtap-sdt-dev cmake libc6-dbg)
-# `make conformance` also wants what upstream's runtime tests call (their REQUIRES lines), and
-# zip for a test program of the 0.26 tree.
+# `make conformance` also wants what upstream's runtime tests call (their REQUIRES and AFTER
+# lines), and zip, which builds a test program of the 0.26 tree.
 if [ "${1:-}" = "--conformance" ]; then
-  pkgs+=(bpftool nftables strace zip)
+  pkgs+=(bpftool nftables strace zip iputils-ping)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
