@@ -95,8 +95,9 @@ pub fn split_attach(raw: &str) -> Vec<String> {
 /// The canonical provider name for a provider or its short form.
 pub fn canonical_provider(p: &str) -> Option<&'static str> {
     Some(match p {
-        "BEGIN" => "BEGIN",
-        "END" => "END",
+        // `begin`/`end`: bpftrace 0.24's names for them.
+        "BEGIN" | "begin" => "BEGIN",
+        "END" | "end" => "END",
         "kprobe" | "k" => "kprobe",
         "kretprobe" | "kr" => "kretprobe",
         "kfunc" | "f" | "fentry" => "kfunc",
@@ -211,7 +212,8 @@ fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe
                 return Err(cx.err(format!("{provider} probes take no arguments")));
             }
             let kind = if provider == "BEGIN" { ProbeKind::Begin } else { ProbeKind::End };
-            cx.single(kind, provider.to_string())
+            // The `probe` builtin names it as written (`begin` in newer scripts).
+            cx.single(kind, provider_raw.to_string())
         }
         "interval" | "profile" => perf::timer(cx, provider, rest),
         "software" | "hardware" => perf::event(cx, provider, rest),
