@@ -27,6 +27,7 @@ mod maps;
 mod output;
 mod printf;
 mod resolve;
+pub mod relocs;
 mod run;
 mod skb;
 mod strftime;
@@ -83,6 +84,9 @@ pub struct RunOptions {
     pub no_features: Vec<String>,
     /// `--unsafe`: attach uprobes where bpftrace's safe mode refuses to (functions of size 0).
     pub allow_unsafe: bool,
+    /// BPFTRACE_BTF: resolve the object's CO-RE relocations against this BTF file instead of
+    /// the running kernel's (libbpf's `btf_custom_path`).
+    pub btf: Option<std::path::PathBuf>,
     /// `-v`: say what is being done on stderr.
     pub verbose: bool,
     /// The output goes to a file (`-o`): the two empty lines bpftrace prints before the maps at
