@@ -247,6 +247,7 @@ mod tests {
             error_sites: vec![],
             strlen: 64,
             pcaps: vec![],
+            portable: Default::default(),
         }
     }
 

@@ -199,6 +199,7 @@ mod tests {
             error_sites: vec![],
             strlen: 64,
             pcaps: vec![],
+            portable: Default::default(),
         };
         let prog = ProgramFacts { name: "btc_p0".into(), section: "raw_tp".into(), prog_type: "raw_tracepoint".into(), insns: 4, helpers: vec![] };
         let map = |name: &str, map_type, type_name: &str, key_size, value_size, max_entries| MapFacts {

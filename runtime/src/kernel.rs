@@ -6,6 +6,7 @@ pub mod attach;
 pub mod core;
 pub mod debugfile;
 pub mod features;
+pub mod identity;
 pub mod iter;
 pub mod kprobes;
 pub mod object;

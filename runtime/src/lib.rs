@@ -23,6 +23,7 @@ pub mod json;
 mod kernel;
 mod hist;
 mod inspect;
+pub mod load_checks;
 mod maps;
 mod output;
 mod printf;
@@ -160,5 +161,16 @@ pub mod symbols {
     /// The cgroup v2 id of the cgroup at `path`.
     pub fn cgroup_id(path: &str) -> Result<u64, String> {
         crate::kernel::symbols::cgroup_id(path)
+    }
+
+    /// The running kernel's build ID in hex (/sys/kernel/notes).
+    pub fn kernel_build_id() -> Option<String> {
+        crate::kernel::identity::kernel_build_id()
+    }
+
+    /// What identifies the contents of the file at `path`: `build-id HEX`, else `size N sha256
+    /// HEX`.
+    pub fn file_identity(path: &str) -> Option<String> {
+        crate::kernel::identity::file_identity(path)
     }
 }

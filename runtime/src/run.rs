@@ -121,6 +121,8 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     // Nothing starts before the object is known to be whole and consistent.
     let meta = crate::inspect::inspect_object(object)?.meta;
+    // What the object holds that only the compiling machine vouched for.
+    crate::load_checks::check(&meta.portable, &kernel::identity::System).map_err(RuntimeError::Refused)?;
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),

@@ -56,6 +56,8 @@ pub struct CodegenOptions {
     /// The script's name and hash, and what a run needs, recorded in the metadata.
     pub script: bp::SourceInfo,
     pub requires: bp::Requires,
+    /// What the object relies on that another machine may not have (`sema::portable`).
+    pub portable: bp::Portable,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -324,6 +326,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         error_sites: cx.error_sites.borrow().clone(),
         strlen: opts.strlen,
         pcaps: cx.skb.pcaps.clone(),
+        portable: opts.portable.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);

@@ -8,18 +8,32 @@ use crate::ast::*;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::types::TypeSource;
 
-/// Replaces every compile-time call of `prog` by its value.
-pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) {
+/// A compile-time call replaced by its value, recorded for the load-time checks
+/// (`sema::portable`): the value is only true of this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstUse {
+    /// `kaddr`, `uaddr` or `cgroupid`.
+    pub function: String,
+    pub arg: String,
+    pub value: u64,
+    /// The binary `uaddr` looked in.
+    pub binary: Option<String>,
+}
+
+/// Replaces every compile-time call of `prog` by its value; returns the calls replaced.
+pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) -> Vec<ConstUse> {
     let mut next_id = prog.expr_count;
+    let mut uses = Vec::new();
     for probe in &mut prog.probes {
         let binary = user_binary(&probe.attach);
-        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id);
+        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id, &mut uses);
         if let Some(pred) = &mut probe.predicate {
             walk_expr(pred, &mut f);
         }
         walk_block(&mut probe.body, &mut f);
     }
     prog.expr_count = next_id;
+    uses
 }
 
 /// The binary of the probe's first uprobe or USDT attach point, for `uaddr`.
@@ -32,7 +46,7 @@ fn user_binary(attach: &[AttachPoint]) -> Option<String> {
     })
 }
 
-fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32) {
+fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32, uses: &mut Vec<ConstUse>) {
     let ExprKind::Call { name, args, .. } = &e.kind else { return };
     if !matches!(name.as_str(), "cgroupid" | "kaddr" | "uaddr") {
         return;
@@ -60,6 +74,10 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
             None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
         },
     };
+    if let Ok((v, _)) = &value {
+        let binary = (name == "uaddr").then(|| binary.map(str::to_string)).flatten();
+        uses.push(ConstUse { function: name.clone(), arg: arg.clone(), value: *v, binary });
+    }
     match value {
         Ok((v, None)) => e.kind = ExprKind::Int(v),
         Ok((v, Some(size))) => {
