@@ -24,14 +24,12 @@ pub struct Portable {
     /// into the function's machine code).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kernel_uses: Vec<String>,
-    /// `kaddr("NAME")` values as compiled: kernel addresses change with every boot (KASLR) and
-    /// build; the runtime compares them with /proc/kallsyms.
+    /// Values looked up when the object is loaded, 8 bytes each at `offset` of the global
+    /// [`LOAD_SYMBOL`] in `.rodata`: `kaddr("NAME")` (kernel addresses change with every boot,
+    /// KASLR, and build) and `cgroupid("PATH")` (a cgroup's id is its inode number, new
+    /// whenever it is created again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub kaddrs: Vec<NamedValue>,
-    /// `cgroupid("PATH")` values as compiled: a cgroup's id is its inode number, new whenever
-    /// the cgroup is created again.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cgroupids: Vec<NamedValue>,
+    pub load_values: Vec<LoadSlot>,
     /// The user binaries whose addresses the object holds (uprobes at an address or an offset
     /// into a function, USDT sites, `uaddr()`), with their identity when compiled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -54,11 +52,65 @@ pub struct TracepointField {
     pub size: u32,
 }
 
-/// A value computed at compile time from a name (a symbol, a path).
+/// The global in `.rodata` holding [`Portable::load_values`]: not an LLVM constant and of
+/// external linkage, so the compiler folds none of its reads; the kernel sees it in a frozen
+/// read-only map.
+pub const LOAD_SYMBOL: &str = "__btc_load";
+
+/// One value the runtime writes (a little-endian u64) at `offset` of [`LOAD_SYMBOL`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NamedValue {
-    pub name: String,
-    pub value: u64,
+pub struct LoadSlot {
+    pub offset: u32,
+    pub value: LoadValue,
+}
+
+/// What a load-time slot holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LoadValue {
+    /// `kaddr("name")`: the kernel symbol's address (/proc/kallsyms).
+    Kaddr { name: String },
+    /// `cgroupid("path")`: the id of the cgroup (v2) at `path`.
+    Cgroupid { path: String },
+}
+
+impl LoadValue {
+    /// The call as written in the script.
+    pub fn call(&self) -> String {
+        match self {
+            LoadValue::Kaddr { name } => format!("kaddr(\"{name}\")"),
+            LoadValue::Cgroupid { path } => format!("cgroupid(\"{path}\")"),
+        }
+    }
+}
+
+/// The size of [`LOAD_SYMBOL`] for `slots`.
+pub fn load_size(slots: &[LoadSlot]) -> u32 {
+    slots.iter().map(|s| s.offset.saturating_add(8)).max().unwrap_or(0)
+}
+
+/// `object` with `values` (one per slot) written into [`LOAD_SYMBOL`]'s bytes in `.rodata`.
+/// The error is one line.
+pub fn patch_load_values(object: &[u8], slots: &[LoadSlot], values: &[u64]) -> Result<Vec<u8>, String> {
+    let elf = goblin::elf::Elf::parse(object).map_err(|e| crate::elf::one_line(&format!("bad ELF: {e}")))?;
+    let size = u64::from(load_size(slots));
+    let sym = elf
+        .syms
+        .iter()
+        .find(|s| elf.strtab.get_at(s.st_name) == Some(LOAD_SYMBOL))
+        .ok_or_else(|| format!("it has no {LOAD_SYMBOL} for its load-time values"))?;
+    let sh = elf.section_headers.get(sym.st_shndx).filter(|sh| elf.shdr_strtab.get_at(sh.sh_name) == Some(".rodata"));
+    let sh = sh.ok_or_else(|| format!("{LOAD_SYMBOL} is not in .rodata"))?;
+    if sym.st_size < size || sym.st_value.checked_add(size).is_none_or(|end| end > sh.sh_size) {
+        return Err(format!("{LOAD_SYMBOL} is smaller than its slots"));
+    }
+    let start = sh.sh_offset.checked_add(sym.st_value).and_then(|s| usize::try_from(s).ok()).ok_or("bad offset")?;
+    let mut out = object.to_vec();
+    for (slot, v) in slots.iter().zip(values) {
+        let at = start + slot.offset as usize;
+        out.get_mut(at..at + 8).ok_or("the load-time values lie outside the file")?.copy_from_slice(&v.to_le_bytes());
+    }
+    Ok(out)
 }
 
 /// A user binary and what identifies its contents.

@@ -120,7 +120,7 @@ pub struct Checked {
     /// What a run of the compiled object needs from its command line.
     pub requires: btc_bpfprog::Requires,
     /// The compile-time calls (`kaddr`, `uaddr`, `cgroupid`) replaced by their values.
-    pub consts: Vec<sema::consteval::ConstUse>,
+    pub consts: sema::consteval::Consts,
 }
 
 /// Parses and checks a script.

@@ -24,6 +24,7 @@ mod kernel;
 mod hist;
 mod inspect;
 pub mod load_checks;
+pub mod load_values;
 mod maps;
 mod output;
 mod printf;

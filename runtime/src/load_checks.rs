@@ -1,8 +1,9 @@
 //! The checks made before an object is loaded of what it holds that only the compiling machine
 //! vouched for (`btc_bpfprog::Portable`): tracepoint argument offsets against this kernel's
-//! format files, the kernel build of kprobe offsets, `kaddr()` and `cgroupid()` values, and the
-//! user binaries whose addresses it holds. A mismatch is refused with one line naming the
-//! thing and what to do; running on would read the wrong memory or trace the wrong place.
+//! format files, the kernel build of kprobe offsets, and the user binaries whose addresses it
+//! holds. A mismatch is refused with one line naming the thing and what to do; running on
+//! would read the wrong memory or trace the wrong place. (`kaddr()` and `cgroupid()` are not
+//! checked but looked up at load: `load_values`.)
 
 use btc_bpfprog::portable::{format_fields, Portable};
 
@@ -10,8 +11,6 @@ use btc_bpfprog::portable::{format_fields, Portable};
 pub trait SystemFacts {
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<String>;
     fn kernel_build_id(&self) -> Option<String>;
-    fn kernel_symbol(&self, name: &str) -> Result<u64, String>;
-    fn cgroup_id(&self, path: &str) -> Result<u64, String>;
     fn file_identity(&self, path: &str) -> Option<String>;
 }
 
@@ -49,30 +48,6 @@ pub fn check(p: &Portable, sys: &dyn SystemFacts) -> Result<(), String> {
             ));
         }
     }
-    for k in &p.kaddrs {
-        match sys.kernel_symbol(&k.name) {
-            Ok(v) if v == k.value => {}
-            Ok(v) => {
-                return Err(format!(
-                    "kaddr(\"{}\") is {v:#x} on this system, not {:#x} as where the object was compiled (kernel addresses change with every boot and build): {AGAIN}",
-                    k.name, k.value
-                ))
-            }
-            Err(why) => return Err(format!("kaddr(\"{}\"): {why}: {AGAIN}", k.name)),
-        }
-    }
-    for c in &p.cgroupids {
-        match sys.cgroup_id(&c.name) {
-            Ok(v) if v == c.value => {}
-            Ok(v) => {
-                return Err(format!(
-                    "cgroupid(\"{}\") is {v} on this system, not {} as where the object was compiled (a cgroup gets a new id whenever it is created): {AGAIN}",
-                    c.name, c.value
-                ))
-            }
-            Err(why) => return Err(format!("cgroupid(\"{}\"): {why}: {AGAIN}", c.name)),
-        }
-    }
     for b in &p.binaries {
         // A binary that can't be read is reported when its probe is attached.
         let Some(now) = sys.file_identity(&b.path) else { continue };
@@ -92,7 +67,7 @@ pub fn check(p: &Portable, sys: &dyn SystemFacts) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use btc_bpfprog::portable::{BinaryIdentity, NamedValue, TracepointField, TracepointLayout};
+    use btc_bpfprog::portable::{BinaryIdentity, TracepointField, TracepointLayout};
 
     struct Fake;
     impl SystemFacts for Fake {
@@ -101,12 +76,6 @@ mod tests {
         }
         fn kernel_build_id(&self) -> Option<String> {
             Some("aa".into())
-        }
-        fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
-            if name == "jiffies" { Ok(0xffff_1000) } else { Err(format!("kernel symbol not found: {name}")) }
-        }
-        fn cgroup_id(&self, _: &str) -> Result<u64, String> {
-            Ok(7)
         }
         fn file_identity(&self, _: &str) -> Option<String> {
             Some("build-id 01".into())
@@ -137,9 +106,7 @@ mod tests {
             f(&mut p);
             check(&p, &Fake)
         };
-        assert_eq!(p(&|p| p.kaddrs = vec![NamedValue { name: "jiffies".into(), value: 0xffff_1000 }]), Ok(()));
-        assert!(p(&|p| p.kaddrs = vec![NamedValue { name: "jiffies".into(), value: 0xffff_2000 }]).is_err_and(|e| e.starts_with("kaddr(\"jiffies\") is 0xffff1000 on this system, not 0xffff2000")));
-        assert!(p(&|p| p.cgroupids = vec![NamedValue { name: "/sys/fs/cgroup/x".into(), value: 8 }]).is_err_and(|e| e.contains("cgroupid(\"/sys/fs/cgroup/x\") is 7")));
+        assert_eq!(p(&|p| p.kernel_uses = vec!["kprobe:vfs_read+16".into()]), Ok(()));
         assert!(p(&|p| {
             p.kernel_build_id = Some("bb".into());
             p.kernel_uses = vec!["kprobe:vfs_read+16".into()];

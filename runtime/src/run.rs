@@ -123,6 +123,9 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let meta = crate::inspect::inspect_object(object)?.meta;
     // What the object holds that only the compiling machine vouched for.
     crate::load_checks::check(&meta.portable, &kernel::identity::System).map_err(RuntimeError::Refused)?;
+    // kaddr() and cgroupid() of this system, written into the object before it is loaded.
+    let filled = crate::load_values::apply(&meta.portable.load_values, object)?;
+    let object = filled.as_deref().unwrap_or(object);
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),

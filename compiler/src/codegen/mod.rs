@@ -20,6 +20,7 @@ mod debuginfo;
 mod expr;
 mod func;
 mod iter;
+mod load_values;
 mod maps;
 mod probe_args;
 mod watch;
@@ -258,6 +259,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
+    load_values::define(&context, &module, &opts.portable.load_values);
     let core = core::CoreTypes::collect(prog, analysis);
     let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
     let mut cx = ModuleCx {

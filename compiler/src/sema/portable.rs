@@ -6,10 +6,10 @@
 //! they are CO-RE relocations.
 
 use crate::ast::*;
-use crate::sema::consteval::ConstUse;
+use crate::sema::consteval::Consts;
 use crate::sema::Analysis;
 use crate::types::TypeSource;
-use btc_bpfprog::portable::{format_fields, BinaryIdentity, NamedValue, Portable, TracepointLayout};
+use btc_bpfprog::portable::{format_fields, BinaryIdentity, Portable, TracepointLayout};
 use btc_bpfprog::ProbeKind;
 
 /// The argument fields a probe body reads: `None` when it uses `args` as a whole (all of them).
@@ -111,8 +111,8 @@ fn binary_use(out: &mut Vec<BinaryIdentity>, types: &dyn TypeSource, path: &str,
 }
 
 /// What the object compiled from `prog` will hold that only this machine vouches for.
-pub fn collect(prog: &Program, analysis: &Analysis, consts: &[ConstUse], types: &dyn TypeSource) -> Portable {
-    let mut p = Portable::default();
+pub fn collect(prog: &Program, analysis: &Analysis, consts: &Consts, types: &dyn TypeSource) -> Portable {
+    let mut p = Portable { load_values: consts.load_values.clone(), ..Portable::default() };
     for inst in &analysis.instances {
         let probe = &inst.probe;
         match &probe.kind {
@@ -136,17 +136,9 @@ pub fn collect(prog: &Program, analysis: &Analysis, consts: &[ConstUse], types: 
             _ => {}
         }
     }
-    for c in consts {
-        let value = NamedValue { name: c.arg.clone(), value: c.value };
-        match c.function.as_str() {
-            "kaddr" if !p.kaddrs.contains(&value) => p.kaddrs.push(value),
-            "cgroupid" if !p.cgroupids.contains(&value) => p.cgroupids.push(value),
-            "uaddr" => {
-                if let Some(path) = &c.binary {
-                    binary_use(&mut p.binaries, types, path, format!("uaddr(\"{}\")", c.arg));
-                }
-            }
-            _ => {}
+    for c in consts.uses.iter().filter(|c| c.function == "uaddr") {
+        if let Some(path) = &c.binary {
+            binary_use(&mut p.binaries, types, path, format!("uaddr(\"{}\")", c.arg));
         }
     }
     if !p.kernel_uses.is_empty() {

@@ -75,12 +75,6 @@ impl crate::load_checks::SystemFacts for System {
     fn kernel_build_id(&self) -> Option<String> {
         kernel_build_id()
     }
-    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
-        super::symbols::kernel_symbol(name)
-    }
-    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
-        super::symbols::cgroup_id(path)
-    }
     fn file_identity(&self, path: &str) -> Option<String> {
         file_identity(path)
     }
