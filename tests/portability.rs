@@ -109,3 +109,92 @@ fn field_offsets_are_the_target_kernels() {
         assert_eq!(here[&target], (i64::from(kernel[i]), i64::from(kernel[i])), "{f}: unchanged on the compiling kernel");
     }
 }
+
+/// `obj` with the first `"name":"FIELD","offset":N` of its metadata given another offset of the
+/// same number of digits (so the ELF file keeps its layout): a tracepoint format of another
+/// kernel, as far as the object knows. Returns the new object's path, the old and the new
+/// offset.
+fn move_field(obj: &Path, field: &str) -> (PathBuf, u32, u32) {
+    let mut bytes = std::fs::read(obj).expect("read object");
+    let key = format!("\"name\":\"{field}\",\"offset\":");
+    let at = bytes.windows(key.len()).position(|w| w == key.as_bytes()).expect("the field is recorded") + key.len();
+    let digits = bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let old: u32 = text(&bytes[at..at + digits]).parse().expect("an offset");
+    let new = if (old + 8).to_string().len() == digits { old + 8 } else { old - 8 };
+    bytes[at..at + digits].copy_from_slice(new.to_string().as_bytes());
+    let moved = obj.with_extension("moved.o");
+    std::fs::write(&moved, bytes).expect("write object");
+    (moved, old, new)
+}
+
+#[test]
+fn tracepoint_fields_are_checked_against_the_target_format() {
+    let d = dir("tracepoint");
+    let script = "tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf(\"%s\\n\", str(args.filename)); }";
+    let obj = d.join("open.o");
+    let out = btc(&["compile", "-c", "true", "-o", obj.to_str().expect("utf-8"), "-e", script], &[]);
+    assert!(out.status.success(), "compile failed: {}", text(&out.stderr));
+
+    // The format it was compiled against: it runs, and reads the right field.
+    let out = btc(&["run", "-c", "cat /etc/hostname", obj.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success(), "run failed: {}", text(&out.stderr));
+    assert!(text(&out.stdout).lines().any(|l| l == "/etc/hostname"), "{}", text(&out.stdout));
+
+    // Another kernel's layout: refused before anything is loaded, in one line.
+    let (moved, here, there) = move_field(&obj, "filename");
+    let out = btc(&["run", "--dry-run", moved.to_str().expect("utf-8")], &[]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        format!("ERROR: tracepoint syscalls:sys_enter_openat: field filename is at offset {here} (size 8) on this kernel, not at offset {there} (size 8) as where the object was compiled: compile the script again on this system\n")
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn kaddr_and_cgroupid_are_looked_up_at_load() {
+    let d = dir("kaddr");
+    // cgroupid() is the inode number of the directory (the cgroup2 root where there is one; any
+    // directory will do for the lookup).
+    let obj = compile(&d, "kaddr", "BEGIN { printf(\"%lx %d\\n\", kaddr(\"vfs_read\"), cgroupid(\"/\")); exit() }");
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").expect("read kallsyms");
+    let addr = kallsyms.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(2) == Some(&"vfs_read")).then(|| u64::from_str_radix(f[0], 16).expect("hex"))
+    });
+    let addr = addr.expect("vfs_read in /proc/kallsyms");
+    // The object holds the question, not this boot's answer.
+    let bytes = std::fs::read(&obj).expect("read object");
+    assert!(!bytes.windows(8).any(|w| w == addr.to_le_bytes()), "the object holds this boot's address of vfs_read");
+    let info = btc(&["info", obj.to_str().expect("utf-8")], &[]);
+    assert!(text(&info.stdout).contains("  looked up at load: kaddr(\"vfs_read\"), cgroupid(\"/\")\n"), "{}", text(&info.stdout));
+    let out = btc(&["run", "-q", obj.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success(), "run failed: {}", text(&out.stderr));
+    use std::os::unix::fs::MetadataExt;
+    let root_inode = std::fs::metadata("/").expect("stat /").ino();
+    assert_eq!(text(&out.stdout).lines().next(), Some(format!("{addr:x} {root_inode}").as_str()));
+}
+
+#[test]
+fn a_changed_binary_is_refused() {
+    let d = dir("binary");
+    let src = d.join("g.c");
+    std::fs::write(&src, "int g = 42;\nint work(int x) { return x + g; }\nint main(int argc, char **argv) { return work(argc) == 0; }\n").expect("write source");
+    let bin = d.join("g");
+    let cc = Command::new("gcc").args(["-O0", "-g", "-Wl,--build-id=none", "-o"]).arg(&bin).arg(&src).status().expect("run gcc");
+    assert!(cc.success());
+    let bin = bin.to_str().expect("utf-8");
+    let obj = compile(&d, "uaddr", &format!("uprobe:{bin}:work {{ printf(\"%d\\n\", *uaddr(\"g\")); }}"));
+    let obj = obj.to_str().expect("utf-8");
+    let out = btc(&["run", "--dry-run", obj], &[]);
+    assert!(out.status.success(), "dry run failed: {}", text(&out.stderr));
+    // Another build of the program.
+    let mut bytes = std::fs::read(bin).expect("read binary");
+    bytes.push(0);
+    std::fs::write(bin, bytes).expect("write binary");
+    let out = btc(&["run", "--dry-run", obj], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("ERROR: {bin} has changed since the object was compiled, and the object holds addresses in it (uaddr(\"g\")): it was size ")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -53,7 +53,7 @@ pub fn check(p: &Portable, sys: &dyn SystemFacts) -> Result<(), String> {
         let Some(now) = sys.file_identity(&b.path) else { continue };
         if now != b.identity {
             return Err(format!(
-                "{} is not the file the object was compiled against ({} holds addresses in it; then {}, now {}): {AGAIN}",
+                "{} has changed since the object was compiled, and the object holds addresses in it ({}): it was {}, it is {}: {AGAIN}",
                 b.path,
                 b.uses.join(", "),
                 b.identity,
@@ -113,6 +113,6 @@ mod tests {
         })
         .is_err_and(|e| e.starts_with("kprobe:vfs_read+16 is an offset")));
         let bin = BinaryIdentity { path: "/bin/x".into(), identity: "build-id 02".into(), uses: vec!["uprobe:/bin/x:0x10".into()] };
-        assert!(p(&|p| p.binaries = vec![bin.clone()]).is_err_and(|e| e.starts_with("/bin/x is not the file the object was compiled against (uprobe:/bin/x:0x10")));
+        assert!(p(&|p| p.binaries = vec![bin.clone()]).is_err_and(|e| e.starts_with("/bin/x has changed since the object was compiled, and the object holds addresses in it (uprobe:/bin/x:0x10): it was build-id 02, it is build-id 01")));
     }
 }
