@@ -132,6 +132,11 @@ pub fn collect(prog: &Program, analysis: &Analysis, consts: &Consts, types: &dyn
             ProbeKind::Uprobe { path, symbol, offset, .. } if symbol.is_none() || *offset != 0 => {
                 binary_use(&mut p.binaries, types, path, probe.name.clone())
             }
+            // `args` of a uprobe: the parameters' types and struct layouts come from the
+            // binary's DWARF.
+            ProbeKind::Uprobe { path, .. } if probe.args.is_some() && prog.probes.get(probe.probe).is_some_and(|a| args_fields(a).is_none_or(|f| !f.is_empty())) => {
+                binary_use(&mut p.binaries, types, path, format!("{} (args)", probe.name))
+            }
             ProbeKind::Usdt { path, .. } => binary_use(&mut p.binaries, types, path, probe.name.clone()),
             _ => {}
         }
