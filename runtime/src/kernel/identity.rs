@@ -37,6 +37,10 @@ pub fn kernel_build_id() -> Option<String> {
 /// `build-id HEX` for an ELF file with a build ID, else `size N sha256 HEX`.
 pub fn file_identity(path: &str) -> Option<String> {
     use sha2::Digest;
+    // Only regular files (an object could name /dev/zero).
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let bytes = std::fs::read(path).ok()?;
     if let Some(id) = Elf::parse(&bytes).ok().and_then(|elf| super::debugfile::build_id(&elf, &bytes)).filter(|id| !id.is_empty()) {
         return Some(format!("build-id {}", hex(&id)));
