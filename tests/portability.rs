@@ -72,6 +72,12 @@ fn field_offsets_are_the_target_kernels() {
     let script = "tracepoint:syscalls:sys_enter_getpid { $t = curtask; printf(\"%d %d %d\\n\", $t->pid, $t->tgid, $t->real_parent->pid) }";
     let obj = compile(&d, "fields", script);
     let kernel = kernel_offsets(&fields);
+    let info = btc(&["info", obj.to_str().expect("utf-8")], &[]);
+    assert!(
+        text(&info.stdout).contains(", resolved against the target's BTF (struct task_struct.pid, struct task_struct.real_parent, struct task_struct.tgid)\n"),
+        "{}",
+        text(&info.stdout)
+    );
 
     // Another kernel: the same fields elsewhere in a struct of another size, none where the
     // running kernel has it.
