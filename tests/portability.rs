@@ -204,3 +204,44 @@ fn a_changed_binary_is_refused() {
     assert!(err.starts_with(&format!("ERROR: {bin} has changed since the object was compiled, and the object holds addresses in it (uaddr(\"g\")): it was size ")), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn kprobe_offsets_need_the_same_kernel_build() {
+    let d = dir("kprobe");
+    let obj = d.join("off.o");
+    let out = btc(&["compile", "-o", obj.to_str().expect("utf-8"), "-e", "kprobe:vfs_read+0 { exit() } kprobe:vfs_read { exit() }"], &[]);
+    assert!(out.status.success(), "compile failed: {}", text(&out.stderr));
+    // No offset into a function: nothing ties the object to this build.
+    let info = btc(&["info", obj.to_str().expect("utf-8")], &[]);
+    assert!(text(&info.stdout).contains("  kernel build, checked at load: none\n"), "{}", text(&info.stdout));
+
+    // An offset into the function (its first instruction's length, so it is an instruction
+    // boundary whatever the build): the build ID is recorded, when the kernel has one.
+    let Ok(notes) = std::fs::read("/sys/kernel/notes") else { return };
+    if notes.is_empty() {
+        return;
+    }
+    let script = "kprobe:vfs_read+4 { exit() }";
+    let out = btc(&["compile", "-o", obj.to_str().expect("utf-8"), "-e", script], &[]);
+    if !out.status.success() {
+        // vfs_read's first instruction is not 4 bytes long on this build: nothing to check.
+        assert!(text(&out.stderr).contains("instruction"), "{}", text(&out.stderr));
+        return;
+    }
+    let mut bytes = std::fs::read(&obj).expect("read object");
+    let key = b"\"kernel_build_id\":\"";
+    let at = bytes.windows(key.len()).position(|w| w == key).expect("the build ID is recorded") + key.len();
+    let len = bytes[at..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    assert!(len > 0);
+    // Another build: the same length, another ID.
+    for b in &mut bytes[at..at + len] {
+        *b = if *b == b'0' { b'1' } else { b'0' };
+    }
+    let other = d.join("other.o");
+    std::fs::write(&other, &bytes).expect("write object");
+    let out = btc(&["run", "--dry-run", other.to_str().expect("utf-8")], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.starts_with("ERROR: kprobe:vfs_read+4 is an offset into the machine code of the kernel the object was compiled on (build ID "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
