@@ -21,8 +21,10 @@ pub struct ConstUse {
     pub function: String,
     pub arg: String,
     pub value: u64,
-    /// The binary `uaddr` looked in.
+    /// The binary `uaddr` looked in, as the attach point names it.
     pub binary: Option<String>,
+    /// The probe (index in `Program::probes`) the call is in.
+    pub probe: usize,
 }
 
 /// The internal function reading a load-time slot: `$load(OFFSET)`, a u64 (the parser makes
@@ -41,9 +43,9 @@ pub struct Consts {
 pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) -> Consts {
     let mut next_id = prog.expr_count;
     let mut uses = Consts::default();
-    for probe in &mut prog.probes {
+    for (index, probe) in prog.probes.iter_mut().enumerate() {
         let binary = user_binary(&probe.attach);
-        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id, &mut uses);
+        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id, &mut uses, index);
         if let Some(pred) = &mut probe.predicate {
             walk_expr(pred, &mut f);
         }
@@ -73,7 +75,7 @@ fn slot(load: &mut Vec<LoadSlot>, value: LoadValue) -> u32 {
     offset
 }
 
-fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32, uses: &mut Consts) {
+fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32, uses: &mut Consts, probe: usize) {
     let ExprKind::Call { name, args, .. } = &e.kind else { return };
     if !matches!(name.as_str(), "cgroupid" | "kaddr" | "uaddr") {
         return;
@@ -103,7 +105,7 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
     };
     if let Ok((v, _)) = &value {
         let binary = (name == "uaddr").then(|| binary.map(str::to_string)).flatten();
-        uses.uses.push(ConstUse { function: name.clone(), arg: arg.clone(), value: *v, binary });
+        uses.uses.push(ConstUse { function: name.clone(), arg: arg.clone(), value: *v, binary, probe });
     }
     let load = match name.as_str() {
         "kaddr" => Some(LoadValue::Kaddr { name: arg.clone() }),

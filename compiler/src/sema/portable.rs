@@ -142,8 +142,13 @@ pub fn collect(prog: &Program, analysis: &Analysis, consts: &Consts, types: &dyn
         }
     }
     for c in consts.uses.iter().filter(|c| c.function == "uaddr") {
-        if let Some(path) = &c.binary {
-            binary_use(&mut p.binaries, types, path, format!("uaddr(\"{}\")", c.arg));
+        // The file the probe's attach point resolved to (`libc` names a path), else as written.
+        let resolved = analysis.instances.iter().filter(|i| i.probe.probe == c.probe).find_map(|i| match &i.probe.kind {
+            ProbeKind::Uprobe { path, .. } | ProbeKind::Usdt { path, .. } => Some(path.clone()),
+            _ => None,
+        });
+        if let Some(path) = resolved.or_else(|| c.binary.clone()) {
+            binary_use(&mut p.binaries, types, &path, format!("uaddr(\"{}\")", c.arg));
         }
     }
     if !p.kernel_uses.is_empty() {
