@@ -4,6 +4,9 @@
 
 use goblin::elf::Elf;
 
+/// The largest file whose contents are identified (larger ones are not checked).
+const MAX_IDENTIFIED: u64 = 1 << 31;
+
 /// `NT_GNU_BUILD_ID`.
 const NT_GNU_BUILD_ID: u32 = 3;
 
@@ -37,8 +40,9 @@ pub fn kernel_build_id() -> Option<String> {
 /// `build-id HEX` for an ELF file with a build ID, else `size N sha256 HEX`.
 pub fn file_identity(path: &str) -> Option<String> {
     use sha2::Digest;
-    // Only regular files (an object could name /dev/zero).
-    if !std::fs::metadata(path).ok()?.is_file() {
+    // Only regular files of a sane size (an object could name /dev/zero or /proc/kcore).
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_IDENTIFIED {
         return None;
     }
     let bytes = std::fs::read(path).ok()?;
