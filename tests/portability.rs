@@ -245,3 +245,42 @@ fn kprobe_offsets_need_the_same_kernel_build() {
     assert!(err.starts_with("ERROR: kprobe:vfs_read+4 is an offset into the machine code of the kernel the object was compiled on (build ID "), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// The offset of `field` in tracepoint CAT:NAME's format file, from tracefs.
+fn format_offset(cat: &str, name: &str, field: &str) -> Option<u32> {
+    let text = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .iter()
+        .find_map(|root| std::fs::read_to_string(format!("{root}/events/{cat}/{name}/format")).ok())?;
+    text.lines().find_map(|l| {
+        let decl = l.trim().strip_prefix("field:")?.split(';').next()?;
+        if decl.split_whitespace().last()? != field {
+            return None;
+        }
+        l.split(';').find_map(|p| p.trim().strip_prefix("offset:")?.parse().ok())
+    })
+}
+
+#[test]
+fn tracepoint_fields_relocate_where_btf_has_the_tracepoint() {
+    let d = dir("tpcore");
+    let obj = compile(&d, "switch", "tracepoint:sched:sched_switch { printf(\"%d\\n\", args.prev_pid); }");
+    let here = format_offset("sched", "sched_switch", "prev_pid").expect("sched_switch's format has prev_pid");
+    let info = text(&btc(&["info", obj.to_str().expect("utf-8")], &[]).stdout);
+    if !info.contains("struct trace_event_raw_sched_switch.prev_pid") {
+        // No such struct in this kernel's BTF: the field is checked against the format instead.
+        assert!(info.contains(&format!("sched:sched_switch (prev_pid at {here} size 4)")), "{info}");
+        return;
+    }
+    assert!(info.contains("  tracepoint fields, checked at load: none\n"), "{info}");
+    // Another kernel's record: prev_pid elsewhere (aligned, inside the record).
+    let there = if here == 48 { 40 } else { 48 };
+    let mut w = btf::BtfWriter::new();
+    let int = w.int("int", 4, true);
+    w.structure("trace_event_raw_sched_switch", 64, &[("prev_pid", int, there)]);
+    let btf_file = d.join("other.btf");
+    std::fs::write(&btf_file, w.bytes()).expect("write BTF");
+    let out = btc(&["run", "-v", "--dry-run", obj.to_str().expect("utf-8")], &[("BPFTRACE_BTF", &btf_file)]);
+    assert!(out.status.success(), "dry run failed: {}", text(&out.stderr));
+    let applied = applied(&text(&out.stderr));
+    assert_eq!(applied["trace_event_raw_sched_switch.prev_pid"], (i64::from(here), i64::from(there)), "{}", text(&out.stderr));
+}

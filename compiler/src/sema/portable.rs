@@ -8,12 +8,20 @@
 use crate::ast::*;
 use crate::sema::consteval::Consts;
 use crate::sema::Analysis;
+use crate::types::tracepoint::core_field;
 use crate::types::TypeSource;
 use btc_bpfprog::portable::{format_fields, BinaryIdentity, Portable, TracepointLayout};
 use btc_bpfprog::ProbeKind;
 
 /// The argument fields a probe body reads: `None` when it uses `args` as a whole (all of them).
-fn args_fields(probe: &Probe) -> Option<Vec<String>> {
+pub fn args_fields(probe: &Probe) -> Option<Vec<String>> {
+    let (names, whole) = args_use(probe);
+    (!whole).then_some(names)
+}
+
+/// The argument fields a probe body reads one by one, sorted, and whether it also uses `args`
+/// as a whole.
+pub fn args_use(probe: &Probe) -> (Vec<String>, bool) {
     let mut names = Vec::new();
     let mut whole = false;
     let mut visit = |e: &Expr| match &e.kind {
@@ -29,12 +37,14 @@ fn args_fields(probe: &Probe) -> Option<Vec<String>> {
         walk(p, &mut visit, &mut count_whole, false);
     }
     walk_block(&probe.body, &mut visit, &mut count_whole);
-    if whole {
-        return None;
-    }
     names.sort();
     names.dedup();
-    Some(names)
+    (names, whole)
+}
+
+/// Whether the probe body reads any of `args`.
+pub fn reads_args(probe: &Probe) -> bool {
+    args_fields(probe).is_none_or(|f| !f.is_empty())
 }
 
 fn is_args(e: &Expr) -> bool {
@@ -120,10 +130,16 @@ pub fn collect(prog: &Program, analysis: &Analysis, consts: &Consts, types: &dyn
                 let Some(ast) = prog.probes.get(probe.probe) else { continue };
                 let Ok(text) = types.tracepoint_format(category, name) else { continue };
                 let all = format_fields(&text);
-                let fields: Vec<_> = match args_fields(ast) {
+                let used = args_fields(ast);
+                let mut fields: Vec<_> = match &used {
                     None => all.into_iter().filter(|f| !f.name.starts_with("common_")).collect(),
                     Some(used) => all.into_iter().filter(|f| used.contains(&f.name)).collect(),
                 };
+                // Fields read one by one through CO-RE relocations need no check (`args` read
+                // whole is copied at the format's offsets).
+                if let (Some(core), Some(record), Some(_)) = (&inst.args_core, &probe.args, &used) {
+                    fields.retain(|f| record.field(&f.name).is_none_or(|rf| core_field(core, rf).is_none()));
+                }
                 if !fields.is_empty() && !p.tracepoints.iter().any(|t| &t.category == category && &t.name == name) {
                     p.tracepoints.push(TracepointLayout { category: category.clone(), name: name.clone(), fields });
                 }
