@@ -173,7 +173,42 @@ pub fn render(file: &str, report: &ObjectReport) -> String {
         "Object\n  file: {file}\n  built by: {}\n  object format: {}\n  script: {}\n  script sha256: {}\n",
         meta.compiler, meta.version, meta.source.name, meta.source.sha256
     );
-    [object, requirements(meta), kernel(report), probes(report), maps(report)].join("\n")
+    [object, requirements(meta), kernel(report), portability(report), probes(report), maps(report)].join("\n")
+}
+
+/// What the object relies on that another machine may not have, and how each is handled when
+/// it is loaded there.
+fn portability(report: &ObjectReport) -> String {
+    let p = &report.meta.portable;
+    let mut out = String::from("Portability\n");
+    let mut targets: Vec<String> = report.relocations.iter().map(|r| r.target.clone()).collect();
+    targets.sort();
+    targets.dedup();
+    let core = match report.relocations.len() {
+        0 => "none".to_string(),
+        n => format!("{n} CO-RE relocation{}, resolved against the target's BTF ({})", if n == 1 { "" } else { "s" }, targets.join(", ")),
+    };
+    let _ = writeln!(out, "  kernel struct fields: {core}");
+    let tps: Vec<String> = p
+        .tracepoints
+        .iter()
+        .map(|t| {
+            let fields: Vec<String> = t.fields.iter().map(|f| format!("{} at {} size {}", f.name, f.offset, f.size)).collect();
+            format!("{}:{} ({})", t.category, t.name, fields.join(", "))
+        })
+        .collect();
+    let _ = writeln!(out, "  tracepoint fields, checked at load: {}", if tps.is_empty() { "none".to_string() } else { tps.join("; ") });
+    let build = match &p.kernel_build_id {
+        Some(id) => format!("{} (kernel build ID {id})", p.kernel_uses.join(", ")),
+        None if p.kernel_uses.is_empty() => "none".to_string(),
+        None => format!("{} (kernel build ID unknown: not checked)", p.kernel_uses.join(", ")),
+    };
+    let _ = writeln!(out, "  kernel build, checked at load: {build}");
+    let looked: Vec<String> = p.load_values.iter().map(|s| s.value.call()).collect();
+    let _ = writeln!(out, "  looked up at load: {}", if looked.is_empty() { "none".to_string() } else { looked.join(", ") });
+    let bins: Vec<String> = p.binaries.iter().map(|b| format!("{} ({}; {})", b.path, b.identity, b.uses.join(", "))).collect();
+    let _ = writeln!(out, "  user binaries, checked at load: {}", if bins.is_empty() { "none".to_string() } else { bins.join("; ") });
+    out
 }
 
 #[cfg(test)]

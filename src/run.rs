@@ -114,6 +114,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         dry_run: a.dry_run,
         load_only: a.load_only,
         vmlinux: std::env::var_os("BPFTRACE_VMLINUX").filter(|v| !v.is_empty()).map(PathBuf::from),
+        btf: std::env::var_os("BPFTRACE_BTF").filter(|v| !v.is_empty()).map(PathBuf::from),
         usdt_file_activation: a.usdt_file_activation,
         no_features: a.no_features.clone(),
         allow_unsafe: a.allow_unsafe,

@@ -190,6 +190,14 @@ impl TypeSource for KernelTypes {
         btc_runtime::symbols::cgroup_id(path)
     }
 
+    fn kernel_build_id(&self) -> Option<String> {
+        btc_runtime::symbols::kernel_build_id()
+    }
+
+    fn file_identity(&self, path: &str) -> Option<String> {
+        btc_runtime::symbols::file_identity(path)
+    }
+
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<String, String> {
         btc_runtime::tracefs::tracepoint_format(category, name).map_err(|e| e.to_string())
     }

@@ -10,12 +10,14 @@
 use serde::{Deserialize, Serialize};
 
 mod elf;
+pub mod portable;
 pub mod printf;
 pub mod runtime;
 pub mod skb;
 mod validate;
 pub use elf::{metadata_bytes, read_metadata, section, MetaError};
 pub use validate::{MAX_TYPE_DEPTH, MAX_VALUE_SIZE};
+pub use portable::Portable;
 pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 pub use skb::{SkbHeader, SKB_HEADER_SIZE, SKB_MAP};
 
@@ -76,6 +78,9 @@ pub struct Metadata {
     /// once, as written in the script (relative paths are relative to the runtime's directory).
     #[serde(default)]
     pub pcaps: Vec<String>,
+    /// What the object relies on that another machine may not have, checked at load.
+    #[serde(default, skip_serializing_if = "Portable::is_empty")]
+    pub portable: Portable,
 }
 
 /// The script an object was compiled from.
@@ -637,6 +642,7 @@ mod tests {
             error_sites: vec![],
             strlen: 64,
             pcaps: vec!["a.pcap".into()],
+            portable: Portable::default(),
         };
         assert_eq!(Metadata::from_bytes(&m.to_bytes()).ok(), Some(m.clone()));
         let old = String::from_utf8(m.to_bytes()).unwrap_or_default().replace(&format!("\"version\":{FORMAT_VERSION}"), "\"version\":0");

@@ -218,8 +218,28 @@ impl Metadata {
         if self.requires.unsafe_functions.iter().any(|f| !f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
             return fail("an unsafe function with an invalid name");
         }
-        Ok(())
+        check_portable(&self.portable)
     }
+}
+
+/// The load-time records: tracepoint names go into tracefs paths; slots are written into the
+/// object, 8 bytes each, one after another.
+fn check_portable(p: &crate::Portable) -> Check {
+    for t in &p.tracepoints {
+        path_component("a tracepoint category", &t.category)?;
+        path_component("a tracepoint", &t.name)?;
+    }
+    for (i, s) in p.load_values.iter().enumerate() {
+        if u64::from(s.offset) != i as u64 * 8 {
+            return fail(format!("load-time value {i} at offset {}", s.offset));
+        }
+        let (crate::portable::LoadValue::Kaddr { name: arg } | crate::portable::LoadValue::Cgroupid { path: arg }) = &s.value;
+        non_empty("a load-time value's argument", arg)?;
+    }
+    for b in &p.binaries {
+        non_empty("a binary's path", &b.path)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -247,6 +267,7 @@ mod tests {
             error_sites: vec![],
             strlen: 64,
             pcaps: vec![],
+            portable: Default::default(),
         }
     }
 
@@ -304,5 +325,18 @@ mod tests {
         let mut m = meta();
         m.probes[0].prog = "a/b".into();
         assert!(invalid(&m).contains("invalid name"));
+    }
+
+    #[test]
+    fn refuses_load_time_records_the_runtime_cannot_trust() {
+        use crate::portable::{LoadSlot, LoadValue, TracepointLayout};
+        let mut m = meta();
+        m.portable.tracepoints.push(TracepointLayout { category: "..".into(), name: "x".into(), fields: vec![] });
+        assert!(invalid(&m).contains("tracepoint category '..'"));
+        let mut m = meta();
+        m.portable.load_values.push(LoadSlot { offset: 0, value: LoadValue::Kaddr { name: "vfs_read".into() } });
+        assert!(m.validate().is_ok());
+        m.portable.load_values.push(LoadSlot { offset: 1 << 30, value: LoadValue::Cgroupid { path: "/".into() } });
+        assert!(invalid(&m).contains("load-time value 1 at offset"));
     }
 }

@@ -30,6 +30,7 @@ pub fn compile(
         strlen: checked.settings.strlen.unwrap_or(opts.strlen),
         script: btc_bpfprog::SourceInfo { name: opts.file_name.clone(), sha256: sha256_hex(source.as_bytes()) },
         requires: checked.requires.clone(),
+        portable: sema::portable::collect(&checked.program, &checked.analysis, &checked.consts, types),
     };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))

@@ -119,6 +119,8 @@ pub struct Checked {
     pub source: String,
     /// What a run of the compiled object needs from its command line.
     pub requires: btc_bpfprog::Requires,
+    /// The compile-time calls (`kaddr`, `uaddr`, `cgroupid`) replaced by their values.
+    pub consts: sema::consteval::Consts,
 }
 
 /// Parses and checks a script.
@@ -140,7 +142,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     let settings = opts.env.clone().over(&script_settings);
     let requires = sema::requires::scan(&program);
     sema::positional::substitute(&mut program, &opts.positional, settings.strlen.unwrap_or(opts.strlen), &mut diags);
-    sema::consteval::substitute(&mut program, types, &mut diags);
+    let consts = sema::consteval::substitute(&mut program, types, &mut diags);
     if diags.has_errors() {
         remap(&mut diags, &map);
         diags.items.extend(directive_diags);
@@ -166,7 +168,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
-    Ok(Checked { program, analysis, warnings: diags, settings, source: text, requires })
+    Ok(Checked { program, analysis, warnings: diags, settings, source: text, requires, consts })
 }
 
 /// Maps diagnostics in macro-expanded text back to the script as written.

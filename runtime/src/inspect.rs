@@ -19,6 +19,8 @@ pub struct ObjectReport {
     pub maps: Vec<MapFacts>,
     /// CO-RE relocations (kernel struct accesses libbpf fixes up against the kernel's BTF).
     pub core_relocations: usize,
+    /// Each of them, with its program, instruction and target (`crate::relocs`).
+    pub relocations: Vec<crate::relocs::CoreReloc>,
 }
 
 const BPF_MAP_TYPE_HASH: u32 = 1;
@@ -35,7 +37,8 @@ pub fn inspect_object(bytes: &[u8]) -> Result<ObjectReport, RuntimeError> {
     let (programs, maps) = open_facts(bytes).map_err(RuntimeError::BadObject)?;
     check(&meta, &programs, &maps).map_err(RuntimeError::BadObject)?;
     let core_relocations = ext.map_or(0, core_relocation_count);
-    Ok(ObjectReport { meta, programs, maps, core_relocations })
+    let relocations = if core_relocations == 0 { Vec::new() } else { crate::relocs::core_relocations(bytes) };
+    Ok(ObjectReport { meta, programs, maps, core_relocations, relocations })
 }
 
 fn le_u32(b: &[u8], at: usize) -> Option<u32> {
@@ -199,6 +202,7 @@ mod tests {
             error_sites: vec![],
             strlen: 64,
             pcaps: vec![],
+            portable: Default::default(),
         };
         let prog = ProgramFacts { name: "btc_p0".into(), section: "raw_tp".into(), prog_type: "raw_tracepoint".into(), insns: 4, helpers: vec![] };
         let map = |name: &str, map_type, type_name: &str, key_size, value_size, max_entries| MapFacts {

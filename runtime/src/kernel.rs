@@ -3,8 +3,10 @@
 //! handlers and tracefs. Everything else in the crate is pure and unit-tested without root.
 
 pub mod attach;
+pub mod core;
 pub mod debugfile;
 pub mod features;
+pub mod identity;
 pub mod iter;
 pub mod kprobes;
 pub mod object;
@@ -151,8 +153,9 @@ pub struct Tracer {
 impl Tracer {
     /// Opens and loads `bytes` and sets up the ring buffer, resized to `ringbuf_bytes` (a power of two
     /// multiple of the page size) when given. The programs named in `multi` are loaded for
-    /// uprobe_multi links.
-    pub fn load_with(bytes: &[u8], ringbuf_bytes: Option<u32>, multi: &[String]) -> Result<Tracer, RuntimeError> {
+    /// uprobe_multi links. CO-RE relocations are resolved against the BTF file `btf` when given
+    /// (BPFTRACE_BTF), else against the running kernel's.
+    pub fn load_with(bytes: &[u8], ringbuf_bytes: Option<u32>, multi: &[String], btf: Option<&std::path::Path>) -> Result<Tracer, RuntimeError> {
         capture_libbpf(PrintLevel::Info);
         take_libbpf_log();
         let load_error = |e: libbpf_rs::Error| {
@@ -161,6 +164,9 @@ impl Tracer {
         };
         let mut builder = ObjectBuilder::default();
         builder.name("btc").map_err(load_error)?;
+        if let Some(path) = btf {
+            builder.btf_custom_path(path).map_err(load_error)?;
+        }
         let mut open = builder.open_memory(bytes).map_err(load_error)?;
         if let Some(size) = ringbuf_bytes {
             if let Some(mut map) = open.maps_mut().find(|m| m.name() == OsStr::new(RINGBUF_MAP)) {

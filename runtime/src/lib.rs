@@ -23,10 +23,13 @@ pub mod json;
 mod kernel;
 mod hist;
 mod inspect;
+pub mod load_checks;
+pub mod load_values;
 mod maps;
 mod output;
 mod printf;
 mod resolve;
+pub mod relocs;
 mod run;
 mod skb;
 mod strftime;
@@ -83,6 +86,9 @@ pub struct RunOptions {
     pub no_features: Vec<String>,
     /// `--unsafe`: attach uprobes where bpftrace's safe mode refuses to (functions of size 0).
     pub allow_unsafe: bool,
+    /// BPFTRACE_BTF: resolve the object's CO-RE relocations against this BTF file instead of
+    /// the running kernel's (libbpf's `btf_custom_path`).
+    pub btf: Option<std::path::PathBuf>,
     /// `-v`: say what is being done on stderr.
     pub verbose: bool,
     /// The output goes to a file (`-o`): the two empty lines bpftrace prints before the maps at
@@ -156,5 +162,16 @@ pub mod symbols {
     /// The cgroup v2 id of the cgroup at `path`.
     pub fn cgroup_id(path: &str) -> Result<u64, String> {
         crate::kernel::symbols::cgroup_id(path)
+    }
+
+    /// The running kernel's build ID in hex (/sys/kernel/notes).
+    pub fn kernel_build_id() -> Option<String> {
+        crate::kernel::identity::kernel_build_id()
+    }
+
+    /// What identifies the contents of the file at `path`: `build-id HEX`, else `size N sha256
+    /// HEX`.
+    pub fn file_identity(path: &str) -> Option<String> {
+        crate::kernel::identity::file_identity(path)
     }
 }

@@ -121,6 +121,11 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     // Nothing starts before the object is known to be whole and consistent.
     let meta = crate::inspect::inspect_object(object)?.meta;
+    // What the object holds that only the compiling machine vouched for.
+    crate::load_checks::check(&meta.portable, &kernel::identity::System).map_err(RuntimeError::Refused)?;
+    // kaddr() and cgroupid() of this system, written into the object before it is loaded.
+    let filled = crate::load_values::apply(&meta.portable.load_values, object)?;
+    let object = filled.as_deref().unwrap_or(object);
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),
@@ -172,7 +177,11 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
     let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
     let multi = uprobe_multi_programs(&meta, opts);
-    let mut tracer = Tracer::load_with(object, Some(rb), &multi).map_err(|e| name_rejected_probe(e, &meta))?;
+    let mut tracer = Tracer::load_with(object, Some(rb), &multi, opts.btf.as_deref()).map_err(|e| name_rejected_probe(e, &meta))?;
+    if opts.verbose {
+        let target = opts.btf.as_ref().map_or_else(|| "the running kernel's BTF".to_string(), |p| p.display().to_string());
+        eprint!("{}", crate::relocs::applied(object, &target, &|prog| tracer.loaded_insns(prog)));
+    }
     tracer.check_programs(&meta.probes)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
     tracer.set_unsafe(opts.allow_unsafe);

@@ -470,7 +470,10 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.helper(helper::PROBE_READ_KERNEL, &[slot.into(), self.u64c(u64::from(*len)).into(), src.into()])?;
                 Ok(Val::Mem(slot))
             }
-            t @ (Type::Int { .. } | Type::Ptr { .. }) => self.ctx_int(f.offset, t),
+            t @ (Type::Int { .. } | Type::Ptr { .. }) => match self.core_ctx_field(f)? {
+                Some(p) => self.load_int_at(p, t),
+                None => self.ctx_int(f.offset, t),
+            },
             other => {
                 let p = self.offset(self.ctx_arg, f.offset)?;
                 self.read(Place::Direct(p), other, None)
@@ -479,6 +482,35 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     /// Loads an integer of type `ty` at `offset` in the context.
+    /// The CO-RE relocatable address of tracepoint field `f` in the context, when the kernel's
+    /// BTF has the tracepoint's struct (`types::tracepoint::core_field`). LLVM folds the
+    /// relocation into the load's offset, so the verifier sees `ctx + constant`.
+    fn core_ctx_field(&mut self, f: &RecordField) -> R<Option<PointerValue<'ctx>>> {
+        let Some(s) = self.inst.args_core.clone() else { return Ok(None) };
+        let Some(i) = crate::types::tracepoint::core_field(&s, f) else { return Ok(None) };
+        let r = s.record().ok_or_else(|| llvm_err("tracepoint struct"))?.clone();
+        self.core_access(self.ctx_arg, &s, &r, i).map(Some)
+    }
+
+    /// An integer of `ty`'s width loaded from `p`, extended to 64 bits by its sign.
+    fn load_int_at(&mut self, p: PointerValue<'ctx>, ty: &Type) -> R<Val<'ctx>> {
+        let (bits, signed) = match ty {
+            Type::Int { bits, signed } => (u32::from(*bits), *signed),
+            _ => (64, false),
+        };
+        let it = self.int_type(bits);
+        let v = self.b.build_load(it, p, "tpld").map_err(llvm_err)?.into_int_value();
+        let i64t = self.m.context.i64_type();
+        let v = if bits == 64 {
+            v
+        } else if signed {
+            self.b.build_int_s_extend(v, i64t, "sx").map_err(llvm_err)?
+        } else {
+            self.b.build_int_z_extend(v, i64t, "zx").map_err(llvm_err)?
+        };
+        Ok(Val::Int(v))
+    }
+
     pub(crate) fn ctx_int(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
         let (bits, signed) = match ty {
             Type::Int { bits, signed } => (u32::from(*bits), *signed),

@@ -53,6 +53,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.map_len(map)
             }
             "str" => self.str_call(e, args),
+            crate::sema::consteval::LOAD_FN => self.load_value(args),
             // The address space only changes how later reads are made.
             "kptr" | "uptr" => self.expr(args.first().ok_or_else(|| llvm_err("kptr"))?),
             n if crate::sema::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, args),

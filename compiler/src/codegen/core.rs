@@ -53,6 +53,7 @@ impl CoreTypes<'_> {
                 c.expr(inst, p);
             }
             c.block(inst, &probe.body);
+            c.tracepoint_args(inst, probe);
         }
         c
     }
@@ -120,6 +121,16 @@ impl CoreTypes<'_> {
                 self.expr(inst, els);
             }
             _ => {}
+        }
+    }
+
+    /// The fields of a tracepoint's `args` read through its BTF struct (`Instance::args_core`).
+    fn tracepoint_args(&mut self, inst: &Instance, probe: &crate::ast::Probe) {
+        let (Some(s), Some(record)) = (&inst.args_core, &inst.probe.args) else { return };
+        for name in crate::sema::portable::args_use(probe).0 {
+            if let Some(f) = record.field(&name).filter(|f| crate::types::tracepoint::core_field(s, f).is_some()) {
+                self.note(s, &f.name);
+            }
         }
     }
 

@@ -20,6 +20,7 @@ mod debuginfo;
 mod expr;
 mod func;
 mod iter;
+mod load_values;
 mod maps;
 mod probe_args;
 mod watch;
@@ -56,6 +57,8 @@ pub struct CodegenOptions {
     /// The script's name and hash, and what a run needs, recorded in the metadata.
     pub script: bp::SourceInfo,
     pub requires: bp::Requires,
+    /// What the object relies on that another machine may not have (`sema::portable`).
+    pub portable: bp::Portable,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -256,6 +259,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
+    load_values::define(&context, &module, &opts.portable.load_values);
     let core = core::CoreTypes::collect(prog, analysis);
     let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
     let mut cx = ModuleCx {
@@ -324,6 +328,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         error_sites: cx.error_sites.borrow().clone(),
         strlen: opts.strlen,
         pcaps: cx.skb.pcaps.clone(),
+        portable: opts.portable.clone(),
     };
     let bytes = context.const_string(&meta.to_bytes(), false);
     let mg = cx.module.add_global(bytes.get_type(), None, bp::META_SYMBOL);

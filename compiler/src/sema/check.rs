@@ -45,6 +45,10 @@ pub struct Instance {
     pub vars: HashMap<String, Type>,
     /// Values of expressions evaluated at compile time (sizeof, offsetof, enum constants).
     pub consts: HashMap<ExprId, u64>,
+    /// A tracepoint's `struct trace_event_raw_NAME` in the kernel's BTF, when the body reads
+    /// `args` and BTF has it: the reads of its fields are CO-RE relocated
+    /// (`types::tracepoint::core_field`).
+    pub args_core: Option<std::rc::Rc<crate::types::StructRef>>,
 }
 
 impl Instance {
@@ -116,7 +120,15 @@ pub fn check(
                     d.push(diag);
                 }
             }
-            out.push(Instance { probe: rp.clone(), types, vars, consts });
+            let args_core = match &rp.kind {
+                btc_bpfprog::ProbeKind::Tracepoint { category, name }
+                    if pass == 1 && rp.args.is_some() && crate::sema::portable::reads_args(ast) =>
+                {
+                    crate::types::tracepoint::core_struct(db, category, name)
+                }
+                _ => None,
+            };
+            out.push(Instance { probe: rp.clone(), types, vars, consts, args_core });
         }
         if pass == 1 {
             return (out, maps.sigs);

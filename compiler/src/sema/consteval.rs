@@ -1,25 +1,58 @@
-//! Compile-time functions: `cgroupid(path)`, `kaddr(name)` and `uaddr(name)` become integer
-//! constants before checking. The values come from the [`TypeSource`] (the running system in
-//! the CLI), so the compiler itself still touches nothing. `uaddr` is a typed pointer, as in
+//! Compile-time functions: `cgroupid(path)`, `kaddr(name)` and `uaddr(name)` are looked up
+//! before checking (a name that can't be found is an error, as in bpftrace). The values come
+//! from the [`TypeSource`] (the running system in the CLI), so the compiler itself still
+//! touches nothing. `kaddr` and `cgroupid` become reads of a slot the runtime fills when it
+//! loads the object (`$load(OFFSET)`, see `btc_bpfprog::portable::LoadSlot`): their values
+//! change with every boot and cgroup, so an object carries the question, not this machine's
+//! answer. `uaddr` becomes a constant (its binary's identity is checked at load); a typed pointer, as in
 //! bpftrace: `(intN *)ADDR` with N from the symbol's size (8, 16 or 32 bits, else 64), which
 //! in the user probes it is allowed in points to user memory.
 
 use crate::ast::*;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::types::TypeSource;
+use btc_bpfprog::portable::{LoadSlot, LoadValue};
 
-/// Replaces every compile-time call of `prog` by its value.
-pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) {
+/// A compile-time call replaced by its value, recorded for the load-time checks
+/// (`sema::portable`): the value is only true of this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstUse {
+    /// `kaddr`, `uaddr` or `cgroupid`.
+    pub function: String,
+    pub arg: String,
+    pub value: u64,
+    /// The binary `uaddr` looked in, as the attach point names it.
+    pub binary: Option<String>,
+    /// The probe (index in `Program::probes`) the call is in.
+    pub probe: usize,
+}
+
+/// The internal function reading a load-time slot: `$load(OFFSET)`, a u64 (the parser makes
+/// no names starting with `$`).
+pub const LOAD_FN: &str = "$load";
+
+/// What [`substitute`] replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consts {
+    pub uses: Vec<ConstUse>,
+    /// The load-time slots of `kaddr` and `cgroupid`, each call once.
+    pub load_values: Vec<LoadSlot>,
+}
+
+/// Replaces every compile-time call of `prog` by its value or its load-time slot.
+pub fn substitute(prog: &mut Program, types: &dyn TypeSource, diags: &mut Diagnostics) -> Consts {
     let mut next_id = prog.expr_count;
-    for probe in &mut prog.probes {
+    let mut uses = Consts::default();
+    for (index, probe) in prog.probes.iter_mut().enumerate() {
         let binary = user_binary(&probe.attach);
-        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id);
+        let mut f = |e: &mut Expr| evaluate(e, types, binary.as_deref(), diags, &mut next_id, &mut uses, index);
         if let Some(pred) = &mut probe.predicate {
             walk_expr(pred, &mut f);
         }
         walk_block(&mut probe.body, &mut f);
     }
     prog.expr_count = next_id;
+    uses
 }
 
 /// The binary of the probe's first uprobe or USDT attach point, for `uaddr`.
@@ -32,7 +65,17 @@ fn user_binary(attach: &[AttachPoint]) -> Option<String> {
     })
 }
 
-fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32) {
+/// The offset of the slot for `value`, added when new.
+fn slot(load: &mut Vec<LoadSlot>, value: LoadValue) -> u32 {
+    if let Some(s) = load.iter().find(|s| s.value == value) {
+        return s.offset;
+    }
+    let offset = btc_bpfprog::portable::load_size(load);
+    load.push(LoadSlot { offset, value });
+    offset
+}
+
+fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32, uses: &mut Consts, probe: usize) {
     let ExprKind::Call { name, args, .. } = &e.kind else { return };
     if !matches!(name.as_str(), "cgroupid" | "kaddr" | "uaddr") {
         return;
@@ -60,7 +103,22 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
             None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
         },
     };
+    if let Ok((v, _)) = &value {
+        let binary = (name == "uaddr").then(|| binary.map(str::to_string)).flatten();
+        uses.uses.push(ConstUse { function: name.clone(), arg: arg.clone(), value: *v, binary, probe });
+    }
+    let load = match name.as_str() {
+        "kaddr" => Some(LoadValue::Kaddr { name: arg.clone() }),
+        "cgroupid" => Some(LoadValue::Cgroupid { path: arg.clone() }),
+        _ => None,
+    };
     match value {
+        Ok((_, None)) if load.is_some() => {
+            let offset = load.map_or(0, |l| slot(&mut uses.load_values, l));
+            let at = Expr { id: ExprId(*next_id), kind: ExprKind::Int(u64::from(offset)), span: e.span };
+            *next_id += 1;
+            e.kind = ExprKind::Call { name: LOAD_FN.to_string(), name_span: e.span, args: vec![at] };
+        }
         Ok((v, None)) => e.kind = ExprKind::Int(v),
         Ok((v, Some(size))) => {
             let bits = match size {
@@ -162,14 +220,20 @@ mod tests {
     }
 
     #[test]
-    fn calls_become_constants() {
-        let src = "uprobe:/bin/x:f { @a = kaddr(\"jiffies\"); @b = cgroupid(\"/sys/fs/cgroup\"); @c = uaddr(\"v\"); }";
+    fn calls_become_constants_or_load_time_slots() {
+        let src = "uprobe:/bin/x:f { @a = kaddr(\"jiffies\"); @b = cgroupid(\"/sys/fs/cgroup\"); @d = kaddr(\"jiffies\"); @c = uaddr(\"v\"); }";
         let mut diags = Diagnostics::default();
         let mut prog = crate::syntax::parse(src, &mut diags).unwrap_or_default();
-        substitute(&mut prog, &Fake, &mut diags);
+        let consts = substitute(&mut prog, &Fake, &mut diags);
         assert!(!diags.has_errors());
         let text = format!("{:?}", prog.probes[0].body);
-        assert!(text.contains(&format!("Int({})", 0xffff_0000u64)) && text.contains("Int(42)") && text.contains("Int(64)"), "{text}");
+        // kaddr and cgroupid read a slot each (the same call, the same slot); uaddr is the
+        // binary's address.
+        assert_eq!(text.matches("name: \"$load\"").count(), 3, "{text}");
+        assert!(text.contains("Int(0)") && text.contains("Int(8)") && text.contains("Int(64)"), "{text}");
+        let slots: Vec<(u32, LoadValue)> = consts.load_values.into_iter().map(|s| (s.offset, s.value)).collect();
+        assert_eq!(slots, [(0, LoadValue::Kaddr { name: "jiffies".into() }), (8, LoadValue::Cgroupid { path: "/sys/fs/cgroup".into() })]);
+        assert_eq!(consts.uses.iter().map(|u| (u.function.as_str(), u.value, u.binary.as_deref())).collect::<Vec<_>>(), [("kaddr", 0xffff_0000, None), ("cgroupid", 42, None), ("kaddr", 0xffff_0000, None), ("uaddr", 0x40, Some("/bin/x"))]);
         // uaddr is a pointer to an integer of the symbol's size (8 bytes here), with an id of its own.
         assert!(text.contains("name: \"int64\", array: None, pointers: 1"), "{text}");
         assert!(text.contains(&format!("ExprId({})", prog.expr_count - 1)), "{text}");

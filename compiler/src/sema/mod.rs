@@ -17,6 +17,7 @@ pub mod format;
 pub mod positional;
 pub mod probe_builtins;
 pub mod probes;
+pub mod portable;
 pub mod requires;
 
 use crate::ast::Program;

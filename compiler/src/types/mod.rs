@@ -466,6 +466,15 @@ pub trait TypeSource {
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {
         Err(format!("cgroup not found: {path}"))
     }
+    /// The running kernel's build ID (recorded in objects that depend on its build).
+    fn kernel_build_id(&self) -> Option<String> {
+        None
+    }
+    /// What identifies the contents of the file at `path` (`build-id HEX`, else `size N
+    /// sha256 HEX`), recorded in objects that hold its addresses.
+    fn file_identity(&self, _path: &str) -> Option<String> {
+        None
+    }
     /// Kernel functions that kprobes can attach to (available_filter_functions, or where it
     /// can't be read, the functions of /proc/kallsyms: the runtime's `kprobe_functions` rule).
     fn kernel_functions(&self) -> Result<Vec<targets::KernelFunction>, String> {

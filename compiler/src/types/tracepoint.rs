@@ -1,6 +1,37 @@
 //! Tracepoint format files (`events/CAT/NAME/format` under tracefs) as records.
 
-use super::{Record, RecordField, Type};
+use super::{Record, RecordField, RecordKind, StructRef, Type};
+use std::rc::Rc;
+
+/// The kernel's BTF struct behind tracepoint `name`'s record, `struct trace_event_raw_NAME`,
+/// resolved, when BTF has one: reads of its fields are CO-RE relocated (see [`core_field`]).
+/// Events defined from a shared class have the class's struct, found by no name here.
+pub fn core_struct(db: &super::TypeDb<'_>, category: &str, name: &str) -> Option<Rc<StructRef>> {
+    // Syscall tracepoints are one `struct syscall_trace_enter` with an `args[]` array, not a
+    // struct per event.
+    if category == "syscalls" || !db.has_kernel_btf() {
+        return None;
+    }
+    let Some(Type::Struct(s)) = db.struct_named(Some(RecordKind::Struct), &format!("trace_event_raw_{name}")) else {
+        return None;
+    };
+    db.record(&s).ok()?;
+    Some(s)
+}
+
+/// The index in `core`'s record of the member holding format field `f`, when reads of `f` are
+/// relocated through it: an integer or pointer field (strings, arrays and `__data_loc` fields
+/// are also read by address, at the format's offset), with a member of the same name at the
+/// same offset on this kernel (so it is the same field), not a bitfield.
+pub fn core_field(core: &StructRef, f: &RecordField) -> Option<usize> {
+    if !matches!(f.ty, Type::Int { .. } | Type::Ptr { .. }) || f.data_loc || f.bitfield.is_some() {
+        return None;
+    }
+    let r = core.record()?;
+    let i = r.fields.iter().position(|m| m.name == f.name)?;
+    let m = &r.fields[i];
+    (m.offset == f.offset && m.bitfield.is_none()).then_some(i)
+}
 
 /// Parses the text of a format file into the record of the tracepoint's arguments.
 /// `user_pointers` marks pointer fields as user-space pointers (syscall tracepoints).

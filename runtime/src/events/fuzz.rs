@@ -146,6 +146,7 @@ proptest! {
             error_sites: vec![],
             strlen: 8,
             pcaps: vec![],
+            portable: Default::default(),
         };
         if meta.validate().is_err() {
             return Ok(());

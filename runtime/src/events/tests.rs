@@ -49,6 +49,7 @@ fn meta() -> Metadata {
         error_sites: vec![],
         strlen: 8,
         pcaps: vec![],
+        portable: Default::default(),
     }
 }
 

@@ -76,7 +76,7 @@ fn section<'a>(elf: &Elf, bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
     bytes.get(start..start.checked_add(usize::try_from(sh.sh_size).ok()?)?)
 }
 
-fn build_id(elf: &Elf, bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn build_id(elf: &Elf, bytes: &[u8]) -> Option<Vec<u8>> {
     let notes = elf.iter_note_sections(bytes, Some(".note.gnu.build-id"))?;
     notes.flatten().find(|n| n.n_type == goblin::elf::note::NT_GNU_BUILD_ID).map(|n| n.desc.to_vec())
 }

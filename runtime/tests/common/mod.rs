@@ -71,7 +71,7 @@ pub fn meta(
     maps: Vec<btc_bpfprog::MapInfo>,
     formats: Vec<btc_bpfprog::FormatInfo>,
 ) -> Metadata {
-    Metadata { version: FORMAT_VERSION, compiler: "runtime-tests".into(), source: Default::default(), requires: Default::default(), probes, maps, formats, values: vec![], error_sites: vec![], config: Default::default(), strlen: 0, pcaps: vec![] }
+    Metadata { version: FORMAT_VERSION, compiler: "runtime-tests".into(), source: Default::default(), requires: Default::default(), probes, maps, formats, values: vec![], error_sites: vec![], config: Default::default(), strlen: 0, pcaps: vec![], portable: Default::default() }
 }
 
 /// Names of the BPF programs currently loaded in the kernel.
