@@ -26,6 +26,7 @@ mod inspect;
 mod maps;
 mod output;
 mod printf;
+mod process_targets;
 mod resolve;
 mod run;
 mod skb;

@@ -10,6 +10,7 @@ use crate::kernel::symbols::{SymbolOptions, Symbols};
 use crate::kernel::{self, signals, Tracer};
 use crate::maps::RawEntries;
 use crate::output::{Services, DEFAULT_MAX_CAT_BYTES};
+use crate::process_targets;
 use crate::resolve::Resolver;
 use crate::{Buffering, RunOptions, RuntimeError};
 use btc_bpfprog::{runtime::Var, MapInfo, Metadata, ProbeKind, RuntimeConfig, UserSymbolCache};
@@ -121,6 +122,8 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     // Nothing starts before the object is known to be whole and consistent.
     let meta = crate::inspect::inspect_object(object)?.meta;
+    // Nor before the command line has the flags the object requires.
+    process_targets::check_flags(&meta, opts)?;
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),
@@ -128,15 +131,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         vmlinux: opts.vmlinux.clone(),
     });
     let mut out = Out { w, broken: false, buffering: opts.buffering, pending: Vec::new() };
-    let binaries: Vec<Option<String>> = meta
-        .probes
-        .iter()
-        .map(|p| match &p.kind {
-            ProbeKind::Uprobe { path, .. } | ProbeKind::Usdt { path, .. } => Some(path.clone()),
-            _ => None,
-        })
-        .collect();
-    let services_for = |symbols: Symbols| {
+    let services_for = |symbols: Symbols, binaries: Vec<Option<String>>| {
         let mut resolver = Resolver::new(Box::new(symbols), process::boot_to_wall_ns());
         resolver.set_probe_binaries(binaries);
         Services {
@@ -161,9 +156,13 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         // after it exits.
         symbols.preload(pid);
     }
-    let services = services_for(symbols);
+    // What each probe attaches to in this run: probes resolved at run time are expanded
+    // against the traced process now that it exists.
+    let expanded = process_targets::expand(&meta, &process_targets::Target::new(target, opts))?;
+    let binaries = meta.probes.iter().map(|p| expanded.binary(p)).collect();
+    let services = services_for(symbols, binaries);
     if !opts.quiet && !opts.load_only {
-        out.write(&services.attaching(meta.probes.len()))?;
+        out.write(&services.attaching(expanded.count(&meta.probes)))?;
     }
     if config.log_size == Some(0) {
         return Err(no_log_room(&meta, opts.verbose));
@@ -174,6 +173,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let multi = uprobe_multi_programs(&meta, opts);
     let mut tracer = Tracer::load_with(object, Some(rb), &multi).map_err(|e| name_rejected_probe(e, &meta))?;
     tracer.check_programs(&meta.probes)?;
+    tracer.write_usdt_specs(&expanded.usdt_specs)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
     tracer.set_unsafe(opts.allow_unsafe);
     if opts.load_only {
@@ -181,7 +181,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     if opts.dry_run {
         for p in meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
-            tracer.attach(p)?;
+            process_targets::attach(&mut tracer, &expanded, p)?;
         }
         return Ok(0);
     }
@@ -214,6 +214,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         opts,
         ending: false,
         pcaps,
+        expanded,
     };
     let result = session.run();
     let finished = session.out.finish();
@@ -257,6 +258,8 @@ struct Session<'w, 'o> {
     ending: bool,
     /// skboutput()'s pcap files, when the object calls it.
     pcaps: Option<kernel::skb::PcapFiles>,
+    /// What each probe attaches to in this run.
+    expanded: process_targets::Expanded,
 }
 
 impl Session<'_, '_> {
@@ -280,7 +283,7 @@ impl Session<'_, '_> {
         });
         if !begin_exits && !self.stopping() {
             for p in attach_order(&probes) {
-                if let Err(e) = self.tracer.attach(p) {
+                if let Err(e) = process_targets::attach(&mut self.tracer, &self.expanded, p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
                     // can't attach is skipped with a warning; an explicit one fails the run.
                     match (&p.kind, e) {
@@ -593,7 +596,7 @@ mod tests {
 
     #[test]
     fn probes_that_fire_in_reverse_attach_backwards() {
-        let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind };
+        let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind, process: None };
         let up = |ret| ProbeKind::Uprobe {
             path: "/bin/sh".into(),
             symbol: Some("main".into()),

@@ -27,6 +27,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         if let Some(n) = numbered(name, "arg") {
             let v = match &kind {
                 ProbeKind::RawTracepoint { .. } => self.ctx_u64(8 * n)?,
+                ProbeKind::Usdt { .. } if self.inst.probe.process.is_some() => self.usdt_arg_at_run_time(n)?,
                 ProbeKind::Usdt { .. } => {
                     let args = self.inst.probe.usdt_args.clone().unwrap_or_default();
                     let a = args.get(n as usize).ok_or_else(|| llvm_err(format!("usdt {name}")))?.clone();
