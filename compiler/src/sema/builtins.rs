@@ -18,6 +18,12 @@ impl Checker<'_> {
                     self.uprobe_args_value(r)
                 }
                 Some(r) => Type::Record(r.clone()),
+                // Typed arguments come from the binary's debug info, which is only found when
+                // the object runs.
+                None if self.rp.process.is_some() => {
+                    self.err(span, format!("args is not known in {}: its binary is found when the object runs (name the binary, or compile with -p PID)", self.rp.name));
+                    Type::I64
+                }
                 None => {
                     self.err(span, format!("the args builtin is not available in {} probes", provider_of(self.rp)));
                     Type::I64
