@@ -379,7 +379,7 @@ fn probes_on_the_traced_process_are_resolved_at_run_time() {
     assert!(ir.contains(btc_bpfprog::usdt::USDT_SPECS_MAP), "the spec table is defined");
     // What can't be known before the run is refused with a reason.
     for (src, why) in [
-        ("uprobe:btc_* { printf(\"%s\\n\", func); }", "func is not known in uprobe:btc_*"),
+        ("uretprobe:btc_* { printf(\"%s\\n\", func); }", "func is not known in uretprobe:btc_*"),
         ("uprobe:btc_add { print(args); }", "args is not known in uprobe:btc_add"),
         ("uprobe:0x1000 { }", "uprobe at an address needs a binary"),
     ] {

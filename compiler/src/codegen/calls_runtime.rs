@@ -213,7 +213,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     /// The second word of `usym` and `ustack` values: the PID and the probe that recorded it
     /// (see [`runtime::user_pid_word`]).
-    fn user_pid_word(&self) -> R<IntValue<'ctx>> {
+    pub(crate) fn user_pid_word(&self) -> R<IntValue<'ctx>> {
         let pid = self.current_pid()?;
         let probe = self.u64c(runtime::user_pid_word(0, self.m.probe_index));
         self.b.build_or(pid, probe, "pid_probe").map_err(llvm_err)

@@ -112,6 +112,11 @@ impl Checker<'_> {
             }
             _ => match &self.rp.func {
                 Some(f) => self.known_str(&f.clone()),
+                // A wildcard expanded when the object runs: the function whose entry fired, from
+                // the instruction pointer (bpftrace 0.20's `func` in every uprobe).
+                None if self.rp.process.is_some() && matches!(kind, ProbeKind::Uprobe { ret: false, offset: 0, .. }) => {
+                    Type::Runtime(btc_bpfprog::RuntimeTy::Usym)
+                }
                 None if self.rp.process.is_some() => {
                     self.err(span, format!("func is not known in {}: its functions are found when the object runs (name one function, or compile with -p PID)", self.rp.name));
                     Type::Str { len: 1 }
