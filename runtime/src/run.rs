@@ -189,7 +189,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         kernel::trace_printk::ensure_debugfs_tracing();
     }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
-    check_probe_limit(&meta, max_probes)?;
+    check_probe_limit(&meta, &expanded, max_probes)?;
     let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
@@ -542,9 +542,12 @@ fn uprobe_multi_programs(meta: &Metadata, opts: &RunOptions) -> Vec<String> {
 }
 
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
-fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
+/// Probes expanded at run time count as what they expanded to.
+fn check_probe_limit(meta: &Metadata, expanded: &process_targets::Expanded, max: u32) -> Result<(), RuntimeError> {
     let max = if max == 0 { 512 } else { max };
-    let n = meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)).count();
+    let traced: Vec<btc_bpfprog::Probe> =
+        meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)).cloned().collect();
+    let n = expanded.count(&traced);
     if n > max as usize {
         return Err(RuntimeError::TooManyProbes { count: n, max });
     }
