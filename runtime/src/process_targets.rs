@@ -38,8 +38,9 @@ impl Target {
     }
 }
 
-/// One attachment: a probe with concrete targets, and the cookie of a USDT site whose argument
-/// locations are in the spec table.
+/// One attachment: a probe with concrete targets, and for a uprobe or USDT site found at run
+/// time its BPF cookie: the index of its name (which `probe` prints) and, for a USDT site, the
+/// key of its argument locations in the spec table.
 pub(crate) struct Site {
     pub probe: Probe,
     pub cookie: Option<u32>,
@@ -49,8 +50,19 @@ pub(crate) struct Site {
 pub(crate) struct Expanded {
     /// The sites of each probe, by the probe's program.
     pub sites: std::collections::HashMap<String, Vec<Site>>,
-    /// The spec table's entries, by cookie.
-    pub usdt_specs: Vec<Vec<u8>>,
+    /// The names of the sites found at run time, by cookie.
+    pub names: Vec<String>,
+    /// The spec table's entries, with their cookie.
+    pub usdt_specs: Vec<(u32, Vec<u8>)>,
+}
+
+impl Expanded {
+    /// The cookie of a new site called `name`.
+    fn cookie(&mut self, p: &Probe, name: &str) -> Result<u32, RuntimeError> {
+        let cookie = u32::try_from(self.names.len()).map_err(|_| refused(p, "too many sites".into()))?;
+        self.names.push(name.to_string());
+        Ok(cookie)
+    }
 }
 
 impl Expanded {
@@ -71,14 +83,12 @@ impl Expanded {
 
 /// Expands every probe of `meta` for `target`.
 pub(crate) fn expand(meta: &Metadata, target: &Target) -> Result<Expanded, RuntimeError> {
-    let mut out = Expanded { sites: Default::default(), usdt_specs: Vec::new() };
+    let mut out = Expanded { sites: Default::default(), names: Vec::new(), usdt_specs: Vec::new() };
     for p in &meta.probes {
         let sites = match &p.process {
             None => vec![Site { probe: in_mount_namespace(p, target.pid), cookie: None }],
-            Some(ProcessTarget::Uprobe { binary, func }) => uprobes(p, binary, func, target)?,
-            Some(ProcessTarget::Usdt { binary, provider, name }) => {
-                usdt_sites(p, binary, (provider, name), target, &mut out.usdt_specs)?
-            }
+            Some(ProcessTarget::Uprobe { binary, func }) => uprobes(p, binary, func, target, &mut out)?,
+            Some(ProcessTarget::Usdt { binary, provider, name }) => usdt_sites(p, binary, (provider, name), target, &mut out)?,
             Some(ProcessTarget::WatchFunc { func }) => watch_funcs(p, func, target)?,
         };
         out.sites.insert(p.prog.clone(), sites);
@@ -145,7 +155,7 @@ fn matching_functions(path: &str, pattern: &str) -> Result<Vec<String>, String> 
     Ok(names)
 }
 
-fn uprobes(p: &Probe, binary: &str, func: &str, target: &Target) -> Result<Vec<Site>, RuntimeError> {
+fn uprobes(p: &Probe, binary: &str, func: &str, target: &Target, out: &mut Expanded) -> Result<Vec<Site>, RuntimeError> {
     let ProbeKind::Uprobe { offset, ret, optional, .. } = &p.kind else {
         return Err(refused(p, "a run-time uprobe target on another kind of probe".into()));
     };
@@ -172,7 +182,8 @@ fn uprobes(p: &Probe, binary: &str, func: &str, target: &Target) -> Result<Vec<S
                 optional: *optional,
                 also: Vec::new(),
             };
-            sites.push(Site { probe: Probe { prog: p.prog.clone(), name, kind, process: None }, cookie: None });
+            let cookie = out.cookie(p, &name)?;
+            sites.push(Site { probe: Probe { prog: p.prog.clone(), name, kind, process: None }, cookie: Some(cookie) });
         }
     }
     if sites.is_empty() {
@@ -195,7 +206,7 @@ fn usdt_sites(
     binary: &str,
     (provider, name): (&str, &str),
     target: &Target,
-    specs: &mut Vec<Vec<u8>>,
+    out: &mut Expanded,
 ) -> Result<Vec<Site>, RuntimeError> {
     let paths = files(binary, true, target).map_err(|e| refused(p, e))?;
     let wild = provider.contains(['*', '?']) || name.contains(['*', '?']);
@@ -212,13 +223,14 @@ fn usdt_sites(
             if !matches {
                 continue;
             }
-            let site = format!("usdt:{}:{}:{}", shown(path, target), n.provider, n.name);
+            // Named with the path as found (bpftrace names a USDT site of a process's files so).
+            let site = format!("usdt:{path}:{}:{}", n.provider, n.name);
             let spec = site_spec(path, &n).map_err(|e| RuntimeError::Refused(format!("can't decode the arguments of {site}: {e}")))?;
-            let cookie = u32::try_from(specs.len()).map_err(|_| refused(p, "too many USDT sites".into()))?;
-            if cookie >= btc_bpfprog::usdt::USDT_MAX_SITES {
+            if out.usdt_specs.len() >= btc_bpfprog::usdt::USDT_MAX_SITES as usize {
                 return Err(refused(p, format!("more than {} USDT sites", btc_bpfprog::usdt::USDT_MAX_SITES)));
             }
-            specs.push(spec);
+            let cookie = out.cookie(p, &site)?;
+            out.usdt_specs.push((cookie, spec));
             let kind = ProbeKind::Usdt {
                 path: path.clone(),
                 provider: n.provider.clone(),
@@ -231,7 +243,7 @@ fn usdt_sites(
         }
     }
     // Sorted by name, as bpftrace orders the matches of an attach point (the cookies keep
-    // pointing at their specs).
+    // pointing at their names and specs).
     sites.sort_by(|a, b| a.probe.name.cmp(&b.probe.name));
     if sites.is_empty() {
         let shown = if provider == "*" { name.to_string() } else { format!("{provider}:{name}") };
@@ -287,9 +299,10 @@ fn watch_funcs(p: &Probe, func: &str, target: &Target) -> Result<Vec<Site>, Runt
 pub(crate) fn attach(tracer: &mut Tracer, expanded: &Expanded, p: &Probe) -> Result<(), RuntimeError> {
     let Some(sites) = expanded.sites.get(&p.prog) else { return tracer.attach(p) };
     for site in sites {
-        match site.cookie {
-            Some(cookie) => tracer.attach_usdt_site(&site.probe, cookie)?,
-            None => tracer.attach(&site.probe)?,
+        match (site.cookie, &site.probe.kind) {
+            (Some(cookie), ProbeKind::Usdt { .. }) => tracer.attach_usdt_site(&site.probe, cookie)?,
+            (Some(cookie), _) => tracer.attach_uprobe_site(&site.probe, cookie)?,
+            (None, _) => tracer.attach(&site.probe)?,
         }
     }
     Ok(())

@@ -131,9 +131,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         vmlinux: opts.vmlinux.clone(),
     });
     let mut out = Out { w, broken: false, buffering: opts.buffering, pending: Vec::new() };
-    let services_for = |symbols: Symbols, binaries: Vec<Option<String>>| {
+    let services_for = |symbols: Symbols, binaries: Vec<Option<String>>, site_names: Vec<String>| {
         let mut resolver = Resolver::new(Box::new(symbols), process::boot_to_wall_ns());
         resolver.set_probe_binaries(binaries);
+        resolver.set_site_names(site_names);
         Services {
             format: opts.format,
             resolver,
@@ -160,7 +161,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     // against the traced process now that it exists.
     let expanded = process_targets::expand(&meta, &process_targets::Target::new(target, opts))?;
     let binaries = meta.probes.iter().map(|p| expanded.binary(p)).collect();
-    let services = services_for(symbols, binaries);
+    let services = services_for(symbols, binaries, expanded.names.clone());
     if !opts.quiet && !opts.load_only {
         out.write(&services.attaching(expanded.count(&meta.probes)))?;
     }

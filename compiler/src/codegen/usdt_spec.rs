@@ -14,10 +14,15 @@ use inkwell::IntPredicate;
 const GET_ATTACH_COOKIE: u64 = 174;
 
 impl<'ctx> FnCx<'_, 'ctx> {
+    /// The BPF cookie of the attachment that fired (its site's index, given by the runtime).
+    pub(crate) fn attach_cookie(&self) -> R<IntValue<'ctx>> {
+        self.helper(GET_ATTACH_COOKIE, &[self.ctx_arg.into()])
+    }
+
     /// Argument `n` of the site that fired, as a u64 (sign-extended when the spec says so).
     pub(crate) fn usdt_arg_at_run_time(&mut self, n: u32) -> R<IntValue<'ctx>> {
         let map = self.m.rt.usdt_specs.ok_or_else(|| llvm_err("no USDT spec table"))?.as_pointer_value();
-        let cookie = self.helper(GET_ATTACH_COOKIE, &[self.ctx_arg.into()])?;
+        let cookie = self.attach_cookie()?;
         let key = self.alloca_bytes(4, "usdt_key")?;
         let i32t = self.m.context.i32_type();
         let k = self.b.build_int_truncate(cookie, i32t, "cookie").map_err(llvm_err)?;

@@ -111,6 +111,18 @@ pub fn uprobe(
     ret: bool,
     pid: Option<i32>,
 ) -> Result<Link, String> {
+    uprobe_with_cookie(prog, path, (symbol, offset), ret, pid, 0)
+}
+
+/// [`uprobe`] with a BPF cookie (the index of a site found at run time).
+pub fn uprobe_with_cookie(
+    prog: &ProgramMut<'_>,
+    path: &str,
+    (symbol, offset): (Option<&str>, u64),
+    ret: bool,
+    pid: Option<i32>,
+    cookie: u64,
+) -> Result<Link, String> {
     let vaddr = match symbol {
         Some(s) => {
             let funcs = elf::file_functions(path)?;
@@ -120,7 +132,7 @@ pub fn uprobe(
         None => offset,
     };
     let off = file_offset(path, vaddr)?;
-    let opts = UprobeOpts { retprobe: ret, ..Default::default() };
+    let opts = UprobeOpts { retprobe: ret, cookie, ..Default::default() };
     prog.attach_uprobe_with_opts(pid.unwrap_or(-1), path, off as usize, opts).map_err(|e| reason(&e))
 }
 

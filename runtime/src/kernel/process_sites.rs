@@ -8,22 +8,26 @@ use btc_bpfprog::{Probe, ProbeKind};
 use libbpf_rs::{MapCore, MapFlags};
 
 impl Tracer {
-    /// Writes the spec table's entries (entry i for cookie i). Objects without run-time USDT
-    /// probes have no table and no entries.
-    pub fn write_usdt_specs(&self, specs: &[Vec<u8>]) -> Result<(), RuntimeError> {
+    /// Writes the spec table's entries (by cookie). Objects without run-time USDT probes have
+    /// no table and no entries.
+    pub fn write_usdt_specs(&self, specs: &[(u32, Vec<u8>)]) -> Result<(), RuntimeError> {
         if specs.is_empty() {
             return Ok(());
         }
         let map = self.find_map(USDT_SPECS_MAP)?;
-        for (i, spec) in specs.iter().enumerate() {
-            let key = u32::try_from(i).unwrap_or(u32::MAX).to_le_bytes();
-            map.update(&key, spec, MapFlags::ANY)
+        for (cookie, spec) in specs {
+            map.update(&cookie.to_le_bytes(), spec, MapFlags::ANY)
                 .map_err(|e| RuntimeError::MapRead { map: USDT_SPECS_MAP.to_string(), reason: reason(&e) })?;
         }
         Ok(())
     }
 
-    /// Attaches one USDT site found at run time, with `cookie` (its spec's index).
+    /// Attaches one uprobe site found at run time, with `cookie` (its index).
+    pub fn attach_uprobe_site(&mut self, probe: &Probe, cookie: u32) -> Result<(), RuntimeError> {
+        self.attach_uprobe_with_cookie(probe, u64::from(cookie))
+    }
+
+    /// Attaches one USDT site found at run time, with `cookie` (its index, and its spec's key).
     pub fn attach_usdt_site(&mut self, probe: &Probe, cookie: u32) -> Result<(), RuntimeError> {
         let err = |reason: String| RuntimeError::Attach { probe: probe.name.clone(), reason };
         let ProbeKind::Usdt { path, provider, name, address, semaphore, .. } = &probe.kind else {
