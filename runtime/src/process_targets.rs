@@ -63,9 +63,7 @@ impl Expanded {
         self.names.push(name.to_string());
         Ok(cookie)
     }
-}
 
-impl Expanded {
     /// How many probes are attached (the `Attaching N probes...` count).
     pub(crate) fn count(&self, probes: &[Probe]) -> usize {
         probes.iter().map(|p| self.sites.get(&p.prog).map_or(1, |s| s.len().max(1))).sum()
