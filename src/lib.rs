@@ -70,7 +70,8 @@ enum Command {
         /// Only parse and check the script; produce nothing
         #[arg(long)]
         check: bool,
-        /// Allow unsafe functions (system, signal, override)
+        /// Accepted for compatibility: unsafe functions (system, signal, override) always
+        /// compile, and the object runs only with `btc run --unsafe`
         #[arg(long = "unsafe")]
         allow_unsafe: bool,
         /// Add DIR to the search path for C headers (repeatable)
@@ -79,7 +80,8 @@ enum Command {
         /// Include FILE before the script, as `#include FILE` would (repeatable)
         #[arg(long = "include", value_name = "FILE")]
         includes: Vec<String>,
-        /// The object will run with -p PID: uprobe and usdt targets are looked up in its mappings
+        /// Resolve uprobe and usdt targets in this process's mappings now (without -p and -c,
+        /// they are resolved in the traced process when the object runs)
         #[arg(short = 'p', value_name = "PID")]
         pid: Option<i32>,
         /// The object will run with -c CMD (allows cpid and watchpoint:FUNCTION+argN)
@@ -178,7 +180,7 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
                 output,
                 emit,
                 check,
-                allow_unsafe,
+                allow_unsafe: _,
                 include_dirs,
                 includes,
                 pid,
@@ -190,7 +192,7 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
                 None => {
                     let headers = (include_dirs, includes);
                     let target = (pid, command.is_some());
-                    (compile(program, output, emit, check, allow_unsafe, headers, target, file, positional), "btc compile")
+                    (compile(program, output, emit, check, headers, target, file, positional), "btc compile")
                 }
             },
         }
@@ -281,7 +283,6 @@ fn compile(
     output: Option<PathBuf>,
     emit: EmitKind,
     check: bool,
-    allow_unsafe: bool,
     (include_dirs, includes): (Vec<PathBuf>, Vec<String>),
     (pid, has_child): (Option<i32>, bool),
     file: Option<PathBuf>,
@@ -296,7 +297,11 @@ fn compile(
     }
     let (text, name) = source(program, file.as_ref())?;
     let mut opts = compile_options(name.clone())?;
-    opts.allow_unsafe = allow_unsafe;
+    // An object runs only with the flags its metadata says it requires (--unsafe, -c, -p):
+    // the run decides, so unsafe functions always compile; without -p and -c, the process
+    // the probes act on is found when the object runs.
+    opts.allow_unsafe = true;
+    opts.process_flags_at_run_time = true;
     opts.positional = positional;
     opts.include_dirs = include_dirs;
     opts.includes = includes;

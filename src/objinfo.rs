@@ -137,9 +137,11 @@ fn probes(report: &ObjectReport) -> String {
     let insns = |name: &str| report.programs.iter().find(|p| p.name == name);
     let mut rows = Vec::new();
     for p in &report.meta.probes {
+        // A probe on the traced process compiled without one is expanded when the object runs.
+        let unit = if p.process.is_some() { "insns (targets found at run time)" } else { "insns" };
         let mut row = |label: String, prog: &str| {
             let (ty, n) = insns(prog).map_or(("-".to_string(), 0), |f| (f.prog_type.clone(), f.insns));
-            rows.push(vec![label, prog.to_string(), ty, n.to_string(), "insns".to_string()]);
+            rows.push(vec![label, prog.to_string(), ty, n.to_string(), unit.to_string()]);
         };
         row(p.name.clone(), &p.prog);
         if matches!(p.kind, ProbeKind::WatchFunc { .. }) {

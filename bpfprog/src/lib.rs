@@ -12,14 +12,17 @@ use serde::{Deserialize, Serialize};
 mod elf;
 pub mod portable;
 pub mod printf;
+pub mod process;
 pub mod runtime;
 pub mod skb;
+pub mod usdt;
 mod validate;
 pub use elf::{metadata_bytes, read_metadata, section, MetaError};
 pub use validate::{MAX_TYPE_DEPTH, MAX_VALUE_SIZE};
 pub use portable::Portable;
 pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 pub use skb::{SkbHeader, SKB_HEADER_SIZE, SKB_MAP};
+pub use process::ProcessTarget;
 
 /// Name of the ELF section that holds the JSON-encoded [`Metadata`].
 pub const META_SECTION: &str = ".btc.meta";
@@ -135,6 +138,10 @@ pub struct Probe {
     /// `tracepoint:syscalls:sys_enter_openat`. This is what the `probe` builtin prints.
     pub name: String,
     pub kind: ProbeKind,
+    /// Set when the attach targets are found in the traced process when the object runs
+    /// (compiled without `-p`/`-c`); `kind` is then a template (see [`ProcessTarget`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessTarget>,
 }
 
 /// Where and how a program attaches.
@@ -193,7 +200,20 @@ pub enum ProbeKind {
     },
     /// One site of a USDT probe: the uprobe at virtual address `address` of `path`; `semaphore`
     /// is the virtual address of the probe's semaphore (incremented while attached).
-    Usdt { path: String, provider: String, name: String, address: u64, semaphore: Option<u64> },
+    ///
+    /// `args`: the note's argument specification (`-4@%edi 8@%rsi`) the program's code reads
+    /// its arguments by; the runtime refuses to attach when the binary's note says otherwise
+    /// (the binary changed since the object was compiled). None for a site found at run time,
+    /// whose program reads the locations from [`usdt::USDT_SPECS_MAP`] instead.
+    Usdt {
+        path: String,
+        provider: String,
+        name: String,
+        address: u64,
+        semaphore: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        args: Option<String>,
+    },
     /// `watchpoint` / `asyncwatchpoint` on `address` (`len` bytes, `mode` made of r, w, x): a
     /// perf breakpoint event. With a PID it watches that process's memory, without one the
     /// kernel's.
@@ -634,7 +654,7 @@ mod tests {
             compiler: "test".into(),
             source: SourceInfo { name: "t.bt".into(), sha256: "00".repeat(32) },
             requires: Requires { unsafe_functions: vec!["system".into()], positional: 2, ..Requires::default() },
-            probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
+            probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin, process: None }],
             maps: vec![],
             formats: vec![FormatInfo { fmt: "%d\n".into(), args: Ty::tuple(vec![Ty::I64]) }],
             config: RuntimeConfig::default(),

@@ -109,6 +109,10 @@ pub enum RuntimeTy {
     /// A pointer: the address. Printed in hex (`0x2e`) by print() and in maps, as a number by
     /// printf's integer conversions.
     Pointer,
+    /// `probe` in a uprobe or USDT probe whose sites are found when the object runs
+    /// ([`crate::ProcessTarget`]): the BPF cookie of the site that fired, printed as the name
+    /// the runtime gave that site (`uprobe:/proc/PID/exe:FUNC`, as bpftrace names it).
+    SiteName,
 }
 
 impl RuntimeTy {
@@ -122,7 +126,8 @@ impl RuntimeTy {
             | RuntimeTy::CgroupPath { .. }
             | RuntimeTy::Strerror
             | RuntimeTy::Pointer
-            | RuntimeTy::Username => 8,
+            | RuntimeTy::Username
+            | RuntimeTy::SiteName => 8,
             RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
             RuntimeTy::Inet => 24,
             RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
@@ -148,6 +153,7 @@ impl RuntimeTy {
             RuntimeTy::Strerror => "strerror_t",
             RuntimeTy::Pointer => "pointer",
             RuntimeTy::Username => "username",
+            RuntimeTy::SiteName => "probe",
             RuntimeTy::Buf { .. } => "buf_t",
         }
     }

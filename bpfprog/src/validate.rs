@@ -140,6 +140,9 @@ fn check_probe(p: &Probe) -> Check {
     non_empty("a probe's name", &p.name)?;
     let name = one_line(&p.name);
     let what = |msg: &str| format!("probe {name}: {msg}");
+    if let Some(t) = &p.process {
+        return check_process_target(p, t).map_err(|e| what(&e));
+    }
     match &p.kind {
         ProbeKind::Interval { period_ns } | ProbeKind::Profile { period_ns } if *period_ns == 0 => {
             fail(what("a period of 0"))
@@ -175,6 +178,27 @@ fn check_probe(p: &Probe) -> Check {
             pin.as_deref().map_or(Ok(()), |p| non_empty("an iterator's pin path", p))
         }
         _ => Ok(()),
+    }
+}
+
+/// A probe resolved at run time: its target is as written, and its kind is the template of
+/// the same provider.
+fn check_process_target(p: &Probe, t: &crate::ProcessTarget) -> Check {
+    use crate::ProcessTarget as T;
+    match (t, &p.kind) {
+        (T::Uprobe { func, .. }, ProbeKind::Uprobe { .. }) => non_empty("a uprobe's function", func),
+        (T::Usdt { provider, name, .. }, ProbeKind::Usdt { .. }) => {
+            non_empty("a USDT provider", provider)?;
+            non_empty("a USDT probe name", name)
+        }
+        (T::WatchFunc { func }, ProbeKind::WatchFunc { arg, len, mode, .. }) => {
+            non_empty("a watched function", func)?;
+            if *arg > 5 {
+                return fail(format!("watches arg{arg}"));
+            }
+            check_mode(mode, *len)
+        }
+        _ => fail("a run-time target of another kind than the probe"),
     }
 }
 
@@ -253,7 +277,7 @@ mod tests {
             compiler: "btc test".into(),
             source: Default::default(),
             requires: Default::default(),
-            probes: vec![Probe { prog: "btc_p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
+            probes: vec![Probe { prog: "btc_p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin, process: None }],
             maps: vec![MapInfo {
                 name: "@".into(),
                 bpf_name: "btc_m0".into(),
@@ -325,6 +349,18 @@ mod tests {
         let mut m = meta();
         m.probes[0].prog = "a/b".into();
         assert!(invalid(&m).contains("invalid name"));
+        let mut m = meta();
+        m.probes[0].process = Some(crate::ProcessTarget::Uprobe { binary: String::new(), func: "f".into() });
+        assert!(invalid(&m).contains("another kind"));
+        m.probes[0].kind = ProbeKind::Uprobe {
+            path: String::new(),
+            symbol: Some("f".into()),
+            offset: 0,
+            ret: false,
+            optional: false,
+            also: Vec::new(),
+        };
+        assert!(m.validate().is_ok());
     }
 
     #[test]

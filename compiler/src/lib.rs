@@ -61,6 +61,11 @@ pub struct CompileOptions {
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_BPF_PROGS: the most programs a script may generate.
     pub max_bpf_progs: u32,
+    /// `--unsafe`, `-c` and `-p` are given when the object runs, not now (`btc compile`
+    /// without them): unsafe functions and `cpid` compile (the metadata's [`btc_bpfprog::Requires`]
+    /// says the run needs the flag), and uprobes, USDT probes and `watchpoint:FUNC+argN` that
+    /// name no binary are resolved in the traced process when the object runs.
+    pub process_flags_at_run_time: bool,
 }
 
 /// Which BPF helper errors `-k` / `-kk` report.
@@ -94,6 +99,7 @@ impl Default for CompileOptions {
             vmlinux: None,
             pid: None,
             max_bpf_progs: sema::probes::DEFAULT_MAX_PROBES,
+            process_flags_at_run_time: false,
         }
     }
 }
@@ -162,6 +168,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         command: opts.command.clone(),
         pid: opts.pid,
         max_bpf_progs: settings.max_bpf_progs.unwrap_or(opts.max_bpf_progs),
+        at_run_time: opts.process_flags_at_run_time && opts.pid.is_none() && !opts.has_child,
     };
     let analysis = sema::analyse_with(&program, db, &pre, &check_opts, &mut diags);
     remap(&mut diags, &map);

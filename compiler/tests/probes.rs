@@ -343,3 +343,53 @@ fn watchpoints_on_wildcarded_functions_of_the_command() {
     assert_eq!(got[1].0, "watchpoint:/bin/app:malloc:1:4:w");
     assert!(matches!(got[1].1, ProbeKind::WatchFunc { func, arg: 1, .. } if func == "malloc"));
 }
+
+/// Compiled without -p and -c (`btc compile`): probes on the traced process are recorded as
+/// written, for the runtime to expand; unsafe functions and cpid compile.
+#[test]
+fn probes_on_the_traced_process_are_resolved_at_run_time() {
+    use btc_bpfprog::ProcessTarget;
+    let opts = CompileOptions { process_flags_at_run_time: true, ..CompileOptions::default() };
+    let src = "uprobe:btc_* { @[probe] = count(); } usdt:*:app:start { @s = arg1; } \
+               watchpoint:incr*+arg1:4:w { } uprobe:/bin/app:main { system(\"true\"); @c = cpid; }";
+    let obj = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::Object).map(|r| r.0);
+    let obj = obj.unwrap_or_else(|e| panic!("{e:?}"));
+    let meta = btc_bpfprog::read_metadata(&obj).unwrap_or_else(|e| panic!("{e}"));
+    let targets: Vec<(&str, Option<&ProcessTarget>)> = meta.probes.iter().map(|p| (p.name.as_str(), p.process.as_ref())).collect();
+    assert_eq!(
+        targets,
+        [
+            ("uprobe:btc_*", Some(&ProcessTarget::Uprobe { binary: String::new(), func: "btc_*".into() })),
+            (
+                "usdt:*:app:start",
+                Some(&ProcessTarget::Usdt { binary: "*".into(), provider: "app".into(), name: "start".into() })
+            ),
+            ("watchpoint:incr*+arg1:4:w", Some(&ProcessTarget::WatchFunc { func: "incr*".into() })),
+            ("uprobe:/bin/app:main", None),
+        ]
+    );
+    assert_eq!(meta.requires.unsafe_functions, ["system"]);
+    assert!(meta.requires.child);
+    assert_eq!(meta.requires.process_probes, ["uprobe:btc_*", "watchpoint:incr*+arg1:4:w"]);
+    // The run-time USDT probe reads its arguments from the spec table, by its cookie (helper 174).
+    let ir = btc_codegen::compile(src, &System, &opts, btc_compiler::Emit::LlvmIr).map(|r| r.0).unwrap_or_default();
+    let ir = String::from_utf8_lossy(&ir);
+    let usdt = ir.split("define").find(|f| f.contains("@btc_p1(")).unwrap_or_default();
+    assert!(usdt.contains("inttoptr (i64 174 to ptr)"), "{usdt}");
+    assert!(ir.contains(btc_bpfprog::usdt::USDT_SPECS_MAP), "the spec table is defined");
+    // What can't be known before the run is refused with a reason.
+    for (src, why) in [
+        ("uretprobe:btc_* { printf(\"%s\\n\", func); }", "func is not known in uretprobe:btc_*"),
+        ("uprobe:btc_add { print(args); }", "args is not known in uprobe:btc_add"),
+        ("uprobe:0x1000 { }", "uprobe at an address needs a binary"),
+    ] {
+        let e = btc_compiler::check(src, &System, &opts).err().map(|e| match e {
+            btc_compiler::CompileError::Script(d) => d.render("stdin", src, true),
+            btc_compiler::CompileError::Internal(m) => m,
+        });
+        assert!(e.as_deref().is_some_and(|e| e.contains(why)), "{src}: {e:?}");
+    }
+    // Without the flag (btc run -e), they are errors at compile time, as before.
+    let e = btc_compiler::check("uprobe:btc_add { }", &System, &CompileOptions::default()).is_err();
+    assert!(e);
+}

@@ -194,7 +194,7 @@ mod tests {
             compiler: "btc test".into(),
             source: Default::default(),
             requires: Default::default(),
-            probes: vec![Probe { prog: "btc_p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
+            probes: vec![Probe { prog: "btc_p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin, process: None }],
             maps: vec![MapInfo { name: "@".into(), bpf_name: "btc_m0".into(), key: Ty::U64, scalar: true, value: MapValue::Count }],
             formats: vec![],
             config: Default::default(),

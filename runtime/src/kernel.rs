@@ -12,6 +12,7 @@ pub mod kprobes;
 pub mod object;
 pub mod perf;
 pub mod process;
+mod process_sites;
 pub mod signals;
 pub mod skb;
 pub mod symbols;
@@ -249,8 +250,16 @@ impl Tracer {
                 attach::kprobe(&prog, func, module.as_deref(), *offset, *ret)?
             }
             ProbeKind::Kfunc { .. } => prog.attach_trace().map_err(|e| reason(&e))?,
-            ProbeKind::Usdt { path, provider, name, address, semaphore } => {
-                attach::usdt_site(&prog, path, (provider, name), *address, *semaphore, pid)?
+            ProbeKind::Usdt { path, provider, name, address, semaphore, args } => {
+                let site = attach::UsdtSite {
+                    provider,
+                    name,
+                    address: *address,
+                    semaphore: *semaphore,
+                    args: args.as_deref(),
+                    cookie: 0,
+                };
+                attach::usdt_site(&prog, path, &site, pid)?
             }
             _ => return Ok(Vec::new()),
         };

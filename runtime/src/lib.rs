@@ -28,6 +28,7 @@ pub mod load_values;
 mod maps;
 mod output;
 mod printf;
+mod process_targets;
 mod resolve;
 pub mod relocs;
 mod run;

@@ -77,16 +77,23 @@ pub struct Resolver {
     /// The binary of each probe (by index in the metadata) that has one: user symbols and stacks
     /// record their probe, whose binary stands in for a process that exited.
     probe_binaries: Vec<Option<String>>,
+    /// The names of the sites found when the object runs, by BPF cookie.
+    site_names: Vec<String>,
 }
 
 impl Resolver {
     pub fn new(symbols: Box<dyn Symbolize>, boot_to_wall_ns: i128) -> Resolver {
-        Resolver { symbols: RefCell::new(symbols), boot_to_wall_ns, probe_binaries: Vec::new() }
+        Resolver { symbols: RefCell::new(symbols), boot_to_wall_ns, probe_binaries: Vec::new(), site_names: Vec::new() }
     }
 
     /// Sets the binaries of the probes (uprobe and USDT targets), by probe index.
     pub fn set_probe_binaries(&mut self, binaries: Vec<Option<String>>) {
         self.probe_binaries = binaries;
+    }
+
+    /// The names of the sites found at run time, by their BPF cookie (`RuntimeTy::SiteName`).
+    pub fn set_site_names(&mut self, names: Vec<String>) {
+        self.site_names = names;
     }
 
     /// Replaces every runtime value in `v` (and in tuples inside it) by its text.
@@ -173,6 +180,7 @@ impl Resolver {
             RuntimeTy::Strerror => crate::kernel::os_error_text(word(0) as i32),
             RuntimeTy::Pointer => format!("{:#x}", word(0)),
             RuntimeTy::Username => self.symbols.borrow_mut().username(word(0) as u32),
+            RuntimeTy::SiteName => self.site_names.get(word(0) as usize).cloned().unwrap_or_default(),
             RuntimeTy::Buf { .. } => {
                 let n = usize::try_from(word(0)).unwrap_or(0);
                 let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);

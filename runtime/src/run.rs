@@ -10,6 +10,7 @@ use crate::kernel::symbols::{SymbolOptions, Symbols};
 use crate::kernel::{self, signals, Tracer};
 use crate::maps::RawEntries;
 use crate::output::{Services, DEFAULT_MAX_CAT_BYTES};
+use crate::process_targets;
 use crate::resolve::Resolver;
 use crate::{Buffering, RunOptions, RuntimeError};
 use btc_bpfprog::{runtime::Var, MapInfo, Metadata, ProbeKind, RuntimeConfig, UserSymbolCache};
@@ -121,6 +122,8 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     // Nothing starts before the object is known to be whole and consistent.
     let meta = crate::inspect::inspect_object(object)?.meta;
+    // Nor before the command line has the flags the object requires.
+    process_targets::check_flags(&meta, opts)?;
     // What the object holds that only the compiling machine vouched for.
     crate::load_checks::check(&meta.portable, &kernel::identity::System).map_err(RuntimeError::Refused)?;
     // kaddr() and cgroupid() of this system, written into the object before it is loaded.
@@ -133,17 +136,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         vmlinux: opts.vmlinux.clone(),
     });
     let mut out = Out { w, broken: false, buffering: opts.buffering, pending: Vec::new() };
-    let binaries: Vec<Option<String>> = meta
-        .probes
-        .iter()
-        .map(|p| match &p.kind {
-            ProbeKind::Uprobe { path, .. } | ProbeKind::Usdt { path, .. } => Some(path.clone()),
-            _ => None,
-        })
-        .collect();
-    let services_for = |symbols: Symbols| {
+    let services_for = |symbols: Symbols, binaries: Vec<Option<String>>, site_names: Vec<String>| {
         let mut resolver = Resolver::new(Box::new(symbols), process::boot_to_wall_ns());
         resolver.set_probe_binaries(binaries);
+        resolver.set_site_names(site_names);
         Services {
             format: opts.format,
             resolver,
@@ -166,9 +162,13 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         // after it exits.
         symbols.preload(pid);
     }
-    let services = services_for(symbols);
+    // What each probe attaches to in this run: probes resolved at run time are expanded
+    // against the traced process now that it exists.
+    let expanded = process_targets::expand(&meta, &process_targets::Target::new(target, opts))?;
+    let binaries = meta.probes.iter().map(|p| expanded.binary(p)).collect();
+    let services = services_for(symbols, binaries, expanded.names.clone());
     if !opts.quiet && !opts.load_only {
-        out.write(&services.attaching(meta.probes.len()))?;
+        out.write(&services.attaching(expanded.count(&meta.probes)))?;
     }
     if config.log_size == Some(0) {
         return Err(no_log_room(&meta, opts.verbose));
@@ -183,6 +183,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         eprint!("{}", crate::relocs::applied(object, &target, &|prog| tracer.loaded_insns(prog)));
     }
     tracer.check_programs(&meta.probes)?;
+    tracer.write_usdt_specs(&expanded.usdt_specs)?;
     tracer.set_pid(target.and_then(|p| i32::try_from(p).ok()));
     tracer.set_unsafe(opts.allow_unsafe);
     if opts.load_only {
@@ -190,7 +191,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     if opts.dry_run {
         for p in meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
-            tracer.attach(p)?;
+            process_targets::attach(&mut tracer, &expanded, p)?;
         }
         return Ok(0);
     }
@@ -198,7 +199,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         kernel::trace_printk::ensure_debugfs_tracing();
     }
     let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
-    check_probe_limit(&meta, max_probes)?;
+    check_probe_limit(&meta, &expanded, max_probes)?;
     let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
     tracer.write_var(Var::StartNs, u64::try_from(process::clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0))?;
@@ -223,6 +224,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         opts,
         ending: false,
         pcaps,
+        expanded,
     };
     let result = session.run();
     let finished = session.out.finish();
@@ -266,6 +268,8 @@ struct Session<'w, 'o> {
     ending: bool,
     /// skboutput()'s pcap files, when the object calls it.
     pcaps: Option<kernel::skb::PcapFiles>,
+    /// What each probe attaches to in this run.
+    expanded: process_targets::Expanded,
 }
 
 impl Session<'_, '_> {
@@ -289,7 +293,7 @@ impl Session<'_, '_> {
         });
         if !begin_exits && !self.stopping() {
             for p in attach_order(&probes) {
-                if let Err(e) = self.tracer.attach(p) {
+                if let Err(e) = process_targets::attach(&mut self.tracer, &self.expanded, p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
                     // can't attach is skipped with a warning; an explicit one fails the run.
                     match (&p.kind, e) {
@@ -548,9 +552,12 @@ fn uprobe_multi_programs(meta: &Metadata, opts: &RunOptions) -> Vec<String> {
 }
 
 /// BPFTRACE_MAX_PROBES: refuse to attach more probes than the limit (BEGIN and END don't count).
-fn check_probe_limit(meta: &Metadata, max: u32) -> Result<(), RuntimeError> {
+/// Probes expanded at run time count as what they expanded to.
+fn check_probe_limit(meta: &Metadata, expanded: &process_targets::Expanded, max: u32) -> Result<(), RuntimeError> {
     let max = if max == 0 { 512 } else { max };
-    let n = meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)).count();
+    let traced: Vec<btc_bpfprog::Probe> =
+        meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)).cloned().collect();
+    let n = expanded.count(&traced);
     if n > max as usize {
         return Err(RuntimeError::TooManyProbes { count: n, max });
     }
@@ -602,7 +609,7 @@ mod tests {
 
     #[test]
     fn probes_that_fire_in_reverse_attach_backwards() {
-        let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind };
+        let probe = |prog: &str, kind: ProbeKind| btc_bpfprog::Probe { prog: prog.into(), name: prog.into(), kind, process: None };
         let up = |ret| ProbeKind::Uprobe {
             path: "/bin/sh".into(),
             symbol: Some("main".into()),

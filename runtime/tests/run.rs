@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn probe(prog: &str, name: &str, kind: ProbeKind) -> Probe {
-    Probe { prog: prog.into(), name: name.into(), kind }
+    Probe { prog: prog.into(), name: name.into(), kind, process: None }
 }
 
 fn begin_fixture() -> Vec<u8> {

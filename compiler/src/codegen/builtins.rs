@@ -45,6 +45,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 return Ok(Val::Mem(slot));
             }
             _ if crate::sema::probe_builtins::is_probe_builtin(name) => return self.probe_builtin(name, e),
+            // A site found at run time: its cookie, which the runtime names.
+            "probe" if matches!(self.ty(e), crate::types::Type::Runtime(btc_bpfprog::RuntimeTy::SiteName)) => {
+                let cookie = self.attach_cookie()?;
+                return self.record(e, &[cookie]);
+            }
             "probe" => {
                 let name = self.inst.probe.name.clone();
                 return self.string_literal(name.as_bytes(), &self.ty(e));

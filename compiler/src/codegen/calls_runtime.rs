@@ -46,6 +46,8 @@ pub(crate) struct RuntimeMaps<'ctx> {
     pub vars: Option<GlobalValue<'ctx>>,
     /// Stack trace maps by name.
     pub stacks: HashMap<String, GlobalValue<'ctx>>,
+    /// [`btc_bpfprog::usdt::USDT_SPECS_MAP`], when a USDT probe is resolved at run time.
+    pub usdt_specs: Option<GlobalValue<'ctx>>,
 }
 
 /// Defines a `.maps` map with the given name and attributes.
@@ -86,7 +88,26 @@ pub(crate) fn define_maps<'ctx>(
             &[("type", BPF_MAP_TYPE_ARRAY), ("max_entries", runtime::VARS_SLOTS), ("key_size", 4), ("value_size", 8)],
         )
     });
-    RuntimeMaps { vars, stacks }
+    let run_time_usdt = analysis
+        .instances
+        .iter()
+        .any(|i| matches!(i.probe.process, Some(btc_bpfprog::ProcessTarget::Usdt { .. })));
+    let usdt_specs = run_time_usdt.then(|| {
+        use btc_bpfprog::usdt::{USDT_MAX_SITES, USDT_SPECS_MAP, USDT_SPEC_SIZE};
+        const BPF_MAP_TYPE_HASH: u32 = 1;
+        const BPF_F_NO_PREALLOC: u32 = 1;
+        define_map(
+            USDT_SPECS_MAP,
+            &[
+                ("type", BPF_MAP_TYPE_HASH),
+                ("max_entries", USDT_MAX_SITES),
+                ("map_flags", BPF_F_NO_PREALLOC),
+                ("key_size", 4),
+                ("value_size", USDT_SPEC_SIZE as u32),
+            ],
+        )
+    });
+    RuntimeMaps { vars, stacks, usdt_specs }
 }
 
 fn string_literal(e: &Expr) -> Option<&str> {
@@ -192,7 +213,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
 
     /// The second word of `usym` and `ustack` values: the PID and the probe that recorded it
     /// (see [`runtime::user_pid_word`]).
-    fn user_pid_word(&self) -> R<IntValue<'ctx>> {
+    pub(crate) fn user_pid_word(&self) -> R<IntValue<'ctx>> {
         let pid = self.current_pid()?;
         let probe = self.u64c(runtime::user_pid_word(0, self.m.probe_index));
         self.b.build_or(pid, probe, "pid_probe").map_err(llvm_err)

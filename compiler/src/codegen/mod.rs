@@ -23,6 +23,7 @@ mod iter;
 mod load_values;
 mod maps;
 mod probe_args;
+mod usdt_spec;
 mod watch;
 
 use crate::ast::Program;
@@ -294,7 +295,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
             let setter = bp::watch_setter(&fname);
             watch::setter(&mut cx, &di, &setter, ast.span, inst, index, *arg, *is_async)?;
         }
-        probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
+        probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone(), process: inst.probe.process.clone() });
     }
 
     if let Some(g) = cx.scratch {

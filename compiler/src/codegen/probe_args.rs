@@ -15,6 +15,8 @@ use inkwell::values::IntValue;
 pub use crate::sema::probe_builtins::ARG_REGS;
 /// `pt_regs` offset of ax (the return value).
 pub const RET_REG: u32 = 80;
+/// `pt_regs` offset of ip.
+const IP_REG: u32 = 128;
 /// `pt_regs` offset of sp.
 pub const SP_REG: u32 = 152;
 
@@ -27,6 +29,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         if let Some(n) = numbered(name, "arg") {
             let v = match &kind {
                 ProbeKind::RawTracepoint { .. } => self.ctx_u64(8 * n)?,
+                ProbeKind::Usdt { .. } if self.inst.probe.process.is_some() => self.usdt_arg_at_run_time(n)?,
                 ProbeKind::Usdt { .. } => {
                     let args = self.inst.probe.usdt_args.clone().unwrap_or_default();
                     let a = args.get(n as usize).ok_or_else(|| llvm_err(format!("usdt {name}")))?.clone();
@@ -57,6 +60,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
                     return Ok(Val::Int(self.fit(v, &self.ty(e))?));
                 }
                 Ok(Val::Int(self.ctx_u64(RET_REG)?))
+            }
+            // A wildcard uprobe expanded at run time: the function whose entry fired, as
+            // bpftrace 0.20 has `func` in every uprobe (usym of the instruction pointer).
+            _ if self.inst.probe.func.is_none() && self.inst.probe.process.is_some() => {
+                let ip = self.ctx_u64(IP_REG)?;
+                let pid = self.user_pid_word()?;
+                self.record(e, &[ip, pid])
             }
             _ => {
                 let f = self.inst.probe.func.clone().unwrap_or_default();

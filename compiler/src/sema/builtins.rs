@@ -10,6 +10,14 @@ impl Checker<'_> {
             "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
             "cpu" | "rand" | "numaid" => Type::U32,
             "comm" => Type::Str { len: 16 },
+            // The sites of a uprobe or USDT probe found at run time each have their name, which
+            // the runtime gives by the site's cookie.
+            "probe"
+                if self.rp.process.is_some()
+                    && matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { .. } | btc_bpfprog::ProbeKind::Usdt { .. }) =>
+            {
+                Type::Runtime(btc_bpfprog::RuntimeTy::SiteName)
+            }
             "probe" => self.known_str(&self.rp.name.clone()),
             "curtask" => self.curtask_type(),
             "args" => match &self.rp.args {
@@ -18,6 +26,12 @@ impl Checker<'_> {
                     self.uprobe_args_value(r)
                 }
                 Some(r) => Type::Record(r.clone()),
+                // Typed arguments come from the binary's debug info, which is only found when
+                // the object runs.
+                None if self.rp.process.is_some() => {
+                    self.err(span, format!("args is not known in {}: its binary is found when the object runs (name the binary, or compile with -p PID)", self.rp.name));
+                    Type::I64
+                }
                 None => {
                     self.err(span, format!("the args builtin is not available in {} probes", provider_of(self.rp)));
                     Type::I64

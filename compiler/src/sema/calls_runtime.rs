@@ -56,7 +56,8 @@ impl Checker<'_> {
     }
 
     fn require_unsafe(&mut self, e: &Expr, name: &str) {
-        if !self.opts.allow_unsafe {
+        // At run time the runtime refuses the object without --unsafe (Requires::unsafe_functions).
+        if !self.opts.allow_unsafe && !self.opts.at_run_time {
             self.err(e.span, format!("{name}() is an unsafe function being used in safe mode (use --unsafe)"));
         }
     }
@@ -121,7 +122,8 @@ impl Checker<'_> {
                 self.stack(&e, name, &[])
             }
             "cpid" => {
-                if !self.opts.has_child {
+                // At run time, the runtime refuses the object without -c (Requires::child).
+                if !self.opts.has_child && !self.opts.at_run_time {
                     self.err(span, "cpid cannot be used without a child command (-c CMD)");
                 }
                 Type::U64

@@ -73,6 +73,9 @@ pub struct CheckOptions {
     pub pid: Option<i32>,
     /// BPFTRACE_MAX_BPF_PROGS (0: the default).
     pub max_bpf_progs: u32,
+    /// `--unsafe`, `-c` and `-p` come when the object runs (see
+    /// `CompileOptions::process_flags_at_run_time`); never set with `pid` or `has_child`.
+    pub at_run_time: bool,
 }
 
 /// Checks every probe instance. Map signatures are shared by all instances.

@@ -67,6 +67,7 @@ pub fn analyse_with(
         has_child: opts.has_child,
         command: opts.command.clone(),
         max_bpf_progs: opts.max_bpf_progs,
+        at_run_time: opts.at_run_time,
     };
     let resolved = probes::resolve(prog, &db, &ropts, diags);
     if prog.probes.is_empty() {

@@ -61,6 +61,14 @@ impl Checker<'_> {
                     }
                     Type::U64
                 }
+                // A site found at run time: its argument is read by the spec the runtime writes
+                // (sign-extended or not by it), as a 64-bit value.
+                ProbeKind::Usdt { .. } if self.rp.process.is_some() => {
+                    if n as usize >= btc_bpfprog::usdt::USDT_MAX_ARGS {
+                        self.err(span, format!("{name} is not available: USDT probes have at most {} arguments", btc_bpfprog::usdt::USDT_MAX_ARGS));
+                    }
+                    Type::I64
+                }
                 ProbeKind::Usdt { .. } => {
                     let args = self.rp.usdt_args.clone().unwrap_or_default();
                     match args.get(n as usize) {
@@ -104,6 +112,15 @@ impl Checker<'_> {
             }
             _ => match &self.rp.func {
                 Some(f) => self.known_str(&f.clone()),
+                // A wildcard expanded when the object runs: the function whose entry fired, from
+                // the instruction pointer (bpftrace 0.20's `func` in every uprobe).
+                None if self.rp.process.is_some() && matches!(kind, ProbeKind::Uprobe { ret: false, offset: 0, .. }) => {
+                    Type::Runtime(btc_bpfprog::RuntimeTy::Usym)
+                }
+                None if self.rp.process.is_some() => {
+                    self.err(span, format!("func is not known in {}: its functions are found when the object runs (name one function, or compile with -p PID)", self.rp.name));
+                    Type::Str { len: 1 }
+                }
                 None => {
                     self.err(span, format!("The func builtin can only be used with kprobe, uprobe and kfunc probes, not {provider}"));
                     Type::Str { len: 1 }

@@ -9,6 +9,7 @@
 mod kernel;
 mod multi;
 mod perf;
+mod process;
 mod user;
 pub mod usdt;
 mod watchfunc;
@@ -31,6 +32,9 @@ pub struct ResolveOptions {
     pub command: Option<String>,
     /// BPFTRACE_MAX_BPF_PROGS: the most programs (probe instances) a script may generate.
     pub max_bpf_progs: u32,
+    /// No process is known now: uprobes and USDT probes without a binary (or with `*`) and
+    /// `watchpoint:FUNC*+argN` are resolved when the object runs ([`ResolvedProbe::process`]).
+    pub at_run_time: bool,
 }
 
 /// The default of BPFTRACE_MAX_BPF_PROGS and BPFTRACE_MAX_PROBES.
@@ -50,11 +54,14 @@ pub struct ResolvedProbe {
     pub func: Option<String>,
     /// The argument locations of a USDT probe site.
     pub usdt_args: Option<Rc<Vec<usdt::UsdtArg>>>,
+    /// The attach targets are found in the traced process when the object runs; `kind` is a
+    /// template (see [`btc_bpfprog::ProcessTarget`]).
+    pub process: Option<btc_bpfprog::ProcessTarget>,
 }
 
 impl ResolvedProbe {
     pub(crate) fn new(probe: usize, name: String, kind: ProbeKind) -> ResolvedProbe {
-        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None }
+        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None, process: None }
     }
 
     /// The provider, as in the canonical name (`kprobe`, `uretprobe`, ...).

@@ -38,6 +38,7 @@ fn runtime_ty() -> impl Strategy<Value = RuntimeTy> {
         Just(RuntimeTy::CgroupPath { filter: None }),
         any::<bool>().prop_map(|epoch| RuntimeTy::Timestamp { fmt: "%H:%M:%S %f".into(), epoch }),
         Just(RuntimeTy::Username),
+        Just(RuntimeTy::SiteName),
         (0u32..64).prop_map(|size| RuntimeTy::Buf { size }),
         stack.prop_map(|(kernel, limit, mode)| {
             let map = btc_bpfprog::runtime::stack_map_name(limit);

@@ -23,7 +23,7 @@ fn meta() -> Metadata {
         compiler: "test".into(),
         source: Default::default(),
         requires: Default::default(),
-        probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin }],
+        probes: vec![Probe { prog: "p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin, process: None }],
         maps: vec![
             MapInfo {
                 name: "@b".into(),

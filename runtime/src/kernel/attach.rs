@@ -111,6 +111,18 @@ pub fn uprobe(
     ret: bool,
     pid: Option<i32>,
 ) -> Result<Link, String> {
+    uprobe_with_cookie(prog, path, (symbol, offset), ret, pid, 0)
+}
+
+/// [`uprobe`] with a BPF cookie (the index of a site found at run time).
+pub fn uprobe_with_cookie(
+    prog: &ProgramMut<'_>,
+    path: &str,
+    (symbol, offset): (Option<&str>, u64),
+    ret: bool,
+    pid: Option<i32>,
+    cookie: u64,
+) -> Result<Link, String> {
     let vaddr = match symbol {
         Some(s) => {
             let funcs = elf::file_functions(path)?;
@@ -120,7 +132,7 @@ pub fn uprobe(
         None => offset,
     };
     let off = file_offset(path, vaddr)?;
-    let opts = UprobeOpts { retprobe: ret, ..Default::default() };
+    let opts = UprobeOpts { retprobe: ret, cookie, ..Default::default() };
     prog.attach_uprobe_with_opts(pid.unwrap_or(-1), path, off as usize, opts).map_err(|e| reason(&e))
 }
 
@@ -141,20 +153,34 @@ pub fn uprobe_multi(prog: &ProgramMut<'_>, path: &str, functions: &[&str], ret: 
     prog.attach_uprobe_multi_with_opts(pid.unwrap_or(-1), path, "", opts).map_err(|e| reason(&e))
 }
 
+/// A USDT site to attach to.
+pub struct UsdtSite<'a> {
+    pub provider: &'a str,
+    pub name: &'a str,
+    pub address: u64,
+    pub semaphore: Option<u64>,
+    /// The argument specification the program's code was generated for (None: the program
+    /// reads it from the spec table, at `cookie`).
+    pub args: Option<&'a str>,
+    /// The BPF cookie of the attachment.
+    pub cookie: u64,
+}
+
 /// One USDT site, with its semaphore counted by the kernel while the uprobe exists.
-pub fn usdt_site(
-    prog: &ProgramMut<'_>,
-    path: &str,
-    (provider, name): (&str, &str),
-    address: u64,
-    semaphore: Option<u64>,
-    pid: Option<i32>,
-) -> Result<Link, String> {
-    // The argument code was generated for this exact site: check the binary still has it.
+pub fn usdt_site(prog: &ProgramMut<'_>, path: &str, site: &UsdtSite<'_>, pid: Option<i32>) -> Result<Link, String> {
+    let UsdtSite { provider, name, address, semaphore, .. } = *site;
+    // The argument code was generated for this exact site: check the binary still has it, with
+    // the same argument locations.
     let notes = usdt::file_notes(path)?;
-    if !notes.iter().any(|n| n.provider == provider && n.name == name && n.address == address) {
+    let Some(note) = notes.iter().find(|n| n.provider == provider && n.name == name && n.address == address) else {
         return Err(format!(
             "{path} has no USDT probe {provider}:{name} at {address:#x} any more (was it rebuilt? compile the script again)"
+        ));
+    };
+    if let Some(args) = site.args.filter(|a| *a != note.args) {
+        return Err(format!(
+            "the arguments of USDT probe {provider}:{name} in {path} are at '{}', not at '{args}' as when the script was compiled (was it rebuilt? compile the script again)",
+            note.args
         ));
     }
     let off = file_offset(path, address)?;
@@ -162,6 +188,6 @@ pub fn usdt_site(
         Some(s) => file_offset(path, s)? as usize,
         None => 0,
     };
-    let opts = UprobeOpts { ref_ctr_offset, ..Default::default() };
+    let opts = UprobeOpts { ref_ctr_offset, cookie: site.cookie, ..Default::default() };
     prog.attach_uprobe_with_opts(pid.unwrap_or(-1), path, off as usize, opts).map_err(|e| reason(&e))
 }

@@ -72,7 +72,7 @@ pub fn split_command(cmd: &str) -> Result<Vec<String>, String> {
 }
 
 /// Finds `name` in PATH (names with a `/` are taken as they are).
-fn resolve_binary(name: &str) -> Result<String, String> {
+pub(crate) fn resolve_binary(name: &str) -> Result<String, String> {
     if name.contains('/') {
         return Ok(name.to_string());
     }

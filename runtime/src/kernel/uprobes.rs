@@ -58,6 +58,11 @@ impl Tracer {
 
     /// Attaches a uprobe or uretprobe probe.
     pub(super) fn attach_uprobe(&mut self, probe: &Probe) -> Result<(), RuntimeError> {
+        self.attach_uprobe_with_cookie(probe, 0)
+    }
+
+    /// Attaches a uprobe or uretprobe probe; a single site gets the BPF cookie `cookie`.
+    pub(super) fn attach_uprobe_with_cookie(&mut self, probe: &Probe, cookie: u64) -> Result<(), RuntimeError> {
         let ProbeKind::Uprobe { path, symbol, offset, ret, optional, also } = &probe.kind else {
             return Err(RuntimeError::Attach { probe: probe.name.clone(), reason: "not a uprobe".into() });
         };
@@ -78,7 +83,8 @@ impl Tracer {
             }
         } else if self.safe_to_attach(path, symbol.as_deref(), *offset, *optional)? {
             let prog: ProgramMut<'_> = self.program(probe)?;
-            links.push(attach::uprobe(&prog, path, symbol.as_deref(), *offset, ret, pid).map_err(err)?);
+            let at = (symbol.as_deref(), *offset);
+            links.push(attach::uprobe_with_cookie(&prog, path, at, ret, pid, cookie).map_err(err)?);
         }
         self.links.extend(links);
         Ok(())

@@ -105,3 +105,11 @@ fn usernames_from_passwd() {
     // An id without a name prints as nothing, as in bpftrace.
     assert_eq!(text(RuntimeTy::Username, &[4242], Place::Value), "");
 }
+
+#[test]
+fn site_names_are_found_by_cookie() {
+    let mut r = resolver();
+    r.set_site_names(vec!["uprobe:/proc/7/exe:f".into(), "uprobe:/proc/7/exe:g".into()]);
+    let name = |cookie: u64| r.text(&RuntimeTy::SiteName, &cookie.to_le_bytes(), Place::Value, &FakeStacks);
+    assert_eq!((name(1).as_str(), name(0).as_str(), name(9).as_str()), ("uprobe:/proc/7/exe:g", "uprobe:/proc/7/exe:f", ""));
+}

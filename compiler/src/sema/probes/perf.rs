@@ -125,7 +125,7 @@ pub(super) fn watchpoint(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolv
     let target = match addr.split_once("+arg") {
         Some((func, n)) => {
             let arg = watched_arg(cx, provider, func, n)?;
-            if cx.opts.pid.is_none() && !cx.opts.has_child {
+            if cx.opts.pid.is_none() && !cx.opts.has_child && !cx.opts.at_run_time {
                 return Err(cx
                     .err(format!("-p PID or -c CMD required for {provider}:FUNCTION+argN"))
                     .with_hint("the function is looked up in the traced process's binary"));
@@ -168,6 +168,9 @@ pub(super) fn watchpoint(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolv
             ProbeKind::Watchpoint { address, len, mode: canonical, is_async },
             format!("{provider}:{address}:{len}:{mode}"),
         ),
+        WatchTarget::Arg((func, arg)) if super::has_wildcard(&func) && cx.opts.at_run_time => {
+            return super::process::watch_func(cx, provider, &func, arg, len, &canonical);
+        }
         WatchTarget::Arg((func, arg)) if super::has_wildcard(&func) => {
             return super::watchfunc::expand(cx, provider, &func, arg, len, &canonical);
         }

@@ -9,153 +9,7 @@ use crate::diag::Diagnostic;
 use btc_bpfprog::ProbeKind;
 use std::rc::Rc;
 
-/// Where an argument's value is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsdtLoc {
-    /// A constant (`$5`).
-    Const(i64),
-    /// A register: its byte offset in `struct pt_regs`, and a right shift (8 for `%ah`-style
-    /// high-byte registers).
-    Reg { offset: u32, shift: u8 },
-    /// Memory at `base + index * scale + disp` (user memory of the traced process).
-    Mem { base: u32, index: Option<(u32, u8)>, disp: i64 },
-    /// A global at `symbol + addend` (`counter(%rip)`). Resolution against the binary's symbols
-    /// turns it into `Mem` relative to the probe's own address (`%rip` at the site).
-    Symbol { symbol: String, addend: i64 },
-}
-
-/// One USDT argument: its size in bytes, signedness and location.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsdtArg {
-    pub size: u8,
-    pub signed: bool,
-    pub loc: UsdtLoc,
-}
-
-/// The byte offset in x86-64 `struct pt_regs` of a register named as in AT&T syntax (without
-/// `%`), and the shift of its value: `rax`, `eax`, `ax`, `al` and `ah` all live in `ax`.
-pub fn x86_register(name: &str) -> Option<(u32, u8)> {
-    let base = |n: &str| -> Option<u32> {
-        Some(match n {
-            "r15" => 0,
-            "r14" => 8,
-            "r13" => 16,
-            "r12" => 24,
-            "bp" => 32,
-            "bx" => 40,
-            "r11" => 48,
-            "r10" => 56,
-            "r9" => 64,
-            "r8" => 72,
-            "ax" => 80,
-            "cx" => 88,
-            "dx" => 96,
-            "si" => 104,
-            "di" => 112,
-            "ip" => 128,
-            "sp" => 152,
-            _ => return None,
-        })
-    };
-    // r8..r15 with their d/w/b suffixes.
-    if let Some(num) = name.strip_prefix('r').filter(|r| r.starts_with(|c: char| c.is_ascii_digit())) {
-        let digits = num.trim_end_matches(['d', 'w', 'b', 'l']);
-        return base(&format!("r{digits}")).map(|o| (o, 0));
-    }
-    // rax/eax/ax, rsi/esi/si, rbp/ebp/bp, rip/eip/ip, ...
-    let stem = name.strip_prefix('r').or_else(|| name.strip_prefix('e')).unwrap_or(name);
-    if let Some(o) = base(stem) {
-        return Some((o, 0));
-    }
-    // Byte registers: al/bl/cl/dl, ah/bh/ch/dh, sil/dil/bpl/spl.
-    match name {
-        "al" | "bl" | "cl" | "dl" => base(&format!("{}x", &name[..1])).map(|o| (o, 0)),
-        "ah" | "bh" | "ch" | "dh" => base(&format!("{}x", &name[..1])).map(|o| (o, 8)),
-        "sil" | "dil" | "bpl" | "spl" => base(&name[..2]).map(|o| (o, 0)),
-        _ => None,
-    }
-}
-
-fn parse_reg(s: &str) -> Result<u32, String> {
-    let name = s.trim().strip_prefix('%').ok_or_else(|| format!("expected a register, found '{s}'"))?;
-    match x86_register(name) {
-        Some((o, 0)) => Ok(o),
-        _ => Err(format!("unsupported register '%{name}' in a memory operand")),
-    }
-}
-
-fn parse_i64(s: &str) -> Option<i64> {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let v = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16).ok()?,
-        None => body.parse::<u64>().ok()?,
-    } as i64;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
-/// Parses one argument such as `-4@%eax`, `8@-8(%rbp)`, `-4@$5` or `8@(%rax,%rdx,8)`.
-pub fn parse_arg(spec: &str) -> Result<UsdtArg, String> {
-    let (size, loc) = match spec.split_once('@') {
-        Some((s, l)) => (parse_i64(s).ok_or_else(|| format!("bad argument size in '{spec}'"))?, l),
-        // Old notes have no size: a (signed) long.
-        None => (-8, spec),
-    };
-    let bytes = size.unsigned_abs();
-    if ![1, 2, 4, 8].contains(&bytes) {
-        return Err(format!("bad argument size {size} in '{spec}'"));
-    }
-    let loc = if let Some(c) = loc.strip_prefix('$') {
-        UsdtLoc::Const(parse_i64(c).ok_or_else(|| format!("unsupported constant in '{spec}'"))?)
-    } else if let Some(r) = loc.strip_prefix('%') {
-        let (offset, shift) = x86_register(r).ok_or_else(|| format!("unsupported register '%{r}' in '{spec}'"))?;
-        UsdtLoc::Reg { offset, shift }
-    } else if let Some(open) = loc.find('(') {
-        let close = loc.rfind(')').filter(|&c| c > open).ok_or_else(|| format!("unbalanced '(' in '{spec}'"))?;
-        let disp_text = &loc[..open];
-        let inner: Vec<&str> = loc[open + 1..close].split(',').collect();
-        if inner.len() == 1 && inner[0].trim() == "%rip" && disp_text.starts_with(|c: char| c.is_alphabetic() || c == '_') {
-            let (symbol, addend) = match disp_text.find(['+', '-']) {
-                Some(i) => (&disp_text[..i], parse_i64(&disp_text[i..]).ok_or_else(|| format!("bad offset in '{spec}'"))?),
-                None => (disp_text, 0),
-            };
-            let loc = UsdtLoc::Symbol { symbol: symbol.to_string(), addend };
-            return Ok(UsdtArg { size: bytes as u8, signed: size < 0, loc });
-        }
-        let disp = if disp_text.is_empty() {
-            0
-        } else {
-            parse_i64(disp_text).ok_or_else(|| format!("unsupported argument location '{loc}'"))?
-        };
-        match inner.as_slice() {
-            [b] => UsdtLoc::Mem { base: parse_reg(b)?, index: None, disp },
-            [b, i] => UsdtLoc::Mem { base: parse_reg(b)?, index: Some((parse_reg(i)?, 1)), disp },
-            [b, i, s] => {
-                let scale = s
-                    .trim()
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|s| [1, 2, 4, 8].contains(s))
-                    .ok_or_else(|| format!("bad scale in '{spec}'"))?;
-                UsdtLoc::Mem { base: parse_reg(b)?, index: Some((parse_reg(i)?, scale)), disp }
-            }
-            _ => return Err(format!("unsupported argument location '{loc}'")),
-        }
-    } else {
-        return Err(format!("unsupported argument location '{loc}'"));
-    };
-    if matches!(loc, UsdtLoc::Reg { offset: 128, .. } | UsdtLoc::Mem { base: 128, .. }) {
-        return Err(format!("unsupported argument location '{spec}' (%rip-relative)"));
-    }
-    Ok(UsdtArg { size: bytes as u8, signed: size < 0, loc })
-}
-
-/// Parses a whole argument specification (space separated).
-pub fn parse_args(spec: &str) -> Result<Vec<UsdtArg>, String> {
-    spec.split_whitespace().map(parse_arg).collect()
-}
+pub use btc_bpfprog::usdt::{parse_arg, parse_args, x86_register, UsdtArg, UsdtLoc};
 
 /// `usdt:BINARY:[PROVIDER:]NAME` (and `usdt:[PROVIDER:]NAME` with -p).
 pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>, Diagnostic> {
@@ -163,10 +17,15 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
         [t, n] => (t.as_str(), "*", n.as_str()),
         [t, p, n] => (t.as_str(), if p.is_empty() { "*" } else { p.as_str() }, n.as_str()),
         [n] if cx.opts.pid.is_some() => ("*", "*", n.as_str()),
+        // Without -p now, `usdt:NAME` is looked up in the traced process when the object runs.
+        [n] if cx.opts.at_run_time => ("", "*", n.as_str()),
         _ => return Err(cx.err("usdt probe must be usdt:BINARY:[PROVIDER:]NAME")),
     };
     if name.is_empty() {
         return Err(cx.err("usdt probe needs a probe name"));
+    }
+    if super::process::deferred(cx, target) {
+        return super::process::usdt(cx, rest, target, provider, name);
     }
     let every = target == "*" || target.is_empty();
     let bins: Vec<Binary> = if every {
@@ -219,6 +78,7 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
                 name: n.name.clone(),
                 address: n.address,
                 semaphore: (n.semaphore != 0).then_some(n.semaphore),
+                args: Some(n.args.clone()),
             };
             let mut r = ResolvedProbe::new(cx.probe, format!("usdt:{shown}:{}:{}", n.provider, n.name), kind);
             r.usdt_args = Some(Rc::new(args));

@@ -75,7 +75,7 @@ fn cpp_name<'a>(f: &'a ElfFunction, pattern: &str) -> Option<&'a str> {
 /// same for `uretprobe`. BINARY may have wildcards, or be `*`.
 pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     let (target, cpp, spec) = match rest {
-        [f] if cx.opts.pid.is_some() => ("", false, f.as_str()),
+        [f] if cx.opts.pid.is_some() || cx.opts.at_run_time => ("", false, f.as_str()),
         [t, f] => (t.as_str(), false, f.as_str()),
         [t, lang, f] if lang == "cpp" => (t.as_str(), true, f.as_str()),
         [_, lang, _] => return Err(cx.err(format!("unsupported language '{lang}' in {provider} probe (only cpp)"))),
@@ -84,6 +84,9 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     let ret = provider == "uretprobe";
     if spec.is_empty() {
         return Err(cx.err(format!("{provider} probe needs a function name or an address")));
+    }
+    if !cpp && super::process::deferred(cx, target) {
+        return super::process::uprobe(cx, provider, rest, target, spec);
     }
     let bins = binaries(cx, provider, target)?;
 
