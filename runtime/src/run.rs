@@ -120,7 +120,10 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 /// Runs `object`, writing its output to `w`. See [`crate::run_object`].
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     // Nothing starts before the object is known to be whole and consistent.
-    let meta = crate::inspect::inspect_object(object)?.meta;
+    let mut meta = crate::inspect::inspect_object(object)?.meta;
+    // The run's positional parameters: checked, written into the object, attach points completed.
+    let filled = crate::params::apply(&mut meta, object, &opts.positional)?;
+    let object = filled.as_deref().unwrap_or(object);
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),

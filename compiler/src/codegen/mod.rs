@@ -21,6 +21,7 @@ mod expr;
 mod func;
 mod iter;
 mod maps;
+mod params;
 mod probe_args;
 mod watch;
 
@@ -256,6 +257,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         );
     }
 
+    params::define(&context, &module, &opts.requires.params);
     let core = core::CoreTypes::collect(prog, analysis);
     let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
     let mut cx = ModuleCx {
@@ -279,6 +281,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probe_index: 0,
     };
     let mut probes = Vec::new();
+    let mut requires = opts.requires.clone();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
@@ -289,6 +292,9 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
             let index = u32::try_from(i).map_err(|_| "too many probes")?;
             let setter = bp::watch_setter(&fname);
             watch::setter(&mut cx, &di, &setter, ast.span, inst, index, *arg, *is_async)?;
+        }
+        if let Some(raw) = &inst.probe.template {
+            requires.params.attach.push(bp::params::AttachTemplate { prog: fname.clone(), raw: raw.clone() });
         }
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone() });
     }
@@ -315,7 +321,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         version: bp::FORMAT_VERSION,
         compiler: format!("btc {}", env!("CARGO_PKG_VERSION")),
         source: opts.script.clone(),
-        requires: opts.requires.clone(),
+        requires,
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),

@@ -50,11 +50,14 @@ pub struct ResolvedProbe {
     pub func: Option<String>,
     /// The argument locations of a USDT probe site.
     pub usdt_args: Option<Rc<Vec<usdt::UsdtArg>>>,
+    /// The attach point as written, when it names positional parameters the runtime fills in
+    /// (`interval:ms:$1`): `kind` is then a placeholder of the right type.
+    pub template: Option<String>,
 }
 
 impl ResolvedProbe {
     pub(crate) fn new(probe: usize, name: String, kind: ProbeKind) -> ResolvedProbe {
-        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None }
+        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None, template: None }
     }
 
     /// The provider, as in the canonical name (`kprobe`, `uretprobe`, ...).
@@ -195,6 +198,10 @@ impl Cx<'_> {
 }
 
 fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    // Parameters left in an attach point are completed by the runtime (sema::positional).
+    if btc_bpfprog::params::has_param(&cx.ap.raw) {
+        return template(cx).map(|r| vec![r]);
+    }
     let parts = split_attach(&cx.ap.raw);
     let provider_raw = parts[0].as_str();
     let Some(provider) = canonical_provider(provider_raw) else {
@@ -225,6 +232,31 @@ fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe
         "usdt" => usdt::resolve(cx, rest),
         other => Err(cx.err(format!("{other} probes are not supported yet"))),
     }
+}
+
+/// A probe whose attach point the runtime completes with its positional parameters
+/// (`btc_bpfprog::params::template_parts`): its kind, with a placeholder period for timers.
+fn template(cx: &Cx<'_>) -> Result<ResolvedProbe, Diagnostic> {
+    let raw = &cx.ap.raw;
+    let Some((provider, parts)) = btc_bpfprog::params::template_parts(raw) else {
+        return Err(cx.err(format!("{raw}: positional parameters here must be given to btc compile")));
+    };
+    let kind = match (provider, parts.as_slice()) {
+        ("interval", _) => ProbeKind::Interval { period_ns: 1 },
+        ("profile", _) => ProbeKind::Profile { period_ns: 1 },
+        (_, [path, func]) => ProbeKind::Uprobe {
+            path: path.to_string(),
+            symbol: Some(func.to_string()),
+            offset: 0,
+            ret: provider == "uretprobe",
+            optional: cx.several,
+            also: Vec::new(),
+        },
+        _ => return Err(cx.err(format!("{raw}: positional parameters here must be given to btc compile"))),
+    };
+    let mut r = ResolvedProbe::new(cx.probe, raw.clone(), kind);
+    r.template = Some(raw.clone());
+    Ok(r)
 }
 
 fn tracepoint(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>, Diagnostic> {
