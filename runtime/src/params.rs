@@ -22,13 +22,31 @@ impl Lookups for System {
     }
 }
 
-/// Applies `args` to `meta` and `object`: the object to load (a copy with its parameter area
-/// filled, or `None` when it has none).
-pub(crate) fn apply(meta: &mut Metadata, object: &[u8], args: &[String]) -> Result<Option<Vec<u8>>, RuntimeError> {
-    apply_with(meta, object, args, &System)
+/// The file a uprobe target names and the path its probe name shows, by the rules the compiler
+/// follows for targets written in the script (a path, a library, a program on $PATH; `pid`:
+/// the `-p` process).
+type FindBinary<'a> = &'a dyn Fn(&str) -> Result<(String, String), String>;
+
+fn find_binary(target: &str, pid: Option<i32>) -> Result<(String, String), String> {
+    let path = crate::targets::paths::resolve_binary(target, pid)?;
+    let shown = crate::targets::binaries::resolve_binary_paths(target, pid).into_iter().next().unwrap_or_else(|| path.clone());
+    Ok((path, shown))
 }
 
-fn apply_with(meta: &mut Metadata, object: &[u8], args: &[String], sys: &dyn Lookups) -> Result<Option<Vec<u8>>, RuntimeError> {
+/// Applies `args` to `meta` and `object`: the object to load (a copy with its parameter area
+/// filled, or `None` when it has none). `pid`: the `-p` process, where uprobe targets are
+/// looked up.
+pub(crate) fn apply(meta: &mut Metadata, object: &[u8], args: &[String], pid: Option<i32>) -> Result<Option<Vec<u8>>, RuntimeError> {
+    apply_with(meta, object, args, &System, &|t| find_binary(t, pid))
+}
+
+fn apply_with(
+    meta: &mut Metadata,
+    object: &[u8],
+    args: &[String],
+    sys: &dyn Lookups,
+    binary: FindBinary<'_>,
+) -> Result<Option<Vec<u8>>, RuntimeError> {
     let p = meta.requires.params.clone();
     params::check_folded(&p, args).map_err(RuntimeError::Refused)?;
     for t in &p.attach {
@@ -38,9 +56,10 @@ fn apply_with(meta: &mut Metadata, object: &[u8], args: &[String], sys: &dyn Loo
                 probe.name = name;
                 *p = period_ns;
             }
-            (Instance::Uprobe { name, path, symbol }, ProbeKind::Uprobe { path: p, symbol: s, .. }) => {
-                probe.name = name;
-                *p = path;
+            (Instance::Uprobe { path, symbol, .. }, ProbeKind::Uprobe { path: p, symbol: s, ret, .. }) => {
+                let (file, shown) = binary(&path).map_err(|e| RuntimeError::Refused(format!("{}: {e}", t.raw)))?;
+                probe.name = format!("{}:{shown}:{symbol}", if *ret { "uretprobe" } else { "uprobe" });
+                *p = file;
                 *s = Some(symbol);
             }
             _ => return Err(RuntimeError::BadObject(format!("attach point {} doesn't fit its probe", t.raw))),
@@ -151,6 +170,10 @@ mod tests {
         out
     }
 
+    fn no_binary(t: &str) -> Result<(String, String), String> {
+        Err(format!("no binary {t}"))
+    }
+
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
     }
@@ -172,31 +195,34 @@ mod tests {
         };
         let object = elf_with("__btc_params", 16);
         let mut m = meta(p.clone());
-        let patched = apply_with(&mut m, &object, &args(&["20", "/bin/true"]), &NoSystem);
+        let patched = apply_with(&mut m, &object, &args(&["20", "true"]), &NoSystem, &|t| Ok((format!("/usr/bin/{t}"), format!("/bin/{t}"))));
         let patched = patched.unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
         let start = 64 + 8;
         assert_eq!(&patched[start..start + 8], &20i64.to_le_bytes());
-        assert_eq!(&patched[start + 8..start + 16], b"/bin/tr\0");
+        assert_eq!(&patched[start + 8..start + 16], b"true\0\0\0\0");
         assert_eq!(&patched[..start], &object[..start]);
         assert_eq!(m.probes[0].name, "interval:ms:20");
         assert_eq!(m.probes[0].kind, ProbeKind::Interval { period_ns: 20_000_000 });
-        assert!(matches!(&m.probes[1].kind, ProbeKind::Uprobe { path, .. } if path == "/bin/true"));
+        assert!(matches!(&m.probes[1].kind, ProbeKind::Uprobe { path, .. } if path == "/usr/bin/true"));
+        assert_eq!(m.probes[1].name, "uprobe:/bin/true:f");
 
-        let e = apply_with(&mut meta(p.clone()), &object, &args(&["abc"]), &NoSystem).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(p.clone()), &object, &args(&["abc"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("invalid interval value 'abc': expected a positive integer"));
         let mut no_timer = p.clone();
         no_timer.attach.clear();
-        let e = apply_with(&mut meta(no_timer), &object, &args(&["abc"]), &NoSystem).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(no_timer.clone()), &object, &args(&["abc"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("$1 used numerically but given \"abc\". Try using str($1)."));
-        let e = apply_with(&mut meta(p), &elf_with("other", 16), &args(&["1", "x"]), &NoSystem).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(no_timer), &elf_with("other", 16), &args(&["1", "x"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("no symbol __btc_params")));
+        let e = apply_with(&mut meta(p), &object, &args(&["1", "x"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("uprobe:$2:f: no binary x"));
     }
 
     #[test]
     fn a_run_must_keep_the_folded_parameters() {
         let p = Params { folded: vec![Folded { n: 1, text: Some("3".into()) }], ..Params::default() };
-        assert!(apply_with(&mut meta(p.clone()), &[], &args(&["3"]), &NoSystem).is_ok_and(|o| o.is_none()));
-        let e = apply_with(&mut meta(p), &[], &args(&["4"]), &NoSystem).err().map(|e| e.to_string());
+        assert!(apply_with(&mut meta(p.clone()), &[], &args(&["3"]), &NoSystem, &no_binary).is_ok_and(|o| o.is_none()));
+        let e = apply_with(&mut meta(p), &[], &args(&["4"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.starts_with("$1 is built into this object's code as \"3\"")));
     }
 }

@@ -122,7 +122,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     // Nothing starts before the object is known to be whole and consistent.
     let mut meta = crate::inspect::inspect_object(object)?.meta;
     // The run's positional parameters: checked, written into the object, attach points completed.
-    let filled = crate::params::apply(&mut meta, object, &opts.positional)?;
+    let filled = crate::params::apply(&mut meta, object, &opts.positional, opts.pid)?;
     let object = filled.as_deref().unwrap_or(object);
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
