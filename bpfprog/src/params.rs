@@ -241,6 +241,8 @@ pub enum Instance {
     Timer { name: String, period_ns: u64 },
     /// `uprobe` / `uretprobe`: the binary and the function.
     Uprobe { name: String, path: String, symbol: String },
+    /// `tracepoint`: the category and the name.
+    Tracepoint { name: String, category: String, event: String },
 }
 
 /// Replaces every `$N` of `raw` by parameter N of `args`; a parameter not given is an error.
@@ -273,8 +275,9 @@ pub fn has_param(raw: &str) -> bool {
 }
 
 /// The parts of a template attach point, if it has a form [`instantiate`] completes:
-/// `interval|profile:UNIT:VALUE` (only VALUE may name a parameter) and
-/// `uprobe|uretprobe:BINARY:FUNCTION` (a plain function name, no offset or wildcard).
+/// `interval|profile:UNIT:VALUE` (only VALUE may name a parameter),
+/// `uprobe|uretprobe:BINARY:FUNCTION` (a plain function name, no offset or wildcard) and
+/// `tracepoint:CATEGORY:NAME` (no wildcard).
 pub fn template_parts(raw: &str) -> Option<(&str, Vec<&str>)> {
     let parts: Vec<&str> = raw.split(':').collect();
     match parts.as_slice() {
@@ -282,6 +285,9 @@ pub fn template_parts(raw: &str) -> Option<(&str, Vec<&str>)> {
         [p @ ("uprobe" | "uretprobe"), target, func]
             if !target.contains(['*', '?', '"']) && !func.contains(['*', '?', '+', '"', '(']) =>
         {
+            Some((*p, parts[1..].to_vec()))
+        }
+        [p @ "tracepoint", cat, name] if !cat.contains(['*', '?', '"']) && !name.contains(['*', '?', '"']) => {
             Some((*p, parts[1..].to_vec()))
         }
         _ => None,
@@ -314,6 +320,13 @@ pub fn instantiate(raw: &str, args: &[String]) -> Result<Instance, String> {
             .filter(|&p| p > 0)
             .ok_or_else(|| format!("{provider} period out of range: {b}{a}"))?;
             Ok(Instance::Timer { name: format!("{provider}:{a}:{n}"), period_ns: period })
+        }
+        "tracepoint" => {
+            let bad = |s: &str| s.is_empty() || s.contains(['/', ':', '\0', '*', '?']) || s == "." || s == "..";
+            if bad(a) || bad(b) {
+                return Err(format!("{text}: tracepoint probe must be tracepoint:CATEGORY:NAME"));
+            }
+            Ok(Instance::Tracepoint { name: text.clone(), category: a.to_string(), event: b.to_string() })
         }
         _ => {
             if a.is_empty() || b.is_empty() || b.contains(':') {
@@ -480,7 +493,13 @@ mod tests {
         );
         assert!(template_parts("interval:$1:5").is_none());
         assert!(template_parts("uprobe:$1:f*").is_none());
-        assert!(template_parts("tracepoint:syscalls:$1").is_none());
+        assert_eq!(
+            instantiate("tracepoint:$1:sys_enter_$2", &args(&["syscalls", "read"])),
+            Ok(Instance::Tracepoint { name: "tracepoint:syscalls:sys_enter_read".into(), category: "syscalls".into(), event: "sys_enter_read".into() })
+        );
+        assert!(instantiate("tracepoint:syscalls:$1", &args(&["../x"])).is_err());
+        assert!(template_parts("tracepoint:syscalls:$1*").is_none());
+        assert!(template_parts("kprobe:$1").is_none());
     }
 
     #[test]

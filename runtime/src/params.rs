@@ -62,6 +62,11 @@ fn apply_with(
                 *p = file;
                 *s = Some(symbol);
             }
+            (Instance::Tracepoint { name, category, event }, ProbeKind::Tracepoint { category: c, name: n }) => {
+                probe.name = name;
+                *c = category;
+                *n = event;
+            }
             _ => return Err(RuntimeError::BadObject(format!("attach point {} doesn't fit its probe", t.raw))),
         }
     }

@@ -22,8 +22,9 @@
 //! histogram bounds, stack depths, the literal of `uaddr`/`reg`/`pton`, an attach point that
 //! decides the probe's type or arguments), the parameter must be given to the compile: it is
 //! folded into the script as a constant and recorded in [`Params::folded`]; otherwise the
-//! compile refuses with the reason. `interval`/`profile` periods and plain uprobe targets are
-//! left as written ([`Params`]'s attach templates) for the runtime to complete.
+//! compile refuses with the reason. `interval`/`profile` periods, plain uprobe targets and
+//! tracepoint names (when `args`, `func` or `probe` isn't read) are left as written
+//! ([`Params`]'s attach templates) for the runtime to complete.
 
 use crate::ast::*;
 use crate::diag::{Diagnostics, Span};
@@ -53,14 +54,11 @@ pub struct Given<'a> {
 pub fn substitute(prog: &mut Program, given: Given<'_>, strlen: u32, diags: &mut Diagnostics) -> Params {
     let mut cx = Cx { given, strlen, next_id: prog.expr_count, diags, out: Params::default() };
     for probe in &mut prog.probes {
-        let mut templated = Vec::new();
+        let uses = builtin_uses(probe);
         for ap in &mut probe.attach {
-            if let Some(raw) = cx.attach_point(&ap.raw, ap.span, &mut templated) {
+            if let Some(raw) = cx.attach_point(&ap.raw, ap.span, &uses) {
                 ap.raw = raw;
             }
-        }
-        for (raw, provider) in templated {
-            cx.refuse_attach_builtins(probe, &raw, provider);
         }
         if let Some(pred) = &mut probe.predicate {
             cx.expr(pred, Need::Value);
@@ -162,9 +160,9 @@ impl Cx<'_> {
         e.kind = ExprKind::Call { name: PARAM_INT.to_string(), name_span: e.span, args: vec![arg] };
     }
 
-    /// Completes or keeps an attach point naming parameters. Returns the new text, if any;
-    /// attach points kept for the runtime are added to `templated` with their provider.
-    fn attach_point(&mut self, raw: &str, span: Span, templated: &mut Vec<(String, &'static str)>) -> Option<String> {
+    /// Completes or keeps an attach point naming parameters (`uses`: the builtins its probe
+    /// reads). Returns the new text, if any.
+    fn attach_point(&mut self, raw: &str, span: Span, uses: &[(Span, String)]) -> Option<String> {
         if !bp::has_param(raw) {
             return None;
         }
@@ -175,8 +173,19 @@ impl Cx<'_> {
             if let Some(p) = provider {
                 let full = std::iter::once(p.to_string()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(":");
                 if bp::template_parts(&full).is_some() {
-                    templated.push((full.clone(), p));
-                    return Some(full);
+                    let blockers: Vec<(Span, &'static str)> =
+                        uses.iter().filter_map(|(sp, b)| needs_attach_point(p, b).map(|why| (*sp, why))).collect();
+                    if blockers.is_empty() {
+                        return Some(full);
+                    }
+                    // The probe reads what the attach point decides when compiling: the
+                    // parameters must be given (and are folded) after all.
+                    if let Some(&n) = names.iter().find(|&&n| !self.known(n)) {
+                        for (sp, why) in blockers {
+                            self.diags.error(sp, format!("${n} in the attach point {full} must be given to btc compile: {why}"));
+                        }
+                        return None;
+                    }
                 }
             }
             if let Some(&n) = names.iter().find(|&&n| !self.known(n)) {
@@ -215,34 +224,6 @@ impl Cx<'_> {
             self.fold(n);
         }
         Some(out)
-    }
-
-    /// In a probe whose attach point the runtime completes, the builtins that would need the
-    /// attach point when compiling are refused.
-    fn refuse_attach_builtins(&mut self, probe: &Probe, raw: &str, provider: &str) {
-        let uprobe = matches!(provider, "uprobe" | "uretprobe");
-        let mut uses = Vec::new();
-        let mut visit = |e: &Expr| {
-            if let ExprKind::Builtin(b) = &e.kind {
-                let why = match b.as_str() {
-                    "probe" => Some("the probe builtin is the attach point's text, fixed when compiling"),
-                    "func" if uprobe => Some("the func builtin is the function's name, fixed when compiling"),
-                    "args" if uprobe => Some("args is typed from the binary's debug info when compiling"),
-                    _ => None,
-                };
-                if let Some(why) = why {
-                    uses.push((e.span, why));
-                }
-            }
-        };
-        if let Some(p) = &probe.predicate {
-            walk_expr(p, &mut visit);
-        }
-        walk_block(&probe.body, &mut visit);
-        let n = params_in(raw).first().copied().unwrap_or(1);
-        for (span, why) in uses {
-            self.diags.error(span, format!("${n} in the attach point {raw} must be given to btc compile: {why}"));
-        }
     }
 
     fn block(&mut self, b: &mut Block) {
@@ -467,6 +448,33 @@ fn str_of_param(e: &Expr) -> Option<u32> {
     }
 }
 
+/// The builtins a probe reads, with their places.
+fn builtin_uses(probe: &Probe) -> Vec<(Span, String)> {
+    let mut uses = Vec::new();
+    let mut visit = |e: &Expr| {
+        if let ExprKind::Builtin(b) = &e.kind {
+            uses.push((e.span, b.clone()));
+        }
+    };
+    if let Some(p) = &probe.predicate {
+        walk_expr(p, &mut visit);
+    }
+    walk_block(&probe.body, &mut visit);
+    uses
+}
+
+/// Why builtin `b` of a `provider` probe needs its attach point when compiling, if it does.
+fn needs_attach_point(provider: &str, b: &str) -> Option<&'static str> {
+    let uprobe = matches!(provider, "uprobe" | "uretprobe");
+    match b {
+        "probe" => Some("the probe builtin is the attach point's text, fixed when compiling"),
+        "func" if uprobe => Some("the func builtin is the function's name, fixed when compiling"),
+        "args" if uprobe => Some("args is typed from the binary's debug info when compiling"),
+        "args" if provider == "tracepoint" => Some("args is typed from the tracepoint's format when compiling"),
+        _ => None,
+    }
+}
+
 /// The parameters an attach point names, in order, each once.
 fn params_in(raw: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -612,12 +620,18 @@ mod tests {
         assert!(!diags.has_errors() && p.folded.is_empty());
         assert_eq!(prog.probes[0].attach[0].raw, "interval:ms:$1");
         assert_eq!(prog.probes[1].attach[0].raw, "uprobe:$2:main");
-        let src = "tracepoint:syscalls:$1 { exit(); } uprobe:$2:main { @ = args.x; print(probe); }";
+        let src = "kprobe:$1 { exit(); } uprobe:$2:main { @ = args.x; print(probe); } t:syscalls:$3 { @ = args.fd; }";
         let (_, _, diags) = run_with(src, &[], false);
         let text = rendered(src, &diags);
-        assert!(text.contains("$1 must be given to btc compile: the code of a tracepoint probe depends on what it attaches to"), "{text}");
+        assert!(text.contains("$1 must be given to btc compile: the code of a kprobe probe depends on what it attaches to"), "{text}");
+        assert!(text.contains("args is typed from the tracepoint's format"), "{text}");
         assert!(text.contains("args is typed from the binary's debug info"), "{text}");
         assert!(text.contains("the probe builtin is the attach point's text"), "{text}");
+        // Given to the compile, a parameter the probe's code depends on is built in.
+        let (prog, p, diags) = run_with("t:syscalls:$1 { @ = args.fd; }", &["sys_enter_read"], false);
+        assert!(!diags.has_errors());
+        assert_eq!(prog.probes[0].attach[0].raw, "t:syscalls:sys_enter_read");
+        assert_eq!(p.folded, vec![Folded { n: 1, text: Some("sys_enter_read".into()) }]);
         // The run's own parameters: substituted as bpftrace does.
         let (prog, p, _) = run_with("i:ms:$1 { exit(); }", &["5"], true);
         assert_eq!(prog.probes[0].attach[0].raw, "i:ms:5");
