@@ -58,23 +58,29 @@ pub enum SlotValue {
     Kaddr { n: u32 },
     /// `cgroupid(str($N))`: the id of the cgroup (v2) at the path the parameter names.
     Cgroupid { n: u32 },
+    /// The `probe` builtin of the probe whose attach point is the template `raw`: its name
+    /// once completed, in `len` bytes (cut and NUL-padded as `Str`).
+    Probe { raw: String, len: u32 },
+    /// The `func` builtin of the uprobe whose attach point is the template `raw`: its
+    /// function once completed.
+    Func { raw: String, len: u32 },
 }
 
 impl SlotValue {
     /// The slot's size in bytes.
     pub fn size(&self) -> u32 {
         match self {
-            SlotValue::Str { len, .. } => *len,
+            SlotValue::Str { len, .. } | SlotValue::Probe { len, .. } | SlotValue::Func { len, .. } => *len,
             _ => 8,
         }
     }
 
-    /// The parameter read (0 for `$#`).
+    /// The parameter read (0 for `$#` and for the builtins of templates).
     pub fn param(&self) -> u32 {
         match self {
             SlotValue::Int { n } | SlotValue::Str { n, .. } => *n,
             SlotValue::Signal { n } | SlotValue::Kaddr { n } | SlotValue::Cgroupid { n } => *n,
-            SlotValue::Count => 0,
+            SlotValue::Count | SlotValue::Probe { .. } | SlotValue::Func { .. } => 0,
         }
     }
 }
@@ -169,6 +175,20 @@ pub trait Lookups {
     fn signal(&self, name: &str) -> Option<u64>;
     fn kernel_symbol(&self, name: &str) -> Result<u64, String>;
     fn cgroup_id(&self, path: &str) -> Result<u64, String>;
+    /// The name of the probe whose attach point is the template `raw`, completed with the
+    /// run's parameters (where it names a binary, as the runtime found it).
+    fn probe_name(&self, raw: &str, args: &[String]) -> Result<String, String> {
+        Ok(match instantiate(raw, args)? {
+            Instance::Timer { name, .. } | Instance::Uprobe { name, .. } | Instance::Tracepoint { name, .. } => name,
+        })
+    }
+}
+
+/// `text` in a NUL-padded buffer of `len` bytes, cut as `str()` cuts.
+fn padded(text: &str, len: u32) -> Vec<u8> {
+    let mut b = str_text(text, 0, len).as_bytes().to_vec();
+    b.resize(len as usize, 0);
+    b
 }
 
 /// Refuses a run whose parameters differ from those the object was compiled with where the
@@ -222,6 +242,11 @@ pub fn fill(p: &Params, args: &[String], sys: &dyn Lookups) -> Result<Vec<u8>, S
             }
             SlotValue::Kaddr { n } => sys.kernel_symbol(arg(args, *n).unwrap_or(""))?.to_le_bytes().to_vec(),
             SlotValue::Cgroupid { n } => sys.cgroup_id(arg(args, *n).unwrap_or(""))?.to_le_bytes().to_vec(),
+            SlotValue::Probe { raw, len } => padded(&sys.probe_name(raw, args)?, *len),
+            SlotValue::Func { raw, len } => match instantiate(raw, args)? {
+                Instance::Uprobe { symbol, .. } => padded(&symbol, *len),
+                _ => return Err(format!("{raw}: the func builtin of a probe that is no uprobe")),
+            },
         };
         let start = s.offset as usize;
         let end = start + bytes.len();
@@ -348,8 +373,15 @@ pub(crate) fn validate(p: &Params, progs: &[&str]) -> Result<(), String> {
     }
     for s in &p.slots {
         let n = s.value.param();
-        if n > MAX_PARAM || (n == 0 && s.value != SlotValue::Count) {
-            return Err(format!("a slot reads parameter ${n}"));
+        match &s.value {
+            SlotValue::Count => {}
+            SlotValue::Probe { raw, .. } | SlotValue::Func { raw, .. } => {
+                if template_parts(raw).is_none() {
+                    return Err(format!("a builtin of attach point {raw}, which can't be completed at run time"));
+                }
+            }
+            _ if n == 0 || n > MAX_PARAM => return Err(format!("a slot reads parameter ${n}")),
+            _ => {}
         }
         if s.value.size() == 0 || u64::from(s.offset) + u64::from(s.value.size()) > u64::from(p.size) {
             return Err(format!("a parameter slot at offset {} is outside its {} bytes", s.offset, p.size));
@@ -464,6 +496,23 @@ mod tests {
         assert_eq!(fill(&only, &[], &Sys).map(|b| b.iter().all(|&c| c == 0)), Ok(true));
         let e = fill(&params(), &args(&["1", "x", "2", "SIGFOO", "vfs_read"]), &Sys);
         assert!(e.is_err_and(|e| e.contains("unknown signal 'SIGFOO'")));
+    }
+
+    #[test]
+    fn the_builtins_of_templates_are_the_completed_names() {
+        let p = Params {
+            symbol: "s".into(),
+            size: 32,
+            slots: vec![
+                Slot { offset: 0, value: SlotValue::Probe { raw: "interval:ms:$1".into(), len: 16 } },
+                Slot { offset: 16, value: SlotValue::Func { raw: "uprobe:/bin/x:$2".into(), len: 16 } },
+            ],
+            ..Params::default()
+        };
+        let b = fill(&p, &args(&["0x10", "main"]), &Sys).unwrap_or_default();
+        assert_eq!(&b[..16], b"interval:ms:16\0\0");
+        assert_eq!(&b[16..21], b"main\0");
+        assert_eq!(validate(&p, &[]), Ok(()));
     }
 
     #[test]

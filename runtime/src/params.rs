@@ -7,10 +7,16 @@ use crate::RuntimeError;
 use btc_bpfprog::params::{self, Instance, Lookups};
 use btc_bpfprog::{Metadata, ProbeKind};
 
-/// The system's answers for slots that name things (signals, kernel symbols, cgroups).
-struct System;
+/// The system's answers for slots that name things (signals, kernel symbols, cgroups), and
+/// the names the run gave the probes completed at run time.
+struct System<'a> {
+    names: &'a [(String, String)],
+}
 
-impl Lookups for System {
+impl Lookups for System<'_> {
+    fn probe_name(&self, raw: &str, _: &[String]) -> Result<String, String> {
+        self.names.iter().find(|(r, _)| r == raw).map(|(_, n)| n.clone()).ok_or_else(|| format!("no probe {raw}"))
+    }
     fn signal(&self, name: &str) -> Option<u64> {
         params::signal_number(name).map(u64::from)
     }
@@ -37,17 +43,21 @@ fn find_binary(target: &str, pid: Option<i32>) -> Result<(String, String), Strin
 /// filled, or `None` when it has none). `pid`: the `-p` process, where uprobe targets are
 /// looked up.
 pub(crate) fn apply(meta: &mut Metadata, object: &[u8], args: &[String], pid: Option<i32>) -> Result<Option<Vec<u8>>, RuntimeError> {
-    apply_with(meta, object, args, &System, &|t| find_binary(t, pid))
+    apply_with(meta, object, args, &|names| Box::new(System { names }), &|t| find_binary(t, pid))
 }
+
+/// The lookups of a run, given the names of its completed probes (template, name).
+type MakeLookups<'a> = &'a dyn for<'n> Fn(&'n [(String, String)]) -> Box<dyn Lookups + 'n>;
 
 fn apply_with(
     meta: &mut Metadata,
     object: &[u8],
     args: &[String],
-    sys: &dyn Lookups,
+    lookups: MakeLookups<'_>,
     binary: FindBinary<'_>,
 ) -> Result<Option<Vec<u8>>, RuntimeError> {
     let p = meta.requires.params.clone();
+    let mut names = Vec::new();
     params::check_folded(&p, args).map_err(RuntimeError::Refused)?;
     for t in &p.attach {
         let Some(probe) = meta.probes.iter_mut().find(|x| x.prog == t.prog) else { continue };
@@ -69,11 +79,12 @@ fn apply_with(
             }
             _ => return Err(RuntimeError::BadObject(format!("attach point {} doesn't fit its probe", t.raw))),
         }
+        names.push((t.raw.clone(), probe.name.clone()));
     }
     if p.slots.is_empty() {
         return Ok(None);
     }
-    let bytes = params::fill(&p, args, sys).map_err(RuntimeError::Refused)?;
+    let bytes = params::fill(&p, args, lookups(&names).as_ref()).map_err(RuntimeError::Refused)?;
     params::patch_object(object, &p, &bytes).map(Some).map_err(RuntimeError::BadObject)
 }
 
@@ -83,8 +94,11 @@ mod tests {
     use btc_bpfprog::params::{AttachTemplate, Folded, Params, Slot, SlotValue};
     use btc_bpfprog::{Probe, FORMAT_VERSION};
 
-    struct NoSystem;
-    impl Lookups for NoSystem {
+    struct NoSystem<'a>(&'a [(String, String)]);
+    impl Lookups for NoSystem<'_> {
+        fn probe_name(&self, raw: &str, _: &[String]) -> Result<String, String> {
+            self.0.iter().find(|(r, _)| r == raw).map(|(_, n)| n.clone()).ok_or_else(|| format!("no probe {raw}"))
+        }
         fn signal(&self, name: &str) -> Option<u64> {
             params::signal_number(name).map(u64::from)
         }
@@ -200,7 +214,7 @@ mod tests {
         };
         let object = elf_with("__btc_params", 16);
         let mut m = meta(p.clone());
-        let patched = apply_with(&mut m, &object, &args(&["20", "true"]), &NoSystem, &|t| Ok((format!("/usr/bin/{t}"), format!("/bin/{t}"))));
+        let patched = apply_with(&mut m, &object, &args(&["20", "true"]), &|n| Box::new(NoSystem(n)), &|t| Ok((format!("/usr/bin/{t}"), format!("/bin/{t}"))));
         let patched = patched.unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
         let start = 64 + 8;
         assert_eq!(&patched[start..start + 8], &20i64.to_le_bytes());
@@ -211,23 +225,23 @@ mod tests {
         assert!(matches!(&m.probes[1].kind, ProbeKind::Uprobe { path, .. } if path == "/usr/bin/true"));
         assert_eq!(m.probes[1].name, "uprobe:/bin/true:f");
 
-        let e = apply_with(&mut meta(p.clone()), &object, &args(&["abc"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(p.clone()), &object, &args(&["abc"]), &|n| Box::new(NoSystem(n)), &no_binary).err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("invalid interval value 'abc': expected a positive integer"));
         let mut no_timer = p.clone();
         no_timer.attach.clear();
-        let e = apply_with(&mut meta(no_timer.clone()), &object, &args(&["abc"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(no_timer.clone()), &object, &args(&["abc"]), &|n| Box::new(NoSystem(n)), &no_binary).err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("$1 used numerically but given \"abc\". Try using str($1)."));
-        let e = apply_with(&mut meta(no_timer), &elf_with("other", 16), &args(&["1", "x"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(no_timer), &elf_with("other", 16), &args(&["1", "x"]), &|n| Box::new(NoSystem(n)), &no_binary).err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("no symbol __btc_params")));
-        let e = apply_with(&mut meta(p), &object, &args(&["1", "x"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
+        let e = apply_with(&mut meta(p), &object, &args(&["1", "x"]), &|n| Box::new(NoSystem(n)), &no_binary).err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("uprobe:$2:f: no binary x"));
     }
 
     #[test]
     fn a_run_must_keep_the_folded_parameters() {
         let p = Params { folded: vec![Folded { n: 1, text: Some("3".into()) }], ..Params::default() };
-        assert!(apply_with(&mut meta(p.clone()), &[], &args(&["3"]), &NoSystem, &no_binary).is_ok_and(|o| o.is_none()));
-        let e = apply_with(&mut meta(p), &[], &args(&["4"]), &NoSystem, &no_binary).err().map(|e| e.to_string());
+        assert!(apply_with(&mut meta(p.clone()), &[], &args(&["3"]), &|n| Box::new(NoSystem(n)), &no_binary).is_ok_and(|o| o.is_none()));
+        let e = apply_with(&mut meta(p), &[], &args(&["4"]), &|n| Box::new(NoSystem(n)), &no_binary).err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.starts_with("$1 is built into this object's code as \"3\"")));
     }
 }

@@ -38,6 +38,8 @@ pub const PARAM_INT: &str = "$param";
 pub const PARAM_STR: &str = "$param_str";
 /// The global that holds the slots.
 pub const PARAM_SYMBOL: &str = "__btc_params";
+/// The size of the slots holding `probe` and `func` of an attach point completed at run time.
+const NAME_LEN: u32 = 256;
 
 /// What the compile knows of the parameters.
 #[derive(Debug, Clone, Copy)]
@@ -52,18 +54,28 @@ pub struct Given<'a> {
 /// Rewrites every positional parameter of `prog` (see the module's description); returns how
 /// the object takes them.
 pub fn substitute(prog: &mut Program, given: Given<'_>, strlen: u32, diags: &mut Diagnostics) -> Params {
-    let mut cx = Cx { given, strlen, next_id: prog.expr_count, diags, out: Params::default() };
+    let mut cx = Cx { given, strlen, next_id: prog.expr_count, diags, out: Params::default(), template: None };
     for probe in &mut prog.probes {
         let uses = builtin_uses(probe);
+        let single = probe.attach.len() == 1;
         for ap in &mut probe.attach {
-            if let Some(raw) = cx.attach_point(&ap.raw, ap.span, &uses) {
+            if let Some(raw) = cx.attach_point(&ap.raw, ap.span, &uses, single) {
                 ap.raw = raw;
             }
         }
+        // A lone attach point completed at run time: its `probe` (and a uprobe's `func`) are
+        // read from slots the runtime fills with the completed names.
+        cx.template = match probe.attach.as_slice() {
+            [ap] if bp::has_param(&ap.raw) => bp::template_parts(&ap.raw)
+                .and_then(|(p, _)| crate::sema::probes::canonical_provider(p))
+                .map(|p| (ap.raw.clone(), p)),
+            _ => None,
+        };
         if let Some(pred) = &mut probe.predicate {
             cx.expr(pred, Need::Value);
         }
         cx.block(&mut probe.body);
+        cx.template = None;
     }
     prog.expr_count = cx.next_id;
     let mut out = cx.out;
@@ -112,6 +124,9 @@ struct Cx<'a> {
     next_id: u32,
     diags: &'a mut Diagnostics,
     out: Params,
+    /// The attach point (and provider) of the probe being rewritten, when the runtime
+    /// completes it and it is the probe's only one.
+    template: Option<(String, &'static str)>,
 }
 
 impl Cx<'_> {
@@ -162,7 +177,8 @@ impl Cx<'_> {
 
     /// Completes or keeps an attach point naming parameters (`uses`: the builtins its probe
     /// reads). Returns the new text, if any.
-    fn attach_point(&mut self, raw: &str, span: Span, uses: &[(Span, String)]) -> Option<String> {
+    /// `single`: the attach point is its probe's only one, so `probe` and `func` can be slots.
+    fn attach_point(&mut self, raw: &str, span: Span, uses: &[(Span, String)], single: bool) -> Option<String> {
         if !bp::has_param(raw) {
             return None;
         }
@@ -174,7 +190,7 @@ impl Cx<'_> {
                 let full = std::iter::once(p.to_string()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(":");
                 if bp::template_parts(&full).is_some() {
                     let blockers: Vec<(Span, &'static str)> =
-                        uses.iter().filter_map(|(sp, b)| needs_attach_point(p, b).map(|why| (*sp, why))).collect();
+                        uses.iter().filter_map(|(sp, b)| needs_attach_point(p, b, single).map(|why| (*sp, why))).collect();
                     if blockers.is_empty() {
                         return Some(full);
                     }
@@ -350,6 +366,18 @@ impl Cx<'_> {
                     self.expr(a, need);
                 }
             }
+            ExprKind::Builtin(b) if b == "probe" || b == "func" => {
+                // Names are printed whole, as bpftrace's (not cut like a str() of strlen bytes).
+                let len = (self.strlen + 1).max(NAME_LEN);
+                let value = match (&self.template, b.as_str()) {
+                    (Some((raw, _)), "probe") => SlotValue::Probe { raw: raw.clone(), len },
+                    (Some((raw, "uprobe" | "uretprobe")), "func") => SlotValue::Func { raw: raw.clone(), len },
+                    _ => return,
+                };
+                let off = self.slot(value);
+                let (off, len) = (self.int(u64::from(off), e.span), self.int(u64::from(len), e.span));
+                e.kind = ExprKind::Call { name: PARAM_STR.to_string(), name_span: e.span, args: vec![off, len] };
+            }
             ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) => {}
             ExprKind::SizeofType(_) | ExprKind::Offsetof { .. } => {}
             ExprKind::Map { keys, .. } => keys.iter_mut().for_each(|k| self.expr(k, Need::Value)),
@@ -464,11 +492,12 @@ fn builtin_uses(probe: &Probe) -> Vec<(Span, String)> {
 }
 
 /// Why builtin `b` of a `provider` probe needs its attach point when compiling, if it does.
-fn needs_attach_point(provider: &str, b: &str) -> Option<&'static str> {
+/// `single`: the attach point is its probe's only one (`probe` and `func` are then slots).
+fn needs_attach_point(provider: &str, b: &str, single: bool) -> Option<&'static str> {
     let uprobe = matches!(provider, "uprobe" | "uretprobe");
     match b {
-        "probe" => Some("the probe builtin is the attach point's text, fixed when compiling"),
-        "func" if uprobe => Some("the func builtin is the function's name, fixed when compiling"),
+        "probe" if !single => Some("the probe builtin of a block with several attach points is fixed when compiling"),
+        "func" if uprobe && !single => Some("the func builtin of a block with several attach points is fixed when compiling"),
         "args" if uprobe => Some("args is typed from the binary's debug info when compiling"),
         "args" if provider == "tracepoint" => Some("args is typed from the tracepoint's format when compiling"),
         _ => None,
@@ -620,13 +649,19 @@ mod tests {
         assert!(!diags.has_errors() && p.folded.is_empty());
         assert_eq!(prog.probes[0].attach[0].raw, "interval:ms:$1");
         assert_eq!(prog.probes[1].attach[0].raw, "uprobe:$2:main");
-        let src = "kprobe:$1 { exit(); } uprobe:$2:main { @ = args.x; print(probe); } t:syscalls:$3 { @ = args.fd; }";
+        let src = "kprobe:$1 { exit(); } uprobe:$2:main { @ = args.x; } t:syscalls:$3 { @ = args.fd; } i:s:$1, i:s:$2 { print(probe); }";
         let (_, _, diags) = run_with(src, &[], false);
         let text = rendered(src, &diags);
         assert!(text.contains("$1 must be given to btc compile: the code of a kprobe probe depends on what it attaches to"), "{text}");
         assert!(text.contains("args is typed from the tracepoint's format"), "{text}");
         assert!(text.contains("args is typed from the binary's debug info"), "{text}");
-        assert!(text.contains("the probe builtin is the attach point's text"), "{text}");
+        assert!(text.contains("the probe builtin of a block with several attach points"), "{text}");
+        // A lone one: probe and func are slots the runtime fills.
+        let (_, p, diags) = run_with("ur:$1:$2 { print((probe, func)); }", &[], false);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let kinds: Vec<SlotValue> = p.slots.iter().map(|s| s.value.clone()).collect();
+        let raw = "uretprobe:$1:$2".to_string();
+        assert_eq!(kinds, vec![SlotValue::Probe { raw: raw.clone(), len: 256 }, SlotValue::Func { raw, len: 256 }]);
         // Given to the compile, a parameter the probe's code depends on is built in.
         let (prog, p, diags) = run_with("t:syscalls:$1 { @ = args.fd; }", &["sys_enter_read"], false);
         assert!(!diags.has_errors());
