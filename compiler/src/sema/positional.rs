@@ -206,6 +206,7 @@ impl Cx<'_> {
             }
             if let Some(&n) = names.iter().find(|&&n| !self.known(n)) {
                 let why = match provider {
+                    _ if raw.contains(['*', '?']) => "wildcards are expanded when compiling".to_string(),
                     Some("interval" | "profile") => "the unit of a period is fixed when compiling".to_string(),
                     Some(p @ ("uprobe" | "uretprobe")) => format!(
                         "only a {p}'s binary and plain function name are completed at run time (not wildcards, offsets, addresses or languages)"
