@@ -1,9 +1,11 @@
 //! Objects mode (`--objects`): every test runs through a compiled object. The tool the tests
 //! call is a shim (this program, invoked as `bpftrace`) that splits bpftrace's command line:
 //! the script (`-e PROG` or the script file) and what shapes its C text (`-I`, `--include`) go
-//! to `btc compile`; everything else (`-p`, `-c`, `--unsafe`, `-f`, `-o`, `-k`, positional
-//! parameters, ...) goes to `btc run x.o`. A command line without a script (`-l`, `--info`,
-//! `--version`, ...) goes to btc unchanged.
+//! to `btc compile`; everything else (`-p`, `-c`, `--unsafe`, `-f`, `-o`, `-k`, ...) goes to
+//! `btc run x.o`. Positional parameters go to both, as a user compiling for them would give
+//! them: the compile builds in those the code needs as constants (`unroll($1)`) and reports a
+//! text used as a number where bpftrace does; the object reads the run's. A command line
+//! without a script (`-l`, `--info`, `--version`, ...) goes to btc unchanged.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -39,12 +41,14 @@ pub fn split(args: &[String]) -> Option<Split> {
                 s.compile.push(a.clone());
                 script = true;
             } else {
+                s.compile.push(a.clone());
                 s.run.push(a.clone());
             }
             continue;
         }
         if a == "--" {
             positional_only = true;
+            s.compile.push(a.clone());
             s.run.push(a.clone());
             continue;
         }
@@ -161,8 +165,11 @@ mod tests {
         assert_eq!(s.run, v(&["-q", "-f", "json"]));
         let s = split(&v(&["runtime/scripts/x.bt", "-c", "./testprogs/syscall nanosleep 1e9", "a", "1"]))
             .expect("a script");
-        assert_eq!(s.compile, v(&["runtime/scripts/x.bt"]));
+        assert_eq!(s.compile, v(&["runtime/scripts/x.bt", "a", "1"]));
         assert_eq!(s.run, v(&["-c", "./testprogs/syscall nanosleep 1e9", "a", "1"]));
+        let s = split(&v(&["-e", "BEGIN { exit() }", "--", "-5"])).expect("a script");
+        assert_eq!(s.compile, v(&["-e", "BEGIN { exit() }", "--", "-5"]));
+        assert_eq!(s.run, v(&["--", "-5"]));
     }
 
     #[test]
