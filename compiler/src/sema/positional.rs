@@ -54,7 +54,7 @@ pub struct Given<'a> {
 /// Rewrites every positional parameter of `prog` (see the module's description); returns how
 /// the object takes them.
 pub fn substitute(prog: &mut Program, given: Given<'_>, strlen: u32, diags: &mut Diagnostics) -> Params {
-    let mut cx = Cx { given, strlen, next_id: prog.expr_count, diags, out: Params::default(), template: None };
+    let mut cx = Cx { given, strlen, next_id: prog.expr_count, diags, out: Params::default(), template: None, drop_uaddr: false };
     for probe in &mut prog.probes {
         let uses = builtin_uses(probe);
         let single = probe.attach.len() == 1;
@@ -76,6 +76,7 @@ pub fn substitute(prog: &mut Program, given: Given<'_>, strlen: u32, diags: &mut
         }
         cx.block(&mut probe.body);
         cx.template = None;
+        cx.drop_uaddr = false;
     }
     prog.expr_count = cx.next_id;
     let mut out = cx.out;
@@ -127,6 +128,9 @@ struct Cx<'a> {
     /// The attach point (and provider) of the probe being rewritten, when the runtime
     /// completes it and it is the probe's only one.
     template: Option<(String, &'static str)>,
+    /// `uaddr()` of the probe being rewritten was refused: its calls become 0, so that no
+    /// second error comes from looking the symbol up in a binary named `$N`.
+    drop_uaddr: bool,
 }
 
 impl Cx<'_> {
@@ -197,6 +201,7 @@ impl Cx<'_> {
                     // The probe reads what the attach point decides when compiling: the
                     // parameters must be given (and are folded) after all.
                     if let Some(&n) = names.iter().find(|&&n| !self.known(n)) {
+                        self.drop_uaddr = true;
                         for (sp, why) in blockers {
                             self.diags.error(sp, format!("${n} in the attach point {full} must be given to btc compile: {why}"));
                         }
@@ -333,6 +338,7 @@ impl Cx<'_> {
                     _ => args.iter_mut().for_each(|x| self.expr(x, Need::Value)),
                 }
             }
+            ExprKind::Call { name, .. } if name == "uaddr" && self.drop_uaddr => e.kind = ExprKind::Int(0),
             ExprKind::Call { name, args, .. } if TAKES_LITERAL.contains(&name.as_str()) => {
                 let name = name.clone();
                 let mut whole = None;
@@ -477,13 +483,13 @@ fn str_of_param(e: &Expr) -> Option<u32> {
     }
 }
 
-/// The builtins a probe reads, with their places.
+/// The builtins a probe reads, with their places (and its calls of `uaddr`, as `uaddr()`).
 fn builtin_uses(probe: &Probe) -> Vec<(Span, String)> {
     let mut uses = Vec::new();
-    let mut visit = |e: &Expr| {
-        if let ExprKind::Builtin(b) = &e.kind {
-            uses.push((e.span, b.clone()));
-        }
+    let mut visit = |e: &Expr| match &e.kind {
+        ExprKind::Builtin(b) => uses.push((e.span, b.clone())),
+        ExprKind::Call { name, .. } if name == "uaddr" => uses.push((e.span, "uaddr()".to_string())),
+        _ => {}
     };
     if let Some(p) = &probe.predicate {
         walk_expr(p, &mut visit);
@@ -500,6 +506,7 @@ fn needs_attach_point(provider: &str, b: &str, single: bool) -> Option<&'static 
         "probe" if !single => Some("the probe builtin of a block with several attach points is fixed when compiling"),
         "func" if uprobe && !single => Some("the func builtin of a block with several attach points is fixed when compiling"),
         "args" if uprobe => Some("args is typed from the binary's debug info when compiling"),
+        "uaddr()" if uprobe => Some("uaddr() finds its symbol in the probe's binary when compiling"),
         "args" if provider == "tracepoint" => Some("args is typed from the tracepoint's format when compiling"),
         _ => None,
     }
@@ -650,12 +657,13 @@ mod tests {
         assert!(!diags.has_errors() && p.folded.is_empty());
         assert_eq!(prog.probes[0].attach[0].raw, "interval:ms:$1");
         assert_eq!(prog.probes[1].attach[0].raw, "uprobe:$2:main");
-        let src = "kprobe:$1 { exit(); } uprobe:$2:main { @ = args.x; } t:syscalls:$3 { @ = args.fd; } i:s:$1, i:s:$2 { print(probe); }";
+        let src = "kprobe:$1 { exit(); } uprobe:$2:main { @ = args.x; @u = uaddr(\"v\"); } t:syscalls:$3 { @ = args.fd; } i:s:$1, i:s:$2 { print(probe); }";
         let (_, _, diags) = run_with(src, &[], false);
         let text = rendered(src, &diags);
         assert!(text.contains("$1 must be given to btc compile: the code of a kprobe probe depends on what it attaches to"), "{text}");
         assert!(text.contains("args is typed from the tracepoint's format"), "{text}");
         assert!(text.contains("args is typed from the binary's debug info"), "{text}");
+        assert!(text.contains("uaddr() finds its symbol in the probe's binary"), "{text}");
         assert!(text.contains("the probe builtin of a block with several attach points"), "{text}");
         // A lone one: probe and func are slots the runtime fills.
         let (_, p, diags) = run_with("ur:$1:$2 { print((probe, func)); }", &[], false);
