@@ -61,7 +61,7 @@ pub enum SlotValue {
     /// The `probe` builtin of the probe whose attach point is the template `raw`: its name
     /// once completed, in `len` bytes (cut and NUL-padded as `Str`).
     Probe { raw: String, len: u32 },
-    /// The `func` builtin of the uprobe whose attach point is the template `raw`: its
+    /// The `func` builtin of the uprobe or kprobe whose attach point is the template `raw`: its
     /// function once completed.
     Func { raw: String, len: u32 },
 }
@@ -179,7 +179,10 @@ pub trait Lookups {
     /// run's parameters (where it names a binary, as the runtime found it).
     fn probe_name(&self, raw: &str, args: &[String]) -> Result<String, String> {
         Ok(match instantiate(raw, args)? {
-            Instance::Timer { name, .. } | Instance::Uprobe { name, .. } | Instance::Tracepoint { name, .. } => name,
+            Instance::Timer { name, .. }
+            | Instance::Uprobe { name, .. }
+            | Instance::Tracepoint { name, .. }
+            | Instance::Kprobe { name, .. } => name,
         })
     }
 }
@@ -244,8 +247,8 @@ pub fn fill(p: &Params, args: &[String], sys: &dyn Lookups) -> Result<Vec<u8>, S
             SlotValue::Cgroupid { n } => sys.cgroup_id(arg(args, *n).unwrap_or(""))?.to_le_bytes().to_vec(),
             SlotValue::Probe { raw, len } => padded(&sys.probe_name(raw, args)?, *len),
             SlotValue::Func { raw, len } => match instantiate(raw, args)? {
-                Instance::Uprobe { symbol, .. } => padded(&symbol, *len),
-                _ => return Err(format!("{raw}: the func builtin of a probe that is no uprobe")),
+                Instance::Uprobe { symbol: func, .. } | Instance::Kprobe { func, .. } => padded(&func, *len),
+                _ => return Err(format!("{raw}: the func builtin of a probe that is no uprobe or kprobe")),
             },
         };
         let start = s.offset as usize;
@@ -268,6 +271,8 @@ pub enum Instance {
     Uprobe { name: String, path: String, symbol: String },
     /// `tracepoint`: the category and the name.
     Tracepoint { name: String, category: String, event: String },
+    /// `kprobe` / `kretprobe`: the function.
+    Kprobe { name: String, func: String },
 }
 
 /// Replaces every `$N` of `raw` by parameter N of `args`; a parameter not given is an error.
@@ -301,8 +306,9 @@ pub fn has_param(raw: &str) -> bool {
 
 /// The parts of a template attach point, if it has a form [`instantiate`] completes:
 /// `interval|profile:UNIT:VALUE` (only VALUE may name a parameter),
-/// `uprobe|uretprobe:BINARY:FUNCTION` (a plain function name, no offset or wildcard) and
-/// `tracepoint:CATEGORY:NAME` (no wildcard).
+/// `uprobe|uretprobe:BINARY:FUNCTION` (a plain function name, no offset or wildcard),
+/// `tracepoint:CATEGORY:NAME` (no wildcard) and `kprobe|kretprobe:FUNCTION` (no module,
+/// offset or wildcard).
 pub fn template_parts(raw: &str) -> Option<(&str, Vec<&str>)> {
     let parts: Vec<&str> = raw.split(':').collect();
     match parts.as_slice() {
@@ -312,6 +318,7 @@ pub fn template_parts(raw: &str) -> Option<(&str, Vec<&str>)> {
         {
             Some((*p, parts[1..].to_vec()))
         }
+        [p @ ("kprobe" | "kretprobe"), func] if !func.contains(['*', '?', '+', '"']) => Some((*p, parts[1..].to_vec())),
         [p @ "tracepoint", cat, name] if !cat.contains(['*', '?', '"']) && !name.contains(['*', '?', '"']) => {
             Some((*p, parts[1..].to_vec()))
         }
@@ -325,6 +332,12 @@ pub fn instantiate(raw: &str, args: &[String]) -> Result<Instance, String> {
         return Err(format!("{raw}: not an attach point completed at run time"));
     };
     let text = substitute(raw, args)?;
+    if let Some(func) = text.strip_prefix(provider).and_then(|t| t.strip_prefix(':')).filter(|_| provider.starts_with('k')) {
+        if func.is_empty() || func.contains(['*', '?', '+', ':', '/', ' ', '\0']) {
+            return Err(format!("{text}: {provider} probe must be {provider}:FUNCTION"));
+        }
+        return Ok(Instance::Kprobe { name: text.clone(), func: func.to_string() });
+    }
     let parts: Vec<&str> = text.splitn(3, ':').collect();
     let [_, a, b] = parts.as_slice() else {
         return Err(format!("{text}: the attach point lost a part (a parameter has a ':')"));
@@ -548,7 +561,11 @@ mod tests {
         );
         assert!(instantiate("tracepoint:syscalls:$1", &args(&["../x"])).is_err());
         assert!(template_parts("tracepoint:syscalls:$1*").is_none());
-        assert!(template_parts("kprobe:$1").is_none());
+        assert_eq!(instantiate("kretprobe:$1", &args(&["vfs_read"])), Ok(Instance::Kprobe { name: "kretprobe:vfs_read".into(), func: "vfs_read".into() }));
+        assert!(instantiate("kprobe:$1", &args(&["vfs_*"])).is_err());
+        assert!(instantiate("kprobe:$1", &args(&["mod:f"])).is_err());
+        assert!(template_parts("kprobe:$1+4").is_none());
+        assert!(template_parts("kprobe:mod:$1").is_none());
     }
 
     #[test]
@@ -567,7 +584,7 @@ mod tests {
         p.attach.push(AttachTemplate { prog: "btc_p0".into(), raw: "interval:ms:$1".into() });
         assert!(validate(&p, &[]).is_err());
         assert_eq!(validate(&p, &["btc_p0"]), Ok(()));
-        p.attach[0].raw = "kprobe:$1".into();
+        p.attach[0].raw = "kfunc:$1".into();
         assert!(validate(&p, &["btc_p0"]).is_err());
     }
 

@@ -72,6 +72,10 @@ fn apply_with(
                 *p = file;
                 *s = Some(symbol);
             }
+            (Instance::Kprobe { name, func }, ProbeKind::Kprobe { func: f, .. }) => {
+                probe.name = name;
+                *f = func;
+            }
             (Instance::Tracepoint { name, category, event }, ProbeKind::Tracepoint { category: c, name: n }) => {
                 probe.name = name;
                 *c = category;

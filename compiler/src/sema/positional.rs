@@ -378,7 +378,9 @@ impl Cx<'_> {
                 let len = (self.strlen + 1).max(NAME_LEN);
                 let value = match (&self.template, b.as_str()) {
                     (Some((raw, _)), "probe") => SlotValue::Probe { raw: raw.clone(), len },
-                    (Some((raw, "uprobe" | "uretprobe")), "func") => SlotValue::Func { raw: raw.clone(), len },
+                    (Some((raw, "uprobe" | "uretprobe" | "kprobe" | "kretprobe")), "func") => {
+                        SlotValue::Func { raw: raw.clone(), len }
+                    }
                     _ => return,
                 };
                 let off = self.slot(value);
@@ -502,9 +504,10 @@ fn builtin_uses(probe: &Probe) -> Vec<(Span, String)> {
 /// `single`: the attach point is its probe's only one (`probe` and `func` are then slots).
 fn needs_attach_point(provider: &str, b: &str, single: bool) -> Option<&'static str> {
     let uprobe = matches!(provider, "uprobe" | "uretprobe");
+    let kprobe = matches!(provider, "kprobe" | "kretprobe");
     match b {
         "probe" if !single => Some("the probe builtin of a block with several attach points is fixed when compiling"),
-        "func" if uprobe && !single => Some("the func builtin of a block with several attach points is fixed when compiling"),
+        "func" if (uprobe || kprobe) && !single => Some("the func builtin of a block with several attach points is fixed when compiling"),
         "args" if uprobe => Some("args is typed from the binary's debug info when compiling"),
         "uaddr()" if uprobe => Some("uaddr() finds its symbol in the probe's binary when compiling"),
         "args" if provider == "tracepoint" => Some("args is typed from the tracepoint's format when compiling"),
@@ -657,10 +660,12 @@ mod tests {
         assert!(!diags.has_errors() && p.folded.is_empty());
         assert_eq!(prog.probes[0].attach[0].raw, "interval:ms:$1");
         assert_eq!(prog.probes[1].attach[0].raw, "uprobe:$2:main");
-        let src = "kprobe:$1 { exit(); } uprobe:$2:main { @ = args.x; @u = uaddr(\"v\"); } t:syscalls:$3 { @ = args.fd; } i:s:$1, i:s:$2 { print(probe); }";
+        let src = "kprobe:$1+4 { exit(); } uprobe:$2:main { @ = args.x; @u = uaddr(\"v\"); } t:syscalls:$3 { @ = args.fd; } i:s:$1, i:s:$2 { print(probe); }";
         let (_, _, diags) = run_with(src, &[], false);
         let text = rendered(src, &diags);
         assert!(text.contains("$1 must be given to btc compile: the code of a kprobe probe depends on what it attaches to"), "{text}");
+        let (prog, p, diags) = run_with("kr:$1 { @[func] = count(); }", &[], false);
+        assert!(!diags.has_errors() && prog.probes[0].attach[0].raw == "kretprobe:$1" && p.slots.len() == 1);
         assert!(text.contains("args is typed from the tracepoint's format"), "{text}");
         assert!(text.contains("args is typed from the binary's debug info"), "{text}");
         assert!(text.contains("uaddr() finds its symbol in the probe's binary"), "{text}");

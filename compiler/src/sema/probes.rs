@@ -244,6 +244,13 @@ fn template(cx: &Cx<'_>) -> Result<ResolvedProbe, Diagnostic> {
     let kind = match (provider, parts.as_slice()) {
         ("interval", _) => ProbeKind::Interval { period_ns: 1 },
         ("profile", _) => ProbeKind::Profile { period_ns: 1 },
+        ("kprobe" | "kretprobe", [func]) => ProbeKind::Kprobe {
+            func: func.to_string(),
+            module: None,
+            offset: 0,
+            ret: provider == "kretprobe",
+            optional: cx.several,
+        },
         ("tracepoint", [category, name]) => ProbeKind::Tracepoint { category: category.to_string(), name: name.to_string() },
         (_, [path, func]) => ProbeKind::Uprobe {
             path: path.to_string(),
