@@ -89,7 +89,9 @@ enum Command {
         command: Option<String>,
         /// The .bt script, then its positional parameters ($1, $2, ...)
         file: Option<PathBuf>,
-        /// Positional parameters
+        /// Positional parameters: those the code needs as constants (unroll counts, lhist
+        /// bounds, attach points that decide the probe's code) are built into the object, and
+        /// a run must give the same; the object reads the others when it runs
         positional: Vec<String>,
     },
     /// Describe a compiled object: its probes, maps and programs, the flags and kernel

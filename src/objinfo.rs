@@ -95,6 +95,23 @@ fn requirements(meta: &Metadata) -> String {
     let _ = writeln!(out, "  -c CMD or -p PID: {}", yes_with(&r.process_probes));
     let _ = writeln!(out, "  positional parameters: {}", r.positional);
     let _ = writeln!(out, "  $# (parameter count): {}", yes_no(r.param_count));
+    // Parameters built into the code: a run must give the same ones.
+    let folded: Vec<String> = r
+        .params
+        .folded
+        .iter()
+        .map(|f| match (f.n, &f.text) {
+            (0, t) => format!("$# = {}", t.as_deref().unwrap_or("0")),
+            (n, Some(t)) => format!("${n} = \"{}\"", t.escape_debug()),
+            (n, None) => format!("${n} not given"),
+        })
+        .collect();
+    if !folded.is_empty() {
+        let _ = writeln!(out, "  built in at compile time: {}", folded.join(", "));
+    }
+    for a in &r.params.attach {
+        let _ = writeln!(out, "  attach point completed at run time: {}", a.raw);
+    }
     out
 }
 

@@ -120,6 +120,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         allow_unsafe: a.allow_unsafe,
         verbose: a.verbose,
         to_file: a.output.is_some(),
+        positional: a.positional.clone(),
     };
     let code = match &mut output_file {
         Some(f) => btc_runtime::run_object_to(&object, &opts, f),
@@ -139,6 +140,9 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
 fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure> {
     let mut opts = compile_options(script_name)?;
     opts.positional = a.positional.clone();
+    // The run has these parameters and no others: what the code needs is folded now and
+    // attach points resolved as bpftrace resolves them; the object reads the rest when it runs.
+    opts.positional_complete = true;
     opts.allow_unsafe = a.allow_unsafe;
     opts.helper_errors = a.helper_errors;
     opts.include_dirs = a.include_dirs.clone();

@@ -183,6 +183,23 @@ fn bad_objects_are_one_line_errors() {
 }
 
 #[test]
+fn a_parameter_area_must_be_where_the_metadata_says() {
+    let d = dir("params");
+    let obj = compile(&d, "p", "BEGIN { printf(\"%d %s\\n\", $1, str($2)); exit(); }", &[]);
+    let good = std::fs::read(&obj).expect("object");
+    let bad = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p
+    };
+    refused(&bad("symbol.o", &patched(&good, "\"symbol\":\"__btc_params\"", "\"symbol\":\"__btc_paramz\"")), "has no symbol __btc_paramz");
+    refused(&bad("size.o", &patched(&good, "\"size\":72,", "\"size\":80,")), "larger than its symbol");
+    refused(&bad("slot.o", &patched(&good, "\"offset\":8,\"value\"", "\"offset\":9,\"value\"")), "outside its 72 bytes");
+    let out = btc(&["run", "-q", path(&obj), "7", "seven"]);
+    assert!(out.status.success() && text(&out.stdout).starts_with("7 seven\n"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn make_install_installs_binaries_manuals_and_completions() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let d = dir("install");

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 mod elf;
+pub mod params;
 pub mod portable;
 pub mod printf;
 pub mod process;
@@ -31,7 +32,8 @@ pub const META_SYMBOL: &str = "__btc_meta";
 /// Version of the metadata schema. Bump on any incompatible change.
 ///
 /// 2: [`Metadata::source`] and [`Metadata::requires`].
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: [`Requires::params`]: positional parameters taken at run time.
+pub const FORMAT_VERSION: u32 = 3;
 /// Name of the BPF ring buffer map all async actions go through.
 pub const RINGBUF_MAP: &str = "btc_ringbuf";
 /// Default size of the ring buffer in bytes (must be a power of two multiple of the page size).
@@ -114,6 +116,11 @@ pub struct Requires {
     pub positional: u32,
     /// The script reads `$#`, the number of positional parameters.
     pub param_count: bool,
+    /// How the object takes its positional parameters when it runs (slots in `.rodata` the
+    /// runtime fills, attach points it completes) and which ones the compile built into the
+    /// code: the only part of `Requires` that depends on the compiling command line.
+    #[serde(default)]
+    pub params: params::Params,
 }
 
 /// A helper call in the source, for reporting its run-time errors as bpftrace does.

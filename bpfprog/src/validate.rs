@@ -242,6 +242,8 @@ impl Metadata {
         if self.requires.unsafe_functions.iter().any(|f| !f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
             return fail("an unsafe function with an invalid name");
         }
+        let progs: Vec<&str> = self.probes.iter().map(|p| p.prog.as_str()).collect();
+        crate::params::validate(&self.requires.params, &progs)?;
         check_portable(&self.portable)
     }
 }
@@ -374,5 +376,20 @@ mod tests {
         assert!(m.validate().is_ok());
         m.portable.load_values.push(LoadSlot { offset: 1 << 30, value: LoadValue::Cgroupid { path: "/".into() } });
         assert!(invalid(&m).contains("load-time value 1 at offset"));
+    }
+
+    #[test]
+    fn parameter_slots_stay_in_their_area() {
+        use crate::params::{AttachTemplate, Slot, SlotValue};
+        let mut m = meta();
+        m.requires.params.symbol = "__btc_params".into();
+        m.requires.params.size = 16;
+        m.requires.params.slots = vec![Slot { offset: 0, value: SlotValue::Str { n: 1, skip: 0, len: 16 } }];
+        assert!(m.validate().is_ok());
+        m.requires.params.slots.push(Slot { offset: 12, value: SlotValue::Int { n: 2 } });
+        assert!(invalid(&m).contains("outside its 16 bytes"));
+        let mut m = meta();
+        m.requires.params.attach.push(AttachTemplate { prog: "btc_p9".into(), raw: "interval:s:$1".into() });
+        assert!(invalid(&m).contains("names no program"));
     }
 }

@@ -37,8 +37,12 @@ pub struct CompileOptions {
     /// Settings given by environment variables; they win over the script's config block, which
     /// wins over `strlen` and `max_map_keys` above.
     pub env: settings::Settings,
-    /// Positional parameters (`$1`..`$N`).
+    /// Positional parameters (`$1`..`$N`) given to the compile. Where the code needs a
+    /// parameter's value it is folded in (and recorded); elsewhere the object reads the run's.
     pub positional: Vec<String>,
+    /// `positional` are exactly the parameters of the run (`btc run SCRIPT ARGS`): one not
+    /// among them is known to be missing, and attach points are resolved now.
+    pub positional_complete: bool,
     /// `--unsafe`: allow system(), signal() and override().
     pub allow_unsafe: bool,
     /// `-k` / `-kk`: report errors of BPF helpers at run time.
@@ -88,6 +92,7 @@ impl Default for CompileOptions {
             max_map_keys: 4096,
             env: settings::Settings::default(),
             positional: Vec::new(),
+            positional_complete: false,
             allow_unsafe: false,
             helper_errors: HelperErrors::Ignore,
             include_dirs: Vec::new(),
@@ -146,8 +151,10 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
     // The config block and the positional parameters come next: they change types and values.
     let script_settings = sema::config::settings(&program, &mut diags);
     let settings = opts.env.clone().over(&script_settings);
-    let requires = sema::requires::scan(&program);
-    sema::positional::substitute(&mut program, &opts.positional, settings.strlen.unwrap_or(opts.strlen), &mut diags);
+    let mut requires = sema::requires::scan(&program);
+    let given = sema::positional::Given { params: &opts.positional, complete: opts.positional_complete };
+    requires.params =
+        sema::positional::substitute(&mut program, given, settings.strlen.unwrap_or(opts.strlen), &mut diags);
     let consts = sema::consteval::substitute(&mut program, types, &mut diags);
     if diags.has_errors() {
         remap(&mut diags, &map);

@@ -36,6 +36,11 @@ pub fn inspect_object(bytes: &[u8]) -> Result<ObjectReport, RuntimeError> {
     let ext = btc_bpfprog::section(bytes, ".BTF.ext")?;
     let (programs, maps) = open_facts(bytes).map_err(RuntimeError::BadObject)?;
     check(&meta, &programs, &maps).map_err(RuntimeError::BadObject)?;
+    // The parameter area the runtime fills must be where the metadata says.
+    let params = &meta.requires.params;
+    if params.size > 0 {
+        btc_bpfprog::params::symbol_range(bytes, &params.symbol, params.size).map_err(RuntimeError::BadObject)?;
+    }
     let core_relocations = ext.map_or(0, core_relocation_count);
     let relocations = if core_relocations == 0 { Vec::new() } else { crate::relocs::core_relocations(bytes) };
     Ok(ObjectReport { meta, programs, maps, core_relocations, relocations })

@@ -13,6 +13,7 @@
 //!   the text/JSON choice; `json` writes bpftrace's JSON records;
 //! - `skb` turns skboutput() samples into pcap records;
 //! - `inspect` reads and checks an object without loading it (and `btc info` shows it);
+//! - `params` gives the run's positional parameters to the object before it loads;
 //! - `run` is the session loop tying them together.
 //!
 //! Architecture invariant: only `kernel` talks to the kernel; everything else is pure.
@@ -27,6 +28,7 @@ pub mod load_checks;
 pub mod load_values;
 mod maps;
 mod output;
+mod params;
 mod printf;
 mod process_targets;
 mod resolve;
@@ -92,6 +94,9 @@ pub struct RunOptions {
     pub btf: Option<std::path::PathBuf>,
     /// `-v`: say what is being done on stderr.
     pub verbose: bool,
+    /// The positional parameters of the run (`$1`, `$2`, ...), which the object reads when it
+    /// runs (see `btc_bpfprog::params`).
+    pub positional: Vec<String>,
     /// The output goes to a file (`-o`): the two empty lines bpftrace prints before the maps at
     /// exit go to stdout, as bpftrace writes them, and the file doesn't have them.
     pub to_file: bool,

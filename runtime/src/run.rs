@@ -121,9 +121,12 @@ fn default_symbol_cache(has_child: bool) -> UserSymbolCache {
 /// Runs `object`, writing its output to `w`. See [`crate::run_object`].
 pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, RuntimeError> {
     // Nothing starts before the object is known to be whole and consistent.
-    let meta = crate::inspect::inspect_object(object)?.meta;
+    let mut meta = crate::inspect::inspect_object(object)?.meta;
     // Nor before the command line has the flags the object requires.
     process_targets::check_flags(&meta, opts)?;
+    // The run's positional parameters: checked, written into the object, attach points completed.
+    let with_params = crate::params::apply(&mut meta, object, &opts.positional, opts.pid)?;
+    let object = with_params.as_deref().unwrap_or(object);
     // What the object holds that only the compiling machine vouched for.
     crate::load_checks::check(&meta.portable, &kernel::identity::System).map_err(RuntimeError::Refused)?;
     // kaddr() and cgroupid() of this system, written into the object before it is loaded.

@@ -54,6 +54,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
             }
             "str" => self.str_call(e, args),
             crate::sema::consteval::LOAD_FN => self.load_value(args),
+            crate::sema::positional::PARAM_INT => self.param_int(args),
+            crate::sema::positional::PARAM_STR => self.param_str(e, args),
             // The address space only changes how later reads are made.
             "kptr" | "uptr" => self.expr(args.first().ok_or_else(|| llvm_err("kptr"))?),
             n if crate::sema::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, args),

@@ -22,6 +22,7 @@ mod func;
 mod iter;
 mod load_values;
 mod maps;
+mod params;
 mod probe_args;
 mod usdt_spec;
 mod watch;
@@ -261,6 +262,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
     }
 
     load_values::define(&context, &module, &opts.portable.load_values);
+    params::define(&context, &module, &opts.requires.params);
     let core = core::CoreTypes::collect(prog, analysis);
     let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
     let mut cx = ModuleCx {
@@ -284,6 +286,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         probe_index: 0,
     };
     let mut probes = Vec::new();
+    let mut requires = opts.requires.clone();
     for (i, inst) in analysis.instances.iter().enumerate() {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         let fname = format!("btc_p{i}");
@@ -294,6 +297,9 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
             let index = u32::try_from(i).map_err(|_| "too many probes")?;
             let setter = bp::watch_setter(&fname);
             watch::setter(&mut cx, &di, &setter, ast.span, inst, index, *arg, *is_async)?;
+        }
+        if let Some(raw) = &inst.probe.template {
+            requires.params.attach.push(bp::params::AttachTemplate { prog: fname.clone(), raw: raw.clone() });
         }
         probes.push(bp::Probe { prog: fname, name: inst.probe.name.clone(), kind: inst.probe.kind.clone(), process: inst.probe.process.clone() });
     }
@@ -320,7 +326,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         version: bp::FORMAT_VERSION,
         compiler: format!("btc {}", env!("CARGO_PKG_VERSION")),
         source: opts.script.clone(),
-        requires: opts.requires.clone(),
+        requires,
         probes,
         maps: map_infos,
         formats: cx.formats.clone(),

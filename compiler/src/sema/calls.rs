@@ -14,6 +14,14 @@ impl Checker<'_> {
         if name == super::consteval::LOAD_FN {
             return Type::U64;
         }
+        // Reads of positional parameters (sema::positional): an i64 or a string slot.
+        if name == super::positional::PARAM_INT || name == super::positional::PARAM_STR {
+            args.iter().for_each(|a| drop(self.expr(a)));
+            return match args.get(1).map(|a| &a.kind) {
+                Some(ExprKind::Int(len)) => Type::Str { len: u32::try_from(*len).unwrap_or(self.opts.strlen) },
+                _ => Type::I64,
+            };
+        }
         if let Some(t) = self.call_core(e, name, args) {
             return t;
         }

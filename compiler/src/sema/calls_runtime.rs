@@ -28,13 +28,7 @@ pub const DEFAULT_TIME_FORMAT: &str = "%H:%M:%S\n";
 
 /// The number of a signal given by name (`SIGKILL` or `KILL`).
 pub fn signal_number(name: &str) -> Option<u32> {
-    const NAMES: [&str; 31] = [
-        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
-        "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
-        "WINCH", "IO", "PWR", "SYS",
-    ];
-    let short = name.strip_prefix("SIG").unwrap_or(name);
-    NAMES.iter().position(|n| *n == short).and_then(|i| u32::try_from(i + 1).ok())
+    btc_bpfprog::params::signal_number(name)
 }
 
 fn string_literal(e: &Expr) -> Option<&str> {

@@ -57,11 +57,14 @@ pub struct ResolvedProbe {
     /// The attach targets are found in the traced process when the object runs; `kind` is a
     /// template (see [`btc_bpfprog::ProcessTarget`]).
     pub process: Option<btc_bpfprog::ProcessTarget>,
+    /// The attach point as written, when it names positional parameters the runtime fills in
+    /// (`interval:ms:$1`): `kind` is then a placeholder of the right type.
+    pub template: Option<String>,
 }
 
 impl ResolvedProbe {
     pub(crate) fn new(probe: usize, name: String, kind: ProbeKind) -> ResolvedProbe {
-        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None, process: None }
+        ResolvedProbe { probe, name, kind, args: None, func: None, usdt_args: None, process: None, template: None }
     }
 
     /// The provider, as in the canonical name (`kprobe`, `uretprobe`, ...).
@@ -203,6 +206,10 @@ impl Cx<'_> {
 }
 
 fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    // Parameters left in an attach point are completed by the runtime (sema::positional).
+    if btc_bpfprog::params::has_param(&cx.ap.raw) {
+        return template(cx).map(|r| vec![r]);
+    }
     let parts = split_attach(&cx.ap.raw);
     let provider_raw = parts[0].as_str();
     let Some(provider) = canonical_provider(provider_raw) else {
@@ -234,6 +241,39 @@ fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe
         "usdt" => usdt::resolve(cx, rest),
         other => Err(cx.err(format!("{other} probes are not supported yet"))),
     }
+}
+
+/// A probe whose attach point the runtime completes with its positional parameters
+/// (`btc_bpfprog::params::template_parts`): its kind, with a placeholder period for timers.
+fn template(cx: &Cx<'_>) -> Result<ResolvedProbe, Diagnostic> {
+    let raw = &cx.ap.raw;
+    let Some((provider, parts)) = btc_bpfprog::params::template_parts(raw) else {
+        return Err(cx.err(format!("{raw}: positional parameters here must be given to btc compile")));
+    };
+    let kind = match (provider, parts.as_slice()) {
+        ("interval", _) => ProbeKind::Interval { period_ns: 1 },
+        ("profile", _) => ProbeKind::Profile { period_ns: 1 },
+        ("kprobe" | "kretprobe", [func]) => ProbeKind::Kprobe {
+            func: func.to_string(),
+            module: None,
+            offset: 0,
+            ret: provider == "kretprobe",
+            optional: cx.several,
+        },
+        ("tracepoint", [category, name]) => ProbeKind::Tracepoint { category: category.to_string(), name: name.to_string() },
+        (_, [path, func]) => ProbeKind::Uprobe {
+            path: path.to_string(),
+            symbol: Some(func.to_string()),
+            offset: 0,
+            ret: provider == "uretprobe",
+            optional: cx.several,
+            also: Vec::new(),
+        },
+        _ => return Err(cx.err(format!("{raw}: positional parameters here must be given to btc compile"))),
+    };
+    let mut r = ResolvedProbe::new(cx.probe, raw.clone(), kind);
+    r.template = Some(raw.clone());
+    Ok(r)
 }
 
 fn tracepoint(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>, Diagnostic> {
