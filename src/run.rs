@@ -118,6 +118,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         usdt_file_activation: a.usdt_file_activation,
         no_features: a.no_features.clone(),
         allow_unsafe: a.allow_unsafe,
+        helper_errors: a.helper_errors,
         verbose: a.verbose,
         to_file: a.output.is_some(),
         positional: a.positional.clone(),
@@ -144,7 +145,6 @@ fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure
     // attach points resolved as bpftrace resolves them; the object reads the rest when it runs.
     opts.positional_complete = true;
     opts.allow_unsafe = a.allow_unsafe;
-    opts.helper_errors = a.helper_errors;
     opts.include_dirs = a.include_dirs.clone();
     opts.includes = a.includes.clone();
     opts.pid = a.pid;

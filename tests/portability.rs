@@ -148,7 +148,7 @@ fn tracepoint_fields_are_checked_against_the_target_format() {
 
     // Another kernel's layout: refused before anything is loaded, in one line.
     let (moved, here, there) = move_field(&obj, "filename");
-    let out = btc(&["run", "--dry-run", moved.to_str().expect("utf-8")], &[]);
+    let out = btc(&["run", "--dry-run", "-c", "true", moved.to_str().expect("utf-8")], &[]);
     assert!(!out.status.success());
     assert_eq!(
         text(&out.stderr),

@@ -166,6 +166,33 @@ impl Metadata {
     }
 }
 
+/// The byte range in `object` (an ELF relocatable file) of the first `size` bytes of the global
+/// `symbol`, which must lie in a `.rodata` section: the initial value the runtime overwrites
+/// before loading (libbpf makes it the frozen map's contents). Errors are one line.
+pub fn rodata_range(object: &[u8], symbol: &str, size: u32) -> Result<std::ops::Range<usize>, String> {
+    let elf = goblin::elf::Elf::parse(object).map_err(|e| one_line(&format!("not a BPF object: {e}")))?;
+    let sym = elf
+        .syms
+        .iter()
+        .find(|s| elf.strtab.get_at(s.st_name) == Some(symbol))
+        .ok_or_else(|| format!("the object has no symbol {symbol}"))?;
+    let sh = elf.section_headers.get(sym.st_shndx).ok_or_else(|| format!("{symbol} is in no section"))?;
+    let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or("");
+    if !name.starts_with(".rodata") || sh.sh_type != goblin::elf::section_header::SHT_PROGBITS {
+        return Err(format!("{symbol} is in section {name}, not in .rodata"));
+    }
+    let end = sym.st_value.checked_add(u64::from(size)).filter(|&e| e <= sh.sh_size && sym.st_size >= u64::from(size));
+    let Some(end) = end else {
+        return Err(format!("{symbol} is smaller than {size} bytes or lies outside its section"));
+    };
+    let start = sh.sh_offset.checked_add(sym.st_value).and_then(|s| usize::try_from(s).ok());
+    let end = sh.sh_offset.checked_add(end).and_then(|e| usize::try_from(e).ok());
+    match (start, end) {
+        (Some(start), Some(end)) if end <= object.len() => Ok(start..end),
+        _ => Err(format!("{symbol} lies past the end of the object")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

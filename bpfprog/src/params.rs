@@ -419,28 +419,7 @@ pub(crate) fn validate(p: &Params, progs: &[&str]) -> Result<(), String> {
 /// The byte range of `symbol` in `object` (an ELF relocatable file): where its initial value
 /// is, in a `.rodata` section.
 pub fn symbol_range(object: &[u8], symbol: &str, size: u32) -> Result<std::ops::Range<usize>, String> {
-    let elf = goblin::elf::Elf::parse(object).map_err(|e| format!("not a BPF object: {e}"))?;
-    let sym = elf
-        .syms
-        .iter()
-        .find(|s| elf.strtab.get_at(s.st_name) == Some(symbol))
-        .ok_or_else(|| format!("the object has no symbol {symbol} for its positional parameters"))?;
-    let sh = elf.section_headers.get(sym.st_shndx).ok_or("the parameter area is in no section")?;
-    let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or("");
-    if !name.starts_with(".rodata") || sh.sh_type != goblin::elf::section_header::SHT_PROGBITS {
-        return Err(format!("the parameter area is in section {name}, not in .rodata"));
-    }
-    let end = sym.st_value.checked_add(u64::from(size)).filter(|&e| e <= sh.sh_size && sym.st_size >= u64::from(size));
-    let Some(end) = end else {
-        return Err("the parameter area is larger than its symbol or section".to_string());
-    };
-    let start = sh.sh_offset.checked_add(sym.st_value).ok_or("bad section offset")?;
-    let end = sh.sh_offset.checked_add(end).ok_or("bad section offset")?;
-    let (start, end) = (usize::try_from(start).map_err(|e| e.to_string())?, usize::try_from(end).map_err(|e| e.to_string())?);
-    if end > object.len() {
-        return Err("the parameter area is past the end of the object".to_string());
-    }
-    Ok(start..end)
+    crate::elf::rodata_range(object, symbol, size).map_err(|e| format!("its positional parameters: {e}"))
 }
 
 /// A copy of `object` whose parameter area holds `bytes` (from [`fill`]).

@@ -92,23 +92,13 @@ pub fn load_size(slots: &[LoadSlot]) -> u32 {
 /// `object` with `values` (one per slot) written into [`LOAD_SYMBOL`]'s bytes in `.rodata`.
 /// The error is one line.
 pub fn patch_load_values(object: &[u8], slots: &[LoadSlot], values: &[u64]) -> Result<Vec<u8>, String> {
-    let elf = goblin::elf::Elf::parse(object).map_err(|e| crate::elf::one_line(&format!("bad ELF: {e}")))?;
-    let size = u64::from(load_size(slots));
-    let sym = elf
-        .syms
-        .iter()
-        .find(|s| elf.strtab.get_at(s.st_name) == Some(LOAD_SYMBOL))
-        .ok_or_else(|| format!("it has no {LOAD_SYMBOL} for its load-time values"))?;
-    let sh = elf.section_headers.get(sym.st_shndx).filter(|sh| elf.shdr_strtab.get_at(sh.sh_name) == Some(".rodata"));
-    let sh = sh.ok_or_else(|| format!("{LOAD_SYMBOL} is not in .rodata"))?;
-    if sym.st_size < size || sym.st_value.checked_add(size).is_none_or(|end| end > sh.sh_size) {
-        return Err(format!("{LOAD_SYMBOL} is smaller than its slots"));
-    }
-    let start = sh.sh_offset.checked_add(sym.st_value).and_then(|s| usize::try_from(s).ok()).ok_or("bad offset")?;
+    let range = crate::elf::rodata_range(object, LOAD_SYMBOL, load_size(slots))
+        .map_err(|e| format!("its load-time values: {e}"))?;
     let mut out = object.to_vec();
+    let area = &mut out[range];
     for (slot, v) in slots.iter().zip(values) {
-        let at = start + slot.offset as usize;
-        out.get_mut(at..at + 8).ok_or("the load-time values lie outside the file")?.copy_from_slice(&v.to_le_bytes());
+        let at = slot.offset as usize;
+        area.get_mut(at..at + 8).ok_or("a load-time value lies outside its area")?.copy_from_slice(&v.to_le_bytes());
     }
     Ok(out)
 }

@@ -24,6 +24,50 @@ pub enum Var {
 /// Number of slots of [`VARS_MAP`].
 pub const VARS_SLOTS: u32 = 3;
 
+/// The `.rodata` global holding the run's choices that the code branches on: one u64 per
+/// [`RunSetting`]. Every object has it; the runtime writes the run's values into the object
+/// before loading it ([`patch_run_settings`]), so the kernel sees a frozen read-only map and the
+/// verifier drops the branches the run doesn't take (the `-k` checks cost nothing without `-k`).
+pub const RUN_SETTINGS_SYMBOL: &str = "__btc_run";
+
+/// The u64 slots of [`RUN_SETTINGS_SYMBOL`], by index.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunSetting {
+    /// The [`HelperErrors`] level of `-k` / `-kk`.
+    HelperErrors = 0,
+}
+
+/// Number of slots of [`RUN_SETTINGS_SYMBOL`].
+pub const RUN_SETTINGS: u32 = 1;
+
+/// `object` with `values` (one per [`RunSetting`], in order) written into
+/// [`RUN_SETTINGS_SYMBOL`]; `None` when the object has no such global. Errors are one line.
+pub fn patch_run_settings(object: &[u8], values: &[u64; RUN_SETTINGS as usize]) -> Result<Option<Vec<u8>>, String> {
+    let range = match crate::elf::rodata_range(object, RUN_SETTINGS_SYMBOL, RUN_SETTINGS * 8) {
+        Ok(r) => r,
+        Err(e) if e.starts_with("the object has no symbol") => return Ok(None),
+        Err(e) => return Err(format!("its run settings: {e}")),
+    };
+    let mut out = object.to_vec();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    out[range].copy_from_slice(&bytes);
+    Ok(Some(out))
+}
+
+/// Which BPF helper errors `-k` / `-kk` report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u64)]
+pub enum HelperErrors {
+    /// Errors are ignored (the default).
+    #[default]
+    Ignore = 0,
+    /// `-k`: every helper but the `probe_read_*` family.
+    Helpers = 1,
+    /// `-kk`: every helper, and map reads that find no value.
+    All = 2,
+}
+
 /// The word after a user address or stack id (`usym`, `ustack`): the PID in the low 32 bits,
 /// and the index of the probe that recorded it in [`crate::Metadata::probes`], plus one, in
 /// the high 32 bits (0: unknown). The probe tells the runtime which binary to read symbols

@@ -25,7 +25,6 @@ pub fn compile(
         file: opts.file_name.clone(),
         max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
         runtime_config: checked.settings.runtime.clone(),
-        helper_errors: opts.helper_errors,
         source: checked.source.clone(),
         strlen: checked.settings.strlen.unwrap_or(opts.strlen),
         script: btc_bpfprog::SourceInfo { name: opts.file_name.clone(), sha256: sha256_hex(source.as_bytes()) },

@@ -45,8 +45,6 @@ pub struct CompileOptions {
     pub positional_complete: bool,
     /// `--unsafe`: allow system(), signal() and override().
     pub allow_unsafe: bool,
-    /// `-k` / `-kk`: report errors of BPF helpers at run time.
-    pub helper_errors: HelperErrors,
     /// `-I DIR`: directories searched for C headers (for the C preamble).
     pub include_dirs: Vec<std::path::PathBuf>,
     /// `--include FILE`: headers included before the script, as `#include <FILE>` would.
@@ -72,17 +70,7 @@ pub struct CompileOptions {
     pub process_flags_at_run_time: bool,
 }
 
-/// Which BPF helper errors `-k` / `-kk` report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum HelperErrors {
-    /// Errors are ignored (the default).
-    #[default]
-    Ignore,
-    /// `-k`: every helper but the `probe_read_*` family.
-    Helpers,
-    /// `-kk`: every helper.
-    All,
-}
+pub use btc_bpfprog::runtime::HelperErrors;
 
 impl Default for CompileOptions {
     fn default() -> Self {
@@ -94,7 +82,6 @@ impl Default for CompileOptions {
             positional: Vec::new(),
             positional_complete: false,
             allow_unsafe: false,
-            helper_errors: HelperErrors::Ignore,
             include_dirs: Vec::new(),
             includes: Vec::new(),
             has_child: false,

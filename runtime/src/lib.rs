@@ -92,6 +92,9 @@ pub struct RunOptions {
     /// BPFTRACE_BTF: resolve the object's CO-RE relocations against this BTF file instead of
     /// the running kernel's (libbpf's `btf_custom_path`).
     pub btf: Option<std::path::PathBuf>,
+    /// `-k` / `-kk`: which errors of BPF helpers the probes report (the object checks every
+    /// reported call; the run chooses what is printed).
+    pub helper_errors: btc_bpfprog::runtime::HelperErrors,
     /// `-v`: say what is being done on stderr.
     pub verbose: bool,
     /// The positional parameters of the run (`$1`, `$2`, ...), which the object reads when it

@@ -132,6 +132,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     // kaddr() and cgroupid() of this system, written into the object before it is loaded.
     let filled = crate::load_values::apply(&meta.portable.load_values, object)?;
     let object = filled.as_deref().unwrap_or(object);
+    // The run's choices the code branches on (`-k`), frozen into the object's .rodata.
+    let settings_patched = btc_bpfprog::runtime::patch_run_settings(object, &[opts.helper_errors as u64])
+        .map_err(RuntimeError::Refused)?;
+    let object = settings_patched.as_deref().unwrap_or(object);
     let config = settings(&opts.env, &meta.config);
     let mut symbols = Symbols::new(SymbolOptions {
         demangle: config.cpp_demangle.unwrap_or(true),

@@ -352,8 +352,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
             inkwell::values::ValueKind::Basic(v) => v.into_int_value(),
             inkwell::values::ValueKind::Instruction(_) => return Err(llvm_err("helper returned no value")),
         };
-        if let Some(name) = reported_helper(id, self.m.helper_errors) {
-            self.report_helper_error(name, r)?;
+        if let Some((name, level)) = reported_helper(id) {
+            self.report_helper_error(name, level, r)?;
         }
         Ok(r)
     }
@@ -468,7 +468,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
 }
 
 /// The name of helper `id` when `-k`/`-kk` asks for its errors to be reported.
-fn reported_helper(id: u64, level: crate::HelperErrors) -> Option<&'static str> {
+/// The name of a helper whose errors `-k`/`-kk` report, and the least level that reports them.
+fn reported_helper(id: u64) -> Option<(&'static str, crate::HelperErrors)> {
     use crate::HelperErrors;
     let name = match id {
         2 => "map_update_elem",
@@ -484,11 +485,7 @@ fn reported_helper(id: u64, level: crate::HelperErrors) -> Option<&'static str> 
         _ => return None,
     };
     let is_read = matches!(id, 4 | 45 | 112..=115);
-    match level {
-        HelperErrors::Ignore => None,
-        HelperErrors::Helpers if is_read => None,
-        _ => Some(name),
-    }
+    Some((name, if is_read { HelperErrors::All } else { HelperErrors::Helpers }))
 }
 
 impl<'ctx> FnCx<'_, 'ctx> {
@@ -514,20 +511,30 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// With `-kk`, a map read that finds no value is reported as bpftrace 0.20 reports it: as
     /// a failed `map_lookup_elem` with return code 0. Call it where the key was not found.
     pub(crate) fn report_missing_key(&self) -> R<()> {
-        if self.m.helper_errors != crate::HelperErrors::All {
-            return Ok(());
-        }
         let index = self.error_site("map_lookup_elem");
-        self.send_helper_error(index, self.i64(0))
+        let report = self.new_block("missing_key_report");
+        let cont = self.new_block("missing_key_done");
+        self.branch_if_reported(crate::HelperErrors::All, report, cont)?;
+        self.b.position_at_end(report);
+        self.send_helper_error(index, self.i64(0))?;
+        self.b.build_unconditional_branch(cont).map_err(llvm_err)?;
+        self.b.position_at_end(cont);
+        Ok(())
     }
 
-    /// After a helper call: when it returned a negative error code, send a `HelperError` event
-    /// naming the call's source location.
-    fn report_helper_error(&self, helper: &str, r: inkwell::values::IntValue<'ctx>) -> R<()> {
+    /// After a helper call: when it returned a negative error code and the run reports errors
+    /// of this helper (`-k`/`-kk`, at least `level`), send a `HelperError` event naming the
+    /// call's source location.
+    fn report_helper_error(&self, helper: &str, level: crate::HelperErrors, r: inkwell::values::IntValue<'ctx>) -> R<()> {
         let index = self.error_site(helper);
-        let failed = self.b.build_int_compare(inkwell::IntPredicate::SLT, r, self.i64(0), "herr").map_err(llvm_err)?;
-        let report = self.new_block("helper_error");
+        // The level first: it is a constant to the verifier, which then drops the whole check
+        // when the run doesn't report this helper.
+        let check = self.new_block("helper_error");
+        let report = self.new_block("helper_error_report");
         let cont = self.new_block("helper_ok");
+        self.branch_if_reported(level, check, cont)?;
+        self.b.position_at_end(check);
+        let failed = self.b.build_int_compare(inkwell::IntPredicate::SLT, r, self.i64(0), "herr").map_err(llvm_err)?;
         self.b.build_conditional_branch(failed, report, cont).map_err(llvm_err)?;
         self.b.position_at_end(report);
         self.send_helper_error(index, r)?;
@@ -536,16 +543,45 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(())
     }
 
-    /// Sends the `HelperError` event of error site `index` with return code `r`.
-    fn send_helper_error(&self, index: u64, r: inkwell::values::IntValue<'ctx>) -> R<()> {
-        let slot = match self.err_slot.get() {
-            Some(s) => s,
+    /// Branches to `report` when the run's `-k` level
+    /// ([`btc_bpfprog::runtime::RunSetting::HelperErrors`]) is at least `level`, else to `skip`.
+    fn branch_if_reported(
+        &self,
+        level: crate::HelperErrors,
+        report: inkwell::basic_block::BasicBlock<'ctx>,
+        skip: inkwell::basic_block::BasicBlock<'ctx>,
+    ) -> R<()> {
+        // A frozen .rodata value: the verifier knows it and drops the report when it is off.
+        let g = self
+            .m
+            .module
+            .get_global(btc_bpfprog::runtime::RUN_SETTINGS_SYMBOL)
+            .ok_or_else(|| llvm_err("no run settings"))?;
+        let p = self.offset(g.as_pointer_value(), btc_bpfprog::runtime::RunSetting::HelperErrors as u32 * 8)?;
+        let run_level = self.load_i64(p)?;
+        let on = self
+            .b
+            .build_int_compare(inkwell::IntPredicate::UGE, run_level, self.u64c(level as u64), "k_level")
+            .map_err(llvm_err)?;
+        self.b.build_conditional_branch(on, report, skip).map_err(llvm_err)?;
+        Ok(())
+    }
+
+    /// The 16-byte stack slot helper error events are built in (one per program).
+    fn helper_error_slot(&self) -> R<PointerValue<'ctx>> {
+        match self.err_slot.get() {
+            Some(s) => Ok(s),
             None => {
                 let s = self.alloca_slot(16, "helper_error")?;
                 self.err_slot.set(Some(s));
-                s
+                Ok(s)
             }
-        };
+        }
+    }
+
+    /// Sends the `HelperError` event of error site `index` with return code `r`.
+    fn send_helper_error(&self, index: u64, r: inkwell::values::IntValue<'ctx>) -> R<()> {
+        let slot = self.helper_error_slot()?;
         let i32t = self.m.context.i32_type();
         self.b.build_store(slot, i32t.const_int(btc_bpfprog::ActionKind::HelperError as u64, false)).map_err(llvm_err)?;
         self.b.build_store(self.offset(slot, 4)?, i32t.const_int(index, false)).map_err(llvm_err)?;

@@ -50,8 +50,6 @@ pub struct CodegenOptions {
     pub max_map_keys: u32,
     /// Settings of the config block the runtime applies, recorded in the metadata.
     pub runtime_config: bp::RuntimeConfig,
-    /// `-k` / `-kk`: which helpers' errors are reported at run time.
-    pub helper_errors: crate::HelperErrors,
     /// The source the spans refer to (for the locations of helper errors).
     pub source: String,
     /// BPFTRACE_STRLEN, recorded in the metadata for the truncation trailer.
@@ -105,7 +103,6 @@ pub(crate) struct ModuleCx<'ctx> {
     pub scratch_size: u32,
     /// Helper calls that report errors (`-k`), in event index order.
     pub error_sites: std::cell::RefCell<Vec<bp::ErrorSite>>,
-    pub helper_errors: crate::HelperErrors,
     pub source: String,
     pub file: String,
     /// The map counting updates dropped because a user map was full, created on first use.
@@ -190,6 +187,17 @@ impl<'ctx> ModuleCx<'ctx> {
     }
 }
 
+/// The global of the run's choices ([`bp::runtime::RUN_SETTINGS_SYMBOL`]): not an LLVM constant
+/// (zeros here, the run's values once loaded) and external, so LLVM folds none of its reads.
+fn define_run_settings<'ctx>(context: &'ctx Context, module: &inkwell::module::Module<'ctx>) {
+    let ty = context.i64_type().array_type(bp::runtime::RUN_SETTINGS);
+    let g = module.add_global(ty, None, bp::runtime::RUN_SETTINGS_SYMBOL);
+    g.set_initializer(&ty.const_zero());
+    g.set_section(Some(".rodata"));
+    g.set_linkage(Linkage::External);
+    g.set_alignment(8);
+}
+
 /// Generates the module and emits what was asked for.
 pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit: Emit) -> Result<Vec<u8>, String> {
     Target::initialize_bpf(&InitializationConfig::default());
@@ -263,6 +271,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
 
     load_values::define(&context, &module, &opts.portable.load_values);
     params::define(&context, &module, &opts.requires.params);
+    define_run_settings(&context, &module);
     let core = core::CoreTypes::collect(prog, analysis);
     let rt = calls_runtime::define_maps(prog, analysis, opts.max_map_keys, &define_map);
     let mut cx = ModuleCx {
@@ -278,7 +287,6 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         core,
         rt,
         error_sites: std::cell::RefCell::new(Vec::new()),
-        helper_errors: opts.helper_errors,
         source: opts.source.clone(),
         file: opts.file.clone(),
         full: None,
