@@ -98,7 +98,7 @@ const SHORT_WITH_VALUE: &str = "eBfoIpc";
 const SHORT_FLAGS: &str = "hVvqkdl";
 const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm"];
 const LONG_FLAGS: &[&str] =
-    &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run", "load-only"];
+    &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run", "load-only", "verify-llvm-ir"];
 
 /// Parses the arguments after the program name. The error is one line, without `ERROR:`.
 pub fn parse(argv: &[String]) -> Result<Args, String> {
@@ -188,6 +188,9 @@ fn long_flag(a: &mut Args, name: &str) {
         "usdt-file-activation" => a.usdt_file_activation = true,
         "info" => a.info = true,
         "load-only" => a.load_only = true,
+        // bpftrace 0.26's option (0.20: BPFTRACE_VERIFY_LLVM_IR): btc verifies the IR of every
+        // compile, so there is nothing more to do.
+        "verify-llvm-ir" => {}
         _ => a.dry_run = true,
     }
 }
@@ -400,6 +403,10 @@ mod tests {
         assert!(a.allow_unsafe && a.dry_run);
         assert_eq!(a.includes, vec!["a.h", "b.h"]);
         assert_eq!(a.no_features, vec!["uprobe_multi"]);
+        // bpftrace 0.26's --verify-llvm-ir is accepted and changes nothing else.
+        let a = p(&["--verify-llvm-ir", "-e", "x"]).unwrap_or_default();
+        assert!(!a.dry_run && !a.load_only);
+        assert_eq!(a.program.as_deref(), Some("x"));
     }
 
     #[test]

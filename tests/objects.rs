@@ -193,7 +193,7 @@ fn a_parameter_area_must_be_where_the_metadata_says() {
         p
     };
     refused(&bad("symbol.o", &patched(&good, "\"symbol\":\"__btc_params\"", "\"symbol\":\"__btc_paramz\"")), "has no symbol __btc_paramz");
-    refused(&bad("size.o", &patched(&good, "\"size\":72,", "\"size\":80,")), "larger than its symbol");
+    refused(&bad("size.o", &patched(&good, "\"size\":72,", "\"size\":80,")), "__btc_params is smaller than 80 bytes");
     refused(&bad("slot.o", &patched(&good, "\"offset\":8,\"value\"", "\"offset\":9,\"value\"")), "outside its 72 bytes");
     let out = btc(&["run", "-q", path(&obj), "7", "seven"]);
     assert!(out.status.success() && text(&out.stdout).starts_with("7 seven\n"), "{}", text(&out.stderr));
