@@ -3,6 +3,7 @@
 //! handlers and tracefs. Everything else in the crate is pure and unit-tested without root.
 
 pub mod attach;
+mod batch;
 pub mod core;
 pub mod debugfile;
 pub mod features;
@@ -29,7 +30,7 @@ use libbpf_rs::{Link, MapCore, MapFlags, Object, ObjectBuilder, PrintLevel, Ring
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ffi::OsStr;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -54,6 +55,17 @@ fn strip_os_error(s: &str) -> String {
 }
 
 /// The most specific message of a libbpf-rs error (usually the OS error text).
+/// A batch's value bytes as a [`RawValue`]: per-CPU values split by CPU (each CPU's slot is
+/// rounded up to 8 bytes; the value is its first `value_size` bytes).
+fn raw_value(bytes: Vec<u8>, value_size: usize, cpus: Option<usize>) -> RawValue {
+    match cpus {
+        Some(_) => RawValue::PerCpu(
+            bytes.chunks(value_size.next_multiple_of(8).max(1)).map(|c| c[..value_size.min(c.len())].to_vec()).collect(),
+        ),
+        None => RawValue::Single(bytes),
+    }
+}
+
 fn reason(err: &libbpf_rs::Error) -> String {
     let mut last: &dyn std::error::Error = err;
     while let Some(src) = last.source() {
@@ -384,6 +396,11 @@ impl Tracer {
             .find(|m| m.name() == OsStr::new(bpf_name))
             .ok_or_else(|| RuntimeError::MissingMap(bpf_name.to_string()))?;
         let per_cpu = map.map_type().is_percpu();
+        let cpus = if per_cpu { Some(libbpf_rs::num_possible_cpus().map_err(|e| map_err(reason(&e)))?) } else { None };
+        let layout = batch::Layout::new(map.key_size(), map.value_size(), map.max_entries(), cpus);
+        if let Some(all) = batch::lookup_all(map.as_fd().as_raw_fd(), layout) {
+            return Ok(all.into_iter().map(|(k, v)| (k, raw_value(v, map.value_size() as usize, cpus))).collect());
+        }
         // Keys may be added or deleted while we iterate; bound the walk and skip duplicates.
         let limit = (map.max_entries() as usize).saturating_mul(2).saturating_add(16);
         let mut seen = HashSet::new();
@@ -429,10 +446,23 @@ impl Tracer {
             .ok_or_else(|| RuntimeError::MissingMap(bpf_name.to_string()))
     }
 
+    /// The keys of `map`, in batches where the kernel can, else key by key.
+    fn all_keys(map: &libbpf_rs::Map<'_>, cpus: Option<usize>) -> Vec<Vec<u8>> {
+        let layout = batch::Layout::new(map.key_size(), map.value_size(), map.max_entries(), cpus);
+        match batch::lookup_all(map.as_fd().as_raw_fd(), layout) {
+            Some(all) => all.into_iter().map(|(k, _)| k).collect(),
+            None => map.keys().take(map.max_entries() as usize * 2 + 16).collect(),
+        }
+    }
+
     /// Deletes every entry of the map called `bpf_name`.
     pub fn clear_entries(&self, bpf_name: &str) -> Result<(), RuntimeError> {
         let map = self.find_map(bpf_name)?;
-        let keys: Vec<Vec<u8>> = map.keys().take(map.max_entries() as usize * 2 + 16).collect();
+        let cpus = if map.map_type().is_percpu() { libbpf_rs::num_possible_cpus().ok() } else { None };
+        let keys = Self::all_keys(&map, cpus);
+        if batch::delete_all(map.as_fd().as_raw_fd(), map.key_size() as usize, &keys).is_some() {
+            return Ok(());
+        }
         for key in keys {
             // A key already gone is fine: someone else deleted it.
             let _ = map.delete(&key);
@@ -444,9 +474,20 @@ impl Tracer {
     pub fn zero_entries(&self, bpf_name: &str, zero: &[u8]) -> Result<(), RuntimeError> {
         let map = self.find_map(bpf_name)?;
         let map_err = |reason: String| RuntimeError::MapRead { map: bpf_name.to_string(), reason };
-        let keys: Vec<Vec<u8>> = map.keys().take(map.max_entries() as usize * 2 + 16).collect();
         let per_cpu = map.map_type().is_percpu();
         let cpus = libbpf_rs::num_possible_cpus().map_err(|e| map_err(reason(&e)))?;
+        let keys = Self::all_keys(&map, per_cpu.then_some(cpus));
+        let layout = batch::Layout::new(map.key_size(), map.value_size(), map.max_entries(), per_cpu.then_some(cpus));
+        let one = if per_cpu {
+            let mut slot = zero.to_vec();
+            slot.resize(zero.len().next_multiple_of(8), 0);
+            slot.repeat(cpus)
+        } else {
+            zero.to_vec()
+        };
+        if one.len() == layout.value_size && batch::update_existing(map.as_fd().as_raw_fd(), layout, &keys, &one).is_some() {
+            return Ok(());
+        }
         for key in keys {
             let res = if per_cpu {
                 map.update_percpu(&key, &vec![zero.to_vec(); cpus], MapFlags::EXIST)
