@@ -58,6 +58,20 @@ pub(super) fn binaries(cx: &Cx<'_>, provider: &str, target: &str) -> Result<Vec<
     Ok(vec![Binary { shown, path }])
 }
 
+/// Whether a uprobe names, by absolute path, a file this system doesn't have, on a plain
+/// function name, in an object compiled for running elsewhere (`btc compile` without `-p`/`-c`):
+/// nothing about the file is needed until it is attached (by the function's name).
+fn absent_here(cx: &Cx<'_>, target: &str, spec: &str) -> bool {
+    cx.opts.at_run_time
+        && target.starts_with('/')
+        && !has_wildcard(target)
+        && !std::path::Path::new(target).exists()
+        && !spec.is_empty()
+        && !has_wildcard(spec)
+        && !spec.contains('+')
+        && !spec.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// The name a C++ pattern is matched against: the demangled name, without its parameter list
 /// unless the pattern has one.
 fn cpp_name<'a>(f: &'a ElfFunction, pattern: &str) -> Option<&'a str> {
@@ -87,6 +101,21 @@ pub(super) fn uprobe(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     }
     if !cpp && super::process::deferred(cx, target) {
         return super::process::uprobe(cx, provider, rest, target, spec);
+    }
+    if !cpp && absent_here(cx, target, spec) {
+        // Compiled for another place (`btc compile`): a file that exists only there, or only in
+        // the traced process's mount namespace, is attached by name when the object runs.
+        let kind = ProbeKind::Uprobe {
+            path: target.to_string(),
+            symbol: Some(spec.to_string()),
+            offset: 0,
+            ret: provider == "uretprobe",
+            optional: false,
+            also: Vec::new(),
+        };
+        let mut r = ResolvedProbe::new(cx.probe, format!("{provider}:{target}:{spec}"), kind);
+        r.func = Some(spec.to_string());
+        return Ok(vec![r]);
     }
     let bins = binaries(cx, provider, target)?;
 
