@@ -25,6 +25,10 @@ pub(crate) fn check_flags(meta: &Metadata, opts: &RunOptions) -> Result<(), Runt
 pub(crate) struct Target {
     pub pid: Option<i32>,
     pub program: Option<String>,
+    /// Programs whose uprobe sites in one file may share one uprobe_multi link: the kernel has
+    /// them and the program doesn't read its site's cookie (the `probe` builtin), bpftrace
+    /// 0.20's rule for wildcards.
+    pub shared_link: std::collections::HashSet<String>,
 }
 
 impl Target {
@@ -34,7 +38,7 @@ impl Target {
             .as_deref()
             .and_then(|c| split_command(c).ok())
             .and_then(|w| w.first().and_then(|p| resolve_binary(p).ok()));
-        Target { pid: pid.and_then(|p| i32::try_from(p).ok()), program }
+        Target { pid: pid.and_then(|p| i32::try_from(p).ok()), program, shared_link: Default::default() }
     }
 }
 
@@ -62,6 +66,12 @@ impl Expanded {
         let cookie = u32::try_from(self.names.len()).map_err(|_| refused(p, "too many sites".into()))?;
         self.names.push(name.to_string());
         Ok(cookie)
+    }
+
+    /// The programs some of whose sites attach several functions through one link.
+    pub(crate) fn multi_programs(&self) -> Vec<String> {
+        let several = |s: &Site| matches!(&s.probe.kind, ProbeKind::Uprobe { also, .. } if !also.is_empty());
+        self.sites.iter().filter(|(_, sites)| sites.iter().any(several)).map(|(prog, _)| prog.clone()).collect()
     }
 
     /// How many probes are attached (the `Attaching N probes...` count).
@@ -167,6 +177,21 @@ fn uprobes(p: &Probe, binary: &str, func: &str, target: &Target, out: &mut Expan
             Err(_) if several => continue,
             Err(e) => return Err(refused(p, e)),
         };
+        if names.len() > 1 && *offset == 0 && target.shared_link.contains(&p.prog) {
+            // One link for the file's functions (their names aren't needed: no cookie).
+            let mut names = names.into_iter();
+            let kind = ProbeKind::Uprobe {
+                path: path.clone(),
+                symbol: names.next(),
+                offset: 0,
+                ret: *ret,
+                optional: *optional,
+                also: names.collect(),
+            };
+            let name = format!("{provider}:{}:{func}", shown(path, target));
+            sites.push(Site { probe: Probe { prog: p.prog.clone(), name, kind, process: None }, cookie: None });
+            continue;
+        }
         for f in names {
             let mut name = format!("{provider}:{}:{f}", shown(path, target));
             if *offset != 0 {
@@ -312,10 +337,10 @@ mod tests {
 
     #[test]
     fn uprobe_targets_name_their_files() {
-        let t = Target { pid: None, program: Some("/bin/true".into()) };
+        let t = Target { pid: None, program: Some("/bin/true".into()), shared_link: Default::default() };
         assert_eq!(files("", false, &t), Ok(vec!["/bin/true".to_string()]));
         assert_eq!(files("", true, &t), Ok(vec!["/bin/true".to_string()]));
-        let t = Target { pid: Some(7), program: None };
+        let t = Target { pid: Some(7), program: None, shared_link: Default::default() };
         assert_eq!(files("", false, &t), Ok(vec!["/proc/7/exe".to_string()]));
         assert_eq!(shown("/proc/7/root/usr/lib/x.so", &t), "/usr/lib/x.so");
     }

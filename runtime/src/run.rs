@@ -171,7 +171,17 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     }
     // What each probe attaches to in this run: probes resolved at run time are expanded
     // against the traced process now that it exists.
-    let expanded = process_targets::expand(&meta, &process_targets::Target::new(target, opts))?;
+    let mut traced = process_targets::Target::new(target, opts);
+    if uprobe_multi_usable(opts) {
+        traced.shared_link = meta
+            .probes
+            .iter()
+            .filter(|p| p.process.is_some())
+            .filter(|p| !kernel::trace_printk::program_calls_helper(object, &p.prog, GET_ATTACH_COOKIE))
+            .map(|p| p.prog.clone())
+            .collect();
+    }
+    let expanded = process_targets::expand(&meta, &traced)?;
     let binaries = meta.probes.iter().map(|p| expanded.binary(p)).collect();
     let services = services_for(symbols, binaries, expanded.names.clone());
     if !opts.quiet && !opts.load_only {
@@ -183,7 +193,8 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     kernel::raise_memlock();
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
     let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
-    let multi = uprobe_multi_programs(&meta, opts);
+    let mut multi = uprobe_multi_programs(&meta, opts);
+    multi.extend(expanded.multi_programs());
     let mut tracer = Tracer::load_with(object, Some(rb), &multi, opts.btf.as_deref()).map_err(|e| name_rejected_probe(e, &meta))?;
     if opts.verbose {
         let target = opts.btf.as_ref().map_or_else(|| "the running kernel's BTF".to_string(), |p| p.display().to_string());
@@ -544,6 +555,14 @@ fn attach_order(probes: &[btc_bpfprog::Probe]) -> Vec<&btc_bpfprog::Probe> {
 
 /// The programs of wildcard uprobes (those attached to several functions) when they can have
 /// one uprobe_multi link each: the kernel has them and `--no-feature uprobe_multi` wasn't given.
+/// BPF helper `bpf_get_attach_cookie`.
+const GET_ATTACH_COOKIE: i32 = 174;
+
+/// Whether this run may attach uprobes through uprobe_multi links.
+fn uprobe_multi_usable(opts: &RunOptions) -> bool {
+    !opts.no_features.iter().any(|f| f == "uprobe_multi") && crate::kernel::features::features().uprobe_multi
+}
+
 fn uprobe_multi_programs(meta: &Metadata, opts: &RunOptions) -> Vec<String> {
     let several: Vec<String> = meta
         .probes
@@ -551,8 +570,7 @@ fn uprobe_multi_programs(meta: &Metadata, opts: &RunOptions) -> Vec<String> {
         .filter(|p| matches!(&p.kind, ProbeKind::Uprobe { also, .. } if !also.is_empty()))
         .map(|p| p.prog.clone())
         .collect();
-    let disabled = opts.no_features.iter().any(|f| f == "uprobe_multi");
-    if several.is_empty() || disabled || !crate::kernel::features::features().uprobe_multi {
+    if several.is_empty() || !uprobe_multi_usable(opts) {
         return Vec::new();
     }
     several

@@ -31,6 +31,19 @@ pub fn calls_helper(object: &[u8], id: i32) -> bool {
         })
 }
 
+/// Whether the program `prog` (a function symbol of the object) calls helper `id`, as
+/// [`calls_helper`] looks for calls, within the symbol's bytes only.
+pub fn program_calls_helper(object: &[u8], prog: &str, id: i32) -> bool {
+    let Ok(elf) = goblin::elf::Elf::parse(object) else { return true };
+    let Some(sym) = elf.syms.iter().find(|s| elf.strtab.get_at(s.st_name) == Some(prog)) else { return true };
+    let Some(sh) = elf.section_headers.get(sym.st_shndx) else { return true };
+    let start = sh.sh_offset.checked_add(sym.st_value).and_then(|s| usize::try_from(s).ok());
+    let len = usize::try_from(sym.st_size).ok();
+    let Some(code) = start.zip(len).and_then(|(s, l)| object.get(s..s.checked_add(l)?)) else { return true };
+    code.chunks_exact(8)
+        .any(|insn| insn[0] == 0x85 && insn[1] >> 4 == 0 && i32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]]) == id)
+}
+
 /// Mounts debugfs at `/sys/kernel/debug` when its tracing directory isn't there (best effort:
 /// the output can always be read under tracefs too).
 pub fn ensure_debugfs_tracing() {
