@@ -194,7 +194,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     let cpus = kernel::perf::online_cpus().map_or(1, |c| c.len() as u64);
     let rb = ringbuf_bytes(config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES), cpus);
     let mut multi = uprobe_multi_programs(&meta, opts);
-    multi.extend(expanded.multi_programs());
+    if uprobe_multi_usable(opts) {
+        // Sites found at run time that share a link (see `Target::shared_link`).
+        multi.extend(expanded.multi_programs().into_iter().filter(|p| traced.shared_link.contains(p)));
+    }
     let mut tracer = Tracer::load_with(object, Some(rb), &multi, opts.btf.as_deref()).map_err(|e| name_rejected_probe(e, &meta))?;
     if opts.verbose {
         let target = opts.btf.as_ref().map_or_else(|| "the running kernel's BTF".to_string(), |p| p.display().to_string());
