@@ -277,7 +277,18 @@ pub enum Instance {
 
 /// Replaces every `$N` of `raw` by parameter N of `args`; a parameter not given is an error.
 pub fn substitute(raw: &str, args: &[String]) -> Result<String, String> {
+    let (out, missing) = substitute_with(raw, &|n| arg(args, n).map(str::to_string));
+    match missing.first() {
+        Some(n) => Err(format!("{raw}: positional parameter ${n} is not given")),
+        None => Ok(out),
+    }
+}
+
+/// `raw` with every `$N` replaced by `value(N)`, and the numbers `value` gave nothing for (left
+/// out of the text). A `$` not followed by a digit stays.
+pub fn substitute_with(raw: &str, value: &dyn Fn(u32) -> Option<String>) -> (String, Vec<u32>) {
     let mut out = String::new();
+    let mut missing = Vec::new();
     let mut rest = raw;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
@@ -289,14 +300,14 @@ pub fn substitute(raw: &str, args: &[String]) -> Result<String, String> {
             continue;
         }
         let n: u32 = digits.parse().unwrap_or(u32::MAX);
-        match arg(args, n) {
-            Some(v) => out.push_str(v),
-            None => return Err(format!("{raw}: positional parameter ${n} is not given")),
+        match value(n) {
+            Some(v) => out.push_str(&v),
+            None => missing.push(n),
         }
         rest = &after[digits.len()..];
     }
     out.push_str(rest);
-    Ok(out)
+    (out, missing)
 }
 
 /// Whether `raw` names a positional parameter (`$` and a digit).

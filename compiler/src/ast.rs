@@ -184,3 +184,60 @@ impl BinOp {
         matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
     }
 }
+
+/// Calls `f` on every expression of `b`, each before the expressions under it (read-only; see
+/// sema/consteval.rs for the rewriting walk).
+pub fn visit_block(b: &Block, f: &mut dyn FnMut(&Expr)) {
+    for s in &b.stmts {
+        match &s.kind {
+            StmtKind::Expr(e) => visit_expr(e, f),
+            StmtKind::Assign { target, value, .. } => {
+                visit_expr(target, f);
+                visit_expr(value, f);
+            }
+            StmtKind::If { cond, then, els } => {
+                visit_expr(cond, f);
+                visit_block(then, f);
+                if let Some(els) = els {
+                    visit_block(els, f);
+                }
+            }
+            StmtKind::While { cond, body: b } | StmtKind::Unroll { count: cond, body: b } => {
+                visit_expr(cond, f);
+                visit_block(b, f);
+            }
+            StmtKind::For { map, body, .. } => {
+                visit_expr(map, f);
+                visit_block(body, f);
+            }
+            StmtKind::Block(b) => visit_block(b, f),
+            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
+        }
+    }
+}
+
+/// Calls `f` on `e`, then on every expression under it.
+pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Call { args: xs, .. } | ExprKind::Tuple(xs) | ExprKind::Map { keys: xs, .. } => {
+            xs.iter().for_each(|x| visit_expr(x, f))
+        }
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Arrow { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr)
+        | ExprKind::IncDec { target: expr, .. } => visit_expr(expr, f),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
+            visit_expr(lhs, f);
+            visit_expr(rhs, f);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            visit_expr(cond, f);
+            visit_expr(then, f);
+            visit_expr(els, f);
+        }
+        _ => {}
+    }
+}

@@ -512,10 +512,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
     }
 
     pub(crate) fn ctx_int(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
-        let (bits, signed) = match ty {
-            Type::Int { bits, signed } => (u32::from(*bits), *signed),
-            _ => (64, false),
-        };
         // The verifier only accepts context loads at a constant offset from the context pointer
         // itself: llvm.preserve.static.offset keeps LLVM from computing `ctx + offset` once and
         // reusing it across branches (the BPF backend turns the access back into one load).
@@ -527,16 +523,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
             return Err(llvm_err("llvm.preserve.static.offset returned no value"));
         };
         let p = self.offset(base.into_pointer_value(), offset)?;
-        let it = self.int_type(bits);
-        let v = self.b.build_load(it, p, "ctxld").map_err(llvm_err)?.into_int_value();
-        let i64t = self.m.context.i64_type();
-        let v = if bits == 64 {
-            v
-        } else if signed {
-            self.b.build_int_s_extend(v, i64t, "sx").map_err(llvm_err)?
-        } else {
-            self.b.build_int_z_extend(v, i64t, "zx").map_err(llvm_err)?
-        };
-        Ok(Val::Int(v))
+        self.load_int_at(p, ty)
     }
 }

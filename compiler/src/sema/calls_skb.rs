@@ -97,47 +97,20 @@ pub fn mark_tp_btf(prog: &Program, instances: &mut [Instance]) {
     }
 }
 
+/// Whether `b` calls the function `name`.
 fn calls_in_block(b: &Block, name: &str) -> bool {
-    b.stmts.iter().any(|s| match &s.kind {
-        StmtKind::Expr(e) => calls_in_expr(e, name),
-        StmtKind::Assign { target, value, .. } => calls_in_expr(target, name) || calls_in_expr(value, name),
-        StmtKind::If { cond, then, els } => {
-            calls_in_expr(cond, name) || calls_in_block(then, name) || els.as_ref().is_some_and(|b| calls_in_block(b, name))
-        }
-        StmtKind::While { cond: e, body } | StmtKind::Unroll { count: e, body } | StmtKind::For { map: e, body, .. } => {
-            calls_in_expr(e, name) || calls_in_block(body, name)
-        }
-        StmtKind::Block(b) => calls_in_block(b, name),
-        StmtKind::Break | StmtKind::Continue | StmtKind::Return => false,
-    })
+    let mut found = false;
+    crate::ast::visit_block(b, &mut |e| found |= is_call_of(e, name));
+    found
 }
 
 /// Whether `e` calls the function `name`.
 fn calls_in_expr(e: &Expr, name: &str) -> bool {
-    let any = |es: &[Expr]| es.iter().any(|x| calls_in_expr(x, name));
-    match &e.kind {
-        ExprKind::Call { name: n, args, .. } => n == name || any(args),
-        ExprKind::Map { keys, .. } => any(keys),
-        ExprKind::Tuple(es) => any(es),
-        ExprKind::Unary { expr, .. }
-        | ExprKind::Field { expr, .. }
-        | ExprKind::Arrow { expr, .. }
-        | ExprKind::Cast { expr, .. }
-        | ExprKind::IncDec { target: expr, .. }
-        | ExprKind::SizeofExpr(expr) => calls_in_expr(expr, name),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
-            calls_in_expr(lhs, name) || calls_in_expr(rhs, name)
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            calls_in_expr(cond, name) || calls_in_expr(then, name) || calls_in_expr(els, name)
-        }
-        ExprKind::Int(_)
-        | ExprKind::Str(_)
-        | ExprKind::Builtin(_)
-        | ExprKind::Var(_)
-        | ExprKind::Positional(_)
-        | ExprKind::ParamCount
-        | ExprKind::SizeofType(_)
-        | ExprKind::Offsetof { .. } => false,
-    }
+    let mut found = false;
+    crate::ast::visit_expr(e, &mut |x| found |= is_call_of(x, name));
+    found
+}
+
+fn is_call_of(e: &Expr, name: &str) -> bool {
+    matches!(&e.kind, ExprKind::Call { name: n, .. } if n == name)
 }

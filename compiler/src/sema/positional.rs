@@ -223,25 +223,10 @@ impl Cx<'_> {
                 return None;
             }
         }
-        let mut out = String::new();
-        let mut rest = raw;
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
-            if digits.is_empty() {
-                out.push('$');
-                rest = after;
-                continue;
-            }
-            let n: u32 = digits.parse().unwrap_or(0);
-            match self.param(n) {
-                Some(v) => out.push_str(&v.clone()),
-                None => self.diags.error(span, format!("positional parameter ${n} is not given")),
-            }
-            rest = &after[digits.len()..];
+        let (out, missing) = bp::substitute_with(raw, &|n| self.param(n).cloned());
+        for n in missing {
+            self.diags.error(span, format!("positional parameter ${n} is not given"));
         }
-        out.push_str(rest);
         for n in names {
             self.fold(n);
         }
@@ -494,9 +479,9 @@ fn builtin_uses(probe: &Probe) -> Vec<(Span, String)> {
         _ => {}
     };
     if let Some(p) = &probe.predicate {
-        walk_expr(p, &mut visit);
+        crate::ast::visit_expr(p, &mut visit);
     }
-    walk_block(&probe.body, &mut visit);
+    crate::ast::visit_block(&probe.body, &mut visit);
     uses
 }
 
@@ -530,60 +515,6 @@ fn params_in(raw: &str) -> Vec<u32> {
         rest = &after[digits..];
     }
     out
-}
-
-fn walk_block(b: &Block, f: &mut dyn FnMut(&Expr)) {
-    for s in &b.stmts {
-        match &s.kind {
-            StmtKind::Expr(e) => walk_expr(e, f),
-            StmtKind::Assign { target, value, .. } => {
-                walk_expr(target, f);
-                walk_expr(value, f);
-            }
-            StmtKind::If { cond, then, els } => {
-                walk_expr(cond, f);
-                walk_block(then, f);
-                if let Some(els) = els {
-                    walk_block(els, f);
-                }
-            }
-            StmtKind::While { cond, body: b } | StmtKind::Unroll { count: cond, body: b } => {
-                walk_expr(cond, f);
-                walk_block(b, f);
-            }
-            StmtKind::For { map, body, .. } => {
-                walk_expr(map, f);
-                walk_block(body, f);
-            }
-            StmtKind::Block(b) => walk_block(b, f),
-            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
-        }
-    }
-}
-
-fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Call { args: xs, .. } | ExprKind::Tuple(xs) | ExprKind::Map { keys: xs, .. } => {
-            xs.iter().for_each(|x| walk_expr(x, f))
-        }
-        ExprKind::Unary { expr, .. }
-        | ExprKind::Field { expr, .. }
-        | ExprKind::Arrow { expr, .. }
-        | ExprKind::Cast { expr, .. }
-        | ExprKind::SizeofExpr(expr)
-        | ExprKind::IncDec { target: expr, .. } => walk_expr(expr, f),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
-            walk_expr(lhs, f);
-            walk_expr(rhs, f);
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            walk_expr(cond, f);
-            walk_expr(then, f);
-            walk_expr(els, f);
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]
