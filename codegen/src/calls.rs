@@ -1,10 +1,12 @@
-//! Function calls. `call` dispatches: core functions (printf, exit, print) here, map functions
-//! (delete, clear, zero) and string functions (str, strncmp, strcontains) in their own blocks.
-//! Aggregates (count, sum, hist, ...) appear only as map assignments (see maps.rs).
+//! Function calls. `call` dispatches on the catalogue's function (`crate::catalogue`): core
+//! functions (printf, exit, print), map functions (delete, clear, zero, len) and string
+//! functions (str, strncmp, strcontains) here, the other groups in their files. Aggregates
+//! (count, sum, hist, ...) appear only as map assignments (see maps.rs).
 
 use super::expr::helper;
 use super::func::{llvm_err, FnCx, Val, R};
-use crate::ast::{Expr, ExprKind};
+use crate::ast::{Expr, ExprKind, Func};
+use crate::catalogue::{Core, Internal, Kernel, MapFn, Text};
 use crate::types::Type;
 use btc_bpfprog::{ActionKind, EVENT_HEADER_SIZE};
 use inkwell::values::{IntValue, PointerValue};
@@ -13,20 +15,56 @@ use inkwell::IntPredicate;
 pub(crate) const HDR: u32 = EVENT_HEADER_SIZE as u32;
 
 impl<'ctx> FnCx<'_, 'ctx> {
-    pub fn call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<Val<'ctx>> {
-        match name {
-            "printf" if self.in_iterator() => self.seq_printf(args),
-            "printf" => self.printf(args),
-            "reg" => self.reg_call(args),
-            "exit" => {
+    pub fn call(&mut self, e: &Expr, func: Option<Func>, args: &[Expr]) -> R<Val<'ctx>> {
+        // The checker reported calls of unknown functions.
+        let Some(func) = func else { return Err(llvm_err("call of an unknown function")) };
+        match func {
+            Func::Core(Core::Printf) if self.in_iterator() => self.seq_printf(args),
+            Func::Core(Core::Printf) => self.printf(args),
+            Func::Core(Core::Reg) => self.reg_call(args),
+            Func::Core(Core::Exit) => {
                 let buf = self.event_buffer(0, ActionKind::Exit, 0)?;
                 self.emit_event(buf, HDR)?;
                 // exit() ends the probe: nothing after it runs.
                 self.ret()?;
                 Ok(Val::Void)
             }
-            "print" => self.print(args),
-            "delete" => {
+            Func::Core(Core::Print) => self.print(args),
+            Func::Map(f) => self.map_call(f, args),
+            Func::Text(Text::Str) => self.str_call(e, args),
+            Func::Text(Text::Strncmp) => {
+                let (a, la, b, lb) = self.two_strings(args)?;
+                let n = match args.get(2).map(|a| &a.kind) {
+                    Some(ExprKind::Int(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
+                    _ => 0,
+                };
+                let r = self.strncmp(a, la, b, lb, n)?;
+                Ok(Val::Int(r))
+            }
+            Func::Text(Text::Strcontains) => {
+                let (h, lh, n, ln) = self.two_strings(args)?;
+                Ok(Val::Int(self.strcontains(h, lh, n, ln)?))
+            }
+            // The address space only changes how later reads are made.
+            Func::Addr(_) => self.expr(args.first().ok_or_else(|| llvm_err("kptr"))?),
+            Func::Kernel(Kernel::Nsecs) => self.nsecs_call(args),
+            Func::Kernel(Kernel::Debugf) => self.debugf(args),
+            Func::Runtime(f) => self.runtime_call(e, f, args),
+            // sema::consteval replaced them with values or load-time slots.
+            Func::Const(f) => Err(llvm_err(format!("{}() left unevaluated", Func::Const(f).name()))),
+            Func::Skboutput => self.skboutput(e, args),
+            Func::Bswap => self.bswap(args),
+            Func::Internal(Internal::LoadValue) => self.load_value(args),
+            Func::Internal(Internal::ParamInt) => self.param_int(args),
+            Func::Internal(Internal::ParamStr) => self.param_str(e, args),
+        }
+    }
+
+    /// Map functions called as statements or values; the aggregates appear only as map
+    /// assignments (`maps.rs`).
+    fn map_call(&mut self, f: MapFn, args: &[Expr]) -> R<Val<'ctx>> {
+        match f {
+            MapFn::Delete => {
                 match args {
                     [Expr { kind: ExprKind::Map { name, keys }, .. }] => self.map_delete(name, keys)?,
                     [Expr { kind: ExprKind::Map { name, .. }, .. }, key] => {
@@ -36,47 +74,25 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 }
                 Ok(Val::Void)
             }
-            "clear" | "zero" => {
+            MapFn::Clear | MapFn::Zero => {
                 let Some(Expr { kind: ExprKind::Map { name: map, .. }, .. }) = args.first() else {
                     return Err(llvm_err("clear"));
                 };
                 let index = self.map_index(map)?;
-                let kind = if name == "clear" { ActionKind::ClearMap } else { ActionKind::ZeroMap };
+                let kind = if f == MapFn::Clear { ActionKind::ClearMap } else { ActionKind::ZeroMap };
                 let buf = self.event_buffer(0, kind, index)?;
                 self.emit_event(buf, HDR)?;
                 Ok(Val::Void)
             }
-            "len" => {
+            MapFn::Len => {
                 let Some(Expr { kind: ExprKind::Map { name: map, .. }, .. }) = args.first() else {
                     return Err(llvm_err("len"));
                 };
                 self.map_len(map)
             }
-            "str" => self.str_call(e, args),
-            crate::sema::consteval::LOAD_FN => self.load_value(args),
-            crate::sema::positional::PARAM_INT => self.param_int(args),
-            crate::sema::positional::PARAM_STR => self.param_str(e, args),
-            // The address space only changes how later reads are made.
-            "kptr" | "uptr" => self.expr(args.first().ok_or_else(|| llvm_err("kptr"))?),
-            n if crate::sema::calls_runtime::FUNCTIONS.contains(&n) => self.runtime_call(e, n, args),
-            "strncmp" => {
-                let (a, la, b, lb) = self.two_strings(args)?;
-                let n = match args.get(2).map(|a| &a.kind) {
-                    Some(ExprKind::Int(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
-                    _ => 0,
-                };
-                let r = self.strncmp(a, la, b, lb, n)?;
-                Ok(Val::Int(r))
+            MapFn::Count | MapFn::Sum | MapFn::Min | MapFn::Max | MapFn::Avg | MapFn::Stats | MapFn::Hist | MapFn::Lhist => {
+                Err(llvm_err("an aggregate outside a map assignment"))
             }
-            "strcontains" => {
-                let (h, lh, n, ln) = self.two_strings(args)?;
-                Ok(Val::Int(self.strcontains(h, lh, n, ln)?))
-            }
-            "skboutput" => self.skboutput(e, args),
-            "bswap" => self.bswap(args),
-            "nsecs" => self.nsecs_call(args),
-            "debugf" => self.debugf(args),
-            _ => Err(format!("{name}() is not supported yet")),
         }
     }
 

@@ -5,7 +5,8 @@
 //! `join` send an event; `signal`, `override` and `path` call their BPF helper.
 
 use super::func::{llvm_err, FnCx, Val, R};
-use crate::ast::{Expr, ExprKind};
+use crate::ast::{Builtin, Expr, ExprKind, Func};
+use crate::catalogue::Runtime;
 use crate::sema::calls_runtime::{pton, signal_number, DEFAULT_TIME_FORMAT};
 use crate::types::Type;
 use btc_bpfprog::{runtime, ActionKind, RuntimeTy, Ty, EVENT_HEADER_SIZE};
@@ -119,33 +120,34 @@ fn string_literal(e: &Expr) -> Option<&str> {
 
 impl<'ctx> FnCx<'_, 'ctx> {
     /// `kstack`, `ustack`, `cpid` and `elapsed` used as builtins.
-    pub(crate) fn runtime_builtin(&mut self, name: &str, e: &Expr) -> R<Val<'ctx>> {
-        match name {
-            "kstack" | "ustack" => self.stack(e),
-            "cpid" => Ok(Val::Int(self.read_var(runtime::Var::Cpid)?)),
-            "elapsed" => {
+    pub(crate) fn runtime_builtin(&mut self, b: Builtin, e: &Expr) -> R<Val<'ctx>> {
+        match b {
+            Builtin::Kstack | Builtin::Ustack => self.stack(e),
+            Builtin::Cpid => Ok(Val::Int(self.read_var(runtime::Var::Cpid)?)),
+            Builtin::Elapsed => {
                 let now = self.helper(helper::KTIME_GET_BOOT_NS, &[])?;
                 let start = self.read_var(runtime::Var::StartNs)?;
                 Ok(Val::Int(self.b.build_int_sub(now, start, "elapsed").map_err(llvm_err)?))
             }
-            other => Err(llvm_err(format!("runtime builtin {other}"))),
+            other => Err(llvm_err(format!("runtime builtin {other:?}"))),
         }
     }
 
-    /// A call of one of `sema::calls_runtime::FUNCTIONS`.
-    pub(crate) fn runtime_call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<Val<'ctx>> {
-        match name {
-            "time" => {
+    /// A call of a function the runtime serves.
+    pub(crate) fn runtime_call(&mut self, e: &Expr, f: Runtime, args: &[Expr]) -> R<Val<'ctx>> {
+        let name = Func::Runtime(f).name();
+        match f {
+            Runtime::Time => {
                 let fmt = args.first().and_then(string_literal).unwrap_or(DEFAULT_TIME_FORMAT);
                 let index = self.m.format_index(fmt, Ty::tuple(vec![]));
                 let buf = self.event_buffer(0, ActionKind::Time, index)?;
                 self.emit_event(buf, EVENT_HEADER_SIZE as u32)?;
                 Ok(Val::Void)
             }
-            "system" => self.format_event(ActionKind::System, args),
-            "cat" => self.format_event(ActionKind::Cat, args),
-            "join" => self.join(args),
-            "signal" => {
+            Runtime::System => self.format_event(ActionKind::System, args),
+            Runtime::Cat => self.format_event(ActionKind::Cat, args),
+            Runtime::Join => self.join(args),
+            Runtime::Signal => {
                 let a = args.first().ok_or_else(|| llvm_err("signal"))?;
                 let sig = match string_literal(a) {
                     Some(s) => self.u64c(u64::from(signal_number(s).unwrap_or(0))),
@@ -157,35 +159,35 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.helper(helper::SEND_SIGNAL, &[sig.into()])?;
                 Ok(Val::Void)
             }
-            "unwatch" => self.unwatch(args),
-            "override" => {
+            Runtime::Unwatch => self.unwatch(args),
+            Runtime::Override => {
                 let a = args.first().ok_or_else(|| llvm_err("override"))?;
                 let v = self.expr(a)?;
                 let rc = self.as_int(v)?;
                 self.helper(helper::OVERRIDE_RETURN, &[self.ctx_arg.into(), rc.into()])?;
                 Ok(Val::Void)
             }
-            "strftime" => {
+            Runtime::Strftime => {
                 let a = args.get(1).ok_or_else(|| llvm_err("strftime"))?;
                 self.record_ints(e, &[a])
             }
-            "cgroup_path" | "strerror" | "ksym" => {
+            Runtime::CgroupPath | Runtime::Strerror | Runtime::Ksym => {
                 let a = args.first().ok_or_else(|| llvm_err(name))?;
                 self.record_ints(e, &[a])
             }
-            "usym" => {
+            Runtime::Usym => {
                 let a = args.first().ok_or_else(|| llvm_err(name))?;
                 let v = self.expr(a)?;
                 let addr = self.as_int(v)?;
                 let pid = self.user_pid_word()?;
                 self.record(e, &[addr, pid])
             }
-            "kstack" | "ustack" => self.stack(e),
-            "buf" => self.buf(e, args),
-            "ntop" => self.ntop(args),
-            "pton" => self.pton(e, args),
-            "macaddr" => self.macaddr(args),
-            "path" => {
+            Runtime::Kstack | Runtime::Ustack => self.stack(e),
+            Runtime::Buf => self.buf(e, args),
+            Runtime::Ntop => self.ntop(args),
+            Runtime::Pton => self.pton(e, args),
+            Runtime::Macaddr => self.macaddr(args),
+            Runtime::Path => {
                 let a = args.first().ok_or_else(|| llvm_err("path"))?;
                 // `path(ctx->file->f_path)`: a struct path is passed by its address.
                 let v = if matches!(self.ty(a), Type::Struct(_)) { self.addr_of(a)? } else { self.expr(a)? };
@@ -197,7 +199,6 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.helper(helper::D_PATH, &[ptr.into(), slot.into(), self.u64c(u64::from(len)).into()])?;
                 Ok(Val::Mem(slot))
             }
-            other => Err(format!("{other}() is not supported yet")),
         }
     }
 

@@ -64,7 +64,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 }
             }
             ExprKind::Map { name, keys } => self.map_read(name, keys, &self.ty(e)),
-            ExprKind::Call { name, args, .. } => self.call(e, name, args),
+            ExprKind::Call { func, args, .. } => self.call(e, *func, args),
             ExprKind::Unary { op, expr } => {
                 let v = self.expr(expr)?;
                 let v = self.as_int(v)?;
@@ -229,8 +229,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 }
                 Ok(())
             }
-            (ExprKind::Call { name, args, .. }, Type::Str { len }, Type::Str { len: from_len })
-                if name == "str" && !matches!(args.first().map(|a| self.ty(a)), Some(Type::Str { .. })) =>
+            (ExprKind::Call { func: Some(crate::ast::Func::Text(crate::catalogue::Text::Str)), args, .. }, Type::Str { len }, Type::Str { len: from_len })
+                if !matches!(args.first().map(|a| self.ty(a)), Some(Type::Str { .. })) =>
             {
                 self.str_into(args, dst, (*len).min(*from_len))
             }

@@ -12,7 +12,7 @@
 //! - `debuginfo.rs`: debug info for BTF.
 
 // The front end's modules under the paths the code generator names them by.
-use btc_compiler::{ast, check, diag, sema, types, CompileError, CompileOptions, Diagnostics, Emit, HelperErrors, TypeSource};
+use btc_compiler::{ast, catalogue, check, diag, sema, types, CompileError, CompileOptions, Diagnostics, Emit, HelperErrors, TypeSource};
 
 mod access;
 mod builtins;

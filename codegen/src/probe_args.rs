@@ -5,8 +5,8 @@
 
 use super::expr::helper;
 use super::func::{llvm_err, FnCx, Val, R};
-use crate::ast::{Expr, ExprKind};
-use crate::sema::probe_builtins::{numbered, register_offset};
+use crate::ast::{Builtin, Expr, ExprKind};
+use crate::sema::probe_builtins::register_offset;
 use crate::sema::probes::usdt::{UsdtArg, UsdtLoc};
 use crate::types::Type;
 use btc_bpfprog::ProbeKind;
@@ -24,9 +24,10 @@ const BPF_FUNC_GET_FUNC_RET: u64 = 184;
 
 impl<'ctx> FnCx<'_, 'ctx> {
     /// `argN`, `sargN`, `retval`, `func` (typed by `sema::probe_builtins`).
-    pub(crate) fn probe_builtin(&mut self, name: &str, e: &Expr) -> R<Val<'ctx>> {
+    pub(crate) fn probe_builtin(&mut self, b: Builtin, e: &Expr) -> R<Val<'ctx>> {
         let kind = self.inst.probe.kind.clone();
-        if let Some(n) = numbered(name, "arg") {
+        if let Builtin::Arg(n) = b {
+            let name = format!("arg{n}");
             let v = match &kind {
                 ProbeKind::RawTracepoint { .. } => self.ctx_u64(8 * n)?,
                 ProbeKind::Usdt { .. } if self.inst.probe.process.is_some() => self.usdt_arg_at_run_time(n)?,
@@ -42,15 +43,15 @@ impl<'ctx> FnCx<'_, 'ctx> {
             };
             return Ok(Val::Int(self.fit(v, &self.ty(e))?));
         }
-        if let Some(n) = numbered(name, "sarg") {
+        if let Builtin::Sarg(n) = b {
             // The return address is at sp; stack arguments follow it.
             let sp = self.ctx_u64(SP_REG)?;
             let addr = self.b.build_int_add(sp, self.u64c(8 + 8 * u64::from(n)), "sarg").map_err(llvm_err)?;
             let user = matches!(kind, ProbeKind::Uprobe { .. });
             return Ok(Val::Int(self.read_u64_at(addr, user)?));
         }
-        match name {
-            "retval" => {
+        match b {
+            Builtin::Retval => {
                 if matches!(kind, ProbeKind::Kfunc { .. }) {
                     let slot = self.alloca_bytes(8, "retval")?;
                     self.memset0(slot, 8)?;

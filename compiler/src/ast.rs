@@ -2,6 +2,7 @@
 //! expression has an [`ExprId`] that indexes the side tables the semantic passes produce.
 
 use crate::diag::Span;
+pub use crate::catalogue::{Builtin, Func};
 
 /// A whole script.
 #[derive(Debug, Clone, Default)]
@@ -96,7 +97,8 @@ pub enum ExprKind {
     ParamCount,
     /// `@name` or `@name[keys]`; `keys` is empty for a scalar map.
     Map { name: String, keys: Vec<Expr> },
-    Call { name: String, name_span: Span, args: Vec<Expr> },
+    /// A call; `func` is what `name` resolved to in the catalogue (`None`: no such function).
+    Call { name: String, name_span: Span, func: Option<Func>, args: Vec<Expr> },
     Unary { op: UnaryOp, expr: Box<Expr> },
     Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
     Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
@@ -112,6 +114,13 @@ pub enum ExprKind {
     SizeofType(TypeName),
     SizeofExpr(Box<Expr>),
     Offsetof { ty: TypeName, fields: Vec<String> },
+}
+
+impl ExprKind {
+    /// A call of a function the catalogue resolves (what passes put in place of an expression).
+    pub fn call(func: Func, span: Span, args: Vec<Expr>) -> ExprKind {
+        ExprKind::Call { name: func.name().to_string(), name_span: span, func: Some(func), args }
+    }
 }
 
 /// A type as written in a cast, `sizeof` or `offsetof`.

@@ -6,6 +6,7 @@
 //! come through a [`types::TypeSource`] the caller provides.
 
 pub mod ast;
+pub mod catalogue;
 pub mod ast_print;
 pub mod diag;
 pub mod sema;

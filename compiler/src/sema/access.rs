@@ -378,7 +378,9 @@ impl Checker<'_> {
     }
 
     /// `kptr(p)` / `uptr(p)`: the same pointer in the kernel or user address space.
-    pub(crate) fn addr_space(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Type {
+    /// `kptr(p)`, `uptr(p)`.
+    pub(crate) fn addr_space(&mut self, e: &Expr, f: crate::catalogue::AddrSpace, args: &[Expr]) -> Type {
+        let name = Func::Addr(f).name();
         if args.len() != 1 {
             for a in args {
                 self.expr(a);
@@ -386,7 +388,7 @@ impl Checker<'_> {
             self.err(e.span, format!("{name}() takes 1 argument, got {}", args.len()));
             return Type::I64;
         }
-        let user = name == "uptr";
+        let user = f == crate::catalogue::AddrSpace::Uptr;
         match self.expr(&args[0]) {
             Type::Ptr { pointee, .. } => Type::Ptr { pointee, user },
             Type::Int { .. } => Type::Ptr { pointee: Box::new(Type::I64), user },
@@ -444,16 +446,6 @@ impl Checker<'_> {
     pub(crate) fn record_enum_constant(&mut self, e: &Expr, name: &str) {
         if let Some(v) = self.db.known_enum_value(name) {
             self.consts.insert(e.id, v as u64);
-        }
-    }
-}
-
-impl Checker<'_> {
-    /// Functions about memory and address spaces; None for other names.
-    pub(crate) fn call_access(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        match name {
-            "kptr" | "uptr" => Some(self.addr_space(e, name, args)),
-            _ => None,
         }
     }
 }

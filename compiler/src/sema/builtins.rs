@@ -2,25 +2,38 @@
 
 use super::check::Checker;
 use crate::diag::{Diagnostic, Span};
+use crate::catalogue::Builtin;
 use crate::types::Type;
 
 impl Checker<'_> {
     pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Type {
-        match name {
-            "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
-            "cpu" | "rand" | "numaid" => Type::U32,
-            "comm" => Type::Str { len: 16 },
+        let Some(b) = Builtin::from_name(name) else {
+            if let Some(t) = self.enum_constant(name) {
+                return t;
+            }
+            let mut d = Diagnostic::error(span, format!("unknown identifier '{name}'"));
+            let all: Vec<&str> = Builtin::names().collect();
+            if let Some(s) = crate::suggest::nearest(name, &all) {
+                d = d.with_hint(format!("did you mean '{s}'?"));
+            }
+            self.diags.push(d);
+            return Type::I64;
+        };
+        match b {
+            Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Nsecs | Builtin::Cgroup | Builtin::Jiffies => Type::U64,
+            Builtin::Cpu | Builtin::Rand | Builtin::Numaid => Type::U32,
+            Builtin::Comm => Type::Str { len: 16 },
             // The sites of a uprobe or USDT probe found at run time each have their name, which
             // the runtime gives by the site's cookie.
-            "probe"
+            Builtin::Probe
                 if self.rp.process.is_some()
                     && matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { .. } | btc_bpfprog::ProbeKind::Usdt { .. }) =>
             {
                 Type::Runtime(btc_bpfprog::RuntimeTy::SiteName)
             }
-            "probe" => self.known_str(&self.rp.name.clone()),
-            "curtask" => self.curtask_type(),
-            "args" => match &self.rp.args {
+            Builtin::Probe => self.known_str(&self.rp.name.clone()),
+            Builtin::Curtask => self.curtask_type(),
+            Builtin::Args => match &self.rp.args {
                 // A uprobe's arguments as a value: a struct built from the registers.
                 Some(r) if matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { ret: false, .. }) => {
                     self.uprobe_args_value(r)
@@ -37,26 +50,12 @@ impl Checker<'_> {
                     Type::I64
                 }
             },
-            "kstack" | "ustack" | "cpid" | "elapsed" => self.runtime_builtin(name, span),
-            _ if super::probe_builtins::is_probe_builtin(name) => self.probe_builtin(name, span),
-            "ctx" => self.ctx_type(span),
-            "username" => Type::Runtime(btc_bpfprog::RuntimeTy::Username),
-            _ if name.starts_with("arg") || name.starts_with("sarg") => {
-                self.err(span, format!("the {name} builtin is not available in {} probes", provider_of(self.rp)));
-                Type::I64
-            }
-            _ if self.enum_constant(name).is_some() => self.enum_constant(name).unwrap_or(Type::U64),
-            _ => {
-                let mut d = Diagnostic::error(span, format!("unknown identifier '{name}'"));
-                if let Some(s) = crate::suggest::nearest(name, BUILTINS) {
-                    d = d.with_hint(format!("did you mean '{s}'?"));
-                }
-                self.diags.push(d);
-                Type::I64
-            }
+            Builtin::Kstack | Builtin::Ustack | Builtin::Cpid | Builtin::Elapsed => self.runtime_builtin(b, span),
+            Builtin::Arg(_) | Builtin::Sarg(_) | Builtin::Retval | Builtin::Func => self.probe_builtin(name, b, span),
+            Builtin::Ctx => self.ctx_type(span),
+            Builtin::Username => Type::Runtime(btc_bpfprog::RuntimeTy::Username),
         }
     }
-
 }
 
 pub(crate) fn provider_of(rp: &super::probes::ResolvedProbe) -> &str {
@@ -65,11 +64,5 @@ pub(crate) fn provider_of(rp: &super::probes::ResolvedProbe) -> &str {
 
 /// Whether `name` is a builtin identifier (`pid`, `comm`, `arg0`, ...).
 pub(crate) fn is_builtin_name(name: &str) -> bool {
-    BUILTINS.contains(&name) || super::probe_builtins::is_probe_builtin(name)
+    Builtin::from_name(name).is_some()
 }
-
-const BUILTINS: &[&str] = &[
-    "pid", "tid", "uid", "gid", "nsecs", "elapsed", "cpu", "comm", "kstack", "ustack", "arg0", "arg1", "sarg0",
-    "retval", "func", "probe", "curtask", "rand", "cgroup", "cpid", "numaid", "args", "ctx", "jiffies", "username",
-];
-

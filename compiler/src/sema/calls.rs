@@ -1,70 +1,57 @@
-//! Typing function calls. `call` dispatches to one function per group (core here; map functions
-//! in `calls_maps.rs`; string functions in `calls_strings.rs`); each returns `None` for names it
-//! doesn't know.
+//! Typing function calls. `call` dispatches on the catalogue's group (`crate::catalogue`) to one
+//! function per group (core here; map functions in `calls_maps.rs`; string functions in
+//! `calls_strings.rs`; ...), each matching its group's functions exhaustively.
 
 use super::check::Checker;
 use super::format;
 use crate::ast::*;
+use crate::catalogue::{Core, Internal, NOT_IMPLEMENTED};
 use crate::diag::{Diagnostic, Span};
 use crate::types::Type;
 
 impl Checker<'_> {
-    pub(crate) fn call(&mut self, e: &Expr, name: &str, name_span: Span, args: &[Expr]) -> Type {
-        // kaddr() and cgroupid(), read from their load-time slot (sema::consteval): a u64.
-        if name == super::consteval::LOAD_FN {
-            return Type::U64;
-        }
-        // Reads of positional parameters (sema::positional): an i64 or a string slot.
-        if name == super::positional::PARAM_INT || name == super::positional::PARAM_STR {
-            args.iter().for_each(|a| drop(self.expr(a)));
-            return match args.get(1).map(|a| &a.kind) {
-                Some(ExprKind::Int(len)) => Type::Str { len: u32::try_from(*len).unwrap_or(self.opts.strlen) },
-                _ => Type::I64,
-            };
-        }
-        if let Some(t) = self.call_core(e, name, args) {
-            return t;
-        }
-        if let Some(t) = self.call_maps(e, name, args) {
-            return t;
-        }
-        if let Some(t) = self.call_strings(e, name, args) {
-            return t;
-        }
-        if let Some(t) = self.call_access(e, name, args) {
-            return t;
-        }
-        if let Some(t) = self.call_skb(e, name, args) {
-            return t;
-        }
-        if let Some(t) = self.call_bswap(e, name, args) {
-            return t;
-        }
-        if let Some(t) = self.call_builtins(e, name, args) {
-            return t;
-        }
-        if super::calls_runtime::FUNCTIONS.contains(&name) {
-            return self.runtime_call(e, name, name_span, args);
-        }
-        for a in args {
-            self.expr(a);
-        }
-        if KNOWN_FUNCTIONS.contains(&name) {
-            self.err(name_span, format!("{name}() is not supported yet"));
-        } else {
-            let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
-            let all: Vec<&str> = IMPLEMENTED_FUNCTIONS
-                .iter()
-                .chain(KNOWN_FUNCTIONS)
-                .chain(super::calls_runtime::FUNCTIONS)
-                .copied()
-                .collect();
-            if let Some(s) = crate::suggest::nearest(name, &all) {
-                d = d.with_hint(format!("did you mean '{s}'?"));
+    pub(crate) fn call(&mut self, e: &Expr, name: &str, name_span: Span, func: Option<Func>, args: &[Expr]) -> Type {
+        let Some(func) = func else {
+            for a in args {
+                self.expr(a);
             }
-            self.diags.push(d);
+            self.unknown_function(name, name_span);
+            return Type::Void;
+        };
+        match func {
+            Func::Core(f) => self.call_core(e, f, args),
+            Func::Map(f) => self.call_maps(e, f, args),
+            Func::Text(f) => self.call_strings(e, f, args),
+            Func::Addr(f) => self.addr_space(e, f, args),
+            Func::Kernel(f) => self.call_builtins(e, f, args),
+            Func::Runtime(f) => self.runtime_call(e, f, name_span, args),
+            // Replaced by their values before checking (sema::consteval); one left is a value
+            // the loader patches in.
+            Func::Const(_) | Func::Internal(Internal::LoadValue) => Type::U64,
+            Func::Skboutput => self.call_skb(e, args),
+            Func::Bswap => self.call_bswap(e, args),
+            // Reads of positional parameters (sema::positional): an i64 or a string slot.
+            Func::Internal(Internal::ParamInt | Internal::ParamStr) => {
+                args.iter().for_each(|a| drop(self.expr(a)));
+                match args.get(1).map(|a| &a.kind) {
+                    Some(ExprKind::Int(len)) => Type::Str { len: u32::try_from(*len).unwrap_or(self.opts.strlen) },
+                    _ => Type::I64,
+                }
+            }
         }
-        Type::Void
+    }
+
+    fn unknown_function(&mut self, name: &str, name_span: Span) {
+        if NOT_IMPLEMENTED.contains(&name) {
+            self.err(name_span, format!("{name}() is not supported yet"));
+            return;
+        }
+        let mut d = Diagnostic::error(name_span, format!("unknown function '{name}'"));
+        let all: Vec<&str> = Func::names().collect();
+        if let Some(s) = crate::suggest::nearest(name, &all) {
+            d = d.with_hint(format!("did you mean '{s}'?"));
+        }
+        self.diags.push(d);
     }
 
     /// Checks the number of arguments; reports and returns false when it is wrong.
@@ -107,17 +94,18 @@ impl Checker<'_> {
         v
     }
 
-    fn call_core(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        Some(match name {
-            "printf" => {
+    fn call_core(&mut self, e: &Expr, f: Core, args: &[Expr]) -> Type {
+        let name = Func::Core(f).name();
+        match f {
+            Core::Printf => {
                 let tys: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
                 if args.is_empty() {
                     self.err(e.span, "printf() needs a format string");
-                    return Some(Type::Void);
+                    return Type::Void;
                 }
                 let ExprKind::Str(fmt) = &args[0].kind else {
                     self.err(args[0].span, "printf's first argument must be a string literal");
-                    return Some(Type::Void);
+                    return Type::Void;
                 };
                 if args.len() > MAX_PRINTF_ARGS + 1 {
                     self.err(e.span, format!("printf() takes at most {MAX_PRINTF_ARGS} arguments after the format"));
@@ -127,14 +115,14 @@ impl Checker<'_> {
                 self.check_iter_printf(fmt, args[0].span);
                 Type::Void
             }
-            "reg" => self.reg_call(e, args),
-            "exit" => {
+            Core::Reg => self.reg_call(e, args),
+            Core::Exit => {
                 self.arity(e, name, args, 0, 0);
                 Type::Void
             }
-            "print" => {
+            Core::Print => {
                 if !self.arity(e, name, args, 1, 3) {
-                    return Some(Type::Void);
+                    return Type::Void;
                 }
                 match &args[0].kind {
                     ExprKind::Map { name: m, keys } if keys.is_empty() => {
@@ -166,22 +154,9 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
-            _ => return None,
-        })
+        }
     }
 }
 
 /// The most arguments printf takes after its format.
 const MAX_PRINTF_ARGS: usize = 32;
-
-pub(crate) const IMPLEMENTED_FUNCTIONS: &[&str] = &[
-    "printf", "exit", "print", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear",
-    "zero", "len", "str", "strncmp", "strcontains", "reg", "skboutput", "bswap", "nsecs", "debugf",
-];
-
-/// Functions of the manual that are recognised but not implemented yet.
-pub(crate) const KNOWN_FUNCTIONS: &[&str] = &[
-    "time", "strftime", "system", "cat", "join", "signal", "override", "ksym", "usym", "kaddr", "uaddr", "ntop",
-    "pton", "buf", "sizeof", "cgroupid", "cgroup_path", "strerror", "path", "macaddr", "kptr", "uptr",
-    "kstack", "ustack", "percpu_kaddr", "offsetof", "has_key",
-];

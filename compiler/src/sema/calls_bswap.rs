@@ -6,19 +6,17 @@ use crate::ast::*;
 use crate::types::Type;
 
 impl Checker<'_> {
-    pub(crate) fn call_bswap(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        if name != "bswap" {
-            return None;
-        }
+    pub(crate) fn call_bswap(&mut self, e: &Expr, args: &[Expr]) -> Type {
+        let name = Func::Bswap.name();
         if !self.arity(e, name, args, 1, 1) {
             for a in args {
                 self.expr(a);
             }
-            return Some(Type::U64);
+            return Type::U64;
         }
-        Some(match self.int_arg(name, &args[0]) {
+        match self.int_arg(name, &args[0]) {
             Type::Int { bits, .. } => Type::Int { bits, signed: false },
             _ => Type::U64,
-        })
+        }
     }
 }

@@ -161,11 +161,11 @@ pub fn check_debugf_format(fmt: &str, args: &[Type]) -> Result<(), String> {
 }
 
 impl Checker<'_> {
-    pub(crate) fn call_builtins(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        match name {
-            "nsecs" => Some(self.nsecs_call(e, args)),
-            "debugf" => Some(self.debugf_call(e, args)),
-            _ => None,
+    pub(crate) fn call_builtins(&mut self, e: &Expr, f: crate::catalogue::Kernel, args: &[Expr]) -> Type {
+        use crate::catalogue::Kernel;
+        match f {
+            Kernel::Nsecs => self.nsecs_call(e, args),
+            Kernel::Debugf => self.debugf_call(e, args),
         }
     }
 
@@ -254,7 +254,7 @@ impl Checker<'_> {
     /// else counts as the boot clock (as an integer does in bpftrace).
     pub(crate) fn timestamp_mode(&self, e: &Expr) -> TimestampMode {
         match &e.kind {
-            ExprKind::Call { name, args, .. } if name == "nsecs" => nsecs_mode(args, &self.consts),
+            ExprKind::Call { func: Some(Func::Kernel(crate::catalogue::Kernel::Nsecs)), args, .. } => nsecs_mode(args, &self.consts),
             _ => TimestampMode::Boot,
         }
     }

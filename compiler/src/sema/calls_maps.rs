@@ -3,29 +3,31 @@
 
 use super::check::Checker;
 use crate::ast::*;
+use crate::catalogue::MapFn;
 use crate::types::{AggKind, Type};
 
 impl Checker<'_> {
-    pub(crate) fn call_maps(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        let agg = |k: AggKind| Some(Type::Agg(k));
-        match name {
-            "count" => {
+    pub(crate) fn call_maps(&mut self, e: &Expr, f: MapFn, args: &[Expr]) -> Type {
+        let name = Func::Map(f).name();
+        let agg = Type::Agg;
+        match f {
+            MapFn::Count => {
                 self.arity(e, name, args, 0, 0);
                 agg(AggKind::Count)
             }
-            "sum" | "min" | "max" | "avg" | "stats" => {
+            MapFn::Sum | MapFn::Min | MapFn::Max | MapFn::Avg | MapFn::Stats => {
                 if self.arity(e, name, args, 1, 1) {
                     self.int_arg(name, &args[0]);
                 }
-                agg(match name {
-                    "sum" => AggKind::Sum,
-                    "min" => AggKind::Min,
-                    "max" => AggKind::Max,
-                    "avg" => AggKind::Avg,
+                agg(match f {
+                    MapFn::Sum => AggKind::Sum,
+                    MapFn::Min => AggKind::Min,
+                    MapFn::Max => AggKind::Max,
+                    MapFn::Avg => AggKind::Avg,
                     _ => AggKind::Stats,
                 })
             }
-            "hist" => {
+            MapFn::Hist => {
                 let mut k = 0u8;
                 if self.arity(e, name, args, 1, 2) {
                     self.int_arg(name, &args[0]);
@@ -39,7 +41,7 @@ impl Checker<'_> {
                 }
                 agg(AggKind::Hist { k })
             }
-            "lhist" => {
+            MapFn::Lhist => {
                 if !self.arity(e, name, args, 4, 4) {
                     return agg(AggKind::Lhist { min: 0, max: 1, step: 1 });
                 }
@@ -59,7 +61,7 @@ impl Checker<'_> {
                 }
                 agg(AggKind::Lhist { min, max, step: step.max(1) })
             }
-            "delete" => {
+            MapFn::Delete => {
                 // delete(@m[k]) and delete(@m, k).
                 match args {
                     [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] => {
@@ -74,9 +76,9 @@ impl Checker<'_> {
                     }
                     _ => self.err(e.span, "delete() expects a map element: delete(@map[key])"),
                 }
-                Some(Type::Void)
+                Type::Void
             }
-            "len" => {
+            MapFn::Len => {
                 match args {
                     [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] if keys.is_empty() => {
                         self.map_arg(m, mname, keys);
@@ -89,18 +91,17 @@ impl Checker<'_> {
                     }
                     _ => self.err(e.span, "len() expects a map: len(@map)"),
                 }
-                Some(Type::U64)
+                Type::U64
             }
-            "clear" | "zero" => {
+            MapFn::Clear | MapFn::Zero => {
                 match args {
                     [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] if keys.is_empty() => {
                         self.map_arg(m, mname, keys);
                     }
                     _ => self.err(e.span, format!("{name}() expects a map: {name}(@map)")),
                 }
-                Some(Type::Void)
+                Type::Void
             }
-            _ => None,
         }
     }
 

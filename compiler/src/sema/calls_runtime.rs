@@ -7,18 +7,10 @@ use super::builtins::provider_of;
 use super::check::Checker;
 use super::format;
 use crate::ast::*;
+use crate::catalogue::Runtime;
 use crate::diag::Span;
 use crate::types::Type;
 use btc_bpfprog::{runtime::stack_map_name, ProbeKind, RuntimeTy, StackMode};
-
-/// Functions checked here.
-pub const FUNCTIONS: &[&str] = &[
-    "time", "strftime", "system", "cat", "join", "signal", "override", "ntop", "pton", "macaddr", "cgroup_path",
-    "strerror", "path", "ksym", "usym", "kstack", "ustack", "buf", "unwatch",
-];
-
-/// Builtins typed here.
-pub const BUILTINS: &[&str] = &["kstack", "ustack", "cpid", "elapsed"];
 
 /// Deepest stack bpftrace records (the kernel's default perf_event_max_stack).
 pub const MAX_STACK: u32 = 127;
@@ -80,7 +72,8 @@ impl Checker<'_> {
     }
 
     /// The stack type of `kstack`/`ustack` with optional `(mode, limit)` arguments.
-    fn stack(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Type {
+    fn stack(&mut self, e: &Expr, kernel: bool, args: &[Expr]) -> Type {
+        let name = if kernel { "kstack" } else { "ustack" };
         let mut mode = self.opts.stack_mode;
         let mut limit = MAX_STACK;
         if args.len() > 2 {
@@ -101,7 +94,7 @@ impl Checker<'_> {
             self.set(a, Type::Void);
         }
         let map = stack_map_name(limit);
-        if name == "kstack" {
+        if kernel {
             Type::Runtime(RuntimeTy::Kstack { map, mode, limit })
         } else {
             Type::Runtime(RuntimeTy::Ustack { map, mode, limit })
@@ -109,13 +102,14 @@ impl Checker<'_> {
     }
 
     /// Types `kstack`, `ustack`, `cpid` and `elapsed` used as builtins.
-    pub(crate) fn runtime_builtin(&mut self, name: &str, span: Span) -> Type {
-        match name {
-            "kstack" | "ustack" => {
-                let e = Expr { id: ExprId(u32::MAX), kind: ExprKind::Builtin(name.to_string()), span };
-                self.stack(&e, name, &[])
+    pub(crate) fn runtime_builtin(&mut self, b: Builtin, span: Span) -> Type {
+        match b {
+            Builtin::Kstack | Builtin::Ustack => {
+                let kernel = b == Builtin::Kstack;
+                let e = Expr { id: ExprId(u32::MAX), kind: ExprKind::Builtin(if kernel { "kstack" } else { "ustack" }.into()), span };
+                self.stack(&e, kernel, &[])
             }
-            "cpid" => {
+            Builtin::Cpid => {
                 // At run time, the runtime refuses the object without -c (Requires::child).
                 if !self.opts.has_child && !self.opts.at_run_time {
                     self.err(span, "cpid cannot be used without a child command (-c CMD)");
@@ -126,11 +120,12 @@ impl Checker<'_> {
         }
     }
 
-    /// Types a call of one of [`FUNCTIONS`].
-    pub(crate) fn runtime_call(&mut self, e: &Expr, name: &str, name_span: Span, args: &[Expr]) -> Type {
+    /// Types a call of a function the runtime serves.
+    pub(crate) fn runtime_call(&mut self, e: &Expr, f: Runtime, name_span: Span, args: &[Expr]) -> Type {
         let _ = name_span;
-        match name {
-            "time" => {
+        let name = Func::Runtime(f).name();
+        match f {
+            Runtime::Time => {
                 if self.arity_ok(e, name, args, 0, 1) {
                     if let Some(a) = args.first() {
                         self.expr(a);
@@ -141,7 +136,7 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
-            "strftime" => {
+            Runtime::Strftime => {
                 let mut fmt = String::new();
                 let mut epoch = false;
                 if self.arity_ok(e, name, args, 2, 2) {
@@ -161,14 +156,14 @@ impl Checker<'_> {
                 }
                 Type::Runtime(RuntimeTy::Timestamp { fmt, epoch })
             }
-            "system" | "cat" => {
-                if name == "system" {
+            Runtime::System | Runtime::Cat => {
+                if f == Runtime::System {
                     self.require_unsafe(e, name);
                 }
                 self.format_call(e, name, args);
                 Type::Void
             }
-            "join" => {
+            Runtime::Join => {
                 if self.arity_ok(e, name, args, 1, 2) {
                     let t = self.expr(&args[0]);
                     let ok = matches!(&t, Type::Ptr { pointee, .. } if matches!(**pointee, Type::Ptr { .. } | Type::Void | Type::Int { bits: 64, .. }));
@@ -184,7 +179,7 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
-            "signal" => {
+            Runtime::Signal => {
                 self.require_unsafe(e, name);
                 let provider = provider_of(self.rp).to_string();
                 if matches!(
@@ -216,7 +211,7 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
-            "unwatch" => {
+            Runtime::Unwatch => {
                 if self.arity_ok(e, name, args, 1, 1) {
                     let t = self.expr(&args[0]);
                     if !t.is_scalar() {
@@ -225,7 +220,7 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
-            "override" => {
+            Runtime::Override => {
                 self.require_unsafe(e, name);
                 if !matches!(self.rp.kind, ProbeKind::Kprobe { ret: false, .. }) {
                     self.err(e.span, "override can only be used with kprobes.");
@@ -235,7 +230,7 @@ impl Checker<'_> {
                 }
                 Type::Void
             }
-            "ntop" => {
+            Runtime::Ntop => {
                 if self.arity_ok(e, name, args, 1, 2) {
                     if args.len() == 2 {
                         self.rt_int_arg(name, &args[0]);
@@ -254,7 +249,7 @@ impl Checker<'_> {
                 }
                 Type::Runtime(RuntimeTy::Inet)
             }
-            "pton" => {
+            Runtime::Pton => {
                 let mut count = 4;
                 if self.arity_ok(e, name, args, 1, 1) {
                     self.expr(&args[0]);
@@ -266,7 +261,7 @@ impl Checker<'_> {
                 }
                 Type::Array { elem: Box::new(Type::Int { bits: 8, signed: false }), count }
             }
-            "macaddr" => {
+            Runtime::Macaddr => {
                 if self.arity_ok(e, name, args, 1, 1) {
                     let t = self.expr(&args[0]);
                     let ok = match &t {
@@ -281,7 +276,7 @@ impl Checker<'_> {
                 }
                 Type::Runtime(RuntimeTy::MacAddr)
             }
-            "cgroup_path" => {
+            Runtime::CgroupPath => {
                 let mut filter = None;
                 if self.arity_ok(e, name, args, 1, 2) {
                     self.rt_int_arg(name, &args[0]);
@@ -295,13 +290,13 @@ impl Checker<'_> {
                 }
                 Type::Runtime(RuntimeTy::CgroupPath { filter })
             }
-            "strerror" => {
+            Runtime::Strerror => {
                 if self.arity_ok(e, name, args, 1, 1) {
                     self.rt_int_arg(name, &args[0]);
                 }
                 Type::Runtime(RuntimeTy::Strerror)
             }
-            "path" => {
+            Runtime::Path => {
                 if !matches!(self.rp.kind, ProbeKind::Kfunc { .. } | ProbeKind::Iter { .. }) {
                     self.err(e.span, "path() can only be used with kfunc, kretfunc (fentry, fexit) and iter probes");
                 }
@@ -320,7 +315,7 @@ impl Checker<'_> {
                 }
                 Type::Str { len: self.opts.strlen }
             }
-            "buf" => {
+            Runtime::Buf => {
                 let mut size = self.opts.strlen;
                 if self.arity_ok(e, name, args, 1, 2) {
                     let t = self.expr(&args[0]);
@@ -351,14 +346,13 @@ impl Checker<'_> {
                 }
                 Type::Runtime(RuntimeTy::Buf { size: size.max(1) })
             }
-            "ksym" | "usym" => {
+            Runtime::Ksym | Runtime::Usym => {
                 if self.arity_ok(e, name, args, 1, 1) {
                     self.rt_int_arg(name, &args[0]);
                 }
-                Type::Runtime(if name == "ksym" { RuntimeTy::Ksym } else { RuntimeTy::Usym })
+                Type::Runtime(if f == Runtime::Ksym { RuntimeTy::Ksym } else { RuntimeTy::Usym })
             }
-            "kstack" | "ustack" => self.stack(e, name, args),
-            _ => Type::Void,
+            Runtime::Kstack | Runtime::Ustack => self.stack(e, f == Runtime::Kstack, args),
         }
     }
 }

@@ -18,14 +18,12 @@ fn is_skb_ptr(t: &Type) -> bool {
 }
 
 impl Checker<'_> {
-    pub(crate) fn call_skb(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        if name != NAME {
-            return None;
-        }
+    pub(crate) fn call_skb(&mut self, e: &Expr, args: &[Expr]) -> Type {
+        let name = NAME;
         let tys: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
         self.check_skb_probe(e);
         if !self.arity(e, name, args, 4, 4) {
-            return Some(Type::U32);
+            return Type::U32;
         }
         if !matches!(args[0].kind, ExprKind::Str(_)) {
             self.err(args[0].span, "skboutput()'s first argument, the pcap file, must be a string literal");
@@ -41,7 +39,7 @@ impl Checker<'_> {
                 self.err(a.span, format!("skboutput() expects an integer here, found {t}"));
             }
         }
-        Some(Type::U32)
+        Type::U32
     }
 
     /// skboutput() needs a tracing program: kfunc, kretfunc, or a rawtracepoint with a typed
@@ -92,25 +90,25 @@ pub fn mark_tp_btf(prog: &Program, instances: &mut [Instance]) {
     for inst in instances {
         let Some(ast) = prog.probes.get(inst.probe.probe) else { continue };
         if let ProbeKind::RawTracepoint { btf, .. } = &mut inst.probe.kind {
-            *btf = calls_in_block(&ast.body, NAME) || ast.predicate.as_ref().is_some_and(|p| calls_in_expr(p, NAME));
+            *btf = calls_in_block(&ast.body, Func::Skboutput) || ast.predicate.as_ref().is_some_and(|p| calls_in_expr(p, Func::Skboutput));
         }
     }
 }
 
 /// Whether `b` calls the function `name`.
-fn calls_in_block(b: &Block, name: &str) -> bool {
+fn calls_in_block(b: &Block, name: Func) -> bool {
     let mut found = false;
     crate::ast::visit_block(b, &mut |e| found |= is_call_of(e, name));
     found
 }
 
 /// Whether `e` calls the function `name`.
-fn calls_in_expr(e: &Expr, name: &str) -> bool {
+fn calls_in_expr(e: &Expr, name: Func) -> bool {
     let mut found = false;
     crate::ast::visit_expr(e, &mut |x| found |= is_call_of(x, name));
     found
 }
 
-fn is_call_of(e: &Expr, name: &str) -> bool {
-    matches!(&e.kind, ExprKind::Call { name: n, .. } if n == name)
+fn is_call_of(e: &Expr, f: Func) -> bool {
+    matches!(&e.kind, ExprKind::Call { func: Some(g), .. } if *g == f)
 }

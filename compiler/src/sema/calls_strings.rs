@@ -2,14 +2,16 @@
 
 use super::check::Checker;
 use crate::ast::*;
+use crate::catalogue::Text;
 use crate::types::Type;
 
 impl Checker<'_> {
-    pub(crate) fn call_strings(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Option<Type> {
-        match name {
-            "str" => {
+    pub(crate) fn call_strings(&mut self, e: &Expr, f: Text, args: &[Expr]) -> Type {
+        let name = Func::Text(f).name();
+        match f {
+            Text::Str => {
                 if !self.arity(e, name, args, 1, 2) {
-                    return Some(Type::Str { len: self.opts.strlen });
+                    return Type::Str { len: self.opts.strlen };
                 }
                 let t = self.expr(&args[0]);
                 if !matches!(t, Type::Ptr { .. } | Type::Int { .. } | Type::Str { .. }) {
@@ -19,11 +21,11 @@ impl Checker<'_> {
                     self.int_arg(name, len);
                 }
                 if let Type::Str { len } = t {
-                    return Some(Type::Str { len });
+                    return Type::Str { len };
                 }
-                Some(Type::Str { len: self.opts.strlen })
+                Type::Str { len: self.opts.strlen }
             }
-            "strncmp" => {
+            Text::Strncmp => {
                 if self.arity(e, name, args, 3, 3) {
                     for a in &args[..2] {
                         let t = self.expr(a);
@@ -33,9 +35,9 @@ impl Checker<'_> {
                     }
                     self.const_int_arg(name, "the length", &args[2]);
                 }
-                Some(Type::U64)
+                Type::U64
             }
-            "strcontains" => {
+            Text::Strcontains => {
                 if self.arity(e, name, args, 2, 2) {
                     for a in args {
                         let t = self.expr(a);
@@ -44,9 +46,8 @@ impl Checker<'_> {
                         }
                     }
                 }
-                Some(Type::U64)
+                Type::U64
             }
-            _ => None,
         }
     }
 }

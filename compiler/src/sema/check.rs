@@ -524,7 +524,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            ExprKind::Call { name, name_span, args } => self.call(e, name, *name_span, args),
+            ExprKind::Call { name, name_span, func, args } => self.call(e, name, *name_span, *func, args),
             ExprKind::Unary { op, expr } => {
                 let t = self.expr(expr);
                 match op {

@@ -9,6 +9,7 @@
 //! in the user probes it is allowed in points to user memory.
 
 use crate::ast::*;
+use crate::catalogue::Const;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::types::TypeSource;
 use btc_bpfprog::portable::{LoadSlot, LoadValue};
@@ -27,9 +28,8 @@ pub struct ConstUse {
     pub probe: usize,
 }
 
-/// The internal function reading a load-time slot: `$load(OFFSET)`, a u64 (the parser makes
-/// no names starting with `$`).
-pub const LOAD_FN: &str = "$load";
+/// The internal function reading a load-time slot: `$load(OFFSET)`, a u64.
+pub const LOAD_FN: crate::catalogue::Func = crate::catalogue::Func::Internal(crate::catalogue::Internal::LoadValue);
 
 /// What [`substitute`] replaced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,10 +76,8 @@ fn slot(load: &mut Vec<LoadSlot>, value: LoadValue) -> u32 {
 }
 
 fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &mut Diagnostics, next_id: &mut u32, uses: &mut Consts, probe: usize) {
-    let ExprKind::Call { name, args, .. } = &e.kind else { return };
-    if !matches!(name.as_str(), "cgroupid" | "kaddr" | "uaddr") {
-        return;
-    }
+    let ExprKind::Call { name, func: Some(Func::Const(f)), args, .. } = &e.kind else { return };
+    let f = *f;
     let arg = match args.as_slice() {
         [Expr { kind: ExprKind::Str(s), .. }] => s.clone(),
         _ => {
@@ -87,9 +85,9 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
             return;
         }
     };
-    let value = match name.as_str() {
-        "cgroupid" => types.cgroup_id(&arg).map(|v| (v, None)),
-        "kaddr" => match types.kernel_symbol(&arg) {
+    let value = match f {
+        Const::Cgroupid => types.cgroup_id(&arg).map(|v| (v, None)),
+        Const::Kaddr => match types.kernel_symbol(&arg) {
             Ok(v) => Ok((v, None)),
             Err(why) => {
                 // bpftrace's words first; why the lookup failed (hidden addresses, no
@@ -98,26 +96,26 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
                 return;
             }
         },
-        _ => match binary {
+        Const::Uaddr => match binary {
             Some(path) => types.user_symbol(path, &arg).map(|(addr, size)| (addr, Some(size))),
             None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
         },
     };
     if let Ok((v, _)) = &value {
-        let binary = (name == "uaddr").then(|| binary.map(str::to_string)).flatten();
+        let binary = (f == Const::Uaddr).then(|| binary.map(str::to_string)).flatten();
         uses.uses.push(ConstUse { function: name.clone(), arg: arg.clone(), value: *v, binary, probe });
     }
-    let load = match name.as_str() {
-        "kaddr" => Some(LoadValue::Kaddr { name: arg.clone() }),
-        "cgroupid" => Some(LoadValue::Cgroupid { path: arg.clone() }),
-        _ => None,
+    let load = match f {
+        Const::Kaddr => Some(LoadValue::Kaddr { name: arg.clone() }),
+        Const::Cgroupid => Some(LoadValue::Cgroupid { path: arg.clone() }),
+        Const::Uaddr => None,
     };
     match value {
         Ok((_, None)) if load.is_some() => {
             let offset = load.map_or(0, |l| slot(&mut uses.load_values, l));
             let at = Expr { id: ExprId(*next_id), kind: ExprKind::Int(u64::from(offset)), span: e.span };
             *next_id += 1;
-            e.kind = ExprKind::Call { name: LOAD_FN.to_string(), name_span: e.span, args: vec![at] };
+            e.kind = ExprKind::call(LOAD_FN, e.span, vec![at]);
         }
         Ok((v, None)) => e.kind = ExprKind::Int(v),
         Ok((v, Some(size))) => {

@@ -27,15 +27,16 @@
 //! ([`Params`]'s attach templates) for the runtime to complete.
 
 use crate::ast::*;
+use crate::catalogue::{Func, Internal};
 use crate::diag::{Diagnostics, Span};
 use btc_bpfprog::params::{self as bp, Folded, Params, Slot, SlotValue};
 
 pub use bp::numeric_value;
 
-/// The name of the internal function reading an i64 slot: `$param(OFFSET)`.
-pub const PARAM_INT: &str = "$param";
-/// The name of the internal function reading a string slot: `$param_str(OFFSET, LEN)`.
-pub const PARAM_STR: &str = "$param_str";
+/// The internal function reading an i64 slot: `$param(OFFSET)`.
+pub const PARAM_INT: Func = Func::Internal(Internal::ParamInt);
+/// The internal function reading a string slot: `$param_str(OFFSET, LEN)`.
+pub const PARAM_STR: Func = Func::Internal(Internal::ParamStr);
 /// The global that holds the slots.
 pub const PARAM_SYMBOL: &str = "__btc_params";
 /// The size of the slots holding `probe` and `func` of an attach point completed at run time.
@@ -176,7 +177,7 @@ impl Cx<'_> {
     fn read_slot(&mut self, e: &mut Expr, value: SlotValue) {
         let off = self.slot(value);
         let arg = self.int(u64::from(off), e.span);
-        e.kind = ExprKind::Call { name: PARAM_INT.to_string(), name_span: e.span, args: vec![arg] };
+        e.kind = ExprKind::call(PARAM_INT, e.span, vec![arg]);
     }
 
     /// Completes or keeps an attach point naming parameters (`uses`: the builtins its probe
@@ -305,7 +306,7 @@ impl Cx<'_> {
                             let len = self.strlen;
                             let off = self.slot(SlotValue::Str { n, skip, len });
                             let (off, len) = (self.int(u64::from(off), e.span), self.int(u64::from(len), e.span));
-                            e.kind = ExprKind::Call { name: PARAM_STR.to_string(), name_span: e.span, args: vec![off, len] };
+                            e.kind = ExprKind::call(PARAM_STR, e.span, vec![off, len]);
                         }
                     }
                     Some(a) if positional_form(a).is_some() => {
@@ -370,7 +371,7 @@ impl Cx<'_> {
                 };
                 let off = self.slot(value);
                 let (off, len) = (self.int(u64::from(off), e.span), self.int(u64::from(len), e.span));
-                e.kind = ExprKind::Call { name: PARAM_STR.to_string(), name_span: e.span, args: vec![off, len] };
+                e.kind = ExprKind::call(PARAM_STR, e.span, vec![off, len]);
             }
             ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) => {}
             ExprKind::SizeofType(_) | ExprKind::Offsetof { .. } => {}

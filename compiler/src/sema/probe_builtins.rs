@@ -2,7 +2,7 @@
 //! `func`, and the `reg("name")` function. Code generation is in `codegen/probe_args.rs`.
 
 use super::check::Checker;
-use crate::ast::{Expr, ExprKind};
+use crate::ast::{Builtin, Expr, ExprKind};
 use crate::diag::Span;
 use crate::types::Type;
 use btc_bpfprog::ProbeKind;
@@ -24,19 +24,6 @@ pub fn register_offset(name: &str) -> Option<u32> {
     REGISTERS.iter().position(|r| *r == name).and_then(|i| u32::try_from(i * 8).ok())
 }
 
-/// The N of `argN` / `sargN`.
-pub fn numbered(name: &str, prefix: &str) -> Option<u32> {
-    let digits = name.strip_prefix(prefix)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Whether `name` is one of the builtins typed here.
-pub fn is_probe_builtin(name: &str) -> bool {
-    matches!(name, "retval" | "func") || numbered(name, "arg").is_some() || numbered(name, "sarg").is_some()
-}
 
 fn pt_regs_context(kind: &ProbeKind) -> bool {
     matches!(kind, ProbeKind::Kprobe { .. } | ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. })
@@ -44,10 +31,10 @@ fn pt_regs_context(kind: &ProbeKind) -> bool {
 
 impl Checker<'_> {
     /// Types `argN`, `sargN`, `retval` and `func`.
-    pub(crate) fn probe_builtin(&mut self, name: &str, span: Span) -> Type {
+    pub(crate) fn probe_builtin(&mut self, name: &str, b: Builtin, span: Span) -> Type {
         let kind = self.rp.kind.clone();
         let provider = self.rp.provider().to_string();
-        if let Some(n) = numbered(name, "arg") {
+        if let Builtin::Arg(n) = b {
             return match &kind {
                 ProbeKind::Kprobe { ret: false, .. } | ProbeKind::Uprobe { ret: false, .. } => {
                     if n >= MAX_REG_ARGS {
@@ -85,14 +72,14 @@ impl Checker<'_> {
                 }
             };
         }
-        if numbered(name, "sarg").is_some() {
+        if let Builtin::Sarg(_) = b {
             if !matches!(kind, ProbeKind::Kprobe { ret: false, .. } | ProbeKind::Uprobe { ret: false, .. }) {
                 self.err(span, format!("the {name} builtin is not available in {provider} probes (only in kprobe and uprobe probes)"));
             }
             return Type::U64;
         }
-        match name {
-            "retval" => {
+        match b {
+            Builtin::Retval => {
                 if !matches!(
                     kind,
                     ProbeKind::Kprobe { ret: true, .. } | ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kfunc { ret: true, .. }
@@ -216,10 +203,8 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(numbered("arg0", "arg"), Some(0));
-        assert_eq!(numbered("arg12", "arg"), Some(12));
-        assert_eq!(numbered("args", "arg"), None);
-        assert_eq!(numbered("sarg3", "sarg"), Some(3));
+        assert_eq!(Builtin::from_name("args"), Some(Builtin::Args));
+        assert_eq!(Builtin::from_name("sarg3"), Some(Builtin::Sarg(3)));
         assert_eq!(register_offset("ip"), Some(128));
         assert_eq!(register_offset("di"), Some(112));
         assert_eq!(register_offset("rdi"), None);

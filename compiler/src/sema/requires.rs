@@ -8,8 +8,6 @@ use crate::ast::*;
 use crate::sema::probes::{canonical_provider, split_attach};
 use btc_bpfprog::Requires;
 
-/// The functions that run only with `--unsafe`.
-pub const UNSAFE_FUNCTIONS: &[&str] = &["system", "signal", "override"];
 
 /// The requirements of `prog` (as parsed: before positional parameters are substituted).
 pub fn scan(prog: &Program) -> Requires {
@@ -97,8 +95,8 @@ fn expr(e: &Expr, r: &mut Requires) {
         ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) => {}
         ExprKind::SizeofType(_) | ExprKind::Offsetof { .. } => {}
         ExprKind::Map { keys, .. } => keys.iter().for_each(|k| expr(k, r)),
-        ExprKind::Call { name, args, .. } => {
-            if UNSAFE_FUNCTIONS.contains(&name.as_str()) {
+        ExprKind::Call { name, func, args, .. } => {
+            if func.is_some_and(Func::is_unsafe) {
                 r.unsafe_functions.push(name.clone());
             }
             args.iter().for_each(|a| expr(a, r));

@@ -617,7 +617,8 @@ impl Builder<'_> {
                 let (name, name_span) =
                     inner.next().map(|n| (n.as_str().to_string(), span(&n))).unwrap_or_default();
                 let args = inner.map(|p| self.expr(p)).collect();
-                ExprKind::Call { name, name_span, args }
+                let func = crate::catalogue::Func::from_name(&name);
+                ExprKind::Call { name, name_span, func, args }
             }
             Rule::sizeof_expr => {
                 let Some(inner) = pair.into_inner().next() else { return self.expr_node(ExprKind::Int(0), sp) };
