@@ -81,9 +81,10 @@ enum Command {
         #[arg(long = "include", value_name = "FILE")]
         includes: Vec<String>,
         /// Resolve uprobe and usdt targets in this process's mappings now (without -p and -c,
-        /// they are resolved in the traced process when the object runs)
+        /// they are resolved in the traced process when the object runs); checked as bpftrace
+        /// checks -p, before the script is read
         #[arg(short = 'p', value_name = "PID")]
-        pid: Option<i32>,
+        pid: Option<String>,
         /// The object will run with -c CMD (allows cpid and watchpoint:FUNCTION+argN)
         #[arg(short = 'c', value_name = "CMD")]
         command: Option<String>,
@@ -218,10 +219,12 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
     }
 }
 
-/// Renders diagnostics (warnings included) as btc writes them, or, invoked as `bpftrace`, with
-/// bpftrace's `ERROR:` / `WARNING:`.
+/// Renders diagnostics (warnings included) as btc writes them, or, invoked as `bpftrace` or
+/// with `BTC_MESSAGES=bpftrace` (for tools that read bpftrace's messages from `btc compile`),
+/// with bpftrace's `ERROR:` / `WARNING:`.
 pub fn render(d: &btc_compiler::diag::Diagnostics, file: &str, source: &str) -> String {
-    let style = if invoked_as_bpftrace() { btc_compiler::diag::Style::Bpftrace } else { btc_compiler::diag::Style::Btc };
+    let asked = std::env::var_os("BTC_MESSAGES").is_some_and(|v| v == "bpftrace");
+    let style = if asked || invoked_as_bpftrace() { btc_compiler::diag::Style::Bpftrace } else { btc_compiler::diag::Style::Btc };
     d.render_styled(file, source, true, style)
 }
 
@@ -286,10 +289,12 @@ fn compile(
     emit: EmitKind,
     check: bool,
     (include_dirs, includes): (Vec<PathBuf>, Vec<String>),
-    (pid, has_child): (Option<i32>, bool),
+    (pid, has_child): (Option<String>, bool),
     file: Option<PathBuf>,
     mut positional: Vec<String>,
 ) -> Result<u8, Failure> {
+    // bpftrace's order: a bad -p is reported before the script is read.
+    let pid = pid.map(|p| args::parse_pid(&p)).transpose()?;
     // With -e, every operand is a positional parameter.
     let mut file = file;
     if program.is_some() {

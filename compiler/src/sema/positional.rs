@@ -110,6 +110,12 @@ const CONST_ARGS: &[(&str, &[usize], &str)] = &[
     ("buf", &[1], "buf()'s length sizes its buffer when compiling"),
 ];
 
+/// Integer arguments that bound what the code reads (buf()'s length, strncmp()'s): constants
+/// in a compile that has the run's parameters (as in bpftrace), else read at run time and
+/// bounded by the buffer (buf's holds BPFTRACE_STRLEN bytes; strncmp compares at most the
+/// strings' sizes).
+const BOUND_ARGS: &[(&str, usize)] = &[("buf", 1), ("strncmp", 2)];
+
 /// What a use of a parameter needs.
 #[derive(Debug, Clone, Copy)]
 enum Need {
@@ -350,8 +356,11 @@ impl Cx<'_> {
             }
             ExprKind::Call { name, args, .. } => {
                 let consts = CONST_ARGS.iter().find(|(f, _, _)| f == name).map(|&(_, idx, why)| (idx, why));
+                let complete = self.given.complete;
+                let bound = |i: usize| BOUND_ARGS.contains(&(name.as_str(), i)) && !complete;
                 for (i, a) in args.iter_mut().enumerate() {
                     let need = match consts {
+                        Some(_) if bound(i) => Need::Value,
                         Some((idx, why)) if idx.contains(&i) => Need::Const(why),
                         _ => Need::Value,
                     };
@@ -441,6 +450,11 @@ impl Cx<'_> {
         self.next_id += 1;
         id
     }
+}
+
+/// Whether `e` reads an integer parameter when the object runs (`$N` the compile didn't fold).
+pub fn is_param_read(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { name, .. } if name == PARAM_INT)
 }
 
 fn is_positional(e: &Expr) -> bool {
