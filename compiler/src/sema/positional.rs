@@ -264,7 +264,12 @@ impl Cx<'_> {
                 self.block(body);
             }
             StmtKind::Unroll { count, body } => {
-                self.expr(count, Need::Const("unroll's count is fixed when compiling"));
+                match count.kind {
+                    // Not known to the compile: the code repeats the body up to the most
+                    // unroll allows, each time if the run's count is not reached.
+                    ExprKind::Positional(n) if !self.known(n) => self.read_slot(count, SlotValue::Unroll { n }),
+                    _ => self.expr(count, Need::Const("unroll's count is fixed when compiling")),
+                }
                 self.block(body);
             }
             StmtKind::For { map, body, .. } => {
@@ -452,7 +457,8 @@ impl Cx<'_> {
     }
 }
 
-/// Whether `e` reads an integer parameter when the object runs (`$N` the compile didn't fold).
+/// Whether `e` reads an integer parameter when the object runs (`$N` the compile didn't fold,
+/// or `unroll($N)`'s count).
 pub fn is_param_read(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Call { name, .. } if name == PARAM_INT)
 }
@@ -571,11 +577,19 @@ mod tests {
 
     #[test]
     fn constants_need_the_parameter_at_compile_time() {
-        let src = "BEGIN { unroll($1) { @a = 1; } @h = lhist(1, 0, $2, 1); }";
-        let (_, _, diags) = run_with(src, &[], false);
+        let src = "BEGIN { unroll($1) { @a = 1; } @h = lhist(1, 0, $2, 1); unroll($# + 1) {} }";
+        let (_, p, diags) = run_with(src, &[], false);
         let text = rendered(src, &diags);
-        assert!(text.contains("stdin:1:16: error: $1 must be given to btc compile: unroll's count is fixed when compiling"), "{text}");
         assert!(text.contains("$2 must be given to btc compile: lhist()'s bounds"), "{text}");
+        assert!(text.contains("$# must be given to btc compile: unroll's count is fixed when compiling"), "{text}");
+        // unroll($N) alone is read when the object runs (and checked then).
+        assert!(!text.contains("$1 must be given"), "{text}");
+        assert_eq!(p.slots, vec![Slot { offset: 0, value: SlotValue::Unroll { n: 1 } }]);
+        // So are the lengths of buf() and strncmp().
+        let (_, p, diags) = run_with("BEGIN { @b = buf(\"ab\", $1); @c = strncmp(\"a\", \"b\", $2); }", &[], false);
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert_eq!(p.slots.iter().map(|s| s.value.clone()).collect::<Vec<_>>(), vec![SlotValue::Int { n: 1 }, SlotValue::Int { n: 2 }]);
+        let src = "BEGIN { unroll($1) { @a = 1; } @h = lhist(1, 0, $2, 1); }";
         let (_, p, diags) = run_with(src, &["3", "10"], false);
         assert!(!diags.has_errors());
         assert_eq!(p.folded, vec![Folded { n: 1, text: Some("3".into()) }, Folded { n: 2, text: Some("10".into()) }]);
