@@ -10,11 +10,16 @@ impl Checker<'_> {
             "pid" | "tid" | "uid" | "gid" | "nsecs" | "cgroup" | "jiffies" => Type::U64,
             "cpu" | "rand" | "numaid" => Type::U32,
             "comm" => Type::Str { len: 16 },
-            // The sites of a uprobe or USDT probe found at run time each have their name, which
-            // the runtime gives by the site's cookie.
+            // The sites of a uprobe, USDT probe or `watchpoint:FUNC*+argN` found at run time
+            // each have their name, which the runtime gives by the site's cookie.
             "probe"
                 if self.rp.process.is_some()
-                    && matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { .. } | btc_bpfprog::ProbeKind::Usdt { .. }) =>
+                    && matches!(
+                        self.rp.kind,
+                        btc_bpfprog::ProbeKind::Uprobe { .. }
+                            | btc_bpfprog::ProbeKind::Usdt { .. }
+                            | btc_bpfprog::ProbeKind::WatchFunc { .. }
+                    ) =>
             {
                 Type::Runtime(btc_bpfprog::RuntimeTy::SiteName)
             }
