@@ -1,7 +1,7 @@
 //! Objects mode (`--objects`): every test runs through a compiled object. The tool the tests
 //! call is a shim (this program, invoked as `bpftrace`) that splits bpftrace's command line:
 //! the script (`-e PROG` or the script file) and what shapes its C text (`-I`, `--include`) go
-//! to `btc compile`; everything else (`-p`, `-c`, `--unsafe`, `-f`, `-o`, `-k`, positional
+//! to `btc compile` (`--no-warnings` to both); everything else (`-p`, `-c`, `--unsafe`, `-f`, `-o`, `-k`, positional
 //! parameters, ...) goes to `btc run x.o`. A command line without a script (`-l`, `--info`,
 //! `--version`, ...) goes to btc unchanged, and so does one whose script file can't be read:
 //! no object can be made of it, and bpftrace checks its options (`-p`, `-f`, ...) before it
@@ -68,6 +68,10 @@ pub fn split(args: &[String]) -> Option<Split> {
             }
             if name == "include" {
                 s.compile.extend(opt);
+            } else if name == "no-warnings" {
+                // Both print warnings.
+                s.compile.push(a.clone());
+                s.run.push(a.clone());
             } else {
                 s.run.extend(opt);
             }
@@ -182,6 +186,8 @@ mod tests {
             .expect("a script");
         assert_eq!(s.compile, v(&["-e", "BEGIN{}", "--include", "stdint.h", "-I", "/x", "--include=a.h"]));
         assert_eq!(s.run, v(&["-k", "-k", "-p", "42", "--unsafe"]));
+        let s = split(&v(&["--no-warnings", "-e", "BEGIN{}"])).expect("a script");
+        assert_eq!((s.compile, s.run), (v(&["--no-warnings", "-e", "BEGIN{}"]), v(&["--no-warnings"])));
     }
 
     #[test]
