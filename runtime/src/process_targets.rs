@@ -138,9 +138,11 @@ fn program(target: &Target) -> Option<String> {
 
 /// The files a target binary (`""` or `*`) stands for: for uprobes, `""` is the program; for
 /// USDT probes, every file the process maps (the program when it isn't started); `*` is every
-/// file the process maps, or without one, every file a running process maps.
+/// file the process maps, or without one, every file a running process maps. Another binary
+/// (from the run's positional parameters) is found as a target written in the script is.
 fn files(binary: &str, usdt: bool, target: &Target) -> Result<Vec<String>, String> {
     match (binary, target.pid) {
+        (b, pid) if !b.is_empty() && b != "*" => paths::resolve_binary(b, pid).map(|p| vec![p]),
         ("", _) if !usdt => Ok(program(target).into_iter().collect()),
         (_, Some(pid)) => paths::process_binaries(pid),
         ("*", None) if target.program.is_none() => paths::running_binaries(),

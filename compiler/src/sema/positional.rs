@@ -196,6 +196,13 @@ impl Cx<'_> {
         let provider = parts.first().and_then(|p| crate::sema::probes::canonical_provider(p));
         let names = params_in(raw);
         if !self.given.complete {
+            // `usdt:$N:[PROVIDER:]NAME`: the binary is found when the object runs, and its
+            // sites' argument locations are read from the spec table by cookie, as for a USDT
+            // probe of the traced process (`sema::probes::process`).
+            let binary_only = parts.len() >= 3 && !parts[2..].iter().any(|x| bp::has_param(x));
+            if provider == Some("usdt") && binary_only && !parts[1].contains(['*', '?']) {
+                return Some(std::iter::once("usdt".to_string()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(":"));
+            }
             if let Some(p) = provider {
                 let full = std::iter::once(p.to_string()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(":");
                 if bp::template_parts(&full).is_some() {
@@ -629,6 +636,12 @@ mod tests {
         assert!(text.contains("args is typed from the binary's debug info"), "{text}");
         assert!(text.contains("uaddr() finds its symbol in the probe's binary"), "{text}");
         assert!(text.contains("the probe builtin of a block with several attach points"), "{text}");
+        // A USDT probe's binary: found when the object runs (its sites read by cookie).
+        let (prog, p, diags) = run_with("usdt:$1:btc:tick { print(probe); }", &[], false);
+        assert!(!diags.has_errors() && p.slots.is_empty() && p.folded.is_empty(), "{diags:?}");
+        assert_eq!(prog.probes[0].attach[0].raw, "usdt:$1:btc:tick");
+        let (_, _, diags) = run_with("usdt:/bin/x:$1:tick { exit(); }", &[], false);
+        assert!(diags.has_errors());
         // A lone one: probe and func are slots the runtime fills.
         let (_, p, diags) = run_with("ur:$1:$2 { print((probe, func)); }", &[], false);
         assert!(!diags.has_errors(), "{diags:?}");
