@@ -141,6 +141,9 @@ fn kprobe_checks(func: &str, module: Option<&str>, offset: u64, ret: bool) -> Re
     Ok(())
 }
 
+/// A watchpoint set: its address, the probe's program and site cookie, and its links.
+type Watched = (u64, (String, Option<u64>), Vec<Link>);
+
 /// A loaded BPF object with its ring buffer and attached probes.
 ///
 /// Fields drop in declaration order: skboutput()'s perf buffer, the ring buffer, then the links
@@ -153,7 +156,7 @@ pub struct Tracer {
     links: Vec<Link>,
     /// Watchpoints: the watched address, the probe's program (and its site's cookie, for a
     /// function found at run time) and its links (`unwatch()` removes them).
-    watched: Vec<(u64, (String, Option<u64>), Vec<Link>)>,
+    watched: Vec<Watched>,
     object: Object,
     /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
     pid: Option<i32>,
