@@ -74,6 +74,9 @@ enum Command {
         /// compile, and the object runs only with `btc run --unsafe`
         #[arg(long = "unsafe")]
         allow_unsafe: bool,
+        /// Print no warnings (as bpftrace's --no-warnings)
+        #[arg(long = "no-warnings")]
+        no_warnings: bool,
         /// Add DIR to the search path for C headers (repeatable)
         #[arg(short = 'I', value_name = "DIR")]
         include_dirs: Vec<PathBuf>,
@@ -81,9 +84,10 @@ enum Command {
         #[arg(long = "include", value_name = "FILE")]
         includes: Vec<String>,
         /// Resolve uprobe and usdt targets in this process's mappings now (without -p and -c,
-        /// they are resolved in the traced process when the object runs)
+        /// they are resolved in the traced process when the object runs); checked as bpftrace
+        /// checks -p, before the script is read
         #[arg(short = 'p', value_name = "PID")]
-        pid: Option<i32>,
+        pid: Option<String>,
         /// The object will run with -c CMD (allows cpid and watchpoint:FUNCTION+argN)
         #[arg(short = 'c', value_name = "CMD")]
         command: Option<String>,
@@ -183,6 +187,7 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
                 emit,
                 check,
                 allow_unsafe: _,
+                no_warnings,
                 include_dirs,
                 includes,
                 pid,
@@ -194,7 +199,8 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
                 None => {
                     let headers = (include_dirs, includes);
                     let target = (pid, command.is_some());
-                    (compile(program, output, emit, check, headers, target, file, positional), "btc compile")
+                    let source = (program, file, no_warnings);
+                    (compile(source, output, emit, check, headers, target, positional), "btc compile")
                 }
             },
         }
@@ -218,10 +224,12 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
     }
 }
 
-/// Renders diagnostics (warnings included) as btc writes them, or, invoked as `bpftrace`, with
-/// bpftrace's `ERROR:` / `WARNING:`.
+/// Renders diagnostics (warnings included) as btc writes them, or, invoked as `bpftrace` or
+/// with `BTC_MESSAGES=bpftrace` (for tools that read bpftrace's messages from `btc compile`),
+/// with bpftrace's `ERROR:` / `WARNING:`.
 pub fn render(d: &btc_compiler::diag::Diagnostics, file: &str, source: &str) -> String {
-    let style = if invoked_as_bpftrace() { btc_compiler::diag::Style::Bpftrace } else { btc_compiler::diag::Style::Btc };
+    let asked = std::env::var_os("BTC_MESSAGES").is_some_and(|v| v == "bpftrace");
+    let style = if asked || invoked_as_bpftrace() { btc_compiler::diag::Style::Bpftrace } else { btc_compiler::diag::Style::Btc };
     d.render_styled(file, source, true, style)
 }
 
@@ -281,15 +289,16 @@ pub fn compile_source(text: &str, opts: &CompileOptions, emit: Emit, quiet_warni
 
 #[allow(clippy::too_many_arguments)]
 fn compile(
-    program: Option<String>,
+    (program, file, no_warnings): (Option<String>, Option<PathBuf>, bool),
     output: Option<PathBuf>,
     emit: EmitKind,
     check: bool,
     (include_dirs, includes): (Vec<PathBuf>, Vec<String>),
-    (pid, has_child): (Option<i32>, bool),
-    file: Option<PathBuf>,
+    (pid, has_child): (Option<String>, bool),
     mut positional: Vec<String>,
 ) -> Result<u8, Failure> {
+    // bpftrace's order: a bad -p is reported before the script is read.
+    let pid = pid.map(|p| args::parse_pid(&p)).transpose()?;
     // With -e, every operand is a positional parameter.
     let mut file = file;
     if program.is_some() {
@@ -312,7 +321,9 @@ fn compile(
     if check || emit == EmitKind::Ast {
         return match btc_compiler::check(&text, &types::KernelTypes::for_options(&opts), &opts) {
             Ok(c) => {
-                eprint!("{}", render(&c.warnings, &name, &text));
+                if !no_warnings {
+                    eprint!("{}", render(&c.warnings, &name, &text));
+                }
                 if emit == EmitKind::Ast && !check {
                     write_output(output.as_ref(), btc_compiler::ast_print::print(&c.program, &c.analysis).as_bytes())?;
                 }
@@ -338,14 +349,14 @@ fn compile(
         EmitKind::Asm => (Emit::Asm, None),
         EmitKind::Ast => (Emit::LlvmIr, None),
         EmitKind::Stats => {
-            let object = compile_source(&text, &opts, Emit::Object, false)?;
+            let object = compile_source(&text, &opts, Emit::Object, no_warnings)?;
             let meta = btc_bpfprog::read_metadata(&object).map_err(|e| e.to_string())?;
             let stats = btc_runtime::program_stats(&object).map_err(|e| e.to_string())?;
             write_output(output.as_ref(), stats_table(&meta, &stats).as_bytes())?;
             return Ok(0);
         }
     };
-    let bytes = compile_source(&text, &opts, kind, false)?;
+    let bytes = compile_source(&text, &opts, kind, no_warnings)?;
     write_output(output.as_ref().or(default_out.as_ref()), &bytes)?;
     Ok(0)
 }

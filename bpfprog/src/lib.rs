@@ -238,6 +238,15 @@ pub enum ProbeKind {
     Iter { target: String, pin: Option<String> },
 }
 
+/// bpftrace 0.20's name of the probe of one function of `watchpoint:FUNC*+argN:LEN:MODE` (or
+/// `asyncwatchpoint`): `watchpoint:PROGRAM:FUNC[:N]:LEN:MODE`, the argument number only when it
+/// isn't 0.
+pub fn watch_func_name(is_async: bool, program: &str, func: &str, arg: u8, len: u8, mode: &str) -> String {
+    let provider = if is_async { "asyncwatchpoint" } else { "watchpoint" };
+    let arg = if arg == 0 { String::new() } else { format!(":{arg}") };
+    format!("{provider}:{program}:{func}{arg}:{len}:{mode}")
+}
+
 /// The name of the uprobe program that arms the watchpoint program `prog` of a
 /// [`ProbeKind::WatchFunc`] probe.
 pub fn watch_setter(prog: &str) -> String {

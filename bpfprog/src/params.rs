@@ -52,6 +52,9 @@ pub enum SlotValue {
     Str { n: u32, skip: u64, len: u32 },
     /// `$#`: the number of parameters, as an i64.
     Count,
+    /// `unroll($N)`'s count, as an i64: the parameter as `Int` reads it, which must be 1 to
+    /// [`MAX_UNROLL`] (the code repeats the body that many times at most).
+    Unroll { n: u32 },
     /// `signal(str($N))`: the number of the signal the parameter names.
     Signal { n: u32 },
     /// `kaddr(str($N))`: the address of the kernel symbol the parameter names.
@@ -78,7 +81,7 @@ impl SlotValue {
     /// The parameter read (0 for `$#` and for the builtins of templates).
     pub fn param(&self) -> u32 {
         match self {
-            SlotValue::Int { n } | SlotValue::Str { n, .. } => *n,
+            SlotValue::Int { n } | SlotValue::Str { n, .. } | SlotValue::Unroll { n } => *n,
             SlotValue::Signal { n } | SlotValue::Kaddr { n } | SlotValue::Cgroupid { n } => *n,
             SlotValue::Count | SlotValue::Probe { .. } | SlotValue::Func { .. } => 0,
         }
@@ -101,6 +104,9 @@ pub struct AttachTemplate {
     pub prog: String,
     pub raw: String,
 }
+
+/// The largest `unroll` count (bpftrace's).
+pub const MAX_UNROLL: u32 = 100;
 
 /// The most parameters a slot or fold may name, and the largest slot area.
 pub const MAX_PARAM: u32 = 1 << 16;
@@ -234,6 +240,20 @@ pub fn fill(p: &Params, args: &[String], sys: &dyn Lookups) -> Result<Vec<u8>, S
                 v.to_le_bytes().to_vec()
             }
             SlotValue::Count => (args.len() as u64).to_le_bytes().to_vec(),
+            SlotValue::Unroll { n } => {
+                let v = match arg(args, *n) {
+                    None => 0,
+                    Some(t) => numeric_value(t).ok_or_else(|| not_numeric(*n, t))?,
+                };
+                // bpftrace's words, with the parameter that gave the count.
+                if v > i64::from(MAX_UNROLL) {
+                    return Err(format!("unroll maximum value is {MAX_UNROLL} (${n} is {v})"));
+                }
+                if v < 1 {
+                    return Err(format!("unroll minimum value is 1 (${n} is {v})"));
+                }
+                v.to_le_bytes().to_vec()
+            }
             SlotValue::Str { n, skip, len } => {
                 let mut b = str_text(arg(args, *n).unwrap_or(""), *skip, *len).as_bytes().to_vec();
                 b.resize(*len as usize, 0);
@@ -499,6 +519,16 @@ mod tests {
         assert_eq!(fill(&only, &[], &Sys).map(|b| b.iter().all(|&c| c == 0)), Ok(true));
         let e = fill(&params(), &args(&["1", "x", "2", "SIGFOO", "vfs_read"]), &Sys);
         assert!(e.is_err_and(|e| e.contains("unknown signal 'SIGFOO'")));
+    }
+
+    #[test]
+    fn unroll_counts_are_checked_as_bpftrace_checks_literals() {
+        let p = Params { symbol: "s".into(), size: 8, slots: vec![Slot { offset: 0, value: SlotValue::Unroll { n: 1 } }], ..Params::default() };
+        assert_eq!(fill(&p, &args(&["0x0a"]), &Sys).map(|b| word(&b, 0)), Ok(10));
+        assert_eq!(fill(&p, &args(&["101"]), &Sys), Err("unroll maximum value is 100 ($1 is 101)".to_string()));
+        assert_eq!(fill(&p, &args(&["0"]), &Sys), Err("unroll minimum value is 1 ($1 is 0)".to_string()));
+        assert_eq!(fill(&p, &[], &Sys), Err("unroll minimum value is 1 ($1 is 0)".to_string()));
+        assert_eq!(fill(&p, &args(&["x"]), &Sys), Err(not_numeric(1, "x")));
     }
 
     #[test]

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 pub enum ProcessTarget {
     /// `uprobe:[BINARY:]FUNC` / `uretprobe`: `binary` is empty for the traced process's
     /// program, or `*` for every file it maps (without a process, every file a running process
-    /// maps, as bpftrace 0.20 has it). `func` may have wildcards.
+    /// maps, as bpftrace 0.20 has it), or a file named by positional parameters (`$1`, which
+    /// the run's parameters complete: a path, a library or a program on $PATH). `func` may have
+    /// wildcards.
     Uprobe { binary: String, func: String },
     /// `usdt:[BINARY:][PROVIDER:]NAME`: `binary` as for [`ProcessTarget::Uprobe`]; `provider`
     /// is `*` when not written. Each site found is attached with a BPF cookie: its index in
@@ -30,7 +32,9 @@ impl ProcessTarget {
     /// Whether the expansion needs a traced process (`-p` or `-c`).
     pub fn needs_process(&self) -> bool {
         match self {
-            ProcessTarget::Uprobe { binary, .. } | ProcessTarget::Usdt { binary, .. } => binary != "*",
+            ProcessTarget::Uprobe { binary, .. } | ProcessTarget::Usdt { binary, .. } => {
+                binary != "*" && !crate::params::has_param(binary)
+            }
             ProcessTarget::WatchFunc { .. } => true,
         }
     }

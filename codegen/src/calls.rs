@@ -34,11 +34,16 @@ impl<'ctx> FnCx<'_, 'ctx> {
             Func::Text(Text::Str) => self.str_call(e, args),
             Func::Text(Text::Strncmp) => {
                 let (a, la, b, lb) = self.two_strings(args)?;
-                let n = match args.get(2).map(|a| &a.kind) {
-                    Some(ExprKind::Int(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
-                    _ => 0,
+                let (n, limit) = match args.get(2) {
+                    Some(Expr { kind: ExprKind::Int(n), .. }) => (u32::try_from(*n).unwrap_or(u32::MAX), None),
+                    // A length read when the object runs: compare what the buffers hold, up to it.
+                    Some(l) if crate::sema::positional::is_param_read(l) => {
+                        let v = self.expr(l)?;
+                        (u32::MAX, Some(self.as_int(v)?))
+                    }
+                    _ => (0, None),
                 };
-                let r = self.strncmp(a, la, b, lb, n)?;
+                let r = self.strncmp(a, la, b, lb, n, limit)?;
                 Ok(Val::Int(r))
             }
             Func::Text(Text::Strcontains) => {
@@ -216,14 +221,33 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok((va, la, vb, lb))
     }
 
-    /// 0 when the first `n` characters of the strings are equal (stopping at a NUL), else 1.
-    fn strncmp(&mut self, a: PointerValue<'ctx>, la: u32, b: PointerValue<'ctx>, lb: u32, n: u32) -> R<IntValue<'ctx>> {
+    /// 0 when the first `n` characters of the strings are equal (stopping at a NUL), else 1;
+    /// `limit`: a length known when the program runs (a signed i64: none compared below 1).
+    fn strncmp(
+        &mut self,
+        a: PointerValue<'ctx>,
+        la: u32,
+        b: PointerValue<'ctx>,
+        lb: u32,
+        n: u32,
+        limit: Option<IntValue<'ctx>>,
+    ) -> R<IntValue<'ctx>> {
         let slot = self.alloca_bytes(8, "strncmp")?;
         self.store_i64(slot, self.i64(1))?;
         let end = self.new_block("strncmp_end");
         let equal = self.new_block("strncmp_equal");
         let i8t = self.m.context.i8_type();
         for i in 0..n.min(la).min(lb) {
+            if let Some(limit) = limit {
+                let i64t = self.m.context.i64_type();
+                let more = self
+                    .b
+                    .build_int_compare(IntPredicate::SLT, i64t.const_int(u64::from(i), false), limit, "more")
+                    .map_err(llvm_err)?;
+                let go = self.new_block("strncmp_go");
+                self.b.build_conditional_branch(more, go, equal).map_err(llvm_err)?;
+                self.b.position_at_end(go);
+            }
             let ca = self.b.build_load(i8t, self.offset(a, i)?, "ca").map_err(llvm_err)?.into_int_value();
             let cb = self.b.build_load(i8t, self.offset(b, i)?, "cb").map_err(llvm_err)?.into_int_value();
             let same = self.b.build_int_compare(IntPredicate::EQ, ca, cb, "same").map_err(llvm_err)?;

@@ -413,6 +413,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.b.position_at_end(end);
             }
             StmtKind::Unroll { count, body } => {
+                if crate::sema::positional::is_param_read(count) {
+                    return self.unroll_at_run_time(count, body);
+                }
                 let n = match count.kind {
                     crate::ast::ExprKind::Int(n) => n,
                     _ => 0,
@@ -432,6 +435,28 @@ impl<'ctx> FnCx<'_, 'ctx> {
             StmtKind::Return => self.ret()?,
             StmtKind::For { .. } => return Err("for loops are not supported yet".to_string()),
         }
+        Ok(())
+    }
+
+    /// `unroll($N)` with a count the object reads when it runs (1 to 100, checked then): the
+    /// body up to 100 times, each copy entered while the count isn't reached. The count is a
+    /// constant of read-only data, so the verifier walks only the copies that run.
+    fn unroll_at_run_time(&mut self, count: &crate::ast::Expr, body: &crate::ast::Block) -> R<()> {
+        let v = self.expr(count)?;
+        let n = self.as_int(v)?;
+        let end = self.new_block("unroll_end");
+        for i in 0..btc_bpfprog::params::MAX_UNROLL {
+            let more = self
+                .b
+                .build_int_compare(inkwell::IntPredicate::SLT, self.i64(i64::from(i)), n, "unroll_more")
+                .map_err(llvm_err)?;
+            let copy = self.new_block("unroll_copy");
+            self.b.build_conditional_branch(more, copy, end).map_err(llvm_err)?;
+            self.b.position_at_end(copy);
+            self.block(body)?;
+        }
+        self.b.build_unconditional_branch(end).map_err(llvm_err)?;
+        self.b.position_at_end(end);
         Ok(())
     }
 

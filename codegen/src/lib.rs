@@ -309,7 +309,8 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         if let bp::ProbeKind::WatchFunc { arg, is_async, .. } = &inst.probe.kind {
             let index = u32::try_from(i).map_err(|_| "too many probes")?;
             let setter = bp::watch_setter(&fname);
-            watch::setter(&mut cx, &di, &setter, ast.span, inst, index, *arg, *is_async)?;
+            let site = inst.probe.process.is_some() && watch::reads_probe(ast);
+            watch::setter(&mut cx, &di, &setter, (ast.span, inst, index), *arg, *is_async, site)?;
         }
         if let Some(raw) = &inst.probe.template {
             requires.params.attach.push(bp::params::AttachTemplate { prog: fname.clone(), raw: raw.clone() });

@@ -3,7 +3,9 @@
 //! The setter is a uprobe on FUNC. It reports argN to the runtime in a
 //! [`ActionKind::WatchpointSet`] event; for the synchronous `watchpoint` form it first stops the
 //! process with SIGSTOP, so FUNC can't touch the memory before the runtime has opened the
-//! breakpoint (the runtime sends SIGCONT once it has).
+//! breakpoint (the runtime sends SIGCONT once it has). A wildcard setter found at run time
+//! whose probe prints `probe` also reports its attach cookie: the runtime attaches the
+//! breakpoint with the same cookie, by which the program names the function's site.
 
 use super::calls::HDR;
 use super::calls_runtime::helper;
@@ -17,16 +19,27 @@ use btc_bpfprog::ActionKind;
 
 const SIGSTOP: u64 = 19;
 
-/// Generates the setter program `name` for the probe at `index` of the metadata's probe list.
+/// Whether a probe reads the `probe` builtin.
+pub(crate) fn reads_probe(p: &crate::ast::Probe) -> bool {
+    let mut found = false;
+    let mut visit = |e: &Expr| found |= matches!(&e.kind, crate::ast::ExprKind::Builtin(b) if b == "probe");
+    if let Some(pred) = &p.predicate {
+        crate::ast::visit_expr(pred, &mut visit);
+    }
+    crate::ast::visit_block(&p.body, &mut visit);
+    found
+}
+
+/// Generates the setter program `name` for the probe at `index` of the metadata's probe list;
+/// `site`: it also reports its attach cookie (the site the runtime attached it as).
 pub(crate) fn setter<'a, 'ctx>(
     m: &'a mut ModuleCx<'ctx>,
     di: &'a DebugInfo<'ctx>,
     name: &str,
-    span: crate::diag::Span,
-    inst: &'a Instance,
-    index: u32,
+    (span, inst, index): (crate::diag::Span, &'a Instance, u32),
     arg: u8,
     is_async: bool,
+    site: bool,
 ) -> R<()> {
     let offset = *ARG_REGS.get(usize::from(arg)).ok_or_else(|| func::llvm_err(format!("watchpoint arg{arg}")))?;
     func::build(m, di, name, "uprobe", span, inst, |f| {
@@ -34,9 +47,14 @@ pub(crate) fn setter<'a, 'ctx>(
         if !is_async {
             f.helper(helper::SEND_SIGNAL, &[f.u64c(SIGSTOP).into()])?;
         }
-        let buf = f.event_buffer_uninit(8, ActionKind::WatchpointSet, index)?;
+        let size = if site { 16 } else { 8 };
+        let buf = f.event_buffer_uninit(size, ActionKind::WatchpointSet, index)?;
         f.store_i64(f.offset(buf, HDR)?, addr)?;
-        f.emit_event(buf, HDR + 8)
+        if site {
+            let cookie = f.attach_cookie()?;
+            f.store_i64(f.offset(buf, HDR + 8)?, cookie)?;
+        }
+        f.emit_event(buf, HDR + size)
     })?;
     Ok(())
 }

@@ -62,8 +62,9 @@ pub enum Step {
     Continue,
     /// `exit()` was called: stop tracing and ignore the records after this one.
     Exit,
-    /// A `watchpoint:FUNC+argN` setter reported `address` for the probe at index `probe`.
-    Watch { probe: u32, address: u64 },
+    /// A `watchpoint:FUNC+argN` setter reported `address` for the probe at index `probe` (from
+    /// its site `site`, for a function found at run time whose probe names it).
+    Watch { probe: u32, address: u64, site: Option<u64> },
     /// `unwatch(address)`.
     Unwatch(u64),
 }
@@ -164,7 +165,10 @@ impl Printer {
                 Ok(Step::Continue)
             }
             Some(ActionKind::Exit) => Ok(Step::Exit),
-            Some(ActionKind::WatchpointSet) => Ok(Step::Watch { probe: header.index, address: le_u64(payload, 0) }),
+            Some(ActionKind::WatchpointSet) => {
+                let site = (payload.len() >= 16).then(|| le_u64(payload, 8));
+                Ok(Step::Watch { probe: header.index, address: le_u64(payload, 0), site })
+            }
             Some(ActionKind::Unwatch) => Ok(Step::Unwatch(le_u64(payload, 0))),
             Some(ActionKind::HelperError) => {
                 let site = self.error_sites.get(header.index as usize).ok_or(EventError::BadFormat(header.index))?;

@@ -141,6 +141,9 @@ fn kprobe_checks(func: &str, module: Option<&str>, offset: u64, ret: bool) -> Re
     Ok(())
 }
 
+/// A watchpoint set: its address, the probe's program and site cookie, and its links.
+type Watched = (u64, (String, Option<u64>), Vec<Link>);
+
 /// A loaded BPF object with its ring buffer and attached probes.
 ///
 /// Fields drop in declaration order: skboutput()'s perf buffer, the ring buffer, then the links
@@ -151,9 +154,9 @@ pub struct Tracer {
     ringbuf: RingBuffer<'static>,
     records: Rc<RefCell<Vec<Vec<u8>>>>,
     links: Vec<Link>,
-    /// Watchpoints: the watched address, the probe's program and its links (`unwatch()` removes
-    /// them).
-    watched: Vec<(u64, String, Vec<Link>)>,
+    /// Watchpoints: the watched address, the probe's program (and its site's cookie, for a
+    /// function found at run time) and its links (`unwatch()` removes them).
+    watched: Vec<Watched>,
     object: Object,
     /// The process given with `-p`: uprobes, USDT and watchpoints are limited to it.
     pid: Option<i32>,
@@ -290,7 +293,7 @@ impl Tracer {
                 attach::perf_event(true, *config, *period).map_err(attach_err)?
             }
             ProbeKind::Watchpoint { address, .. } => return self.watch(probe, *address).map_err(attach_err),
-            ProbeKind::WatchFunc { .. } => return self.attach_watch_setter(probe).map_err(attach_err),
+            ProbeKind::WatchFunc { .. } => return self.attach_watch_setter(probe, None).map_err(attach_err),
             ProbeKind::RawTracepoint { name, btf: false, .. } => {
                 let link = self.program(probe)?.attach_raw_tracepoint(name).map_err(|e| {
                     if e.kind() == libbpf_rs::ErrorKind::NotFound {

@@ -5,7 +5,7 @@
 
 use crate::RuntimeError;
 use btc_bpfprog::params::{self, Instance, Lookups};
-use btc_bpfprog::{Metadata, ProbeKind};
+use btc_bpfprog::{Metadata, ProbeKind, ProcessTarget};
 
 /// The system's answers for slots that name things (signals, kernel symbols, cgroups), and
 /// the names the run gave the probes completed at run time.
@@ -59,6 +59,14 @@ fn apply_with(
     let p = meta.requires.params.clone();
     let mut names = Vec::new();
     params::check_folded(&p, args).map_err(RuntimeError::Refused)?;
+    // Binaries of probes expanded at run time named by parameters (`usdt:$1:p:n`).
+    for probe in &mut meta.probes {
+        if let Some(ProcessTarget::Uprobe { binary, .. } | ProcessTarget::Usdt { binary, .. }) = &mut probe.process {
+            if params::has_param(binary) {
+                *binary = params::substitute(binary, args).map_err(|e| RuntimeError::Refused(format!("{}: {e}", probe.name)))?;
+            }
+        }
+    }
     for t in &p.attach {
         let Some(probe) = meta.probes.iter_mut().find(|x| x.prog == t.prog) else { continue };
         match (params::instantiate(&t.raw, args).map_err(RuntimeError::Refused)?, &mut probe.kind) {

@@ -29,6 +29,9 @@ pub(crate) struct Target {
     /// them and the program doesn't read its site's cookie (the `probe` builtin), bpftrace
     /// 0.20's rule for wildcards.
     pub shared_link: std::collections::HashSet<String>,
+    /// Programs of probes resolved at run time that read their site's cookie (to name it):
+    /// the sites of a `watchpoint:FUNC*+argN` are given cookies only then.
+    pub reads_cookie: std::collections::HashSet<String>,
 }
 
 impl Target {
@@ -38,7 +41,8 @@ impl Target {
             .as_deref()
             .and_then(|c| split_command(c).ok())
             .and_then(|w| w.first().and_then(|p| resolve_binary(p).ok()));
-        Target { pid: pid.and_then(|p| i32::try_from(p).ok()), program, shared_link: Default::default() }
+        let pid = pid.and_then(|p| i32::try_from(p).ok());
+        Target { pid, program, shared_link: Default::default(), reads_cookie: Default::default() }
     }
 }
 
@@ -97,7 +101,7 @@ pub(crate) fn expand(meta: &Metadata, target: &Target) -> Result<Expanded, Runti
             None => vec![Site { probe: in_mount_namespace(p, target.pid), cookie: None }],
             Some(ProcessTarget::Uprobe { binary, func }) => uprobes(p, binary, func, target, &mut out)?,
             Some(ProcessTarget::Usdt { binary, provider, name }) => usdt_sites(p, binary, (provider, name), target, &mut out)?,
-            Some(ProcessTarget::WatchFunc { func }) => watch_funcs(p, func, target)?,
+            Some(ProcessTarget::WatchFunc { func }) => watch_funcs(p, func, target, &mut out)?,
         };
         out.sites.insert(p.prog.clone(), sites);
     }
@@ -134,9 +138,11 @@ fn program(target: &Target) -> Option<String> {
 
 /// The files a target binary (`""` or `*`) stands for: for uprobes, `""` is the program; for
 /// USDT probes, every file the process maps (the program when it isn't started); `*` is every
-/// file the process maps, or without one, every file a running process maps.
+/// file the process maps, or without one, every file a running process maps. Another binary
+/// (from the run's positional parameters) is found as a target written in the script is.
 fn files(binary: &str, usdt: bool, target: &Target) -> Result<Vec<String>, String> {
     match (binary, target.pid) {
+        (b, pid) if !b.is_empty() && b != "*" => paths::resolve_binary(b, pid).map(|p| vec![p]),
         ("", _) if !usdt => Ok(program(target).into_iter().collect()),
         (_, Some(pid)) => paths::process_binaries(pid),
         ("*", None) if target.program.is_none() => paths::running_binaries(),
@@ -299,23 +305,31 @@ fn site_spec(path: &str, n: &usdt::Note) -> Result<Vec<u8>, String> {
     Ok(encode_usdt_spec(&encoded))
 }
 
-fn watch_funcs(p: &Probe, func: &str, target: &Target) -> Result<Vec<Site>, RuntimeError> {
+/// One setter per function of the traced program that `func` matches; when the probe reads its
+/// site's cookie, each has one, naming it as bpftrace names the probe of one function.
+fn watch_funcs(p: &Probe, func: &str, target: &Target, out: &mut Expanded) -> Result<Vec<Site>, RuntimeError> {
     let path = program(target).ok_or_else(|| RuntimeError::Refused(format!("-p PID or -c CMD required for {}", p.name)))?;
     let names = matching_functions(&path, func).map_err(|e| refused(p, e))?;
     if names.is_empty() {
         return Err(RuntimeError::Refused(format!("no functions in {path} match {func}")));
     }
-    Ok(names
-        .into_iter()
-        .map(|f| {
-            let mut probe = p.clone();
-            probe.process = None;
-            if let ProbeKind::WatchFunc { func, .. } = &mut probe.kind {
-                *func = f;
+    // The program as the name shows it: the -c command's, or /proc/PID/exe for -p.
+    let shown = target.program.clone().unwrap_or(path);
+    let mut sites = Vec::with_capacity(names.len());
+    for f in names {
+        let mut probe = p.clone();
+        probe.process = None;
+        let mut cookie = None;
+        if let ProbeKind::WatchFunc { func, arg, len, mode, is_async } = &mut probe.kind {
+            if target.reads_cookie.contains(&p.prog) {
+                let name = btc_bpfprog::watch_func_name(*is_async, &shown, &f, *arg, *len, mode);
+                cookie = Some(out.cookie(p, &name)?);
             }
-            Site { probe, cookie: None }
-        })
-        .collect())
+            *func = f;
+        }
+        sites.push(Site { probe, cookie });
+    }
+    Ok(sites)
 }
 
 /// Attaches what probe `p` expanded to.
@@ -324,6 +338,9 @@ pub(crate) fn attach(tracer: &mut Tracer, expanded: &Expanded, p: &Probe) -> Res
     for site in sites {
         match (site.cookie, &site.probe.kind) {
             (Some(cookie), ProbeKind::Usdt { .. }) => tracer.attach_usdt_site(&site.probe, cookie)?,
+            (cookie, ProbeKind::WatchFunc { .. }) => tracer
+                .attach_watch_setter(&site.probe, cookie.map(u64::from))
+                .map_err(|reason| RuntimeError::Attach { probe: site.probe.name.clone(), reason })?,
             (Some(cookie), _) => tracer.attach_uprobe_site(&site.probe, cookie)?,
             (None, _) => tracer.attach(&site.probe)?,
         }
@@ -337,10 +354,10 @@ mod tests {
 
     #[test]
     fn uprobe_targets_name_their_files() {
-        let t = Target { pid: None, program: Some("/bin/true".into()), shared_link: Default::default() };
+        let t = Target { pid: None, program: Some("/bin/true".into()), shared_link: Default::default(), reads_cookie: Default::default() };
         assert_eq!(files("", false, &t), Ok(vec!["/bin/true".to_string()]));
         assert_eq!(files("", true, &t), Ok(vec!["/bin/true".to_string()]));
-        let t = Target { pid: Some(7), program: None, shared_link: Default::default() };
+        let t = Target { pid: Some(7), program: None, shared_link: Default::default(), reads_cookie: Default::default() };
         assert_eq!(files("", false, &t), Ok(vec!["/proc/7/exe".to_string()]));
         assert_eq!(shown("/proc/7/root/usr/lib/x.so", &t), "/usr/lib/x.so");
     }

@@ -172,12 +172,17 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     // What each probe attaches to in this run: probes resolved at run time are expanded
     // against the traced process now that it exists.
     let mut traced = process_targets::Target::new(target, opts);
+    traced.reads_cookie = meta
+        .probes
+        .iter()
+        .filter(|p| p.process.is_some() && kernel::trace_printk::program_calls_helper(object, &p.prog, GET_ATTACH_COOKIE))
+        .map(|p| p.prog.clone())
+        .collect();
     if uprobe_multi_usable(opts) {
         traced.shared_link = meta
             .probes
             .iter()
-            .filter(|p| p.process.is_some())
-            .filter(|p| !kernel::trace_printk::program_calls_helper(object, &p.prog, GET_ATTACH_COOKIE))
+            .filter(|p| p.process.is_some() && !traced.reads_cookie.contains(&p.prog))
             .map(|p| p.prog.clone())
             .collect();
     }
@@ -282,8 +287,9 @@ struct Session<'w, 'o> {
     full_reported: Vec<usize>,
     child: Option<Child>,
     watch: Option<PidWatch>,
-    /// The last address each `watchpoint:FUNC+argN` probe (by index) was given.
-    watch_last: std::collections::HashMap<u32, u64>,
+    /// The last address each `watchpoint:FUNC+argN` probe (by index, and site for a function
+    /// found at run time) was given.
+    watch_last: std::collections::HashMap<(u32, Option<u64>), u64>,
     opts: &'o RunOptions,
     /// Tracing is over (END runs): a stop request no longer cuts a batch of records short.
     ending: bool,
@@ -416,7 +422,7 @@ impl Session<'_, '_> {
                     break;
                 }
                 Step::Continue => {}
-                Step::Watch { probe, address } => self.set_watch(probe, address)?,
+                Step::Watch { probe, address, site } => self.set_watch(probe, address, site)?,
                 Step::Unwatch(address) => {
                     self.tracer.unwatch(address);
                 }
@@ -434,12 +440,12 @@ impl Session<'_, '_> {
     /// unwatched isn't watched again at the next call), then lets a synchronous watchpoint's
     /// process go on. Running out of breakpoint registers is reported in the output at every
     /// address that can't be watched, as bpftrace 0.20 does.
-    fn set_watch(&mut self, index: u32, address: u64) -> Result<(), RuntimeError> {
+    fn set_watch(&mut self, index: u32, address: u64, site: Option<u64>) -> Result<(), RuntimeError> {
         let probe = self.meta.probes.get(index as usize).cloned().ok_or(EventError::BadProbe(index))?;
         let ProbeKind::WatchFunc { is_async, .. } = probe.kind else { return Err(EventError::BadProbe(index).into()) };
-        let last = self.watch_last.insert(index, address);
-        if last != Some(address) && !self.tracer.watching(&probe, address) {
-            match self.tracer.try_watch(&probe, address) {
+        let last = self.watch_last.insert((index, site), address);
+        if last != Some(address) && !self.tracer.watching(&probe, address, site) {
+            match self.tracer.try_watch(&probe, address, site) {
                 Ok(()) => {}
                 Err(kernel::watch::WatchError::NoRegisters) => {
                     let line = self.printer.services().out_of_watchpoint_registers();

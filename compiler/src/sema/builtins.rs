@@ -27,7 +27,12 @@ impl Checker<'_> {
             // the runtime gives by the site's cookie.
             Builtin::Probe
                 if self.rp.process.is_some()
-                    && matches!(self.rp.kind, btc_bpfprog::ProbeKind::Uprobe { .. } | btc_bpfprog::ProbeKind::Usdt { .. }) =>
+                    && matches!(
+                        self.rp.kind,
+                        btc_bpfprog::ProbeKind::Uprobe { .. }
+                            | btc_bpfprog::ProbeKind::Usdt { .. }
+                            | btc_bpfprog::ProbeKind::WatchFunc { .. }
+                    ) =>
             {
                 Type::Runtime(btc_bpfprog::RuntimeTy::SiteName)
             }

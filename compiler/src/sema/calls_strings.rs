@@ -33,7 +33,13 @@ impl Checker<'_> {
                             self.err(a.span, format!("strncmp() expects strings, found {t}"));
                         }
                     }
-                    self.const_int_arg(name, "the length", &args[2]);
+                    // A positional parameter the compile doesn't have is read when the object
+                    // runs; the comparison stops there.
+                    if crate::sema::positional::is_param_read(&args[2]) {
+                        self.expr(&args[2]);
+                    } else {
+                        self.const_int_arg(name, "the length", &args[2]);
+                    }
                 }
                 Type::U64
             }

@@ -258,6 +258,10 @@ impl Checker<'_> {
                     ExprKind::Unary { op: UnaryOp::Neg, expr } if matches!(expr.kind, ExprKind::Int(_)) => {
                         self.err(count.span, "unroll minimum value is 1")
                     }
+                    // A parameter's count, checked (1 to 100) when the object runs.
+                    _ if crate::sema::positional::is_param_read(count) => {
+                        self.expr(count);
+                    }
                     _ => self.err(count.span, "invalid unroll value"),
                 }
                 self.set(count, Type::I64);

@@ -97,7 +97,12 @@ fn evaluate(e: &mut Expr, types: &dyn TypeSource, binary: Option<&str>, diags: &
             }
         },
         Const::Uaddr => match binary {
-            Some(path) => types.user_symbol(path, &arg).map(|(addr, size)| (addr, Some(size))),
+            // The file the attach point names, found as a uprobe's target is (`libc` is a
+            // library, `bash` a program on $PATH), as bpftrace looks in its resolved target.
+            Some(path) => types
+                .resolve_binary(path, None)
+                .and_then(|file| types.user_symbol(&file, &arg))
+                .map(|(addr, size)| (addr, Some(size))),
             None => Err("uaddr() can only be used in uprobes, uretprobes and USDT probes".to_string()),
         },
     };

@@ -111,6 +111,12 @@ const CONST_ARGS: &[(&str, &[usize], &str)] = &[
     ("buf", &[1], "buf()'s length sizes its buffer when compiling"),
 ];
 
+/// Integer arguments that bound what the code reads (buf()'s length, strncmp()'s): constants
+/// in a compile that has the run's parameters (as in bpftrace), else read at run time and
+/// bounded by the buffer (buf's holds BPFTRACE_STRLEN bytes; strncmp compares at most the
+/// strings' sizes).
+const BOUND_ARGS: &[(&str, usize)] = &[("buf", 1), ("strncmp", 2)];
+
 /// What a use of a parameter needs.
 #[derive(Debug, Clone, Copy)]
 enum Need {
@@ -191,6 +197,13 @@ impl Cx<'_> {
         let provider = parts.first().and_then(|p| crate::sema::probes::canonical_provider(p));
         let names = params_in(raw);
         if !self.given.complete {
+            // `usdt:$N:[PROVIDER:]NAME`: the binary is found when the object runs, and its
+            // sites' argument locations are read from the spec table by cookie, as for a USDT
+            // probe of the traced process (`sema::probes::process`).
+            let binary_only = parts.len() >= 3 && !parts[2..].iter().any(|x| bp::has_param(x));
+            if provider == Some("usdt") && binary_only && !parts[1].contains(['*', '?']) {
+                return Some(std::iter::once("usdt".to_string()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(":"));
+            }
             if let Some(p) = provider {
                 let full = std::iter::once(p.to_string()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(":");
                 if bp::template_parts(&full).is_some() {
@@ -259,7 +272,12 @@ impl Cx<'_> {
                 self.block(body);
             }
             StmtKind::Unroll { count, body } => {
-                self.expr(count, Need::Const("unroll's count is fixed when compiling"));
+                match count.kind {
+                    // Not known to the compile: the code repeats the body up to the most
+                    // unroll allows, each time if the run's count is not reached.
+                    ExprKind::Positional(n) if !self.known(n) => self.read_slot(count, SlotValue::Unroll { n }),
+                    _ => self.expr(count, Need::Const("unroll's count is fixed when compiling")),
+                }
                 self.block(body);
             }
             StmtKind::For { map, body, .. } => {
@@ -351,8 +369,11 @@ impl Cx<'_> {
             }
             ExprKind::Call { name, args, .. } => {
                 let consts = CONST_ARGS.iter().find(|(f, _, _)| f == name).map(|&(_, idx, why)| (idx, why));
+                let complete = self.given.complete;
+                let bound = |i: usize| BOUND_ARGS.contains(&(name.as_str(), i)) && !complete;
                 for (i, a) in args.iter_mut().enumerate() {
                     let need = match consts {
+                        Some(_) if bound(i) => Need::Value,
                         Some((idx, why)) if idx.contains(&i) => Need::Const(why),
                         _ => Need::Value,
                     };
@@ -442,6 +463,12 @@ impl Cx<'_> {
         self.next_id += 1;
         id
     }
+}
+
+/// Whether `e` reads an integer parameter when the object runs (`$N` the compile didn't fold,
+/// or `unroll($N)`'s count).
+pub fn is_param_read(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { func: Some(f), .. } if *f == PARAM_INT)
 }
 
 fn is_positional(e: &Expr) -> bool {
@@ -558,11 +585,19 @@ mod tests {
 
     #[test]
     fn constants_need_the_parameter_at_compile_time() {
-        let src = "BEGIN { unroll($1) { @a = 1; } @h = lhist(1, 0, $2, 1); }";
-        let (_, _, diags) = run_with(src, &[], false);
+        let src = "BEGIN { unroll($1) { @a = 1; } @h = lhist(1, 0, $2, 1); unroll($# + 1) {} }";
+        let (_, p, diags) = run_with(src, &[], false);
         let text = rendered(src, &diags);
-        assert!(text.contains("stdin:1:16: error: $1 must be given to btc compile: unroll's count is fixed when compiling"), "{text}");
         assert!(text.contains("$2 must be given to btc compile: lhist()'s bounds"), "{text}");
+        assert!(text.contains("$# must be given to btc compile: unroll's count is fixed when compiling"), "{text}");
+        // unroll($N) alone is read when the object runs (and checked then).
+        assert!(!text.contains("$1 must be given"), "{text}");
+        assert_eq!(p.slots, vec![Slot { offset: 0, value: SlotValue::Unroll { n: 1 } }]);
+        // So are the lengths of buf() and strncmp().
+        let (_, p, diags) = run_with("BEGIN { @b = buf(\"ab\", $1); @c = strncmp(\"a\", \"b\", $2); }", &[], false);
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert_eq!(p.slots.iter().map(|s| s.value.clone()).collect::<Vec<_>>(), vec![SlotValue::Int { n: 1 }, SlotValue::Int { n: 2 }]);
+        let src = "BEGIN { unroll($1) { @a = 1; } @h = lhist(1, 0, $2, 1); }";
         let (_, p, diags) = run_with(src, &["3", "10"], false);
         assert!(!diags.has_errors());
         assert_eq!(p.folded, vec![Folded { n: 1, text: Some("3".into()) }, Folded { n: 2, text: Some("10".into()) }]);
@@ -602,6 +637,12 @@ mod tests {
         assert!(text.contains("args is typed from the binary's debug info"), "{text}");
         assert!(text.contains("uaddr() finds its symbol in the probe's binary"), "{text}");
         assert!(text.contains("the probe builtin of a block with several attach points"), "{text}");
+        // A USDT probe's binary: found when the object runs (its sites read by cookie).
+        let (prog, p, diags) = run_with("usdt:$1:btc:tick { print(probe); }", &[], false);
+        assert!(!diags.has_errors() && p.slots.is_empty() && p.folded.is_empty(), "{diags:?}");
+        assert_eq!(prog.probes[0].attach[0].raw, "usdt:$1:btc:tick");
+        let (_, _, diags) = run_with("usdt:/bin/x:$1:tick { exit(); }", &[], false);
+        assert!(diags.has_errors());
         // A lone one: probe and func are slots the runtime fills.
         let (_, p, diags) = run_with("ur:$1:$2 { print((probe, func)); }", &[], false);
         assert!(!diags.has_errors(), "{diags:?}");

@@ -206,8 +206,9 @@ impl Cx<'_> {
 }
 
 fn resolve_one(cx: &Cx<'_>, diags: &mut Diagnostics) -> Result<Vec<ResolvedProbe>, Diagnostic> {
-    // Parameters left in an attach point are completed by the runtime (sema::positional).
-    if btc_bpfprog::params::has_param(&cx.ap.raw) {
+    // Parameters left in an attach point are completed by the runtime (sema::positional); a
+    // USDT probe's binary is found when it runs (`usdt::resolve`).
+    if btc_bpfprog::params::has_param(&cx.ap.raw) && !cx.ap.raw.starts_with("usdt:") {
         return template(cx).map(|r| vec![r]);
     }
     let parts = split_attach(&cx.ap.raw);

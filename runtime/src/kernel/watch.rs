@@ -18,14 +18,15 @@ impl Tracer {
     /// Opens the breakpoint events of watchpoint probe `probe` on `address` and attaches its
     /// program to them.
     pub(super) fn watch(&mut self, probe: &Probe, address: u64) -> Result<(), String> {
-        self.try_watch(probe, address).map_err(|e| match e {
+        self.try_watch(probe, address, None).map_err(|e| match e {
             WatchError::NoRegisters => "no more hardware breakpoint registers left".to_string(),
             WatchError::Other(s) => s,
         })
     }
 
-    /// As `watch`, telling a lack of breakpoint registers apart from other failures.
-    pub fn try_watch(&mut self, probe: &Probe, address: u64) -> Result<(), WatchError> {
+    /// As `watch`, telling a lack of breakpoint registers apart from other failures; `site`:
+    /// the cookie of the function's site (found at run time) that reported the address.
+    pub fn try_watch(&mut self, probe: &Probe, address: u64, site: Option<u64>) -> Result<(), WatchError> {
         let (len, mode) = match &probe.kind {
             ProbeKind::Watchpoint { len, mode, .. } | ProbeKind::WatchFunc { len, mode, .. } => (*len, mode.clone()),
             _ => return Err(WatchError::Other("not a watchpoint".to_string())),
@@ -40,12 +41,19 @@ impl Tracer {
         let prog = self.program(probe).map_err(|e| WatchError::Other(e.to_string()))?;
         let mut links = Vec::with_capacity(fds.len());
         for fd in fds {
-            let link = prog.attach_perf_event(fd.as_raw_fd()).map_err(|e| WatchError::Other(reason(&e)))?;
+            let link = match site {
+                Some(cookie) => {
+                    let opts = libbpf_rs::PerfEventOpts { cookie, ..Default::default() };
+                    prog.attach_perf_event_with_opts(fd.as_raw_fd(), opts)
+                }
+                None => prog.attach_perf_event(fd.as_raw_fd()),
+            }
+            .map_err(|e| WatchError::Other(reason(&e)))?;
             // The link now owns the perf event and closes it when it is dropped.
             let _ = fd.into_raw_fd();
             links.push(link);
         }
-        self.watched.push((address, probe.prog.clone(), links));
+        self.watched.push((address, (probe.prog.clone(), site), links));
         Ok(())
     }
 
@@ -56,14 +64,14 @@ impl Tracer {
         before - self.watched.len()
     }
 
-    /// Whether `probe` watches `address` now.
-    pub fn watching(&self, probe: &Probe, address: u64) -> bool {
-        self.watched.iter().any(|(a, prog, _)| *a == address && *prog == probe.prog)
+    /// Whether `probe` (the site `site` of it) watches `address` now.
+    pub fn watching(&self, probe: &Probe, address: u64, site: Option<u64>) -> bool {
+        self.watched.iter().any(|(a, (prog, s), _)| *a == address && *prog == probe.prog && *s == site)
     }
 
     /// Attaches the uprobe that arms a `watchpoint:FUNC+argN` probe, on FUNC in the binary of
-    /// the traced process.
-    pub(super) fn attach_watch_setter(&mut self, probe: &Probe) -> Result<(), String> {
+    /// the traced process; with the cookie of its site when FUNC was found at run time.
+    pub(crate) fn attach_watch_setter(&mut self, probe: &Probe, site: Option<u64>) -> Result<(), String> {
         let ProbeKind::WatchFunc { func, .. } = &probe.kind else { return Err("not a watchpoint".to_string()) };
         let pid = self.pid.ok_or("this form of watchpoint needs a process to watch: give -p PID or -c CMD")?;
         let exe = format!("/proc/{pid}/exe");
@@ -78,7 +86,7 @@ impl Tracer {
             .progs_mut()
             .find(|p| p.name() == std::ffi::OsStr::new(&setter))
             .ok_or_else(|| format!("the object has no program {setter}"))?;
-        let link = attach::uprobe(&prog, &path, Some(func), 0, false, Some(pid))?;
+        let link = attach::uprobe_with_cookie(&prog, &path, (Some(func), 0), false, Some(pid), site.unwrap_or(0))?;
         self.links.push(link);
         Ok(())
     }

@@ -1,9 +1,11 @@
 //! Objects mode (`--objects`): every test runs through a compiled object. The tool the tests
 //! call is a shim (this program, invoked as `bpftrace`) that splits bpftrace's command line:
 //! the script (`-e PROG` or the script file) and what shapes its C text (`-I`, `--include`) go
-//! to `btc compile`; everything else (`-p`, `-c`, `--unsafe`, `-f`, `-o`, `-k`, positional
+//! to `btc compile` (`--no-warnings` to both); everything else (`-p`, `-c`, `--unsafe`, `-f`, `-o`, `-k`, positional
 //! parameters, ...) goes to `btc run x.o`. A command line without a script (`-l`, `--info`,
-//! `--version`, ...) goes to btc unchanged.
+//! `--version`, ...) goes to btc unchanged, and so does one whose script file can't be read:
+//! no object can be made of it, and bpftrace checks its options (`-p`, `-f`, ...) before it
+//! reads the script, so btc reports the command line's errors in that order.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,8 @@ pub struct Split {
     pub compile: Vec<String>,
     /// Arguments of the run, without the object's path (which comes first).
     pub run: Vec<String>,
+    /// The script file among `compile`'s arguments (not for `-e` or stdin).
+    pub file: Option<String>,
 }
 
 /// Splits bpftrace's arguments (without argv[0]); None when the command compiles nothing.
@@ -37,6 +41,7 @@ pub fn split(args: &[String]) -> Option<Split> {
             if !script {
                 // The script file.
                 s.compile.push(a.clone());
+                s.file = Some(a.clone()).filter(|f| f != "-");
                 script = true;
             } else {
                 s.run.push(a.clone());
@@ -63,6 +68,10 @@ pub fn split(args: &[String]) -> Option<Split> {
             }
             if name == "include" {
                 s.compile.extend(opt);
+            } else if name == "no-warnings" {
+                // Both print warnings.
+                s.compile.push(a.clone());
+                s.run.push(a.clone());
             } else {
                 s.run.extend(opt);
             }
@@ -118,7 +127,8 @@ pub fn shim_main(argv: &[String]) -> ! {
     let base = me.parent().and_then(Path::parent).unwrap_or(Path::new("."));
     let btc = base.join("bin/bpftrace");
     let args = &argv[1..];
-    let Some(split) = split(args) else {
+    let readable = |f: &str| std::fs::File::open(f).is_ok();
+    let Some(split) = split(args).filter(|s| s.file.as_deref().is_none_or(readable)) else {
         let err = Command::new(&btc).args(args).exec();
         eprintln!("btc-conformance shim: {}: {err}", btc.display());
         std::process::exit(127);
@@ -126,8 +136,10 @@ pub fn shim_main(argv: &[String]) -> ! {
     let dir = base.join("objects");
     let _ = std::fs::create_dir_all(&dir);
     let object = dir.join(format!("{}.o", std::process::id()));
+    // The test called bpftrace: the compile's diagnostics are worded as bpftrace's.
     let status = Command::new(&btc)
         .arg0("btc")
+        .env("BTC_MESSAGES", "bpftrace")
         .arg("compile")
         .args(&split.compile)
         .arg("-o")
@@ -163,6 +175,9 @@ mod tests {
             .expect("a script");
         assert_eq!(s.compile, v(&["runtime/scripts/x.bt"]));
         assert_eq!(s.run, v(&["-c", "./testprogs/syscall nanosleep 1e9", "a", "1"]));
+        assert_eq!(s.file.as_deref(), Some("runtime/scripts/x.bt"));
+        let s = split(&v(&["-p", "x1", "-I", "/x", "file.bt"])).expect("a script");
+        assert_eq!((s.compile, s.file.as_deref()), (v(&["-I", "/x", "file.bt"]), Some("file.bt")));
     }
 
     #[test]
@@ -171,6 +186,8 @@ mod tests {
             .expect("a script");
         assert_eq!(s.compile, v(&["-e", "BEGIN{}", "--include", "stdint.h", "-I", "/x", "--include=a.h"]));
         assert_eq!(s.run, v(&["-k", "-k", "-p", "42", "--unsafe"]));
+        let s = split(&v(&["--no-warnings", "-e", "BEGIN{}"])).expect("a script");
+        assert_eq!((s.compile, s.run), (v(&["--no-warnings", "-e", "BEGIN{}"]), v(&["--no-warnings"])));
     }
 
     #[test]

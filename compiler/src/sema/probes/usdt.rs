@@ -24,7 +24,8 @@ pub(super) fn resolve(cx: &Cx<'_>, rest: &[String]) -> Result<Vec<ResolvedProbe>
     if name.is_empty() {
         return Err(cx.err("usdt probe needs a probe name"));
     }
-    if super::process::deferred(cx, target) {
+    // A binary from a positional parameter the compile doesn't have: found when it runs.
+    if super::process::deferred(cx, target) || btc_bpfprog::params::has_param(target) {
         return super::process::usdt(cx, rest, target, provider, name);
     }
     let every = target == "*" || target.is_empty();

@@ -22,13 +22,6 @@ fn traced_program(cx: &Cx<'_>, provider: &str) -> Result<(String, String), Diagn
     Ok((path, shown))
 }
 
-/// bpftrace 0.20's name of one function's probe: `watchpoint:PROGRAM:FUNC[:N]:LEN:MODE`, with
-/// the argument number only when it isn't 0.
-fn probe_name(provider: &str, program: &str, func: &str, arg: u8, len: u8, mode: &str) -> String {
-    let arg = if arg == 0 { String::new() } else { format!(":{arg}") };
-    format!("{provider}:{program}:{func}{arg}:{len}:{mode}")
-}
-
 /// One probe per function of the traced program that `pattern` matches.
 pub(super) fn expand(
     cx: &Cx<'_>,
@@ -55,7 +48,7 @@ pub(super) fn expand(
     }
     let is_async = provider == "asyncwatchpoint";
     let probes = funcs.into_iter().map(|func| {
-        let name = probe_name(provider, &shown, &func, arg, len, mode);
+        let name = btc_bpfprog::watch_func_name(is_async, &shown, &func, arg, len, mode);
         let kind = ProbeKind::WatchFunc { func, arg, len, mode: mode.to_string(), is_async };
         ResolvedProbe::new(cx.probe, name, kind)
     });
@@ -64,11 +57,10 @@ pub(super) fn expand(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn names_follow_bpftrace() {
-        assert_eq!(probe_name("watchpoint", "./prog", "increment_0", 0, 4, "w"), "watchpoint:./prog:increment_0:4:w");
-        assert_eq!(probe_name("asyncwatchpoint", "/p", "f", 1, 8, "rw"), "asyncwatchpoint:/p:f:1:8:rw");
+        let name = btc_bpfprog::watch_func_name;
+        assert_eq!(name(false, "./prog", "increment_0", 0, 4, "w"), "watchpoint:./prog:increment_0:4:w");
+        assert_eq!(name(true, "/p", "f", 1, 8, "rw"), "asyncwatchpoint:/p:f:1:8:rw");
     }
 }
