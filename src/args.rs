@@ -6,6 +6,7 @@
 //! is the script file unless `-e` is given; the others are the positional parameters.
 
 use btc_compiler::HelperErrors;
+use btc_bpfprog::Compat;
 use btc_runtime::{Buffering, OutputFormat};
 use std::path::PathBuf;
 
@@ -57,6 +58,11 @@ pub struct Args {
     pub emit_elf: Option<PathBuf>,
     /// `--emit-llvm FILE`: write the LLVM IR to FILE.optimized.ll, then run.
     pub emit_llvm: Option<PathBuf>,
+    /// `--compat VERSION` (btc's own): reproduce bpftrace 0.20's or 0.26's output; wins over
+    /// BTC_COMPAT and the script's config block.
+    pub compat: Option<btc_bpfprog::Compat>,
+    /// `--probe-filter REGEX` (bpftrace 0.26): attach only the probes whose name matches.
+    pub probe_filter: Option<String>,
 }
 
 /// A command line bpftrace refuses once its options are read, as bpftrace reports it.
@@ -96,12 +102,46 @@ pub fn check(a: &Args) -> Option<UsageError> {
 const SHORT_WITH_VALUE: &str = "eBfoIpc";
 /// Options without a value.
 const SHORT_FLAGS: &str = "hVvqkdl";
-const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm"];
+const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm", "compat"];
 const LONG_FLAGS: &[&str] =
     &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run", "load-only", "verify-llvm-ir"];
 
+/// The compat a command line asks for: its `--compat`, else BTC_COMPAT, else bpftrace 0.20.
+/// (Options are read before the script, so its config block can't change how they parse.)
+pub fn compat_of(argv: &[String], env: Option<&str>) -> Compat {
+    let mut found = None;
+    let mut i = 0;
+    while i < argv.len() {
+        let arg = &argv[i];
+        if arg == "--" {
+            break;
+        }
+        if let Some(v) = arg.strip_prefix("--compat=") {
+            found = Compat::parse(v).or(found);
+        } else if arg == "--compat" {
+            found = argv.get(i + 1).and_then(|v| Compat::parse(v)).or(found);
+            i += 1;
+        }
+        i += 1;
+    }
+    found.or_else(|| env.and_then(Compat::parse)).unwrap_or_default()
+}
+
+/// bpftrace 0.26's long options: aliases of short ones, and the options btc has nothing for.
+const LONG_026_VALUE: &[&str] =
+    &["output", "pid", "cmd", "debug", "probe-filter", "debuginfo", "traceable-functions", "mode", "aot", "dwarf-pid"];
+const LONG_026_FLAGS: &[&str] = &["list", "quiet", "verbose", "warnings", "btf", "test", "bench", "fmt"];
+
 /// Parses the arguments after the program name. The error is one line, without `ERROR:`.
 pub fn parse(argv: &[String]) -> Result<Args, String> {
+    let env = std::env::var(btc_compiler::settings::COMPAT_VAR).ok();
+    parse_as(argv, compat_of(argv, env.as_deref()))
+}
+
+/// [`parse`] for bpftrace `compat`'s command line (0.26 has long aliases, `-d STAGE`, ...).
+pub fn parse_as(argv: &[String], compat: Compat) -> Result<Args, String> {
+    let v026 = compat.v026();
+    let short_with_value = if v026 { "eBfoIpcd" } else { SHORT_WITH_VALUE };
     let mut a = Args::default();
     let mut operands = Vec::new();
     let mut i = 0;
@@ -117,12 +157,17 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            if LONG_FLAGS.contains(&name) {
+            let flag_026 = v026 && LONG_026_FLAGS.contains(&name);
+            if LONG_FLAGS.contains(&name) || flag_026 {
                 if inline.is_some() {
                     return Err(format!("option '--{name}' doesn't allow an argument"));
                 }
-                long_flag(&mut a, name);
-            } else if LONG_WITH_VALUE.contains(&name) {
+                if flag_026 {
+                    long_flag_026(&mut a, name)?;
+                } else {
+                    long_flag(&mut a, name);
+                }
+            } else if LONG_WITH_VALUE.contains(&name) || v026 && LONG_026_VALUE.contains(&name) {
                 let value = match inline {
                     Some(v) => v,
                     None => {
@@ -143,9 +188,9 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
             while j < cluster.len() {
                 let c = cluster[j];
                 j += 1;
-                if SHORT_FLAGS.contains(c) {
+                if SHORT_FLAGS.contains(c) && !(v026 && c == 'd') {
                     short_flag(&mut a, c)?;
-                } else if SHORT_WITH_VALUE.contains(c) {
+                } else if short_with_value.contains(c) {
                     let rest: String = cluster[j..].iter().collect();
                     let value = if !rest.is_empty() {
                         rest
@@ -154,7 +199,11 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
                         i += 1;
                         v
                     };
-                    short_value(&mut a, c, value)?;
+                    if c == 'd' {
+                        debug_stages(&mut a, &value);
+                    } else {
+                        short_value(&mut a, c, value)?;
+                    }
                     break;
                 } else {
                     return Err(format!("invalid option -- '{c}'"));
@@ -195,8 +244,55 @@ fn long_flag(a: &mut Args, name: &str) {
     }
 }
 
+/// bpftrace 0.26's flags without a value.
+fn long_flag_026(a: &mut Args, name: &str) -> Result<(), String> {
+    match name {
+        "list" => short_flag(a, 'l'),
+        "quiet" => short_flag(a, 'q'),
+        "verbose" => short_flag(a, 'v'),
+        "warnings" => short_flag(a, 'k'),
+        // bpftrace 0.26 ignores --btf.
+        "btf" => Ok(()),
+        _ => {
+            refuse(a, UsageError::Alone(format!("--{name} is not supported by btc")));
+            Ok(())
+        }
+    }
+}
+
+/// bpftrace 0.26's `-d STAGE[,STAGE]`: btc prints what it has (the AST and the LLVM IR for
+/// every stage, the BPF assembly for `all`).
+fn debug_stages(a: &mut Args, value: &str) {
+    const STAGES: &[&str] = &["all", "ast", "types", "codegen", "codegen-opt", "libbpf", "verifier"];
+    for stage in value.split(',').filter(|s| !s.is_empty()) {
+        if !STAGES.contains(&stage) {
+            refuse(a, UsageError::Alone(format!("USAGE: invalid option for -d: {stage}")));
+            return;
+        }
+        a.debug = a.debug.max(if stage == "all" { 2 } else { 1 });
+    }
+}
+
 fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
     match name {
+        "output" => return short_value(a, 'o', value),
+        "pid" => return short_value(a, 'p', value),
+        "cmd" => return short_value(a, 'c', value),
+        "debug" => debug_stages(a, &value),
+        "probe-filter" => a.probe_filter = Some(value),
+        // Accepted: btc finds debug information where bpftrace looks by default.
+        "debuginfo" => {}
+        "mode" => {
+            if !matches!(value.as_str(), "codegen" | "compiler-bench" | "bench" | "test" | "format") {
+                let msg = "USAGE: --mode can only be 'codegen', 'compiler-bench', 'bench', 'test' or 'format'.";
+                refuse(a, UsageError::Alone(msg.to_string()));
+                return Ok(());
+            }
+            refuse(a, UsageError::Alone(format!("--mode {value} is not supported by btc")));
+        }
+        "traceable-functions" | "aot" | "dwarf-pid" => {
+            refuse(a, UsageError::Alone(format!("--{name} is not supported by btc")));
+        }
         "include" => a.includes.push(value),
         "no-feature" => {
             for f in value.split(',').filter(|f| !f.is_empty()) {
@@ -209,6 +305,10 @@ fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
             }
         }
         "emit-elf" => a.emit_elf = Some(PathBuf::from(value)),
+        "compat" => match btc_bpfprog::Compat::parse(&value) {
+            Some(c) => a.compat = Some(c),
+            None => refuse(a, UsageError::Alone("USAGE: --compat must be either '0.20' or '0.26'.".to_string())),
+        },
         _ => a.emit_llvm = Some(PathBuf::from(value)),
     }
     Ok(())

@@ -26,10 +26,11 @@ pub fn compile(
         max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
         runtime_config: checked.settings.runtime.clone(),
         source: checked.source.clone(),
-        strlen: checked.settings.strlen.unwrap_or(opts.strlen),
+        strlen: checked.settings.strlen_bytes(opts.strlen),
         script: btc_bpfprog::SourceInfo { name: opts.file_name.clone(), sha256: sha256_hex(source.as_bytes()) },
         requires: checked.requires.clone(),
         portable: sema::portable::collect(&checked.program, &checked.analysis, &checked.consts, types),
+        license: checked.settings.license.clone(),
     };
     let out = codegen::generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))

@@ -124,6 +124,8 @@ pub enum Style {
     Btc,
     /// `ERROR:` / `WARNING:`, as bpftrace writes them (btc invoked as `bpftrace`).
     Bpftrace,
+    /// As bpftrace 0.26 writes them: also the span's end column (`stdin:1:12-26: ERROR: ...`).
+    Bpftrace026,
 }
 
 /// 1-based line and column of a byte offset (columns count characters).
@@ -145,10 +147,15 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic, style:
     let kind = match (d.severity, style) {
         (Severity::Error, Style::Btc) => "error",
         (Severity::Warning, Style::Btc) => "warning",
-        (Severity::Error, Style::Bpftrace) => "ERROR",
-        (Severity::Warning, Style::Bpftrace) => "WARNING",
+        (Severity::Error, _) => "ERROR",
+        (Severity::Warning, _) => "WARNING",
     };
-    let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
+    let (end_line, end_col) = line_col(source, d.span.end);
+    if style == Style::Bpftrace026 && end_line == line && end_col > col {
+        let _ = writeln!(out, "{file}:{line}:{col}-{end_col}: {kind}: {}", d.message);
+    } else {
+        let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
+    }
     excerpt(out, source, d.span);
     for (span, note) in &d.notes {
         let (l, c) = line_col(source, span.start);

@@ -203,7 +203,7 @@ impl Printer {
                         v.render(out);
                         out.push(b'\n');
                     }
-                    OutputFormat::Json => out.extend(crate::json::print_value(&v)),
+                    OutputFormat::Json => out.extend(crate::json::print_value(&v, self.services.compat)),
                 }
                 Ok(Step::Continue)
             }
@@ -239,8 +239,11 @@ impl Printer {
             }
         }
         match self.services.format {
+            OutputFormat::Text if self.services.compat.v026() => {
+                out.extend(crate::maps::render_entries_026(info, &entries, div))
+            }
             OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries, div)),
-            OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries)),
+            OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries, self.services.compat)),
         }
         Ok(())
     }
@@ -308,6 +311,15 @@ pub fn attaching_line(probes: usize) -> String {
         "Attaching 1 probe...\n".to_string()
     } else {
         format!("Attaching {probes} probes...\n")
+    }
+}
+
+/// The line bpftrace 0.26 prints once every probe is attached.
+pub fn attached_line(probes: usize) -> String {
+    if probes == 1 {
+        "Attached 1 probe\n".to_string()
+    } else {
+        format!("Attached {probes} probes\n")
     }
 }
 

@@ -17,7 +17,7 @@
 
 use crate::maps::{average, Entry, EntryValue};
 use crate::value::Value;
-use btc_bpfprog::{log2_bucket_range, MapInfo, MapValue};
+use btc_bpfprog::{log2_bucket_range, Compat, MapInfo, MapValue};
 use std::collections::BTreeMap;
 
 /// Appends `bytes` as the inside of a JSON string: quotes, backslashes and control characters
@@ -74,12 +74,17 @@ pub fn counter(kind: &str, field: &str, n: u64) -> Vec<u8> {
 /// A value as JSON: integers as numbers, strings (and resolved symbols) as strings, tuples as
 /// arrays.
 pub fn value(v: &Value) -> Vec<u8> {
+    value_as(v, Compat::V020)
+}
+
+/// [`value`] as bpftrace `compat` writes it (0.26: structs unspaced inside, `{"a": 1}`).
+pub fn value_as(v: &Value, compat: Compat) -> Vec<u8> {
     let mut out = Vec::new();
-    value_into(v, &mut out);
+    value_into(v, &mut out, compat);
     out
 }
 
-fn value_into(v: &Value, out: &mut Vec<u8>) {
+fn value_into(v: &Value, out: &mut Vec<u8>, compat: Compat) {
     match v {
         Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Str(s) => out.extend(string(s)),
@@ -89,7 +94,7 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                value_into(item, out);
+                value_into(item, out, compat);
             }
             out.push(b']');
         }
@@ -98,16 +103,17 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {
-            out.extend_from_slice(b"{ ");
+            let (open, close): (&[u8], &[u8]) = if compat.v026() { (b"{", b"}") } else { (b"{ ", b" }") };
+            out.extend_from_slice(open);
             for (i, (name, item)) in fields.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
                 }
                 out.extend(string(name.as_bytes()));
                 out.extend_from_slice(b": ");
-                value_into(item, out);
+                value_into(item, out, compat);
             }
-            out.extend_from_slice(b" }");
+            out.extend_from_slice(close);
         }
     }
 }
@@ -126,9 +132,9 @@ pub fn key(k: &Value) -> Vec<u8> {
 }
 
 /// `{"type": "value", "data": V}`: `print(value)`.
-pub fn print_value(v: &Value) -> Vec<u8> {
+pub fn print_value(v: &Value, compat: Compat) -> Vec<u8> {
     let mut out = b"{\"type\": \"value\", \"data\": ".to_vec();
-    value_into(v, &mut out);
+    value_into(v, &mut out, compat);
     out.extend_from_slice(b"}\n");
     out
 }
@@ -228,7 +234,7 @@ pub fn hist_buckets(value: &MapValue, counts: &BTreeMap<u64, u64>) -> Vec<Bucket
 
 /// A whole decoded map in bpftrace's JSON: `map` for plain and counter maps, `hist` for
 /// hist/lhist, `stats` for avg and stats.
-pub fn map_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+pub fn map_entries(info: &MapInfo, entries: &[Entry], compat: Compat) -> Vec<u8> {
     let kind = match info.value {
         MapValue::Hist { .. } | MapValue::Lhist { .. } => "hist",
         MapValue::Avg | MapValue::Stats => "stats",
@@ -238,7 +244,7 @@ pub fn map_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
         .iter()
         .map(|e| {
             let v = match &e.value {
-                EntryValue::Scalar(v) => value(v),
+                EntryValue::Scalar(v) => value_as(v, compat),
                 EntryValue::Avg { total, count } => average(*total, *count).to_string().into_bytes(),
                 EntryValue::Stats { total, count } => stats(*count as i64, average(*total, *count), *total),
                 EntryValue::Buckets(b) => buckets(&hist_buckets(&info.value, b)),

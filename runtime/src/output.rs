@@ -7,6 +7,7 @@ use crate::resolve::{Place, Resolver, StackSource};
 #[cfg(test)]
 use crate::resolve::{Sym, Symbolize};
 use crate::value::Value;
+use btc_bpfprog::Compat;
 
 /// The output format (`-f`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,6 +52,8 @@ pub struct Services {
     pub host: Box<dyn Host>,
     /// BPFTRACE_MAX_CAT_BYTES.
     pub max_cat_bytes: u64,
+    /// Whose output is reproduced: bpftrace 0.20's or 0.26's.
+    pub compat: Compat,
 }
 
 /// Default of BPFTRACE_MAX_CAT_BYTES.
@@ -65,6 +68,7 @@ impl Services {
             resolver: Resolver::new(Box::new(NoSymbols), 0),
             host: Box::new(crate::kernel::process::RealHost),
             max_cat_bytes: DEFAULT_MAX_CAT_BYTES,
+            compat: Compat::V020,
         }
     }
 
@@ -76,10 +80,15 @@ impl Services {
         }
     }
 
-    /// The line before attaching.
+    /// The line before attaching (bpftrace 0.20), or once attached (0.26: `Attached N probes`).
     pub fn attaching(&self, probes: usize) -> Vec<u8> {
         match self.format {
+            OutputFormat::Text if self.compat.v026() => crate::events::attached_line(probes).into_bytes(),
             OutputFormat::Text => crate::events::attaching_line(probes).into_bytes(),
+            OutputFormat::Json if self.compat.v026() => {
+                format!("{{\"type\": \"attached_probes\", \"count\": {probes}, \"data\": {{\"probes\": {probes}}}}}\n")
+                    .into_bytes()
+            }
             OutputFormat::Json => json::counter("attached_probes", "probes", probes as u64),
         }
     }

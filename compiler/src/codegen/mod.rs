@@ -59,6 +59,8 @@ pub struct CodegenOptions {
     pub requires: bp::Requires,
     /// What the object relies on that another machine may not have (`sema::portable`).
     pub portable: bp::Portable,
+    /// The config block's `license` (bpftrace 0.26), else GPL.
+    pub license: Option<String>,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -105,6 +107,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub error_sites: std::cell::RefCell<Vec<bp::ErrorSite>>,
     pub source: String,
     pub file: String,
+    /// Whose semantics to follow where bpftrace 0.20 and 0.26 differ (`str(s, n)`'s count).
+    pub compat: bp::Compat,
     /// The map counting updates dropped because a user map was full, created on first use.
     pub full: Option<GlobalValue<'ctx>>,
     /// skboutput()'s perf event array (created on first use) and pcap files.
@@ -289,6 +293,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         error_sites: std::cell::RefCell::new(Vec::new()),
         source: opts.source.clone(),
         file: opts.file.clone(),
+        compat: opts.runtime_config.compat.unwrap_or_default(),
         full: None,
         skb: calls_skb::SkbOutputs::default(),
         probe_index: 0,
@@ -325,7 +330,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
 
     cx.skb.finish(&context, &di);
 
-    let license = context.const_string(b"GPL", true);
+    let license = context.const_string(opts.license.as_deref().unwrap_or("GPL").as_bytes(), true);
     let lic = cx.module.add_global(license.get_type(), None, "_license");
     lic.set_initializer(&license);
     lic.set_section(Some("license"));
