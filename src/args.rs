@@ -566,4 +566,29 @@ mod tests {
         assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));
         assert!(p(&["--unsafe=1"]).is_err());
     }
+
+    #[test]
+    fn bpftrace_026_options_only_in_026_mode() {
+        let v = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(compat_of(&v(&["--compat=0.26", "-e", "x"]), None), Compat::V026);
+        assert_eq!(compat_of(&v(&["--compat", "0.20", "-e", "x"]), Some("0.26")), Compat::V020);
+        assert_eq!(compat_of(&v(&["-e", "x"]), Some("0.26")), Compat::V026);
+        assert_eq!(compat_of(&v(&["-e", "x"]), None), Compat::V020);
+        let a = parse_as(&v(&["--output", "f", "--pid", "7", "--quiet", "-d", "ast", "-e", "x"]), Compat::V026)
+            .unwrap_or_default();
+        assert_eq!((a.output, a.pid, a.quiet, a.debug), (Some(PathBuf::from("f")), Some(7), true, 1));
+        assert_eq!(a.program.as_deref(), Some("x"));
+        assert_eq!(parse_as(&v(&["--output", "f", "-e", "x"]), Compat::V020), Err("unrecognized option '--output'".into()));
+        // 0.20's -d takes no value.
+        assert_eq!(parse_as(&v(&["-d", "-e", "x"]), Compat::V020).map(|a| a.debug), Ok(1));
+        let a = parse_as(&v(&["--probe-filter", ":200", "-e", "x"]), Compat::V026).unwrap_or_default();
+        assert_eq!(a.probe_filter.as_deref(), Some(":200"));
+        let refused = |args: &[&str]| parse_as(&v(args), Compat::V026).ok().and_then(|a| check(&a));
+        assert_eq!(refused(&["-d", "bogus", "-e", "x"]), Some(UsageError::Alone("USAGE: invalid option for -d: bogus".into())));
+        assert_eq!(
+            refused(&["--traceable-functions", "/dev/null", "-e", "x"]),
+            Some(UsageError::Alone("--traceable-functions is not supported by btc".into()))
+        );
+        assert_eq!(refused(&["--compat=0.3", "-e", "x"]), Some(UsageError::Alone("USAGE: --compat must be either '0.20' or '0.26'.".into())));
+    }
 }

@@ -344,4 +344,35 @@ mod tests {
         assert_eq!(both.runtime.cpp_demangle, Some(false));
         assert_eq!(both.max_map_keys, Some(7));
     }
+
+    #[test]
+    fn compat_switches_strlen_and_the_026_keys() {
+        let mut s = Settings::default();
+        assert_eq!(s.strlen_bytes(64), 64);
+        assert_eq!(s.set("compat", "0.26"), Ok(true));
+        assert_eq!(s.compat(), Compat::V026);
+        // 0.26: max_strlen counts the characters (default 1024), the buffer holds the NUL too.
+        assert_eq!(s.strlen_bytes(64), 1025);
+        let _ = s.set("max_strlen", "5");
+        assert_eq!(s.strlen_bytes(64), 6);
+        assert!(s.set("compat", "0.21").is_err());
+        assert_eq!(s.set("print_maps_on_exit", "false"), Ok(true));
+        assert_eq!(s.runtime.print_maps_on_exit, Some(false));
+        assert_eq!(s.set("missing_probes", "warn"), Ok(true));
+        assert!(s.set("missing_probes", "loud").is_err());
+        assert!(s.set("license", "MIT").is_err());
+        assert_eq!(s.set("license", "Dual BSD/GPL"), Ok(true));
+        assert!(is_026_key("BPFTRACE_ON_STACK_LIMIT") && !is_026_key("stack_mode"));
+        // Their variables count only in 0.26 mode.
+        let env = |compat: &'static str| {
+            Settings::from_env(move |k| match k {
+                "BTC_COMPAT" => Some(compat.to_string()),
+                "BPFTRACE_PRINT_MAPS_ON_EXIT" => Some("0".to_string()),
+                _ => None,
+            })
+            .unwrap_or_default()
+        };
+        assert_eq!(env("0.26").runtime.print_maps_on_exit, Some(false));
+        assert_eq!(env("0.20").runtime.print_maps_on_exit, None);
+    }
 }

@@ -299,7 +299,7 @@ mod tests {
         assert_eq!(s(&map("map", "@b", false, &e)), "{\"type\": \"map\", \"data\": {\"@b\": {\"1,x\": 2}}}\n");
         assert!(map("map", "@c", false, &[]).is_empty());
         let t = Value::Tuple(vec![Value::Int(Int::signed(1)), Value::Str(b"x".to_vec())]);
-        assert_eq!(s(&print_value(&t)), "{\"type\": \"value\", \"data\": [1,\"x\"]}\n");
+        assert_eq!(s(&print_value(&t, Compat::V020)), "{\"type\": \"value\", \"data\": [1,\"x\"]}\n");
     }
 
     #[test]
@@ -310,7 +310,9 @@ mod tests {
             ("y".into(), Value::Record(vec![("m".into(), Value::Array(vec![Value::Int(Int::signed(2))]))])),
             ("s".into(), Value::Str(b"x".to_vec())),
         ]);
-        assert_eq!(s(&print_value(&pair)), "{\"type\": \"value\", \"data\": { \"m\": 2, \"n\": 3 }}\n");
+        assert_eq!(s(&print_value(&pair, Compat::V020)), "{\"type\": \"value\", \"data\": { \"m\": 2, \"n\": 3 }}\n");
+        // bpftrace 0.26: `{"m": 2, "n": 3}`.
+        assert_eq!(s(&print_value(&pair, Compat::V026)), "{\"type\": \"value\", \"data\": {\"m\": 2, \"n\": 3}}\n");
         assert_eq!(s(&value(&outer)), "{ \"y\": { \"m\": [2] }, \"s\": \"x\" }");
         let t = Value::Tuple(vec![Value::Int(Int::signed(0)), pair.clone()]);
         assert_eq!(s(&value(&t)), "[0,{ \"m\": 2, \"n\": 3 }]");
@@ -323,7 +325,7 @@ mod tests {
     fn pointers_are_hex_strings() {
         // bpftrace 0.20 writes a pointer's hex text unquoted; btc keeps every line JSON.
         let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
-        let line = print_value(&p(0x2e));
+        let line = print_value(&p(0x2e), Compat::V020);
         assert_eq!(s(&line), "{\"type\": \"value\", \"data\": \"0x2e\"}\n");
         assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
         let e = vec![(p(0x20), value(&p(0)))];

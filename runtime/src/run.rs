@@ -355,11 +355,17 @@ impl Session<'_, '_> {
                     }
                 }
             }
-            if let Some(n) = self.announce_attached {
+            if let Some(n) = self.announce_attached.take() {
                 self.announce(n.saturating_sub(skipped))?;
             }
             if let Some(c) = &mut self.child {
                 c.resume().map_err(RuntimeError::Process)?;
+            }
+        }
+        // BEGIN called exit(): bpftrace 0.26 has attached (and announced) the probes by then.
+        if let Some(n) = self.announce_attached.take() {
+            if !self.stopping() {
+                self.announce(n)?;
             }
         }
         // Test harnesses written for bpftrace wait for this line before starting a workload.
