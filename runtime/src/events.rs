@@ -231,6 +231,11 @@ impl Printer {
     ) -> Result<(), RuntimeError> {
         let raw = maps.read_map(info)?;
         let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw).map_err(EventError::from)?, top, div);
+        // bpftrace 0.26 keeps a keyless count() in an ordinary map: never counted or cleared,
+        // it has no entry to print (0.20's always prints `@c: 0`).
+        if self.services.compat.v026() && raw.is_empty() && info.scalar && info.value == btc_bpfprog::MapValue::Count {
+            entries.clear();
+        }
         let stacks = Stacks(maps);
         for e in &mut entries {
             self.services.resolver.resolve(&mut e.key, Place::Key, &stacks);

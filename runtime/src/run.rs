@@ -371,9 +371,16 @@ impl Session<'_, '_> {
         // Test harnesses written for bpftrace wait for this line before starting a workload.
         // As bpftrace's, it goes to stderr (so pipelines of the output never see it), and it
         // comes even when BEGIN called exit() (bpftrace attaches before it sees the exit).
+        // bpftrace 0.26 writes it to stdout.
         if std::env::var_os(NOTIFY_ATTACHED).is_some() && !self.stopping() {
-            let mut stderr = std::io::stderr();
-            let _ = stderr.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stderr.flush());
+            let line = format!("{NOTIFY_ATTACHED}\n");
+            if self.printer.services().compat.v026() {
+                let mut stdout = std::io::stdout();
+                let _ = stdout.write_all(line.as_bytes()).and_then(|()| stdout.flush());
+            } else {
+                let mut stderr = std::io::stderr();
+                let _ = stderr.write_all(line.as_bytes()).and_then(|()| stderr.flush());
+            }
         }
         let mut exited = self.process(&begin)?;
         // bpftrace 0.26 ends a script of BEGIN and END probes alone once BEGIN has run.
