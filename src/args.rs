@@ -63,6 +63,8 @@ pub struct Args {
     pub compat: Option<btc_bpfprog::Compat>,
     /// `--probe-filter REGEX` (bpftrace 0.26): attach only the probes whose name matches.
     pub probe_filter: Option<String>,
+    /// The last `-p` value as given (for bpftrace 0.26's words about a bad one).
+    pub pid_text: Option<String>,
 }
 
 /// A command line bpftrace refuses once its options are read, as bpftrace reports it.
@@ -358,7 +360,10 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
         },
         'o' => a.output = Some(PathBuf::from(value)),
         'I' => a.include_dirs.push(PathBuf::from(value)),
-        'p' => match parse_pid(&value) {
+        'p' => match parse_pid(&{
+            a.pid_text = Some(value.clone());
+            value
+        }) {
             Ok(pid) => (a.pid, a.bad_pid) = (Some(pid), None),
             Err(e) => (a.pid, a.bad_pid) = (None, Some(e)),
         },
@@ -398,6 +403,20 @@ pub fn parse_pid(text: &str) -> Result<i32, String> {
         return Err(fail(&format!("out of valid pid range [1,{PID_MAX}]")));
     }
     i32::try_from(pid).map_err(|_| fail("outside of integer range"))
+}
+
+/// bpftrace 0.26's words for a `-p` value [`parse_pid`] refuses.
+pub fn pid_error_026(text: &str) -> String {
+    let t = text.trim_start();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 {
+        format!("Failed to parse pid: invalid integer: {text}")
+    } else if end < digits.len() {
+        format!("Failed to parse pid: invalid trailing bytes: {text}")
+    } else {
+        format!("Pid out of range: {text}")
+    }
 }
 
 /// The usage text; `name` is how the program was invoked (`btc run` or `bpftrace`).

@@ -83,7 +83,10 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         }
     }
     if let Some(e) = &a.bad_pid {
-        return Err(Failure::Message(e.clone()));
+        return Err(Failure::Message(match (&a.pid_text, compat.v026()) {
+            (Some(text), true) => args::pid_error_026(text),
+            _ => e.clone(),
+        }));
     }
     if let Some(pid) = a.pid {
         if !PathBuf::from(format!("/proc/{pid}")).exists() {

@@ -156,7 +156,11 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic, style:
     } else {
         let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
     }
-    excerpt(out, source, d.span);
+    if style == Style::Bpftrace026 {
+        excerpt_with(out, source, d.span, '~');
+    } else {
+        excerpt(out, source, d.span);
+    }
     for (span, note) in &d.notes {
         let (l, c) = line_col(source, span.start);
         let _ = writeln!(out, "{file}:{l}:{c}: note: {note}");
@@ -176,6 +180,12 @@ pub fn excerpt_text(source: &str, span: Span) -> String {
 }
 
 fn excerpt(out: &mut String, source: &str, span: Span) {
+    excerpt_with(out, source, span, '^');
+}
+
+/// [`excerpt`] with `first` under the span's first character (bpftrace 0.26 underlines the
+/// whole span with `~`).
+fn excerpt_with(out: &mut String, source: &str, span: Span, first: char) {
     let start = (span.start as usize).min(source.len());
     let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |p| start + p);
@@ -199,7 +209,7 @@ fn excerpt(out: &mut String, source: &str, span: Span) {
     let pad: String = prefix.chars().map(|_| ' ').chain(source[from..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' })).collect();
     let width = source[start..end.min(to)].chars().count().max(1);
     let _ = writeln!(out, "{prefix}{text}{suffix}");
-    let _ = writeln!(out, "{pad}^{}", "~".repeat(width - 1));
+    let _ = writeln!(out, "{pad}{first}{}", "~".repeat(width - 1));
 }
 
 #[cfg(test)]
