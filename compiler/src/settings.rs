@@ -98,8 +98,8 @@ fn non_negative(key: &str, v: &str) -> Result<u64, String> {
 
 fn boolean(key: &str, v: &str) -> Result<bool, String> {
     match v.trim() {
-        "1" | "true" | "True" | "TRUE" => Ok(true),
-        "0" | "false" | "False" | "FALSE" => Ok(false),
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
         _ => Err(format!("invalid value for {key}: '{v}' (expected 0 or 1)")),
     }
 }
