@@ -100,6 +100,14 @@ fn value_into(v: &Value, out: &mut Vec<u8>, compat: Compat) {
         }
         // A pointer is its hex text, as a string (bpftrace 0.20 leaves it unquoted, which is
         // not JSON).
+        // bpftrace 0.26 writes a pointer as its number.
+        Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, raw) if compat.v026() => {
+            let mut b = [0u8; 8];
+            if let Some(s) = raw.get(..8) {
+                b.copy_from_slice(s);
+            }
+            out.extend_from_slice(u64::from_le_bytes(b).to_string().as_bytes());
+        }
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {
@@ -327,6 +335,8 @@ mod tests {
         let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
         let line = print_value(&p(0x2e), Compat::V020);
         assert_eq!(s(&line), "{\"type\": \"value\", \"data\": \"0x2e\"}\n");
+        // bpftrace 0.26: the number.
+        assert_eq!(s(&print_value(&p(0x2e), Compat::V026)), "{\"type\": \"value\", \"data\": 46}\n");
         assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
         let e = vec![(p(0x20), value(&p(0)))];
         assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": \"0x0\"}}}\n");
