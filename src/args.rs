@@ -190,7 +190,9 @@ pub fn parse_as(argv: &[String], compat: Compat) -> Result<Args, String> {
             while j < cluster.len() {
                 let c = cluster[j];
                 j += 1;
-                if SHORT_FLAGS.contains(c) && !(v026 && c == 'd') {
+                if v026 && c == 'k' {
+                    warnings_026(&mut a);
+                } else if SHORT_FLAGS.contains(c) && !(v026 && c == 'd') {
                     short_flag(&mut a, c)?;
                 } else if short_with_value.contains(c) {
                     let rest: String = cluster[j..].iter().collect();
@@ -252,7 +254,10 @@ fn long_flag_026(a: &mut Args, name: &str) -> Result<(), String> {
         "list" => short_flag(a, 'l'),
         "quiet" => short_flag(a, 'q'),
         "verbose" => short_flag(a, 'v'),
-        "warnings" => short_flag(a, 'k'),
+        "warnings" => {
+            warnings_026(a);
+            Ok(())
+        }
         // bpftrace 0.26 ignores --btf.
         "btf" => Ok(()),
         _ => {
@@ -260,6 +265,16 @@ fn long_flag_026(a: &mut Args, name: &str) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// bpftrace 0.26's `-k` (`--warnings`): failed probe reads and map lookups are reported (0.20's
+/// `-kk`); a second `-k` is refused.
+fn warnings_026(a: &mut Args) {
+    if a.helper_errors == HelperErrors::All {
+        let msg = "USAGE: -kk has been deprecated. Use a single -k for runtime warnings for errors in map lookups and probe reads.";
+        refuse(a, UsageError::Alone(msg.to_string()));
+    }
+    a.helper_errors = HelperErrors::All;
 }
 
 /// bpftrace 0.26's `-d STAGE[,STAGE]`: btc prints what it has (the AST and the LLVM IR for

@@ -171,6 +171,11 @@ impl Printer {
                 let code = le_u64(payload, 0) as i64;
                 // Like bpftrace, in the output (stdout or the -o file), not on stderr.
                 match self.services.format {
+                    crate::output::OutputFormat::Json if self.services.compat.v026() => {
+                        // bpftrace 0.26 also names the file: the location's text before `:LINE:`.
+                        let file = site.location.rsplitn(3, ':').nth(2).unwrap_or_default();
+                        out.extend(crate::json::helper_error_026(&site.helper, code, file, site.line, site.col))
+                    }
                     crate::output::OutputFormat::Json => {
                         out.extend(crate::json::helper_error(&site.helper, code, site.line, site.col))
                     }

@@ -272,6 +272,16 @@ pub fn helper_error(helper: &str, retcode: i64, line: u32, col: u32) -> Vec<u8> 
     .into_bytes()
 }
 
+/// [`helper_error`] as bpftrace 0.26 writes it, with the script's file name.
+pub fn helper_error_026(helper: &str, retcode: i64, file: &str, line: u32, col: u32) -> Vec<u8> {
+    let msg = crate::events::helper_error_message(helper, retcode);
+    let file = String::from_utf8_lossy(&string(file.as_bytes())).into_owned();
+    format!(
+        "{{\"type\": \"helper_error\", \"msg\": \"{msg}\", \"helper\": \"{helper}\", \"retcode\": {retcode}, \"filename\": {file}, \"line\": {line}, \"col\": {col}}}\n"
+    )
+    .into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

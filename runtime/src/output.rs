@@ -107,6 +107,9 @@ impl Services {
     pub fn lost(&self, n: u64) -> Vec<u8> {
         match self.format {
             OutputFormat::Text => crate::events::lost_line(n).into_bytes(),
+            OutputFormat::Json if self.compat.v026() => {
+                format!("{{\"type\": \"lost_events\", \"count\": {n}, \"data\": {{\"events\": {n}}}}}\n").into_bytes()
+            }
             OutputFormat::Json => json::counter("lost_events", "events", n),
         }
     }
@@ -224,5 +227,8 @@ mod tests {
         assert_eq!(s(j.join(&items, ",")), "{\"type\": \"join\", \"data\": \"/bin/echo,a\"}\n");
         assert_eq!(s(j.attaching(2)), "{\"type\": \"attached_probes\", \"data\": {\"probes\": 2}}\n");
         assert_eq!(s(t.lost(2)), "Lost 2 events\n");
+        let j26 = Services { compat: Compat::V026, ..services(OutputFormat::Json) };
+        assert_eq!(s(j26.lost(2)), "{\"type\": \"lost_events\", \"count\": 2, \"data\": {\"events\": 2}}\n");
+        assert_eq!(s(j26.attaching(1)), "{\"type\": \"attached_probes\", \"count\": 1, \"data\": {\"probes\": 1}}\n");
     }
 }

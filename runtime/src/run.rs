@@ -563,7 +563,14 @@ impl Session<'_, '_> {
         if now > self.lost {
             let line = self.printer.services().lost(now - self.lost);
             self.lost = now;
-            self.out.write(&line)?;
+            let services = self.printer.services();
+            if services.compat.v026() && services.format == crate::OutputFormat::Text {
+                // bpftrace 0.26 writes it to stderr.
+                let mut stderr = std::io::stderr();
+                let _ = stderr.write_all(&line).and_then(|()| stderr.flush());
+            } else {
+                self.out.write(&line)?;
+            }
         }
         Ok(())
     }
