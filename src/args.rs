@@ -6,6 +6,7 @@
 //! is the script file unless `-e` is given; the others are the positional parameters.
 
 use btc_compiler::HelperErrors;
+use btc_bpfprog::Compat;
 use btc_runtime::{Buffering, OutputFormat};
 use std::path::PathBuf;
 
@@ -57,6 +58,13 @@ pub struct Args {
     pub emit_elf: Option<PathBuf>,
     /// `--emit-llvm FILE`: write the LLVM IR to FILE.optimized.ll, then run.
     pub emit_llvm: Option<PathBuf>,
+    /// `--compat VERSION` (btc's own): reproduce bpftrace 0.20's or 0.26's output; wins over
+    /// BTC_COMPAT and the script's config block.
+    pub compat: Option<btc_bpfprog::Compat>,
+    /// `--probe-filter REGEX` (bpftrace 0.26): attach only the probes whose name matches.
+    pub probe_filter: Option<String>,
+    /// The last `-p` value as given (for bpftrace 0.26's words about a bad one).
+    pub pid_text: Option<String>,
 }
 
 /// A command line bpftrace refuses once its options are read, as bpftrace reports it.
@@ -96,12 +104,46 @@ pub fn check(a: &Args) -> Option<UsageError> {
 const SHORT_WITH_VALUE: &str = "eBfoIpc";
 /// Options without a value.
 const SHORT_FLAGS: &str = "hVvqkdl";
-const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm"];
+const LONG_WITH_VALUE: &[&str] = &["include", "no-feature", "emit-elf", "emit-llvm", "compat"];
 const LONG_FLAGS: &[&str] =
     &["help", "version", "unsafe", "no-warnings", "usdt-file-activation", "info", "dry-run", "load-only", "verify-llvm-ir"];
 
+/// The compat a command line asks for: its `--compat`, else BTC_COMPAT, else bpftrace 0.20.
+/// (Options are read before the script, so its config block can't change how they parse.)
+pub fn compat_of(argv: &[String], env: Option<&str>) -> Compat {
+    let mut found = None;
+    let mut i = 0;
+    while i < argv.len() {
+        let arg = &argv[i];
+        if arg == "--" {
+            break;
+        }
+        if let Some(v) = arg.strip_prefix("--compat=") {
+            found = Compat::parse(v).or(found);
+        } else if arg == "--compat" {
+            found = argv.get(i + 1).and_then(|v| Compat::parse(v)).or(found);
+            i += 1;
+        }
+        i += 1;
+    }
+    found.or_else(|| env.and_then(Compat::parse)).unwrap_or_default()
+}
+
+/// bpftrace 0.26's long options: aliases of short ones, and the options btc has nothing for.
+const LONG_026_VALUE: &[&str] =
+    &["output", "pid", "cmd", "debug", "probe-filter", "debuginfo", "traceable-functions", "mode", "aot", "dwarf-pid"];
+const LONG_026_FLAGS: &[&str] = &["list", "quiet", "verbose", "warnings", "btf", "test", "bench", "fmt"];
+
 /// Parses the arguments after the program name. The error is one line, without `ERROR:`.
 pub fn parse(argv: &[String]) -> Result<Args, String> {
+    let env = std::env::var(btc_compiler::settings::COMPAT_VAR).ok();
+    parse_as(argv, compat_of(argv, env.as_deref()))
+}
+
+/// [`parse`] for bpftrace `compat`'s command line (0.26 has long aliases, `-d STAGE`, ...).
+pub fn parse_as(argv: &[String], compat: Compat) -> Result<Args, String> {
+    let v026 = compat.v026();
+    let short_with_value = if v026 { "eBfoIpcd" } else { SHORT_WITH_VALUE };
     let mut a = Args::default();
     let mut operands = Vec::new();
     let mut i = 0;
@@ -117,12 +159,17 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            if LONG_FLAGS.contains(&name) {
+            let flag_026 = v026 && LONG_026_FLAGS.contains(&name);
+            if LONG_FLAGS.contains(&name) || flag_026 {
                 if inline.is_some() {
                     return Err(format!("option '--{name}' doesn't allow an argument"));
                 }
-                long_flag(&mut a, name);
-            } else if LONG_WITH_VALUE.contains(&name) {
+                if flag_026 {
+                    long_flag_026(&mut a, name)?;
+                } else {
+                    long_flag(&mut a, name);
+                }
+            } else if LONG_WITH_VALUE.contains(&name) || v026 && LONG_026_VALUE.contains(&name) {
                 let value = match inline {
                     Some(v) => v,
                     None => {
@@ -143,9 +190,11 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
             while j < cluster.len() {
                 let c = cluster[j];
                 j += 1;
-                if SHORT_FLAGS.contains(c) {
+                if v026 && c == 'k' {
+                    warnings_026(&mut a);
+                } else if SHORT_FLAGS.contains(c) && !(v026 && c == 'd') {
                     short_flag(&mut a, c)?;
-                } else if SHORT_WITH_VALUE.contains(c) {
+                } else if short_with_value.contains(c) {
                     let rest: String = cluster[j..].iter().collect();
                     let value = if !rest.is_empty() {
                         rest
@@ -154,7 +203,11 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
                         i += 1;
                         v
                     };
-                    short_value(&mut a, c, value)?;
+                    if c == 'd' {
+                        debug_stages(&mut a, &value);
+                    } else {
+                        short_value(&mut a, c, value)?;
+                    }
                     break;
                 } else {
                     return Err(format!("invalid option -- '{c}'"));
@@ -195,8 +248,68 @@ fn long_flag(a: &mut Args, name: &str) {
     }
 }
 
+/// bpftrace 0.26's flags without a value.
+fn long_flag_026(a: &mut Args, name: &str) -> Result<(), String> {
+    match name {
+        "list" => short_flag(a, 'l'),
+        "quiet" => short_flag(a, 'q'),
+        "verbose" => short_flag(a, 'v'),
+        "warnings" => {
+            warnings_026(a);
+            Ok(())
+        }
+        // bpftrace 0.26 ignores --btf.
+        "btf" => Ok(()),
+        _ => {
+            refuse(a, UsageError::Alone(format!("--{name} is not supported by btc")));
+            Ok(())
+        }
+    }
+}
+
+/// bpftrace 0.26's `-k` (`--warnings`): failed probe reads and map lookups are reported (0.20's
+/// `-kk`); a second `-k` is refused.
+fn warnings_026(a: &mut Args) {
+    if a.helper_errors == HelperErrors::All {
+        let msg = "USAGE: -kk has been deprecated. Use a single -k for runtime warnings for errors in map lookups and probe reads.";
+        refuse(a, UsageError::Alone(msg.to_string()));
+    }
+    a.helper_errors = HelperErrors::All;
+}
+
+/// bpftrace 0.26's `-d STAGE[,STAGE]`: btc prints what it has (the AST and the LLVM IR for
+/// every stage, the BPF assembly for `all`).
+fn debug_stages(a: &mut Args, value: &str) {
+    const STAGES: &[&str] = &["all", "ast", "types", "codegen", "codegen-opt", "libbpf", "verifier"];
+    for stage in value.split(',').filter(|s| !s.is_empty()) {
+        if !STAGES.contains(&stage) {
+            refuse(a, UsageError::Alone(format!("USAGE: invalid option for -d: {stage}")));
+            return;
+        }
+        a.debug = a.debug.max(if stage == "all" { 2 } else { 1 });
+    }
+}
+
 fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
     match name {
+        "output" => return short_value(a, 'o', value),
+        "pid" => return short_value(a, 'p', value),
+        "cmd" => return short_value(a, 'c', value),
+        "debug" => debug_stages(a, &value),
+        "probe-filter" => a.probe_filter = Some(value),
+        // Accepted: btc finds debug information where bpftrace looks by default.
+        "debuginfo" => {}
+        "mode" => {
+            if !matches!(value.as_str(), "codegen" | "compiler-bench" | "bench" | "test" | "format") {
+                let msg = "USAGE: --mode can only be 'codegen', 'compiler-bench', 'bench', 'test' or 'format'.";
+                refuse(a, UsageError::Alone(msg.to_string()));
+                return Ok(());
+            }
+            refuse(a, UsageError::Alone(format!("--mode {value} is not supported by btc")));
+        }
+        "traceable-functions" | "aot" | "dwarf-pid" => {
+            refuse(a, UsageError::Alone(format!("--{name} is not supported by btc")));
+        }
         "include" => a.includes.push(value),
         "no-feature" => {
             for f in value.split(',').filter(|f| !f.is_empty()) {
@@ -209,6 +322,10 @@ fn long_value(a: &mut Args, name: &str, value: String) -> Result<(), String> {
             }
         }
         "emit-elf" => a.emit_elf = Some(PathBuf::from(value)),
+        "compat" => match btc_bpfprog::Compat::parse(&value) {
+            Some(c) => a.compat = Some(c),
+            None => refuse(a, UsageError::Alone("USAGE: --compat must be either '0.20' or '0.26'.".to_string())),
+        },
         _ => a.emit_llvm = Some(PathBuf::from(value)),
     }
     Ok(())
@@ -258,7 +375,10 @@ fn short_value(a: &mut Args, c: char, value: String) -> Result<(), String> {
         },
         'o' => a.output = Some(PathBuf::from(value)),
         'I' => a.include_dirs.push(PathBuf::from(value)),
-        'p' => match parse_pid(&value) {
+        'p' => match parse_pid(&{
+            a.pid_text = Some(value.clone());
+            value
+        }) {
             Ok(pid) => (a.pid, a.bad_pid) = (Some(pid), None),
             Err(e) => (a.pid, a.bad_pid) = (None, Some(e)),
         },
@@ -298,6 +418,20 @@ pub fn parse_pid(text: &str) -> Result<i32, String> {
         return Err(fail(&format!("out of valid pid range [1,{PID_MAX}]")));
     }
     i32::try_from(pid).map_err(|_| fail("outside of integer range"))
+}
+
+/// bpftrace 0.26's words for a `-p` value [`parse_pid`] refuses.
+pub fn pid_error_026(text: &str) -> String {
+    let t = text.trim_start();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 {
+        format!("Failed to parse pid: invalid integer: {text}")
+    } else if end < digits.len() {
+        format!("Failed to parse pid: invalid trailing bytes: {text}")
+    } else {
+        format!("Pid out of range: {text}")
+    }
 }
 
 /// The usage text; `name` is how the program was invoked (`btc run` or `bpftrace`).
@@ -465,5 +599,30 @@ mod tests {
         );
         assert_eq!(p(&["-e"]), Err("option requires an argument -- 'e'".to_string()));
         assert!(p(&["--unsafe=1"]).is_err());
+    }
+
+    #[test]
+    fn bpftrace_026_options_only_in_026_mode() {
+        let v = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(compat_of(&v(&["--compat=0.26", "-e", "x"]), None), Compat::V026);
+        assert_eq!(compat_of(&v(&["--compat", "0.20", "-e", "x"]), Some("0.26")), Compat::V020);
+        assert_eq!(compat_of(&v(&["-e", "x"]), Some("0.26")), Compat::V026);
+        assert_eq!(compat_of(&v(&["-e", "x"]), None), Compat::V020);
+        let a = parse_as(&v(&["--output", "f", "--pid", "7", "--quiet", "-d", "ast", "-e", "x"]), Compat::V026)
+            .unwrap_or_default();
+        assert_eq!((a.output, a.pid, a.quiet, a.debug), (Some(PathBuf::from("f")), Some(7), true, 1));
+        assert_eq!(a.program.as_deref(), Some("x"));
+        assert_eq!(parse_as(&v(&["--output", "f", "-e", "x"]), Compat::V020), Err("unrecognized option '--output'".into()));
+        // 0.20's -d takes no value.
+        assert_eq!(parse_as(&v(&["-d", "-e", "x"]), Compat::V020).map(|a| a.debug), Ok(1));
+        let a = parse_as(&v(&["--probe-filter", ":200", "-e", "x"]), Compat::V026).unwrap_or_default();
+        assert_eq!(a.probe_filter.as_deref(), Some(":200"));
+        let refused = |args: &[&str]| parse_as(&v(args), Compat::V026).ok().and_then(|a| check(&a));
+        assert_eq!(refused(&["-d", "bogus", "-e", "x"]), Some(UsageError::Alone("USAGE: invalid option for -d: bogus".into())));
+        assert_eq!(
+            refused(&["--traceable-functions", "/dev/null", "-e", "x"]),
+            Some(UsageError::Alone("--traceable-functions is not supported by btc".into()))
+        );
+        assert_eq!(refused(&["--compat=0.3", "-e", "x"]), Some(UsageError::Alone("USAGE: --compat must be either '0.20' or '0.26'.".into())));
     }
 }

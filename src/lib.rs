@@ -228,8 +228,13 @@ fn dispatch(handoff: Option<fn() -> Failure>) -> u8 {
 /// with `BTC_MESSAGES=bpftrace` (for tools that read bpftrace's messages from `btc compile`),
 /// with bpftrace's `ERROR:` / `WARNING:`.
 pub fn render(d: &btc_compiler::diag::Diagnostics, file: &str, source: &str) -> String {
+    use btc_compiler::diag::Style;
     let asked = std::env::var_os("BTC_MESSAGES").is_some_and(|v| v == "bpftrace");
-    let style = if asked || invoked_as_bpftrace() { btc_compiler::diag::Style::Bpftrace } else { btc_compiler::diag::Style::Btc };
+    let style = match (asked || invoked_as_bpftrace(), cli_compat().v026()) {
+        (true, true) => Style::Bpftrace026,
+        (true, false) => Style::Bpftrace,
+        (false, _) => Style::Btc,
+    };
     d.render_styled(file, source, true, style)
 }
 
@@ -262,9 +267,33 @@ pub fn os_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Compile options from the environment (BPFTRACE_* variables).
-pub fn compile_options(file_name: String) -> Result<CompileOptions, Failure> {
-    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+/// The compat of this command line (`--compat`, else BTC_COMPAT), set once its options are read.
+static CLI_COMPAT: std::sync::OnceLock<btc_bpfprog::Compat> = std::sync::OnceLock::new();
+
+/// Records the command line's compat (for how diagnostics are written).
+pub fn set_cli_compat(c: btc_bpfprog::Compat) {
+    let _ = CLI_COMPAT.set(c);
+}
+
+/// The command line's compat: what [`set_cli_compat`] recorded, else BTC_COMPAT. (A script's
+/// config block can't change how its own errors are written: they may come before it is read.)
+pub fn cli_compat() -> btc_bpfprog::Compat {
+    *CLI_COMPAT.get_or_init(|| {
+        std::env::var(btc_compiler::settings::COMPAT_VAR).ok().and_then(|v| btc_bpfprog::Compat::parse(&v)).unwrap_or_default()
+    })
+}
+
+/// An environment variable, with BTC_COMPAT as `--compat` overrides it.
+pub fn env_var(compat_flag: Option<btc_bpfprog::Compat>, name: &str) -> Option<String> {
+    match compat_flag {
+        Some(c) if name == btc_compiler::settings::COMPAT_VAR => Some(c.as_str().to_string()),
+        _ => std::env::var(name).ok(),
+    }
+}
+
+/// Compile options from the environment (BPFTRACE_* variables, BTC_COMPAT or `compat_flag`).
+pub fn compile_options(file_name: String, compat_flag: Option<btc_bpfprog::Compat>) -> Result<CompileOptions, Failure> {
+    let env = btc_compiler::settings::Settings::from_env(|k| env_var(compat_flag, k)).map_err(Failure::Message)?;
     let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     Ok(CompileOptions { file_name, env, btf: path("BPFTRACE_BTF"), vmlinux: path("BPFTRACE_VMLINUX"), ..CompileOptions::default() })
 }
@@ -307,7 +336,7 @@ fn compile(
         }
     }
     let (text, name) = source(program, file.as_ref())?;
-    let mut opts = compile_options(name.clone())?;
+    let mut opts = compile_options(name.clone(), None)?;
     // An object runs only with the flags its metadata says it requires (--unsafe, -c, -p):
     // the run decides, so unsafe functions always compile; without -p and -c, the process
     // the probes act on is found when the object runs.

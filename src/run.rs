@@ -39,16 +39,23 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         print!("{}", args::usage(name));
         return Ok(0);
     }
+    let compat = args::compat_of(argv, std::env::var(btc_compiler::settings::COMPAT_VAR).ok().as_deref());
+    crate::set_cli_compat(compat);
     if a.version {
         if name == "bpftrace" {
-            println!("bpftrace v0.20.4 (btc {})", env!("CARGO_PKG_VERSION"));
+            let version = if compat.v026() { "v0.26.1" } else { "v0.20.4" };
+            println!("bpftrace {version} (btc {})", env!("CARGO_PKG_VERSION"));
         } else {
             println!("btc {}", env!("CARGO_PKG_VERSION"));
         }
         return Ok(0);
     }
     if a.info {
-        eprint!("{}", info::info());
+        if info::to_stdout(compat) {
+            print!("{}", info::info(compat));
+        } else {
+            eprint!("{}", info::info(compat));
+        }
         return Ok(0);
     }
     match args::check(&a) {
@@ -69,14 +76,17 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
     if let Some(e) = &a.bad_format {
         return Err(Failure::Message(e.clone()));
     }
-    let env = btc_compiler::settings::Settings::from_env(|k| std::env::var(k).ok()).map_err(Failure::Message)?;
+    let env = btc_compiler::settings::Settings::from_env(|k| crate::env_var(a.compat, k)).map_err(Failure::Message)?;
     if !a.no_warnings {
         for w in btc_compiler::settings::Settings::deprecated_env(|k| std::env::var(k).ok()) {
             eprintln!("WARNING: {w}");
         }
     }
     if let Some(e) = &a.bad_pid {
-        return Err(Failure::Message(e.clone()));
+        return Err(Failure::Message(match (&a.pid_text, compat.v026()) {
+            (Some(text), true) => args::pid_error_026(text),
+            _ => e.clone(),
+        }));
     }
     if let Some(pid) = a.pid {
         if !PathBuf::from(format!("/proc/{pid}")).exists() {
@@ -122,6 +132,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
         verbose: a.verbose,
         to_file: a.output.is_some(),
         positional: a.positional.clone(),
+        probe_filter: a.probe_filter.clone(),
     };
     let code = match &mut output_file {
         Some(f) => btc_runtime::run_object_to(&object, &opts, f),
@@ -139,7 +150,7 @@ pub fn main(argv: &[String], name: &str) -> Result<u8, Failure> {
 
 /// Compiles the script with the command line's options; `-d`/`-dd` print debug output.
 fn compile(a: &Args, text: &str, script_name: String) -> Result<Vec<u8>, Failure> {
-    let mut opts = compile_options(script_name)?;
+    let mut opts = compile_options(script_name, a.compat)?;
     opts.positional = a.positional.clone();
     // The run has these parameters and no others: what the code needs is folded now and
     // attach points resolved as bpftrace resolves them; the object reads the rest when it runs.

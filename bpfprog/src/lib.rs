@@ -21,7 +21,7 @@ mod validate;
 pub use elf::{metadata_bytes, read_metadata, section, MetaError};
 pub use validate::{MAX_TYPE_DEPTH, MAX_VALUE_SIZE};
 pub use portable::Portable;
-pub use runtime::{RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
+pub use runtime::{Compat, MissingProbes, RuntimeConfig, RuntimeTy, StackMode, UserSymbolCache};
 pub use skb::{SkbHeader, SKB_HEADER_SIZE, SKB_MAP};
 pub use process::ProcessTarget;
 

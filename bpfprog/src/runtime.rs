@@ -227,6 +227,43 @@ impl UserSymbolCache {
     }
 }
 
+/// Which bpftrace's output btc reproduces (`BTC_COMPAT`, `--compat`, the config block's
+/// `compat`): bpftrace 0.20 unless asked for 0.26.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Compat {
+    #[default]
+    #[serde(rename = "0.20")]
+    V020,
+    #[serde(rename = "0.26")]
+    V026,
+}
+
+impl Compat {
+    /// Parses `0.20`/`0.26` (also `0.20.4`, `0.26.1`, `v0.26`).
+    pub fn parse(s: &str) -> Option<Compat> {
+        let t = s.trim().trim_matches('"').trim_start_matches('v');
+        let minor = t.strip_prefix("0.").unwrap_or(t).split('.').next()?;
+        match minor {
+            "20" => Some(Compat::V020),
+            "26" => Some(Compat::V026),
+            _ => None,
+        }
+    }
+
+    /// The version as written in BTC_COMPAT.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compat::V020 => "0.20",
+            Compat::V026 => "0.26",
+        }
+    }
+
+    /// bpftrace 0.26's output.
+    pub fn v026(self) -> bool {
+        self == Compat::V026
+    }
+}
+
 /// Settings of a script's `config = { ... }` block that the runtime applies. Environment
 /// variables take precedence over them; `None` means "not set in the script".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,6 +290,39 @@ pub struct RuntimeConfig {
     /// load; 0 leaves no room for it, and every program fails to load (as in bpftrace 0.20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_size: Option<u64>,
+    /// Which bpftrace's output to reproduce (see [`Compat`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compat: Option<Compat>,
+    /// print_maps_on_exit (bpftrace 0.22+): `false` leaves the maps unprinted at exit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print_maps_on_exit: Option<bool>,
+    /// missing_probes (bpftrace 0.24+): what a probe that can't attach does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_probes: Option<MissingProbes>,
+    /// show_debug_info (bpftrace 0.24+): `file:line` after symbols in stacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_debug_info: Option<bool>,
+}
+
+/// missing_probes: a probe that can't attach fails the run, is reported and skipped, or is
+/// skipped silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingProbes {
+    Error,
+    Warn,
+    Ignore,
+}
+
+impl MissingProbes {
+    pub fn parse(s: &str) -> Option<MissingProbes> {
+        match s {
+            "error" => Some(MissingProbes::Error),
+            "warn" => Some(MissingProbes::Warn),
+            "ignore" => Some(MissingProbes::Ignore),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -184,11 +184,13 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let ptr_int = self.as_int(v)?;
         let size = match args.get(1) {
             Some(l) => {
-                // str(p, n) reads at most n characters; bound the size so the verifier can prove
-                // the write stays in the buffer.
+                // str(p, n) reads at most n characters (bpftrace 0.26: n bytes with the NUL);
+                // bound the size so the verifier can prove the write stays in the buffer.
                 let lv = self.expr(l)?;
-                let lv = self.as_int(lv)?;
-                let lv = self.b.build_int_add(lv, self.u64c(1), "n1").map_err(llvm_err)?;
+                let mut lv = self.as_int(lv)?;
+                if !self.m.compat.v026() {
+                    lv = self.b.build_int_add(lv, self.u64c(1), "n1").map_err(llvm_err)?;
+                }
                 let max = self.u64c(u64::from(len));
                 let small = self.b.build_int_compare(IntPredicate::ULT, lv, max, "lt").map_err(llvm_err)?;
                 self.b.build_select(small, lv, max, "n").map_err(llvm_err)?.into_int_value()

@@ -64,6 +64,8 @@ pub struct CodegenOptions {
     pub requires: bp::Requires,
     /// What the object relies on that another machine may not have (`sema::portable`).
     pub portable: bp::Portable,
+    /// The config block's `license` (bpftrace 0.26), else GPL.
+    pub license: Option<String>,
 }
 
 /// Name of the per-CPU scratch map that holds buffers too large for the stack.
@@ -110,6 +112,8 @@ pub(crate) struct ModuleCx<'ctx> {
     pub error_sites: std::cell::RefCell<Vec<bp::ErrorSite>>,
     pub source: String,
     pub file: String,
+    /// Whose semantics to follow where bpftrace 0.20 and 0.26 differ (`str(s, n)`'s count).
+    pub compat: bp::Compat,
     /// The map counting updates dropped because a user map was full, created on first use.
     pub full: Option<GlobalValue<'ctx>>,
     /// skboutput()'s perf event array (created on first use) and pcap files.
@@ -294,6 +298,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         error_sites: std::cell::RefCell::new(Vec::new()),
         source: opts.source.clone(),
         file: opts.file.clone(),
+        compat: opts.runtime_config.compat.unwrap_or_default(),
         full: None,
         skb: calls_skb::SkbOutputs::default(),
         probe_index: 0,
@@ -331,7 +336,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
 
     cx.skb.finish(&context, &di);
 
-    let license = context.const_string(b"GPL", true);
+    let license = context.const_string(opts.license.as_deref().unwrap_or("GPL").as_bytes(), true);
     let lic = cx.module.add_global(license.get_type(), None, "_license");
     lic.set_initializer(&license);
     lic.set_section(Some("license"));
@@ -428,10 +433,11 @@ pub fn compile(
         max_map_keys: checked.settings.max_map_keys.unwrap_or(opts.max_map_keys),
         runtime_config: checked.settings.runtime.clone(),
         source: checked.source.clone(),
-        strlen: checked.settings.strlen.unwrap_or(opts.strlen),
+        strlen: checked.settings.strlen_bytes(opts.strlen),
         script: btc_bpfprog::SourceInfo { name: opts.file_name.clone(), sha256: sha256_hex(source.as_bytes()) },
         requires: checked.requires.clone(),
         portable: sema::portable::collect(&checked.program, &checked.analysis, &checked.consts, types),
+        license: checked.settings.license.clone(),
     };
     let out = generate(&checked.program, &checked.analysis, &cg, emit).map_err(CompileError::Internal)?;
     Ok((out, checked.warnings))

@@ -124,6 +124,8 @@ pub enum Style {
     Btc,
     /// `ERROR:` / `WARNING:`, as bpftrace writes them (btc invoked as `bpftrace`).
     Bpftrace,
+    /// As bpftrace 0.26 writes them: also the span's end column (`stdin:1:12-26: ERROR: ...`).
+    Bpftrace026,
 }
 
 /// 1-based line and column of a byte offset (columns count characters).
@@ -145,11 +147,20 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic, style:
     let kind = match (d.severity, style) {
         (Severity::Error, Style::Btc) => "error",
         (Severity::Warning, Style::Btc) => "warning",
-        (Severity::Error, Style::Bpftrace) => "ERROR",
-        (Severity::Warning, Style::Bpftrace) => "WARNING",
+        (Severity::Error, _) => "ERROR",
+        (Severity::Warning, _) => "WARNING",
     };
-    let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
-    excerpt(out, source, d.span);
+    let (end_line, end_col) = line_col(source, d.span.end);
+    if style == Style::Bpftrace026 && end_line == line && end_col > col {
+        let _ = writeln!(out, "{file}:{line}:{col}-{end_col}: {kind}: {}", d.message);
+    } else {
+        let _ = writeln!(out, "{file}:{line}:{col}: {kind}: {}", d.message);
+    }
+    if style == Style::Bpftrace026 {
+        excerpt_with(out, source, d.span, '~');
+    } else {
+        excerpt(out, source, d.span);
+    }
     for (span, note) in &d.notes {
         let (l, c) = line_col(source, span.start);
         let _ = writeln!(out, "{file}:{l}:{c}: note: {note}");
@@ -169,6 +180,12 @@ pub fn excerpt_text(source: &str, span: Span) -> String {
 }
 
 fn excerpt(out: &mut String, source: &str, span: Span) {
+    excerpt_with(out, source, span, '^');
+}
+
+/// [`excerpt`] with `first` under the span's first character (bpftrace 0.26 underlines the
+/// whole span with `~`).
+fn excerpt_with(out: &mut String, source: &str, span: Span, first: char) {
     let start = (span.start as usize).min(source.len());
     let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |p| start + p);
@@ -192,7 +209,7 @@ fn excerpt(out: &mut String, source: &str, span: Span) {
     let pad: String = prefix.chars().map(|_| ' ').chain(source[from..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' })).collect();
     let width = source[start..end.min(to)].chars().count().max(1);
     let _ = writeln!(out, "{prefix}{text}{suffix}");
-    let _ = writeln!(out, "{pad}^{}", "~".repeat(width - 1));
+    let _ = writeln!(out, "{pad}{first}{}", "~".repeat(width - 1));
 }
 
 #[cfg(test)]

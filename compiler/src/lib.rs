@@ -137,12 +137,12 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         return Err(CompileError::Script(diags));
     };
     // The config block and the positional parameters come next: they change types and values.
-    let script_settings = sema::config::settings(&program, &mut diags);
+    let script_settings = sema::config::settings(&program, opts.env.runtime.compat, &mut diags);
     let settings = opts.env.clone().over(&script_settings);
     let mut requires = sema::requires::scan(&program);
     let given = sema::positional::Given { params: &opts.positional, complete: opts.positional_complete };
     requires.params =
-        sema::positional::substitute(&mut program, given, settings.strlen.unwrap_or(opts.strlen), &mut diags);
+        sema::positional::substitute(&mut program, given, settings.strlen_bytes(opts.strlen), &mut diags);
     let consts = sema::consteval::substitute(&mut program, types, &mut diags);
     if diags.has_errors() {
         remap(&mut diags, &map);
@@ -156,13 +156,14 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         return Err(CompileError::Script(diags));
     }
     let check_opts = sema::CheckOptions {
-        strlen: settings.strlen.unwrap_or(opts.strlen),
+        strlen: settings.strlen_bytes(opts.strlen),
         allow_unsafe: opts.allow_unsafe,
         stack_mode: settings.stack_mode.unwrap_or_default(),
         has_child: opts.has_child,
         command: opts.command.clone(),
         pid: opts.pid,
-        max_bpf_progs: settings.max_bpf_progs.unwrap_or(opts.max_bpf_progs),
+        // bpftrace 0.26's default is 1024 (0.20: 512).
+        max_bpf_progs: settings.max_bpf_progs.unwrap_or(if settings.compat().v026() { 1024 } else { opts.max_bpf_progs }),
         at_run_time: opts.process_flags_at_run_time && opts.pid.is_none() && !opts.has_child,
     };
     let analysis = sema::analyse_with(&program, db, &pre, &check_opts, &mut diags);

@@ -6,7 +6,7 @@
 //! environment with [`Settings::from_env`]; the compiler reads the config block with
 //! [`Settings::set`] and combines the two with [`Settings::over`].
 
-use btc_bpfprog::{RuntimeConfig, StackMode, UserSymbolCache};
+use btc_bpfprog::{Compat, MissingProbes, RuntimeConfig, StackMode, UserSymbolCache};
 
 /// Every setting, `None` when not given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,9 +19,36 @@ pub struct Settings {
     pub max_bpf_progs: Option<u32>,
     /// BPFTRACE_STACK_MODE: how kstack/ustack print when the call doesn't say.
     pub stack_mode: Option<StackMode>,
+    /// on_stack_limit (bpftrace 0.26): accepted, no effect (btc decides what lives on the
+    /// stack by itself).
+    pub on_stack_limit: Option<u64>,
+    /// license (bpftrace 0.24+): the license the programs are loaded with.
+    pub license: Option<String>,
     /// Settings the runtime applies (also recorded in compiled objects).
     pub runtime: RuntimeConfig,
 }
+
+/// bpftrace 0.26's default max_strlen (0.20: 64).
+const DEFAULT_STRLEN_026: u32 = 1024;
+
+/// btc's own variable for [`Compat`] (bpftrace has none).
+pub const COMPAT_VAR: &str = "BTC_COMPAT";
+
+/// Config keys (and their BPFTRACE_* variables) that only bpftrace 0.26 knows: in 0.20 mode they
+/// are unknown, as in bpftrace 0.20.
+const KEYS_026: &[&str] = &[
+    "print_maps_on_exit",
+    "missing_probes",
+    "on_stack_limit",
+    "show_debug_info",
+    "license",
+    "lazy_symbolication",
+    "unstable_tseries",
+    "unstable_dw_ustack",
+];
+
+/// The licenses bpftrace 0.25+ accepts (those the kernel deems GPL-compatible).
+const LICENSES: &[&str] = &["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"];
 
 /// Environment variables, as (variable, config key). Several variables may name one key.
 const ENV_VARS: &[(&str, &str)] = &[
@@ -40,6 +67,12 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("BPFTRACE_MAX_CAT_BYTES", "max_cat_bytes"),
     ("BPFTRACE_CAT_BYTES_MAX", "max_cat_bytes"),
     ("BPFTRACE_LOG_SIZE", "log_size"),
+    ("BPFTRACE_PRINT_MAPS_ON_EXIT", "print_maps_on_exit"),
+    ("BPFTRACE_MISSING_PROBES", "missing_probes"),
+    ("BPFTRACE_ON_STACK_LIMIT", "on_stack_limit"),
+    ("BPFTRACE_SHOW_DEBUG_INFO", "show_debug_info"),
+    ("BPFTRACE_LICENSE", "license"),
+    ("BPFTRACE_LAZY_SYMBOLICATION", "lazy_symbolication"),
 ];
 
 /// Keys accepted in a config block that btc has nothing to do with (bpftrace's debugging and
@@ -91,11 +124,32 @@ pub fn normalize_key(name: &str) -> String {
         "strlen" => "max_strlen".to_string(),
         "map_keys_max" => "max_map_keys".to_string(),
         "cat_bytes_max" => "max_cat_bytes".to_string(),
+        "btc_compat" => "compat".to_string(),
         other => other.to_string(),
     }
 }
 
+/// Whether `name` (any spelling) is a setting only bpftrace 0.26 has.
+pub fn is_026_key(name: &str) -> bool {
+    KEYS_026.contains(&normalize_key(name).as_str())
+}
+
 impl Settings {
+    /// The bytes of a `str()` buffer, its NUL included: BPFTRACE_MAX_STRLEN (`default` when not
+    /// set) in bpftrace 0.20; in 0.26 max_strlen (default 1024) counts the characters alone.
+    pub fn strlen_bytes(&self, default: u32) -> u32 {
+        if self.compat().v026() {
+            self.strlen.unwrap_or(DEFAULT_STRLEN_026).saturating_add(1)
+        } else {
+            self.strlen.unwrap_or(default)
+        }
+    }
+
+    /// The output being reproduced (bpftrace 0.20 unless set).
+    pub fn compat(&self) -> Compat {
+        self.runtime.compat.unwrap_or_default()
+    }
+
     /// Sets the setting named `name` (any accepted spelling) from its text. `shown` is the name
     /// used in error messages. Returns `Ok(false)` for a known key btc ignores.
     pub fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
@@ -126,6 +180,36 @@ impl Settings {
             "str_trunc_trailer" => self.runtime.str_trunc_trailer = Some(value.to_string()),
             "max_cat_bytes" => self.runtime.max_cat_bytes = Some(positive(name, value)?),
             "log_size" => self.runtime.log_size = Some(non_negative(name, value)?),
+            "compat" => {
+                let c = Compat::parse(value)
+                    .ok_or_else(|| format!("invalid value for {name}: '{value}' (valid values are 0.20 and 0.26)"))?;
+                self.runtime.compat = Some(c);
+            }
+            "print_maps_on_exit" => self.runtime.print_maps_on_exit = Some(boolean(name, value)?),
+            "show_debug_info" => self.runtime.show_debug_info = Some(boolean(name, value)?),
+            "missing_probes" => {
+                let m = MissingProbes::parse(value.trim()).ok_or_else(|| {
+                    "Invalid value for missing_probes: valid values are error, warn, and ignore.".to_string()
+                })?;
+                self.runtime.missing_probes = Some(m);
+            }
+            "on_stack_limit" => self.on_stack_limit = Some(non_negative(name, value)?),
+            "license" => {
+                let l = value.trim();
+                if !LICENSES.contains(&l) {
+                    return Err(format!("invalid license: '{l}' (valid values are {})", LICENSES.join(", ")));
+                }
+                self.license = Some(l.to_string());
+            }
+            // Accepted without effect: btc symbolizes on demand and has neither feature flag.
+            "lazy_symbolication" => {
+                boolean(name, value)?;
+            }
+            "unstable_tseries" | "unstable_dw_ustack" => {
+                if !matches!(value.trim(), "error" | "warn" | "enable") {
+                    return Err(format!("invalid value for {name}: '{value}' (valid values are error, warn and enable)"));
+                }
+            }
             k if IGNORED_KEYS.contains(&k) => return Ok(false),
             k if ENV_ONLY_KEYS.contains(&k) => {
                 return Err(format!("{k} can only be set as an environment variable"));
@@ -137,9 +221,17 @@ impl Settings {
 
     /// The settings given by environment variables, read through `var` (`std::env::var` in the
     /// CLI). The first bad value is the error.
+    /// BTC_COMPAT comes first: the variables of bpftrace 0.26's settings count only in 0.26 mode.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let mut s = Settings::default();
+        if let Some(v) = var(COMPAT_VAR) {
+            s.set(COMPAT_VAR, &v)?;
+        }
+        let v026 = s.runtime.compat.unwrap_or_default().v026();
         for (name, key) in ENV_VARS {
+            if KEYS_026.contains(key) && !v026 {
+                continue;
+            }
             if let Some(v) = var(name) {
                 s.set(name, &v).map_err(|_| env_error(name, key, &v))?;
             }
@@ -167,6 +259,8 @@ impl Settings {
             max_map_keys: self.max_map_keys.or(lower.max_map_keys),
             max_bpf_progs: self.max_bpf_progs.or(lower.max_bpf_progs),
             stack_mode: self.stack_mode.or(lower.stack_mode),
+            on_stack_limit: self.on_stack_limit.or(lower.on_stack_limit),
+            license: self.license.or_else(|| lower.license.clone()),
             runtime: RuntimeConfig {
                 perf_rb_pages: rt.perf_rb_pages.or(lrt.perf_rb_pages),
                 cache_user_symbols: rt.cache_user_symbols.or(lrt.cache_user_symbols),
@@ -175,6 +269,10 @@ impl Settings {
                 max_cat_bytes: rt.max_cat_bytes.or(lrt.max_cat_bytes),
                 max_probes: rt.max_probes.or(lrt.max_probes),
                 log_size: rt.log_size.or(lrt.log_size),
+                compat: rt.compat.or(lrt.compat),
+                print_maps_on_exit: rt.print_maps_on_exit.or(lrt.print_maps_on_exit),
+                missing_probes: rt.missing_probes.or(lrt.missing_probes),
+                show_debug_info: rt.show_debug_info.or(lrt.show_debug_info),
             },
         }
     }
@@ -245,5 +343,36 @@ mod tests {
         let both = env.over(&script);
         assert_eq!(both.runtime.cpp_demangle, Some(false));
         assert_eq!(both.max_map_keys, Some(7));
+    }
+
+    #[test]
+    fn compat_switches_strlen_and_the_026_keys() {
+        let mut s = Settings::default();
+        assert_eq!(s.strlen_bytes(64), 64);
+        assert_eq!(s.set("compat", "0.26"), Ok(true));
+        assert_eq!(s.compat(), Compat::V026);
+        // 0.26: max_strlen counts the characters (default 1024), the buffer holds the NUL too.
+        assert_eq!(s.strlen_bytes(64), 1025);
+        let _ = s.set("max_strlen", "5");
+        assert_eq!(s.strlen_bytes(64), 6);
+        assert!(s.set("compat", "0.21").is_err());
+        assert_eq!(s.set("print_maps_on_exit", "false"), Ok(true));
+        assert_eq!(s.runtime.print_maps_on_exit, Some(false));
+        assert_eq!(s.set("missing_probes", "warn"), Ok(true));
+        assert!(s.set("missing_probes", "loud").is_err());
+        assert!(s.set("license", "MIT").is_err());
+        assert_eq!(s.set("license", "Dual BSD/GPL"), Ok(true));
+        assert!(is_026_key("BPFTRACE_ON_STACK_LIMIT") && !is_026_key("stack_mode"));
+        // Their variables count only in 0.26 mode.
+        let env = |compat: &'static str| {
+            Settings::from_env(move |k| match k {
+                "BTC_COMPAT" => Some(compat.to_string()),
+                "BPFTRACE_PRINT_MAPS_ON_EXIT" => Some("0".to_string()),
+                _ => None,
+            })
+            .unwrap_or_default()
+        };
+        assert_eq!(env("0.26").runtime.print_maps_on_exit, Some(false));
+        assert_eq!(env("0.20").runtime.print_maps_on_exit, None);
     }
 }

@@ -175,6 +175,11 @@ impl Printer {
                 let code = le_u64(payload, 0) as i64;
                 // Like bpftrace, in the output (stdout or the -o file), not on stderr.
                 match self.services.format {
+                    crate::output::OutputFormat::Json if self.services.compat.v026() => {
+                        // bpftrace 0.26 also names the file: the location's text before `:LINE:`.
+                        let file = site.location.rsplitn(3, ':').nth(2).unwrap_or_default();
+                        out.extend(crate::json::helper_error_026(&site.helper, code, file, site.line, site.col))
+                    }
                     crate::output::OutputFormat::Json => {
                         out.extend(crate::json::helper_error(&site.helper, code, site.line, site.col))
                     }
@@ -207,7 +212,7 @@ impl Printer {
                         v.render(out);
                         out.push(b'\n');
                     }
-                    OutputFormat::Json => out.extend(crate::json::print_value(&v)),
+                    OutputFormat::Json => out.extend(crate::json::print_value(&v, self.services.compat)),
                 }
                 Ok(Step::Continue)
             }
@@ -235,6 +240,11 @@ impl Printer {
     ) -> Result<(), RuntimeError> {
         let raw = maps.read_map(info)?;
         let mut entries = crate::maps::top_div(crate::maps::decode_map(info, &raw).map_err(EventError::from)?, top, div);
+        // bpftrace 0.26 keeps a keyless count() in an ordinary map: never counted or cleared,
+        // it has no entry to print (0.20's always prints `@c: 0`).
+        if self.services.compat.v026() && raw.is_empty() && info.scalar && info.value == btc_bpfprog::MapValue::Count {
+            entries.clear();
+        }
         let stacks = Stacks(maps);
         for e in &mut entries {
             self.services.resolver.resolve(&mut e.key, Place::Key, &stacks);
@@ -243,8 +253,11 @@ impl Printer {
             }
         }
         match self.services.format {
+            OutputFormat::Text if self.services.compat.v026() => {
+                out.extend(crate::maps::render_entries_026(info, &entries, div))
+            }
             OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries, div)),
-            OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries)),
+            OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries, self.services.compat)),
         }
         Ok(())
     }
@@ -312,6 +325,15 @@ pub fn attaching_line(probes: usize) -> String {
         "Attaching 1 probe...\n".to_string()
     } else {
         format!("Attaching {probes} probes...\n")
+    }
+}
+
+/// The line bpftrace 0.26 prints once every probe is attached.
+pub fn attached_line(probes: usize) -> String {
+    if probes == 1 {
+        "Attached 1 probe\n".to_string()
+    } else {
+        format!("Attached {probes} probes\n")
     }
 }
 

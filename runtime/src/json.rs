@@ -17,7 +17,7 @@
 
 use crate::maps::{average, Entry, EntryValue};
 use crate::value::Value;
-use btc_bpfprog::{log2_bucket_range, MapInfo, MapValue};
+use btc_bpfprog::{log2_bucket_range, Compat, MapInfo, MapValue};
 use std::collections::BTreeMap;
 
 /// Appends `bytes` as the inside of a JSON string: quotes, backslashes and control characters
@@ -74,12 +74,17 @@ pub fn counter(kind: &str, field: &str, n: u64) -> Vec<u8> {
 /// A value as JSON: integers as numbers, strings (and resolved symbols) as strings, tuples as
 /// arrays.
 pub fn value(v: &Value) -> Vec<u8> {
+    value_as(v, Compat::V020)
+}
+
+/// [`value`] as bpftrace `compat` writes it (0.26: structs unspaced inside, `{"a": 1}`).
+pub fn value_as(v: &Value, compat: Compat) -> Vec<u8> {
     let mut out = Vec::new();
-    value_into(v, &mut out);
+    value_into(v, &mut out, compat);
     out
 }
 
-fn value_into(v: &Value, out: &mut Vec<u8>) {
+fn value_into(v: &Value, out: &mut Vec<u8>, compat: Compat) {
     match v {
         Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Str(s) => out.extend(string(s)),
@@ -89,25 +94,34 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                value_into(item, out);
+                value_into(item, out, compat);
             }
             out.push(b']');
         }
         // A pointer is its hex text, as a string (bpftrace 0.20 leaves it unquoted, which is
         // not JSON).
+        // bpftrace 0.26 writes a pointer as its number.
+        Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, raw) if compat.v026() => {
+            let mut b = [0u8; 8];
+            if let Some(s) = raw.get(..8) {
+                b.copy_from_slice(s);
+            }
+            out.extend_from_slice(u64::from_le_bytes(b).to_string().as_bytes());
+        }
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {
-            out.extend_from_slice(b"{ ");
+            let (open, close): (&[u8], &[u8]) = if compat.v026() { (b"{", b"}") } else { (b"{ ", b" }") };
+            out.extend_from_slice(open);
             for (i, (name, item)) in fields.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
                 }
                 out.extend(string(name.as_bytes()));
                 out.extend_from_slice(b": ");
-                value_into(item, out);
+                value_into(item, out, compat);
             }
-            out.extend_from_slice(b" }");
+            out.extend_from_slice(close);
         }
     }
 }
@@ -126,9 +140,9 @@ pub fn key(k: &Value) -> Vec<u8> {
 }
 
 /// `{"type": "value", "data": V}`: `print(value)`.
-pub fn print_value(v: &Value) -> Vec<u8> {
+pub fn print_value(v: &Value, compat: Compat) -> Vec<u8> {
     let mut out = b"{\"type\": \"value\", \"data\": ".to_vec();
-    value_into(v, &mut out);
+    value_into(v, &mut out, compat);
     out.extend_from_slice(b"}\n");
     out
 }
@@ -228,7 +242,7 @@ pub fn hist_buckets(value: &MapValue, counts: &BTreeMap<u64, u64>) -> Vec<Bucket
 
 /// A whole decoded map in bpftrace's JSON: `map` for plain and counter maps, `hist` for
 /// hist/lhist, `stats` for avg and stats.
-pub fn map_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
+pub fn map_entries(info: &MapInfo, entries: &[Entry], compat: Compat) -> Vec<u8> {
     let kind = match info.value {
         MapValue::Hist { .. } | MapValue::Lhist { .. } => "hist",
         MapValue::Avg | MapValue::Stats => "stats",
@@ -238,7 +252,7 @@ pub fn map_entries(info: &MapInfo, entries: &[Entry]) -> Vec<u8> {
         .iter()
         .map(|e| {
             let v = match &e.value {
-                EntryValue::Scalar(v) => value(v),
+                EntryValue::Scalar(v) => value_as(v, compat),
                 EntryValue::Avg { total, count } => average(*total, *count).to_string().into_bytes(),
                 EntryValue::Stats { total, count } => stats(*count as i64, average(*total, *count), *total),
                 EntryValue::Buckets(b) => buckets(&hist_buckets(&info.value, b)),
@@ -254,6 +268,16 @@ pub fn helper_error(helper: &str, retcode: i64, line: u32, col: u32) -> Vec<u8> 
     let msg = crate::events::helper_error_message(helper, retcode);
     format!(
         "{{\"type\": \"helper_error\", \"msg\": \"{msg}\", \"helper\": \"{helper}\", \"retcode\": {retcode}, \"line\": {line}, \"col\": {col}}}\n"
+    )
+    .into_bytes()
+}
+
+/// [`helper_error`] as bpftrace 0.26 writes it, with the script's file name.
+pub fn helper_error_026(helper: &str, retcode: i64, file: &str, line: u32, col: u32) -> Vec<u8> {
+    let msg = crate::events::helper_error_message(helper, retcode);
+    let file = String::from_utf8_lossy(&string(file.as_bytes())).into_owned();
+    format!(
+        "{{\"type\": \"helper_error\", \"msg\": \"{msg}\", \"helper\": \"{helper}\", \"retcode\": {retcode}, \"filename\": {file}, \"line\": {line}, \"col\": {col}}}\n"
     )
     .into_bytes()
 }
@@ -293,7 +317,7 @@ mod tests {
         assert_eq!(s(&map("map", "@b", false, &e)), "{\"type\": \"map\", \"data\": {\"@b\": {\"1,x\": 2}}}\n");
         assert!(map("map", "@c", false, &[]).is_empty());
         let t = Value::Tuple(vec![Value::Int(Int::signed(1)), Value::Str(b"x".to_vec())]);
-        assert_eq!(s(&print_value(&t)), "{\"type\": \"value\", \"data\": [1,\"x\"]}\n");
+        assert_eq!(s(&print_value(&t, Compat::V020)), "{\"type\": \"value\", \"data\": [1,\"x\"]}\n");
     }
 
     #[test]
@@ -304,7 +328,9 @@ mod tests {
             ("y".into(), Value::Record(vec![("m".into(), Value::Array(vec![Value::Int(Int::signed(2))]))])),
             ("s".into(), Value::Str(b"x".to_vec())),
         ]);
-        assert_eq!(s(&print_value(&pair)), "{\"type\": \"value\", \"data\": { \"m\": 2, \"n\": 3 }}\n");
+        assert_eq!(s(&print_value(&pair, Compat::V020)), "{\"type\": \"value\", \"data\": { \"m\": 2, \"n\": 3 }}\n");
+        // bpftrace 0.26: `{"m": 2, "n": 3}`.
+        assert_eq!(s(&print_value(&pair, Compat::V026)), "{\"type\": \"value\", \"data\": {\"m\": 2, \"n\": 3}}\n");
         assert_eq!(s(&value(&outer)), "{ \"y\": { \"m\": [2] }, \"s\": \"x\" }");
         let t = Value::Tuple(vec![Value::Int(Int::signed(0)), pair.clone()]);
         assert_eq!(s(&value(&t)), "[0,{ \"m\": 2, \"n\": 3 }]");
@@ -317,8 +343,10 @@ mod tests {
     fn pointers_are_hex_strings() {
         // bpftrace 0.20 writes a pointer's hex text unquoted; btc keeps every line JSON.
         let p = |a: u64| Value::Runtime(btc_bpfprog::RuntimeTy::Pointer, a.to_le_bytes().to_vec());
-        let line = print_value(&p(0x2e));
+        let line = print_value(&p(0x2e), Compat::V020);
         assert_eq!(s(&line), "{\"type\": \"value\", \"data\": \"0x2e\"}\n");
+        // bpftrace 0.26: the number.
+        assert_eq!(s(&print_value(&p(0x2e), Compat::V026)), "{\"type\": \"value\", \"data\": 46}\n");
         assert!(serde_json::from_slice::<serde_json::Value>(&line).is_ok());
         let e = vec![(p(0x20), value(&p(0)))];
         assert_eq!(s(&map("map", "@k", false, &e)), "{\"type\": \"map\", \"data\": {\"@k\": {\"0x20\": \"0x0\"}}}\n");

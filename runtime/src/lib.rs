@@ -103,6 +103,9 @@ pub struct RunOptions {
     /// The output goes to a file (`-o`): the two empty lines bpftrace prints before the maps at
     /// exit go to stdout, as bpftrace writes them, and the file doesn't have them.
     pub to_file: bool,
+    /// `--probe-filter REGEX` (bpftrace 0.26): only the probes whose name matches (and BEGIN
+    /// and END) are attached.
+    pub probe_filter: Option<String>,
 }
 
 /// Loads, attaches, runs until `exit()`, SIGINT or SIGTERM, prints the maps. Output goes to

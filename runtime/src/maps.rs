@@ -257,6 +257,42 @@ pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
     out
 }
 
+/// Renders decoded entries as bpftrace 0.26 prints them: `@name:` (no trailing space) before a
+/// histogram, stats as a record (`{ .count = C, .average = A, .total = T }`), and no empty
+/// lines after avg/stats maps or empty maps.
+pub fn render_entries_026(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
+    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
+    let mut out = Vec::new();
+    for e in entries {
+        write_key(info, &e.key, &mut out);
+        match &e.value {
+            EntryValue::Scalar(v) => {
+                out.extend_from_slice(b": ");
+                v.render(&mut out);
+                if separator {
+                    out.push(b'\n');
+                }
+            }
+            EntryValue::Avg { total, count } => {
+                out.extend_from_slice(format!(": {}\n", average(*total, *count)).as_bytes());
+            }
+            EntryValue::Stats { total, count } => {
+                let avg = average(*total, *count);
+                out.extend_from_slice(format!(": {{ .count = {count}, .average = {avg}, .total = {total} }}\n").as_bytes());
+            }
+            EntryValue::Buckets(b) => {
+                out.extend_from_slice(b":\n");
+                hist::render(&info.value, b, div, &mut out);
+                out.push(b'\n');
+            }
+        }
+    }
+    if !entries.is_empty() && !separator {
+        out.push(b'\n');
+    }
+    out
+}
+
 /// Orders maps as bpftrace prints them at exit: by name (`@` < `@a` < `@b`).
 pub fn exit_order(maps: &[MapInfo]) -> Vec<&MapInfo> {
     let mut v: Vec<&MapInfo> = maps.iter().collect();

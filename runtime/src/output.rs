@@ -7,6 +7,7 @@ use crate::resolve::{Place, Resolver, StackSource};
 #[cfg(test)]
 use crate::resolve::{Sym, Symbolize};
 use crate::value::Value;
+use btc_bpfprog::Compat;
 
 /// The output format (`-f`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,6 +52,8 @@ pub struct Services {
     pub host: Box<dyn Host>,
     /// BPFTRACE_MAX_CAT_BYTES.
     pub max_cat_bytes: u64,
+    /// Whose output is reproduced: bpftrace 0.20's or 0.26's.
+    pub compat: Compat,
 }
 
 /// Default of BPFTRACE_MAX_CAT_BYTES.
@@ -65,6 +68,7 @@ impl Services {
             resolver: Resolver::new(Box::new(NoSymbols), 0),
             host: Box::new(crate::kernel::process::RealHost),
             max_cat_bytes: DEFAULT_MAX_CAT_BYTES,
+            compat: Compat::V020,
         }
     }
 
@@ -76,10 +80,15 @@ impl Services {
         }
     }
 
-    /// The line before attaching.
+    /// The line before attaching (bpftrace 0.20), or once attached (0.26: `Attached N probes`).
     pub fn attaching(&self, probes: usize) -> Vec<u8> {
         match self.format {
+            OutputFormat::Text if self.compat.v026() => crate::events::attached_line(probes).into_bytes(),
             OutputFormat::Text => crate::events::attaching_line(probes).into_bytes(),
+            OutputFormat::Json if self.compat.v026() => {
+                format!("{{\"type\": \"attached_probes\", \"count\": {probes}, \"data\": {{\"probes\": {probes}}}}}\n")
+                    .into_bytes()
+            }
             OutputFormat::Json => json::counter("attached_probes", "probes", probes as u64),
         }
     }
@@ -98,6 +107,9 @@ impl Services {
     pub fn lost(&self, n: u64) -> Vec<u8> {
         match self.format {
             OutputFormat::Text => crate::events::lost_line(n).into_bytes(),
+            OutputFormat::Json if self.compat.v026() => {
+                format!("{{\"type\": \"lost_events\", \"count\": {n}, \"data\": {{\"events\": {n}}}}}\n").into_bytes()
+            }
             OutputFormat::Json => json::counter("lost_events", "events", n),
         }
     }
@@ -215,5 +227,8 @@ mod tests {
         assert_eq!(s(j.join(&items, ",")), "{\"type\": \"join\", \"data\": \"/bin/echo,a\"}\n");
         assert_eq!(s(j.attaching(2)), "{\"type\": \"attached_probes\", \"data\": {\"probes\": 2}}\n");
         assert_eq!(s(t.lost(2)), "Lost 2 events\n");
+        let j26 = Services { compat: Compat::V026, ..services(OutputFormat::Json) };
+        assert_eq!(s(j26.lost(2)), "{\"type\": \"lost_events\", \"count\": 2, \"data\": {\"events\": 2}}\n");
+        assert_eq!(s(j26.attaching(1)), "{\"type\": \"attached_probes\", \"count\": 1, \"data\": {\"probes\": 1}}\n");
     }
 }

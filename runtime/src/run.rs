@@ -99,6 +99,10 @@ fn settings(env: &RuntimeConfig, object: &RuntimeConfig) -> RuntimeConfig {
         max_cat_bytes: env.max_cat_bytes.or(object.max_cat_bytes),
         max_probes: env.max_probes.or(object.max_probes),
         log_size: env.log_size.or(object.log_size),
+        compat: env.compat.or(object.compat),
+        print_maps_on_exit: env.print_maps_on_exit.or(object.print_maps_on_exit),
+        missing_probes: env.missing_probes.or(object.missing_probes),
+        show_debug_info: env.show_debug_info.or(object.show_debug_info),
     }
 }
 
@@ -152,6 +156,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
             resolver,
             host: Box::new(process::RealHost),
             max_cat_bytes: config.max_cat_bytes.unwrap_or(DEFAULT_MAX_CAT_BYTES),
+            compat: config.compat.unwrap_or_default(),
         }
     };
 
@@ -186,11 +191,16 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
             .map(|p| p.prog.clone())
             .collect();
     }
+    let filter = probe_filter(opts, &meta)?;
     let expanded = process_targets::expand(&meta, &traced)?;
     let binaries = meta.probes.iter().map(|p| expanded.binary(p)).collect();
     let services = services_for(symbols, binaries, expanded.names.clone());
-    if !opts.quiet && !opts.load_only {
-        out.write(&services.attaching(expanded.count(&meta.probes)))?;
+    // bpftrace 0.20 announces the probes before attaching them, 0.26 once they are attached.
+    let announce = !opts.quiet && !opts.load_only;
+    let selected: Vec<btc_bpfprog::Probe> = meta.probes.iter().filter(|p| filter.selects(p)).cloned().collect();
+    let attached_count = expanded.count(&selected);
+    if announce && !services.compat.v026() {
+        out.write(&services.attaching(attached_count))?;
     }
     if config.log_size == Some(0) {
         return Err(no_log_room(&meta, opts.verbose));
@@ -216,7 +226,7 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         return Ok(0);
     }
     if opts.dry_run {
-        for p in meta.probes.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
+        for p in selected.iter().filter(|p| !matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
             process_targets::attach(&mut tracer, &expanded, p)?;
         }
         return Ok(0);
@@ -224,7 +234,9 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
     if kernel::trace_printk::calls_helper(object, kernel::trace_printk::TRACE_PRINTK) {
         kernel::trace_printk::ensure_debugfs_tracing();
     }
-    let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(0) };
+    // bpftrace 0.26's default limit is 1024 (0.20: 512).
+    let default_max = if config.compat.unwrap_or_default().v026() { 1024 } else { 0 };
+    let max_probes = if opts.max_probes != 0 { opts.max_probes } else { config.max_probes.unwrap_or(default_max) };
     check_probe_limit(&meta, &expanded, max_probes)?;
     let pcaps = kernel::skb::start(&mut tracer, &meta.pcaps, config.perf_rb_pages.unwrap_or(DEFAULT_RB_PAGES))?;
     tracer.write_var(Var::Cpid, child.as_ref().map_or(0, |c| u64::from(c.pid())))?;
@@ -251,6 +263,10 @@ pub fn run(object: &[u8], opts: &RunOptions, w: &mut dyn Write) -> Result<i32, R
         ending: false,
         pcaps,
         expanded,
+        announce_attached: (announce && config.compat.unwrap_or_default().v026()).then_some(attached_count),
+        print_maps_on_exit: config.print_maps_on_exit.unwrap_or(true),
+        missing_probes: config.missing_probes,
+        filter,
     };
     let result = session.run();
     let finished = session.out.finish();
@@ -297,6 +313,14 @@ struct Session<'w, 'o> {
     pcaps: Option<kernel::skb::PcapFiles>,
     /// What each probe attaches to in this run.
     expanded: process_targets::Expanded,
+    /// bpftrace 0.26's `Attached N probes`, printed once attached.
+    announce_attached: Option<usize>,
+    /// print_maps_on_exit.
+    print_maps_on_exit: bool,
+    /// missing_probes, when set.
+    missing_probes: Option<btc_bpfprog::MissingProbes>,
+    /// `--probe-filter`.
+    filter: ProbeFilter,
 }
 
 impl Session<'_, '_> {
@@ -319,30 +343,56 @@ impl Session<'_, '_> {
             btc_bpfprog::EventHeader::decode(r).is_some_and(|(h, _)| h.kind == btc_bpfprog::ActionKind::Exit as u32)
         });
         if !begin_exits && !self.stopping() {
-            for p in attach_order(&probes) {
+            let mut skipped = 0;
+            for p in attach_order(&probes).into_iter().filter(|p| self.filter.selects(p)) {
                 if let Err(e) = process_targets::attach(&mut self.tracer, &self.expanded, p) {
                     // bpftrace's rule: a kprobe from a wildcard or a list of attach points that
                     // can't attach is skipped with a warning; an explicit one fails the run.
-                    match (&p.kind, e) {
-                        (ProbeKind::Kprobe { optional: true, .. }, RuntimeError::Attach { probe, reason }) => {
+                    // bpftrace 0.26's missing_probes=warn/ignore skips any probe.
+                    use btc_bpfprog::MissingProbes;
+                    match (&p.kind, self.missing_probes, e) {
+                        (_, Some(MissingProbes::Ignore), RuntimeError::Attach { .. }) => skipped += 1,
+                        (_, Some(MissingProbes::Warn), RuntimeError::Attach { probe, reason })
+                        | (ProbeKind::Kprobe { optional: true, .. }, _, RuntimeError::Attach { probe, reason }) => {
+                            skipped += 1;
                             eprintln!("WARNING: could not attach probe {probe}, skipping: {reason}");
                         }
-                        (_, e) => return Err(e),
+                        (_, _, e) => return Err(e),
                     }
                 }
+            }
+            if let Some(n) = self.announce_attached.take() {
+                self.announce(n.saturating_sub(skipped))?;
             }
             if let Some(c) = &mut self.child {
                 c.resume().map_err(RuntimeError::Process)?;
             }
         }
+        // BEGIN called exit(): bpftrace 0.26 has attached (and announced) the probes by then.
+        if let Some(n) = self.announce_attached.take() {
+            if !self.stopping() {
+                self.announce(n)?;
+            }
+        }
         // Test harnesses written for bpftrace wait for this line before starting a workload.
         // As bpftrace's, it goes to stderr (so pipelines of the output never see it), and it
         // comes even when BEGIN called exit() (bpftrace attaches before it sees the exit).
+        // bpftrace 0.26 writes it to stdout.
         if std::env::var_os(NOTIFY_ATTACHED).is_some() && !self.stopping() {
-            let mut stderr = std::io::stderr();
-            let _ = stderr.write_all(format!("{NOTIFY_ATTACHED}\n").as_bytes()).and_then(|()| stderr.flush());
+            let line = format!("{NOTIFY_ATTACHED}\n");
+            if self.printer.services().compat.v026() {
+                let mut stdout = std::io::stdout();
+                let _ = stdout.write_all(line.as_bytes()).and_then(|()| stdout.flush());
+            } else {
+                let mut stderr = std::io::stderr();
+                let _ = stderr.write_all(line.as_bytes()).and_then(|()| stderr.flush());
+            }
         }
         let mut exited = self.process(&begin)?;
+        // bpftrace 0.26 ends a script of BEGIN and END probes alone once BEGIN has run.
+        if self.printer.services().compat.v026() && probes.iter().all(|p| matches!(p.kind, ProbeKind::Begin | ProbeKind::End)) {
+            exited = true;
+        }
         if exited {
             self.discard()?;
         }
@@ -385,7 +435,9 @@ impl Session<'_, '_> {
         self.write_pcaps()?;
         self.report_lost()?;
         let mut text = Vec::new();
-        self.printer.print_exit_maps(&self.tracer, &mut text)?;
+        if self.print_maps_on_exit {
+            self.printer.print_exit_maps(&self.tracer, &mut text)?;
+        }
         if self.opts.to_file {
             if let Some(maps) = text.strip_prefix(b"\n\n") {
                 // bpftrace writes these two lines to stdout, whatever -o says.
@@ -396,6 +448,18 @@ impl Session<'_, '_> {
         }
         self.out.write(&text)?;
         Ok(0)
+    }
+
+    /// bpftrace 0.26's `Attached N probes`: on stderr in text mode (0.26 writes what the script
+    /// didn't print there), in the output in JSON.
+    fn announce(&mut self, n: usize) -> Result<(), RuntimeError> {
+        let line = self.printer.services().attaching(n);
+        if self.printer.services().format == crate::OutputFormat::Text {
+            let mut stderr = std::io::stderr();
+            let _ = stderr.write_all(&line).and_then(|()| stderr.flush());
+            return Ok(());
+        }
+        self.out.write(&line)
     }
 
     fn target_ended(&mut self) -> bool {
@@ -505,7 +569,14 @@ impl Session<'_, '_> {
         if now > self.lost {
             let line = self.printer.services().lost(now - self.lost);
             self.lost = now;
-            self.out.write(&line)?;
+            let services = self.printer.services();
+            if services.compat.v026() && services.format == crate::OutputFormat::Text {
+                // bpftrace 0.26 writes it to stderr.
+                let mut stderr = std::io::stderr();
+                let _ = stderr.write_all(&line).and_then(|()| stderr.flush());
+            } else {
+                self.out.write(&line)?;
+            }
         }
         Ok(())
     }
@@ -560,6 +631,32 @@ fn attach_order(probes: &[btc_bpfprog::Probe]) -> Vec<&btc_bpfprog::Probe> {
     let forward = probes.iter().filter(|p| !fires_in_reverse(&p.kind));
     let backward = probes.iter().rev().filter(|p| fires_in_reverse(&p.kind));
     forward.chain(backward).collect()
+}
+
+/// `--probe-filter`: the probes whose name matches, BEGIN and END always.
+struct ProbeFilter(Option<regex::Regex>);
+
+impl ProbeFilter {
+    fn selects(&self, p: &btc_bpfprog::Probe) -> bool {
+        matches!(p.kind, ProbeKind::Begin | ProbeKind::End) || self.0.as_ref().is_none_or(|re| re.is_match(&p.name))
+    }
+}
+
+/// The run's `--probe-filter`, checked: a bad expression, or one no probe matches, is bpftrace
+/// 0.26's error.
+fn probe_filter(opts: &RunOptions, meta: &Metadata) -> Result<ProbeFilter, RuntimeError> {
+    let Some(text) = &opts.probe_filter else { return Ok(ProbeFilter(None)) };
+    let re = regex::Regex::new(text).map_err(|e| {
+        let text_of = e.to_string();
+        let why = text_of.lines().last().unwrap_or_default().trim_start_matches("error: ").to_string();
+        RuntimeError::Refused(format!("Invalid --probe-filter regex '{text}': {why}"))
+    })?;
+    let filter = ProbeFilter(Some(re));
+    let special = |p: &&btc_bpfprog::Probe| matches!(p.kind, ProbeKind::Begin | ProbeKind::End);
+    if !meta.probes.iter().filter(|p| !special(p)).any(|p| filter.selects(p)) {
+        return Err(RuntimeError::Refused("No probes to attach".to_string()));
+    }
+    Ok(filter)
 }
 
 /// The programs of wildcard uprobes (those attached to several functions) when they can have

@@ -22,8 +22,10 @@ pub mod helper {
     pub const KTIME_GET_BOOT_NS: u32 = 125;
     pub const D_PATH: u32 = 147;
     pub const GET_FUNC_IP: u32 = 173;
+    pub const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
     pub const KTIME_GET_TAI_NS: u32 = 208;
 }
+
 
 #[derive(Clone, Debug, Default)]
 pub struct Features {
@@ -66,6 +68,9 @@ pub struct Features {
     /// Raw tracepoint programs load and run with BPF_PROG_TEST_RUN (how BEGIN/END run).
     pub raw_tp_special: bool,
     pub iter_task: bool,
+    /// bpftrace 0.26's names.
+    pub lookup_percpu_elem: bool,
+    pub kprobe_session: bool,
 }
 
 /// The kernel's features, detected once per process.
@@ -116,7 +121,9 @@ fn detect() -> Features {
         prog_tracepoint: prog_type(sys::BPF_PROG_TYPE_TRACEPOINT),
         prog_perf_event: prog_type(sys::BPF_PROG_TYPE_PERF_EVENT),
         kfunc,
-        kprobe_multi: kprobe_multi(),
+        kprobe_multi: kprobe_multi_link(sys::BPF_TRACE_KPROBE_MULTI),
+        kprobe_session: kprobe_multi_link(sys::BPF_TRACE_KPROBE_SESSION),
+        lookup_percpu_elem: kprobe_helper(helper::MAP_LOOKUP_PERCPU_ELEM),
         uprobe_multi: uprobe_multi(),
         raw_tp_special: raw_tp_special(),
         iter_task: btf && vmlinux.iter_loads("task"),
@@ -280,11 +287,12 @@ fn map_batch() -> bool {
     err >= 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT)
 }
 
-fn kprobe_multi() -> bool {
+/// A kprobe_multi (or kprobe session) link on one function can be made.
+fn kprobe_multi_link(attach_type: u32) -> bool {
     let Some(prog) = loads(
         sys::BPF_PROG_TYPE_KPROBE,
         &[MOV_R0_0, EXIT],
-        Some(Load { attach_type: sys::BPF_TRACE_KPROBE_MULTI, attach_btf_id: 0, log: None }),
+        Some(Load { attach_type, attach_btf_id: 0, log: None }),
     ) else {
         return false;
     };
@@ -299,7 +307,7 @@ fn kprobe_multi() -> bool {
         syms: syms.as_mut_ptr(),
         ..Default::default()
     };
-    link(&prog, sys::BPF_TRACE_KPROBE_MULTI, &opts).is_ok()
+    link(&prog, attach_type, &opts).is_ok()
 }
 
 /// uprobe_multi links exist when creating one on a directory fails with EBADF (bpftrace's

@@ -1,5 +1,6 @@
 use super::*;
 use btc_bpfprog::Ty;
+use crate::value::{Int, Value};
 
 fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
     MapInfo { name: name.into(), bpf_name: format!("m_{}", name.trim_start_matches('@')), key, scalar, value }
@@ -211,4 +212,18 @@ fn buckets_no_program_can_make_are_not_printed() {
     let entries = vec![(key(1), per_cpu(&[1])), (key(1 << 40), per_cpu(&[1]))];
     let out = text(&lhist, &entries);
     assert_eq!(out.lines().count(), 3, "{out}");
+}
+
+#[test]
+fn bpftrace_026_text() {
+    let info = |value: MapValue, scalar: bool| map("@m", Ty::U64, scalar, value);
+    let stats = vec![Entry { key: Value::Int(Int::unsigned(0)), value: EntryValue::Stats { total: 12, count: 2 } }];
+    assert_eq!(
+        String::from_utf8_lossy(&render_entries_026(&info(MapValue::Stats, true), &stats, 0)),
+        "@m: { .count = 2, .average = 6, .total = 12 }\n"
+    );
+    let hist = vec![Entry { key: Value::Int(Int::unsigned(0)), value: EntryValue::Buckets(BTreeMap::from([(3, 1)])) }];
+    let text = render_entries_026(&info(MapValue::Hist { k: 0 }, true), &hist, 0);
+    assert!(String::from_utf8_lossy(&text).starts_with("@m:\n[2, 4)"));
+    assert!(render_entries_026(&info(MapValue::Avg, true), &[], 0).is_empty());
 }
