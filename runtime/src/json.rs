@@ -95,6 +95,7 @@ fn value_into(v: &Value, out: &mut Vec<u8>) {
         }
         // A pointer is its hex text, as a string (bpftrace 0.20 leaves it unquoted, which is
         // not JSON).
+        Value::Runtime(btc_bpfprog::RuntimeTy::Bool { .. }, _) => out.extend(v.to_bytes()),
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {

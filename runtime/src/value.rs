@@ -272,6 +272,9 @@ impl Value {
                 }
                 out.push(b']');
             }
+            Value::Runtime(RuntimeTy::Bool { .. }, raw) => {
+                out.extend_from_slice(if raw.iter().any(|&b| b != 0) { b"true" } else { b"false" })
+            }
             // Unresolved: show the raw bytes as one hex number per 8 bytes.
             Value::Runtime(_, raw) => {
                 let words: Vec<String> = raw.chunks(8).map(|c| format!("{:#x}", le_u64(c))).collect();

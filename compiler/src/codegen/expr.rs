@@ -54,6 +54,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
         match &e.kind {
             ExprKind::Int(v) => Ok(Val::Int(self.u64c(*v))),
+            ExprKind::Bool(v) => Ok(Val::Int(self.u64c(u64::from(*v)))),
+            ExprKind::Block { block, value } => {
+                self.block(block)?;
+                self.expr(value)
+            }
             ExprKind::Str(s) => self.string_literal(s.as_bytes(), &self.ty(e)),
             ExprKind::Builtin(name) => self.builtin(name, e),
             ExprKind::Var(name) => {
