@@ -365,6 +365,9 @@ impl Checker<'_> {
                     return;
                 }
                 let mut vt = vt;
+                if op.is_none() && self.declared.get(name).is_some_and(Type::is_bool) && super::lang26::is_truth(value) {
+                    vt = Type::BOOL;
+                }
                 if let Some(o) = op {
                     match self.vars.get(name).cloned() {
                         None => self.err(target.span, format!("variable ${} is used before it is assigned", shown(name))),
@@ -444,7 +447,12 @@ impl Checker<'_> {
             // The parts of a multi-key hold integers as 64-bit values, as bpftrace's keys do
             // (tuple members would keep their own width).
             _ => Some(Type::Tuple(
-                tys.into_iter().map(|t| if let Type::Int { signed, .. } = t { Type::Int { bits: 64, signed } } else { t }).collect(),
+                tys.into_iter()
+                    .map(|t| match t {
+                        Type::Int { signed, .. } if !t.is_bool() => Type::Int { bits: 64, signed },
+                        t => t,
+                    })
+                    .collect(),
             )),
         }
     }

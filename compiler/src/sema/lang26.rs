@@ -28,6 +28,7 @@ impl Checker<'_> {
                 self.var_spans.insert(var.to_string(), var_span);
                 self.declared.insert(var.to_string(), d.clone());
                 if let Some((v, t)) = vt {
+                    let t = if d.is_bool() && is_truth(v) { Type::BOOL } else { t };
                     if let (ExprKind::Int(n), Type::Int { bits, .. }) = (&v.kind, &d) {
                         if *bits < 64 && !d.is_bool() && *n >> bits != 0 {
                             let msg = format!(
@@ -100,5 +101,16 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+}
+
+/// Whether `e` is a truth value (a comparison, `!`, `&&`, `||`), which bpftrace 0.26 types
+/// bool: it may be stored in a bool variable (btc types it an integer, printed as 0.20 does).
+pub(crate) fn is_truth(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Bool(_) => true,
+        ExprKind::Unary { op: crate::ast::UnaryOp::Not, .. } => true,
+        ExprKind::Binary { op, .. } => op.is_comparison() || matches!(op, crate::ast::BinOp::And | crate::ast::BinOp::Or),
+        _ => false,
     }
 }
