@@ -50,7 +50,7 @@ impl CoreTypes<'_> {
         for inst in &analysis.instances {
             let Some(probe) = prog.probes.get(inst.probe.probe) else { continue };
             if let Some(p) = &probe.predicate {
-                c.expr(inst, p);
+                crate::ast::visit_expr(p, &mut |e| c.expr(inst, e));
             }
             c.block(inst, &probe.body);
             c.tracepoint_args(inst, probe);

@@ -770,3 +770,49 @@ pub fn parse_int(text: &str) -> Option<u64> {
     }
     t.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(src: &str) -> Vec<Stmt> {
+        let mut diags = Diagnostics::default();
+        let prog = parse(src, &mut diags).unwrap_or_else(|| panic!("{src}: {}", diags.render("stdin", src, false)));
+        prog.probes.into_iter().next().map(|p| p.body.stmts).unwrap_or_default()
+    }
+
+    #[test]
+    fn durations_are_nanoseconds() {
+        assert_eq!(parse_duration("5ms"), Some(5_000_000));
+        assert_eq!(parse_duration("1_000us"), Some(1_000_000));
+        assert_eq!(parse_duration("2d"), Some(172_800_000_000_000));
+        assert_eq!(parse_duration("10000000000m"), None);
+        let s = body("BEGIN { $a = 1s; }");
+        assert!(matches!(&s[0].kind, StmtKind::Assign { value: Expr { kind: ExprKind::Int(1_000_000_000), .. }, .. }));
+    }
+
+    #[test]
+    fn newer_statements_parse() {
+        let s = body("BEGIN { let $a; let $b: uint8 = 1; _ = 2; for $i : 0..$n { } for ($kv : @m) { } if $a { } while !$a { } }");
+        assert!(matches!(&s[0].kind, StmtKind::Let { ty: None, value: None, .. }));
+        assert!(matches!(&s[1].kind, StmtKind::Let { ty: Some(t), value: Some(_), .. } if t.name == "uint8"));
+        assert!(matches!(&s[2].kind, StmtKind::Expr(_)));
+        assert!(matches!(&s[3].kind, StmtKind::ForRange { var, .. } if var == "i"));
+        assert!(matches!(&s[4].kind, StmtKind::For { var, .. } if var == "kv"));
+        assert!(matches!(&s[5].kind, StmtKind::If { .. }));
+        assert!(matches!(&s[6].kind, StmtKind::While { .. }));
+    }
+
+    #[test]
+    fn elvis_and_block_expressions() {
+        let s = body("BEGIN { $a = $b ?: 3; $c = { let $d = 1; $d }; $e = true; }");
+        let StmtKind::Assign { value, .. } = &s[0].kind else { panic!("assign") };
+        let ExprKind::Ternary { cond, then, .. } = &value.kind else { panic!("ternary") };
+        assert_eq!(cond.id, then.id);
+        let StmtKind::Assign { value, .. } = &s[1].kind else { panic!("assign") };
+        assert!(matches!(&value.kind, ExprKind::Block { block, value } if block.stmts.len() == 1 && matches!(value.kind, ExprKind::Var(_))));
+        assert!(matches!(&s[2].kind, StmtKind::Assign { value: Expr { kind: ExprKind::Bool(true), .. }, .. }));
+        // A predicate still ends before the body.
+        assert_eq!(body("BEGIN /pid / 2/ { exit(); }").len(), 1);
+    }
+}
