@@ -548,6 +548,20 @@ mod tests {
     }
 
     #[test]
+    fn bools_are_one_byte_in_tuples_and_print_as_words() {
+        let b = |bytes| Ty::Runtime(RuntimeTy::Bool { bytes });
+        let ty = Ty::tuple(vec![b(1), b(1), Ty::I64]);
+        // Two 1-byte bools, then the integer at the next 8-byte boundary.
+        assert_eq!(ty.size(), 16);
+        let mut data = [0u8; 16];
+        data[0] = 1;
+        data[8] = 7;
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "(true, false, 7)");
+        assert_eq!(text(&Value::Runtime(RuntimeTy::Bool { bytes: 8 }, 1u64.to_le_bytes().to_vec())), "true");
+    }
+
+    #[test]
     fn pointers_decode_render_in_hex_and_sort_as_numbers() {
         let ty = Ty::tuple(vec![Ty::Runtime(RuntimeTy::Pointer), Ty::I64]);
         let mut data = [0u8; 16];
