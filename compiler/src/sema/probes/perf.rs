@@ -51,7 +51,11 @@ pub const HARDWARE_EVENTS: &[PerfEvent] = &[
 /// `interval:UNIT:N` and `profile:UNIT:N`.
 pub(super) fn timer(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
     // bpftrace 0.26: `interval:1s`, `interval:1000000` (nanoseconds), named `interval:us:N`.
-    if let [value] = rest {
+    let single = match rest {
+        [v] if v.starts_with(|c: char| c.is_ascii_digit()) => Some(v),
+        _ => None,
+    };
+    if let Some(value) = single {
         let ns = if value.ends_with(|c: char| c.is_ascii_alphabetic()) {
             crate::syntax::parse_duration(value)
         } else {
