@@ -157,6 +157,9 @@ pub enum RuntimeTy {
     /// ([`crate::ProcessTarget`]): the BPF cookie of the site that fired, printed as the name
     /// the runtime gave that site (`uprobe:/proc/PID/exe:FUNC`, as bpftrace names it).
     SiteName,
+    /// A bool (bpftrace 0.26's `true`/`false`): 0 or 1 in `bytes` bytes (8 as a value of its
+    /// own, 1 in a tuple). Printed `true`/`false`; a number to printf's integer conversions.
+    Bool { bytes: u8 },
 }
 
 impl RuntimeTy {
@@ -175,12 +178,16 @@ impl RuntimeTy {
             RuntimeTy::Usym | RuntimeTy::Ustack { .. } => 16,
             RuntimeTy::Inet => 24,
             RuntimeTy::Buf { size } => 8 + size.next_multiple_of(8),
+            RuntimeTy::Bool { bytes } => u32::from(*bytes),
         }
     }
 
     /// Alignment in bytes.
     pub fn align(&self) -> u32 {
-        8
+        match self {
+            RuntimeTy::Bool { bytes } => u32::from(*bytes).clamp(1, 8),
+            _ => 8,
+        }
     }
 
     /// The name of the type in messages (bpftrace's names).
@@ -199,6 +206,7 @@ impl RuntimeTy {
             RuntimeTy::Username => "username",
             RuntimeTy::SiteName => "probe",
             RuntimeTy::Buf { .. } => "buf_t",
+            RuntimeTy::Bool { .. } => "bool",
         }
     }
 }

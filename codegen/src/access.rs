@@ -159,7 +159,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let go = self.new_block("ctx_ok");
         self.b.build_conditional_branch(is_null, skip, go).map_err(llvm_err)?;
         self.b.position_at_end(skip);
-        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        self.build_ret_zero()?;
         self.b.position_at_end(go);
         Ok(())
     }

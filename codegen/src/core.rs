@@ -8,7 +8,7 @@
 //! the compiling kernel); libbpf matches members by name, so nothing else is needed.
 
 use super::func::{llvm_err, FnCx, R};
-use crate::ast::{Block, Expr, ExprKind, Program, Stmt, StmtKind};
+use crate::ast::{Block, Expr, ExprKind, Program};
 use crate::sema::{Analysis, Instance};
 use crate::types::{Origin, Record, RecordKind, StructRef, Type};
 use inkwell::attributes::{Attribute, AttributeLoc};
@@ -50,7 +50,7 @@ impl CoreTypes<'_> {
         for inst in &analysis.instances {
             let Some(probe) = prog.probes.get(inst.probe.probe) else { continue };
             if let Some(p) = &probe.predicate {
-                c.expr(inst, p);
+                crate::ast::visit_expr(p, &mut |e| c.expr(inst, e));
             }
             c.block(inst, &probe.body);
             c.tracepoint_args(inst, probe);
@@ -59,42 +59,16 @@ impl CoreTypes<'_> {
     }
 
     fn block(&mut self, inst: &Instance, b: &Block) {
-        for s in &b.stmts {
-            self.stmt(inst, s);
-        }
+        crate::ast::visit_block(b, &mut |e| self.expr(inst, e));
     }
 
-    fn stmt(&mut self, inst: &Instance, s: &Stmt) {
-        match &s.kind {
-            StmtKind::Expr(e) => self.expr(inst, e),
-            StmtKind::Assign { target, value, .. } => {
-                self.expr(inst, target);
-                self.expr(inst, value);
-            }
-            StmtKind::If { cond, then, els } => {
-                self.expr(inst, cond);
-                self.block(inst, then);
-                if let Some(e) = els {
-                    self.block(inst, e);
-                }
-            }
-            StmtKind::While { cond, body } => {
-                self.expr(inst, cond);
-                self.block(inst, body);
-            }
-            StmtKind::Unroll { body, .. } | StmtKind::For { body, .. } => self.block(inst, body),
-            StmtKind::Block(b) => self.block(inst, b),
-            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
-        }
-    }
-
+    /// Notes the struct field `e` reads, if any (the visitor reaches every expression).
     fn expr(&mut self, inst: &Instance, e: &Expr) {
         match &e.kind {
             ExprKind::Field { expr, field, .. } => {
                 if let Type::Struct(s) = inst.ty(expr) {
                     self.note(&s, field);
                 }
-                self.expr(inst, expr);
             }
             ExprKind::Arrow { expr, field, .. } => {
                 if let Type::Ptr { pointee, .. } = inst.ty(expr) {
@@ -102,23 +76,6 @@ impl CoreTypes<'_> {
                         self.note(s, field);
                     }
                 }
-                self.expr(inst, expr);
-            }
-            ExprKind::Map { keys: xs, .. } | ExprKind::Call { args: xs, .. } | ExprKind::Tuple(xs) => {
-                xs.iter().for_each(|x| self.expr(inst, x))
-            }
-            ExprKind::Unary { expr: x, .. }
-            | ExprKind::Cast { expr: x, .. }
-            | ExprKind::SizeofExpr(x)
-            | ExprKind::IncDec { target: x, .. } => self.expr(inst, x),
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
-                self.expr(inst, lhs);
-                self.expr(inst, rhs);
-            }
-            ExprKind::Ternary { cond, then, els } => {
-                self.expr(inst, cond);
-                self.expr(inst, then);
-                self.expr(inst, els);
             }
             _ => {}
         }

@@ -54,6 +54,11 @@ impl<'ctx> FnCx<'_, 'ctx> {
         }
         match &e.kind {
             ExprKind::Int(v) => Ok(Val::Int(self.u64c(*v))),
+            ExprKind::Bool(v) => Ok(Val::Int(self.u64c(u64::from(*v)))),
+            ExprKind::Block { block, value } => {
+                self.block(block)?;
+                self.expr(value)
+            }
             ExprKind::Str(s) => self.string_literal(s.as_bytes(), &self.ty(e)),
             ExprKind::Builtin(name) => self.builtin(name, e),
             ExprKind::Var(name) => {
@@ -156,7 +161,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
         let narrow = self.int_type(u32::from(from_bits));
         let t = self.b.build_int_truncate(v, narrow, "ctrunc").map_err(llvm_err)?;
         let i64t = self.m.context.i64_type();
-        let wide = if *signed {
+        // A bool is 0 or 1 whatever it becomes.
+        let wide = if *signed && from_bits > 1 {
             self.b.build_int_s_extend(t, i64t, "csext")
         } else {
             self.b.build_int_z_extend(t, i64t, "czext")
@@ -251,7 +257,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let narrow = self.int_type(u32::from(*fb));
                 let n = self.b.build_int_truncate(i, narrow, "strunc").map_err(llvm_err)?;
                 let i64t = self.m.context.i64_type();
-                if *signed {
+                if *signed && *fb > 1 {
                     self.b.build_int_s_extend(n, i64t, "ssext")
                 } else {
                     self.b.build_int_z_extend(n, i64t, "szext")

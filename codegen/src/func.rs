@@ -50,6 +50,8 @@ pub(crate) struct FnCx<'a, 'ctx> {
     pub cur_span: std::cell::Cell<crate::diag::Span>,
     /// A 16-byte stack slot for helper-error events, made on first use.
     pub err_slot: std::cell::Cell<Option<PointerValue<'ctx>>>,
+    /// In a loop body's callback (`codegen::loops`): where `return` tells the probe to end.
+    pub ret_flag: Option<PointerValue<'ctx>>,
 }
 
 /// Buffers larger than this many bytes go to the scratch map instead of the stack.
@@ -149,18 +151,11 @@ pub(crate) fn build<'a, 'ctx>(
         scratch_max: 0,
         cur_span: std::cell::Cell::new(span),
         err_slot: std::cell::Cell::new(None),
+        ret_flag: None,
     };
     body(&mut f)?;
     f.b.build_return(Some(&context.i32_type().const_zero())).map_err(llvm_err)?;
-    f.fill_scratch_block()?;
-    // Code after `return`, `exit()`, `break` or `continue` lands in blocks nothing jumps to;
-    // an empty one still needs a terminator.
-    for bb in func.get_basic_blocks() {
-        if bb.get_terminator().is_none() {
-            f.b.position_at_end(bb);
-            f.b.build_unreachable().map_err(llvm_err)?;
-        }
-    }
+    f.finish()?;
     Ok(func)
 }
 
@@ -177,6 +172,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     pub fn int_type(&self, bits: u32) -> inkwell::types::IntType<'ctx> {
         let c = self.m.context;
         match bits {
+            1 => c.bool_type(),
             8 => c.i8_type(),
             16 => c.i16_type(),
             32 => c.i32_type(),
@@ -188,11 +184,41 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.m.context.append_basic_block(self.func, name)
     }
 
-    /// `return 0`, leaving the builder in a fresh (unreachable) block for any code after it.
+    /// Ends the probe (`return 0`; in a loop body's callback: the flag set, `return 1`), leaving
+    /// the builder in a fresh (unreachable) block for any code after it.
     pub fn ret(&mut self) -> R<()> {
-        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        if let Some(flag) = self.ret_flag {
+            self.store_i64(flag, self.i64(1))?;
+            self.b.build_return(Some(&self.i64(1))).map_err(llvm_err)?;
+        } else {
+            self.build_ret_zero()?;
+        }
         let dead = self.new_block("after_return");
         self.b.position_at_end(dead);
+        Ok(())
+    }
+
+    /// Returns 0 from the function being generated (a program's i32, a callback's i64).
+    pub fn build_ret_zero(&self) -> R<()> {
+        if self.ret_flag.is_some() {
+            self.b.build_return(Some(&self.i64(0))).map_err(llvm_err)?;
+        } else {
+            self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        }
+        Ok(())
+    }
+
+    /// Completes the function once its body is generated.
+    pub fn finish(&mut self) -> R<()> {
+        self.fill_scratch_block()?;
+        // Code after `return`, `exit()`, `break` or `continue` lands in blocks nothing jumps to;
+        // an empty one still needs a terminator.
+        for bb in self.func.get_basic_blocks() {
+            if bb.get_terminator().is_none() {
+                self.b.position_at_end(bb);
+                self.b.build_unreachable().map_err(llvm_err)?;
+            }
+        }
         Ok(())
     }
 
@@ -239,7 +265,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
         self.b.build_conditional_branch(is_null, fail, body).map_err(llvm_err)?;
         term.erase_from_basic_block();
         self.b.position_at_end(fail);
-        self.b.build_return(Some(&self.m.context.i32_type().const_zero())).map_err(llvm_err)?;
+        self.build_ret_zero()?;
         Ok(())
     }
 
@@ -433,7 +459,9 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 self.b.position_at_end(dead);
             }
             StmtKind::Return => self.ret()?,
-            StmtKind::For { .. } => return Err("for loops are not supported yet".to_string()),
+            StmtKind::For { var, map, body, .. } => self.for_map(var, map, body)?,
+            StmtKind::ForRange { var, start, end, body, .. } => self.for_range(var, start, end, body)?,
+            StmtKind::Let { var, value, .. } => self.let_stmt(var, value.as_ref())?,
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ mod expr;
 mod func;
 mod iter;
 mod load_values;
+mod loops;
 mod maps;
 mod params;
 mod probe_args;

@@ -9,7 +9,7 @@ use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
 impl<'ctx> FnCx<'_, 'ctx> {
-    fn map_global(&self, name: &str) -> R<(PointerValue<'ctx>, btc_bpfprog::Ty, btc_bpfprog::Ty, MapKind, bool)> {
+    pub(crate) fn map_global(&self, name: &str) -> R<(PointerValue<'ctx>, btc_bpfprog::Ty, btc_bpfprog::Ty, MapKind, bool)> {
         let d = self.m.maps.get(name).ok_or_else(|| llvm_err(format!("unknown map {name}")))?;
         Ok((d.global.as_pointer_value(), d.key.clone(), d.value.clone(), d.kind.clone(), d.scalar))
     }

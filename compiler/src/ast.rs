@@ -65,6 +65,11 @@ pub enum StmtKind {
     While { cond: Expr, body: Block },
     Unroll { count: Expr, body: Block },
     For { var: String, var_span: Span, map: Expr, body: Block },
+    /// `for ($i : start..end) { }` (bpftrace 0.26): start and end are evaluated once.
+    ForRange { var: String, var_span: Span, start: Expr, end: Expr, body: Block },
+    /// `let $x [: type] [= value];` (bpftrace 0.26): declares `$x` in the enclosing block;
+    /// without a value it holds 0 (zeros) from here on.
+    Let { var: String, var_span: Span, ty: Option<TypeName>, value: Option<Expr> },
     Block(Block),
     Break,
     Continue,
@@ -86,6 +91,8 @@ pub struct Expr {
 pub enum ExprKind {
     /// An integer literal; `negative`-free magnitude, as written (suffixes stripped).
     Int(u64),
+    /// `true` / `false` (bpftrace 0.26).
+    Bool(bool),
     Str(String),
     /// A builtin identifier such as `pid` or `comm`.
     Builtin(String),
@@ -114,6 +121,8 @@ pub enum ExprKind {
     SizeofType(TypeName),
     SizeofExpr(Box<Expr>),
     Offsetof { ty: TypeName, fields: Vec<String> },
+    /// `{ stmts; value }` (bpftrace 0.26): runs the statements, then is `value`.
+    Block { block: Block, value: Box<Expr> },
 }
 
 impl ExprKind {
@@ -219,6 +228,16 @@ pub fn visit_block(b: &Block, f: &mut dyn FnMut(&Expr)) {
                 visit_expr(map, f);
                 visit_block(body, f);
             }
+            StmtKind::ForRange { start, end, body, .. } => {
+                visit_expr(start, f);
+                visit_expr(end, f);
+                visit_block(body, f);
+            }
+            StmtKind::Let { value, .. } => {
+                if let Some(v) = value {
+                    visit_expr(v, f);
+                }
+            }
             StmtKind::Block(b) => visit_block(b, f),
             StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
         }
@@ -246,6 +265,10 @@ pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             visit_expr(cond, f);
             visit_expr(then, f);
             visit_expr(els, f);
+        }
+        ExprKind::Block { block, value } => {
+            visit_block(block, f);
+            visit_expr(value, f);
         }
         _ => {}
     }

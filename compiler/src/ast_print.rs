@@ -91,6 +91,20 @@ impl Printer<'_> {
                 self.line(d, "do");
                 self.block(d + 1, body);
             }
+            StmtKind::ForRange { var, start, end, body, .. } => {
+                self.line(d, &format!("for ${var} in range"));
+                self.expr(d + 1, start);
+                self.expr(d + 1, end);
+                self.line(d, "do");
+                self.block(d + 1, body);
+            }
+            StmtKind::Let { var, ty, value, .. } => {
+                let ty = ty.as_ref().map(|t| format!(": {}", type_name(t))).unwrap_or_default();
+                self.line(d, &format!("let ${var}{ty}"));
+                if let Some(v) = value {
+                    self.expr(d + 1, v);
+                }
+            }
             StmtKind::Block(b) => {
                 self.line(d, "block");
                 self.block(d + 1, b);
@@ -105,6 +119,8 @@ impl Printer<'_> {
         let ty = self.inst.map(|i| i.ty(e).to_string()).unwrap_or_else(|| "?".to_string());
         let head = match &e.kind {
             ExprKind::Int(v) => format!("int {v}"),
+            ExprKind::Bool(v) => format!("bool {v}"),
+            ExprKind::Block { .. } => "block".to_string(),
             ExprKind::Str(s) => format!("string {s:?}"),
             ExprKind::Builtin(b) => format!("builtin {b}"),
             ExprKind::Var(v) => format!("variable ${v}"),
@@ -151,6 +167,10 @@ impl Printer<'_> {
                 self.expr(d + 1, cond);
                 self.expr(d + 1, then);
                 self.expr(d + 1, els);
+            }
+            ExprKind::Block { block, value } => {
+                self.block(d + 1, block);
+                self.expr(d + 1, value);
             }
             _ => {}
         }

@@ -136,6 +136,8 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         diags.items.extend(directive_diags);
         return Err(CompileError::Script(diags));
     };
+    // Declarations (`let`, loop variables) get variables of their own.
+    sema::scope::resolve(&mut program, &mut diags);
     // The config block and the positional parameters come next: they change types and values.
     let script_settings = sema::config::settings(&program, opts.env.runtime.compat, &mut diags);
     let settings = opts.env.clone().over(&script_settings);

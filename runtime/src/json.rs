@@ -108,6 +108,7 @@ fn value_into(v: &Value, out: &mut Vec<u8>, compat: Compat) {
             }
             out.extend_from_slice(u64::from_le_bytes(b).to_string().as_bytes());
         }
+        Value::Runtime(btc_bpfprog::RuntimeTy::Bool { .. }, _) => out.extend(v.to_bytes()),
         Value::Runtime(..) => out.extend(string(&v.to_bytes())),
         // bpftrace 0.20: `{ "a": 1, "b": { "c": 2 } }`, spaced unlike its arrays and tuples.
         Value::Record(fields) => {

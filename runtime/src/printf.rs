@@ -178,6 +178,10 @@ impl Spec {
                 let addr = Value::Int(Int { bits: crate::value::le_u64(raw), signed: false });
                 self.render(&addr, out)
             }
+            (b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'c', Value::Runtime(btc_bpfprog::RuntimeTy::Bool { .. }, raw)) => {
+                let n = Value::Int(Int { bits: u64::from(raw.iter().any(|&b| b != 0)), signed: false });
+                self.render(&n, out)
+            }
             (b'r', Value::Runtime(btc_bpfprog::RuntimeTy::Buf { .. }, raw)) => {
                 let n = usize::try_from(crate::value::le_u64(raw)).unwrap_or(0);
                 let bytes = raw.get(8..).map_or(&[][..], |b| &b[..n.min(b.len())]);

@@ -101,7 +101,8 @@ impl Resolver {
         match v {
             // A pointer keeps its number: printf's integer conversions print it as one, and
             // rendering it gives bpftrace's hex form.
-            Value::Runtime(RuntimeTy::Pointer, _) => {}
+            // So does a bool: `true`/`false` as text, 0/1 to printf.
+            Value::Runtime(RuntimeTy::Pointer | RuntimeTy::Bool { .. }, _) => {}
             Value::Runtime(ty, raw) => {
                 let text = self.text(ty, raw, place, stacks);
                 *v = Value::Str(text.into_bytes());
@@ -179,6 +180,7 @@ impl Resolver {
             RuntimeTy::CgroupPath { filter } => self.symbols.borrow_mut().cgroup_path(word(0), filter.as_deref()),
             RuntimeTy::Strerror => crate::kernel::os_error_text(word(0) as i32),
             RuntimeTy::Pointer => format!("{:#x}", word(0)),
+            RuntimeTy::Bool { .. } => (if raw.iter().any(|&b| b != 0) { "true" } else { "false" }).to_string(),
             RuntimeTy::Username => self.symbols.borrow_mut().username(word(0) as u32),
             RuntimeTy::SiteName => self.site_names.get(word(0) as usize).cloned().unwrap_or_default(),
             RuntimeTy::Buf { .. } => {

@@ -272,6 +272,9 @@ impl Value {
                 }
                 out.push(b']');
             }
+            Value::Runtime(RuntimeTy::Bool { .. }, raw) => {
+                out.extend_from_slice(if raw.iter().any(|&b| b != 0) { b"true" } else { b"false" })
+            }
             // Unresolved: show the raw bytes as one hex number per 8 bytes.
             Value::Runtime(_, raw) => {
                 let words: Vec<String> = raw.chunks(8).map(|c| format!("{:#x}", le_u64(c))).collect();
@@ -542,6 +545,20 @@ mod tests {
         let b = Value::Int(Int::signed(5));
         assert_eq!(a.cmp_key(&b), Ordering::Greater);
         assert_eq!(Value::Str(b"a".to_vec()).cmp_key(&Value::Str(b"ab".to_vec())), Ordering::Less);
+    }
+
+    #[test]
+    fn bools_are_one_byte_in_tuples_and_print_as_words() {
+        let b = |bytes| Ty::Runtime(RuntimeTy::Bool { bytes });
+        let ty = Ty::tuple(vec![b(1), b(1), Ty::I64]);
+        // Two 1-byte bools, then the integer at the next 8-byte boundary.
+        assert_eq!(ty.size(), 16);
+        let mut data = [0u8; 16];
+        data[0] = 1;
+        data[8] = 7;
+        let v = decode(&ty, &data).unwrap_or(Value::Str(vec![]));
+        assert_eq!(text(&v), "(true, false, 7)");
+        assert_eq!(text(&Value::Runtime(RuntimeTy::Bool { bytes: 8 }, 1u64.to_le_bytes().to_vec())), "true");
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub fn check(
                 final_pass: pass == 1,
                 db,
                 consts: HashMap::new(),
+                declared: HashMap::new(),
+                untyped: Default::default(),
             };
             if let Some(pred) = &ast.predicate {
                 let t = cx.expr(pred);
@@ -167,6 +169,10 @@ pub(crate) struct Checker<'a> {
     /// Named types: the preamble's and the kernel's.
     pub(crate) db: &'a crate::types::TypeDb<'a>,
     pub(crate) consts: HashMap<ExprId, u64>,
+    /// Variables declared with a type (`let $x: uint8`): assignments convert to it.
+    pub(crate) declared: HashMap<String, Type>,
+    /// Variables declared with neither a type nor a value (`let $x;`), not assigned yet.
+    pub(crate) untyped: std::collections::HashSet<String>,
 }
 
 /// Two types can share a slot (variable, map key or value) when they are equal up to integer
@@ -267,9 +273,27 @@ impl Checker<'_> {
                 self.set(count, Type::I64);
                 self.block(body);
             }
-            StmtKind::For { map, .. } => {
-                self.err(map.span, "for loops over maps are not supported yet");
+            StmtKind::For { var, var_span, map, body } => {
+                let elem = self.map_loop_elem(map);
+                self.vars.insert(var.clone(), elem);
+                self.var_spans.insert(var.clone(), *var_span);
+                self.loop_depth += 1;
+                self.block(body);
+                self.loop_depth -= 1;
             }
+            StmtKind::ForRange { var, var_span, start, end, body } => {
+                for bound in [start, end] {
+                    let t = self.expr(bound);
+                    if !t.is_int() {
+                        self.err(bound.span, format!("a range's bounds must be integers, found {t}"));
+                    }
+                }
+                self.define_var(var, *var_span, Type::I64);
+                self.loop_depth += 1;
+                self.block(body);
+                self.loop_depth -= 1;
+            }
+            StmtKind::Let { var, var_span, ty, value } => self.declare(var, *var_span, s.span, ty.as_ref(), value.as_ref()),
             StmtKind::Block(b) => self.block(b),
             StmtKind::Break | StmtKind::Continue => {
                 if self.loop_depth == 0 {
@@ -345,9 +369,12 @@ impl Checker<'_> {
                     return;
                 }
                 let mut vt = vt;
+                if op.is_none() && self.declared.get(name).is_some_and(Type::is_bool) && super::lang26::is_truth(value) {
+                    vt = Type::BOOL;
+                }
                 if let Some(o) = op {
                     match self.vars.get(name).cloned() {
-                        None => self.err(target.span, format!("variable ${name} is used before it is assigned")),
+                        None => self.err(target.span, format!("variable ${} is used before it is assigned", shown(name))),
                         // `$p += n` is `$p = $p + n`: a pointer moved by n pointees.
                         Some(t @ Type::Ptr { .. }) => vt = self.pointer_compound(target, o, &t, &vt),
                         Some(t) if !t.is_int() || !vt.is_int() => {
@@ -365,6 +392,17 @@ impl Checker<'_> {
     }
 
     pub(crate) fn define_var(&mut self, name: &str, span: Span, t: Type) {
+        self.settle_untyped(name, &t);
+        if let Some(declared) = self.declared.get(name).cloned() {
+            let fits = match (&declared, &t) {
+                (Type::Int { .. }, Type::Int { .. }) => !declared.is_bool() || t.is_bool(),
+                _ => unify(&declared, &t).is_some_and(|u| u == declared),
+            };
+            if !fits {
+                self.err(span, format!("type mismatch for ${}: trying to assign a value of type {t} to a variable of type {declared}", shown(name)));
+            }
+            return;
+        }
         match self.vars.get(name) {
             None => {
                 self.vars.insert(name.to_string(), t);
@@ -380,9 +418,9 @@ impl Checker<'_> {
                     self.diags.push(
                         Diagnostic::error(
                             span,
-                            format!("type mismatch for ${name}: trying to assign a value of type {t} to a variable of type {old}"),
+                            format!("type mismatch for ${}: trying to assign a value of type {t} to a variable of type {old}", shown(name)),
                         )
-                        .with_note(first, format!("${name} got type {old} here")),
+                        .with_note(first, format!("${} got type {old} here", shown(name))),
                     );
                 }
             },
@@ -413,7 +451,12 @@ impl Checker<'_> {
             // The parts of a multi-key hold integers as 64-bit values, as bpftrace's keys do
             // (tuple members would keep their own width).
             _ => Some(Type::Tuple(
-                tys.into_iter().map(|t| if let Type::Int { signed, .. } = t { Type::Int { bits: 64, signed } } else { t }).collect(),
+                tys.into_iter()
+                    .map(|t| match t {
+                        Type::Int { signed, .. } if !t.is_bool() => Type::Int { bits: 64, signed },
+                        t => t,
+                    })
+                    .collect(),
             )),
         }
     }
@@ -486,6 +529,11 @@ impl Checker<'_> {
                     Type::I64
                 }
             }
+            ExprKind::Bool(_) => Type::BOOL,
+            ExprKind::Block { block, value } => {
+                self.block(block);
+                self.expr(value)
+            }
             ExprKind::Str(s) => Type::Str { len: u32::try_from(s.len() + 1).unwrap_or(u32::MAX) },
             ExprKind::Builtin(name) => {
                 let t = self.builtin(name, e.span);
@@ -495,7 +543,7 @@ impl Checker<'_> {
             ExprKind::Var(name) => match self.vars.get(name) {
                 Some(t) => t.clone(),
                 None => {
-                    self.err(e.span, format!("variable ${name} is used before it is assigned"));
+                    self.err(e.span, format!("variable ${} is used before it is assigned", shown(name)));
                     Type::I64
                 }
             },
@@ -600,11 +648,11 @@ impl Checker<'_> {
                             t
                         }
                         Some(t) => {
-                            self.err(e.span, format!("++/-- needs an integer variable, ${name} is {t}"));
+                            self.err(e.span, format!("++/-- needs an integer variable, ${} is {t}", shown(name)));
                             Type::I64
                         }
                         None => {
-                            self.err(target.span, format!("variable ${name} is used before it is assigned"));
+                            self.err(target.span, format!("variable ${} is used before it is assigned", shown(name)));
                             Type::I64
                         }
                     },
@@ -672,6 +720,12 @@ impl Checker<'_> {
         }
     }
 
+}
+
+/// A variable's name as written: the scope pass (`sema::scope`) tells apart variables of the
+/// same name by a `#N` suffix.
+pub(crate) fn shown(name: &str) -> &str {
+    name.split('#').next().unwrap_or(name)
 }
 
 /// Integer types that can be named in casts.

@@ -160,6 +160,16 @@ fn walk_block(b: &mut Block, f: &mut dyn FnMut(&mut Expr)) {
                 walk_expr(map, f);
                 walk_block(body, f);
             }
+            StmtKind::ForRange { start, end, body, .. } => {
+                walk_expr(start, f);
+                walk_expr(end, f);
+                walk_block(body, f);
+            }
+            StmtKind::Let { value, .. } => {
+                if let Some(v) = value {
+                    walk_expr(v, f);
+                }
+            }
             StmtKind::Block(b) => walk_block(b, f),
             StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
         }
@@ -187,7 +197,12 @@ fn walk_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             walk_expr(then, f);
             walk_expr(els, f);
         }
+        ExprKind::Block { block, value } => {
+            walk_block(block, f);
+            walk_expr(value, f);
+        }
         ExprKind::Int(_)
+        | ExprKind::Bool(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)
         | ExprKind::Var(_)

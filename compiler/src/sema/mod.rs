@@ -14,11 +14,13 @@ pub mod compare;
 pub mod config;
 pub mod consteval;
 pub mod format;
+pub mod lang26;
 pub mod positional;
 pub mod probe_builtins;
 pub mod probes;
 pub mod portable;
 pub mod requires;
+pub mod scope;
 
 use crate::ast::Program;
 use crate::diag::Diagnostics;

@@ -70,6 +70,16 @@ fn walk_block(b: &Block, f: &mut dyn FnMut(&Expr), whole: &mut dyn FnMut(&Expr))
                 walk(e, f, whole, false);
                 walk_block(body, f, whole);
             }
+            StmtKind::ForRange { start, end, body, .. } => {
+                walk(start, f, whole, false);
+                walk(end, f, whole, false);
+                walk_block(body, f, whole);
+            }
+            StmtKind::Let { value, .. } => {
+                if let Some(v) = value {
+                    walk(v, f, whole, false);
+                }
+            }
             StmtKind::Block(b) => walk_block(b, f, whole),
             StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
         }
@@ -84,7 +94,11 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr), whole: &mut dyn FnMut(&Expr), based:
         whole(e);
     }
     match &e.kind {
-        ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) | ExprKind::Positional(_) | ExprKind::ParamCount => {}
+        ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) | ExprKind::Positional(_) | ExprKind::ParamCount => {}
+        ExprKind::Block { block, value } => {
+            walk_block(block, f, whole);
+            walk(value, f, whole, false);
+        }
         ExprKind::SizeofType(_) | ExprKind::Offsetof { .. } => {}
         ExprKind::Map { keys: items, .. } | ExprKind::Call { args: items, .. } | ExprKind::Tuple(items) => {
             items.iter().for_each(|x| walk(x, f, whole, false))

@@ -284,6 +284,16 @@ impl Cx<'_> {
                 self.expr(map, Need::Value);
                 self.block(body);
             }
+            StmtKind::ForRange { start, end, body, .. } => {
+                self.expr(start, Need::Value);
+                self.expr(end, Need::Value);
+                self.block(body);
+            }
+            StmtKind::Let { value, .. } => {
+                if let Some(v) = value {
+                    self.expr(v, Need::Value);
+                }
+            }
             StmtKind::Block(b) => self.block(b),
             StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
         }
@@ -394,7 +404,11 @@ impl Cx<'_> {
                 let (off, len) = (self.int(u64::from(off), e.span), self.int(u64::from(len), e.span));
                 e.kind = ExprKind::call(PARAM_STR, e.span, vec![off, len]);
             }
-            ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) => {}
+            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) => {}
+            ExprKind::Block { block, value } => {
+                self.block(block);
+                self.expr(value, need);
+            }
             ExprKind::SizeofType(_) | ExprKind::Offsetof { .. } => {}
             ExprKind::Map { keys, .. } => keys.iter_mut().for_each(|k| self.expr(k, Need::Value)),
             ExprKind::Tuple(elems) => elems.iter_mut().for_each(|x| self.expr(x, need)),

@@ -17,7 +17,7 @@ pub fn scan(prog: &Program) -> Requires {
             attach_point(&ap.raw, &mut r);
         }
         if let Some(p) = &probe.predicate {
-            expr(p, &mut r);
+            crate::ast::visit_expr(p, &mut |e| expr(e, &mut r));
         }
         block(&probe.body, &mut r);
     }
@@ -55,68 +55,17 @@ fn attach_point(raw: &str, r: &mut Requires) {
 }
 
 fn block(b: &Block, r: &mut Requires) {
-    for s in &b.stmts {
-        match &s.kind {
-            StmtKind::Expr(e) => expr(e, r),
-            StmtKind::Assign { target, value, .. } => {
-                expr(target, r);
-                expr(value, r);
-            }
-            StmtKind::If { cond, then, els } => {
-                expr(cond, r);
-                block(then, r);
-                if let Some(e) = els {
-                    block(e, r);
-                }
-            }
-            StmtKind::While { cond, body } => {
-                expr(cond, r);
-                block(body, r);
-            }
-            StmtKind::Unroll { count, body } => {
-                expr(count, r);
-                block(body, r);
-            }
-            StmtKind::For { map, body, .. } => {
-                expr(map, r);
-                block(body, r);
-            }
-            StmtKind::Block(b) => block(b, r),
-            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
-        }
-    }
+    crate::ast::visit_block(b, &mut |e| expr(e, r));
 }
 
+/// Notes what one expression needs (the visitor calls this for every expression).
 fn expr(e: &Expr, r: &mut Requires) {
     match &e.kind {
         ExprKind::Positional(n) => r.positional = r.positional.max(*n),
         ExprKind::ParamCount => r.param_count = true,
         ExprKind::Builtin(name) if name == "cpid" => r.child = true,
-        ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Builtin(_) | ExprKind::Var(_) => {}
-        ExprKind::SizeofType(_) | ExprKind::Offsetof { .. } => {}
-        ExprKind::Map { keys, .. } => keys.iter().for_each(|k| expr(k, r)),
-        ExprKind::Call { name, func, args, .. } => {
-            if func.is_some_and(Func::is_unsafe) {
-                r.unsafe_functions.push(name.clone());
-            }
-            args.iter().for_each(|a| expr(a, r));
-        }
-        ExprKind::Unary { expr: x, .. }
-        | ExprKind::Field { expr: x, .. }
-        | ExprKind::Arrow { expr: x, .. }
-        | ExprKind::Cast { expr: x, .. }
-        | ExprKind::SizeofExpr(x)
-        | ExprKind::IncDec { target: x, .. } => expr(x, r),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
-            expr(lhs, r);
-            expr(rhs, r);
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            expr(cond, r);
-            expr(then, r);
-            expr(els, r);
-        }
-        ExprKind::Tuple(items) => items.iter().for_each(|i| expr(i, r)),
+        ExprKind::Call { name, func, .. } if func.is_some_and(Func::is_unsafe) => r.unsafe_functions.push(name.clone()),
+        _ => {}
     }
 }
 

@@ -34,6 +34,7 @@ fn children(kind: &ExprKind) -> Box<dyn Iterator<Item = &Expr> + '_> {
         ExprKind::Binary { lhs, rhs, .. } => Box::new([&**lhs, &**rhs].into_iter()),
         ExprKind::Index { expr, index } => Box::new([&**expr, &**index].into_iter()),
         ExprKind::Ternary { cond, then, els } => Box::new([&**cond, &**then, &**els].into_iter()),
+        ExprKind::Block { value, .. } => Box::new(std::iter::once(&**value)),
         _ => Box::new(std::iter::empty()),
     }
 }
@@ -252,6 +253,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::type_name | Rule::cast_type => "type",
         Rule::config_item => "config option",
         Rule::lparen => "'('",
+        Rule::range => "range",
         Rule::rparen => "')'",
         _ => return None,
     })
@@ -345,7 +347,20 @@ impl Builder<'_> {
             Rule::continue_stmt => StmtKind::Continue,
             Rule::return_stmt => StmtKind::Return,
             Rule::block => StmtKind::Block(self.block(pair)),
-            Rule::expr_stmt => StmtKind::Expr(self.first_expr(pair)),
+            Rule::expr_stmt | Rule::discard_stmt => StmtKind::Expr(self.first_expr(pair)),
+            Rule::let_stmt => {
+                let mut var = (String::new(), sp);
+                let (mut ty, mut value) = (None, None);
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::kw_let => {}
+                        Rule::var => var = (p.as_str()[1..].to_string(), span(&p)),
+                        Rule::let_type => ty = p.into_inner().next().map(|t| self.type_name(t)),
+                        _ => value = Some(self.expr_any(p)),
+                    }
+                }
+                StmtKind::Let { var: var.0, var_span: var.1, ty, value }
+            }
             Rule::assign_stmt => {
                 let mut inner = pair.into_inner();
                 let target = self.opt_pair(inner.next(), sp);
@@ -368,7 +383,7 @@ impl Builder<'_> {
             }
             Rule::if_stmt => self.if_stmt(pair),
             Rule::while_stmt | Rule::unroll_stmt => {
-                let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen));
+                let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen | Rule::kw_if | Rule::kw_while));
                 let cond = self.opt_pair(inner.next(), sp);
                 let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
                 if rule == Rule::while_stmt {
@@ -378,13 +393,31 @@ impl Builder<'_> {
                 }
             }
             Rule::for_stmt => {
-                let mut inner = pair.into_inner();
+                let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_for);
                 let var = inner.next();
                 let (var_name, var_span) =
                     var.map(|v| (v.as_str()[1..].to_string(), span(&v))).unwrap_or_default();
-                let map = self.opt_pair(inner.next(), sp);
+                let source = inner.next();
                 let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
-                StmtKind::For { var: var_name, var_span, map, body }
+                match source {
+                    Some(r) if r.as_rule() == Rule::range => {
+                        let rsp = span(&r);
+                        let mut bounds = r.into_inner();
+                        let start = match bounds.next() {
+                            Some(b) => self.unary(b),
+                            None => self.expr_node(ExprKind::Int(0), rsp),
+                        };
+                        let end = match bounds.next() {
+                            Some(b) => self.unary(b),
+                            None => self.expr_node(ExprKind::Int(0), rsp),
+                        };
+                        StmtKind::ForRange { var: var_name, var_span, start, end, body }
+                    }
+                    other => {
+                        let map = self.opt_pair(other, sp);
+                        StmtKind::For { var: var_name, var_span, map, body }
+                    }
+                }
             }
             _ => StmtKind::Block(Block::default()),
         };
@@ -393,7 +426,7 @@ impl Builder<'_> {
 
     fn if_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
         let sp = span(&pair);
-        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen));
+        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::lparen | Rule::rparen | Rule::kw_if | Rule::kw_while));
         let cond = self.opt_pair(inner.next(), sp);
         let then = inner.next().map(|b| self.block(b)).unwrap_or_default();
         let els = inner.next().and_then(|e| e.into_inner().next()).map(|e| match e.as_rule() {
@@ -441,8 +474,10 @@ impl Builder<'_> {
         let cond = self.binary(bin);
         match inner.next() {
             Some(tail) => {
-                let mut t = tail.into_inner();
-                let then = self.opt_pair(t.next(), sp);
+                let parts: Vec<Pair<'_, Rule>> = tail.into_inner().collect();
+                let mut t = parts.into_iter();
+                // `a ?: b` is `a ? a : b`: the same expression (and id) in both places.
+                let then = if t.len() == 1 { cond.clone() } else { self.opt_pair(t.next(), sp) };
                 let els = self.opt_pair(t.next(), sp);
                 self.expr_node(
                     ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), els: Box::new(els) },
@@ -589,6 +624,15 @@ impl Builder<'_> {
                 }
             }
             Rule::builtin => ExprKind::Builtin(text.to_string()),
+            Rule::bool_lit => ExprKind::Bool(text == "true"),
+            Rule::duration_lit => match parse_duration(text) {
+                Some(v) => ExprKind::Int(v),
+                None => {
+                    self.diags.error(sp, format!("overflow error, maximum value is {}: {text}", u64::MAX));
+                    ExprKind::Int(0)
+                }
+            },
+            Rule::block_expr => return self.block_expr(pair),
             Rule::var => ExprKind::Var(text[1..].to_string()),
             Rule::positional => match text[1..].parse::<u32>() {
                 Ok(n) => ExprKind::Positional(n),
@@ -643,6 +687,27 @@ impl Builder<'_> {
         self.expr_node(kind, sp)
     }
 
+    /// `{ stmts; value }`: the last statement must be an expression with no `;` after it.
+    fn block_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let sp = span(&pair);
+        let text = pair.as_str();
+        let mut block = Block { stmts: Vec::new(), span: sp };
+        if let Some(list) = pair.into_inner().next() {
+            for s in list.into_inner() {
+                block.stmts.push(self.stmt(s));
+            }
+        }
+        let tail = block.stmts.last().map(|s| (s.span.end, matches!(s.kind, StmtKind::Expr(_))));
+        let closed = |end: u32| text.get((end.saturating_sub(sp.start)) as usize..).is_some_and(|rest| rest.trim_start().starts_with('}'));
+        if tail.is_some_and(|(end, is_expr)| is_expr && closed(end)) {
+            if let Some(Stmt { kind: StmtKind::Expr(value), .. }) = block.stmts.pop() {
+                return self.expr_node(ExprKind::Block { block, value: Box::new(value) }, sp);
+            }
+        }
+        self.diags.error(sp, "a block used as a value must end with an expression (with no ';' after it)");
+        self.expr_node(ExprKind::Int(0), sp)
+    }
+
     fn map_ref(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let sp = span(&pair);
         let mut inner = pair.into_inner();
@@ -672,6 +737,23 @@ impl Builder<'_> {
     }
 }
 
+/// Parses a duration literal (`5ms`) into nanoseconds; `None` when it overflows.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let digits = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (n, unit) = text.split_at(digits);
+    let scale: u64 = match unit {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
+        _ => return None,
+    };
+    n.replace('_', "").parse::<u64>().ok()?.checked_mul(scale)
+}
+
 /// Parses an integer literal: decimal, hex, scientific (`1e6`), `_` separators, C suffixes.
 pub fn parse_int(text: &str) -> Option<u64> {
     let t: String = text.chars().filter(|&c| c != '_').collect();
@@ -688,4 +770,50 @@ pub fn parse_int(text: &str) -> Option<u64> {
         return u64::from_str_radix(&t[1..], 8).ok();
     }
     t.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(src: &str) -> Vec<Stmt> {
+        let mut diags = Diagnostics::default();
+        let prog = parse(src, &mut diags).unwrap_or_else(|| panic!("{src}: {}", diags.render("stdin", src, false)));
+        prog.probes.into_iter().next().map(|p| p.body.stmts).unwrap_or_default()
+    }
+
+    #[test]
+    fn durations_are_nanoseconds() {
+        assert_eq!(parse_duration("5ms"), Some(5_000_000));
+        assert_eq!(parse_duration("1_000us"), Some(1_000_000));
+        assert_eq!(parse_duration("2d"), Some(172_800_000_000_000));
+        assert_eq!(parse_duration("10000000000m"), None);
+        let s = body("BEGIN { $a = 1s; }");
+        assert!(matches!(&s[0].kind, StmtKind::Assign { value: Expr { kind: ExprKind::Int(1_000_000_000), .. }, .. }));
+    }
+
+    #[test]
+    fn newer_statements_parse() {
+        let s = body("BEGIN { let $a; let $b: uint8 = 1; _ = 2; for $i : 0..$n { } for ($kv : @m) { } if $a { } while !$a { } }");
+        assert!(matches!(&s[0].kind, StmtKind::Let { ty: None, value: None, .. }));
+        assert!(matches!(&s[1].kind, StmtKind::Let { ty: Some(t), value: Some(_), .. } if t.name == "uint8"));
+        assert!(matches!(&s[2].kind, StmtKind::Expr(_)));
+        assert!(matches!(&s[3].kind, StmtKind::ForRange { var, .. } if var == "i"));
+        assert!(matches!(&s[4].kind, StmtKind::For { var, .. } if var == "kv"));
+        assert!(matches!(&s[5].kind, StmtKind::If { .. }));
+        assert!(matches!(&s[6].kind, StmtKind::While { .. }));
+    }
+
+    #[test]
+    fn elvis_and_block_expressions() {
+        let s = body("BEGIN { $a = $b ?: 3; $c = { let $d = 1; $d }; $e = true; }");
+        let StmtKind::Assign { value, .. } = &s[0].kind else { panic!("assign") };
+        let ExprKind::Ternary { cond, then, .. } = &value.kind else { panic!("ternary") };
+        assert_eq!(cond.id, then.id);
+        let StmtKind::Assign { value, .. } = &s[1].kind else { panic!("assign") };
+        assert!(matches!(&value.kind, ExprKind::Block { block, value } if block.stmts.len() == 1 && matches!(value.kind, ExprKind::Var(_))));
+        assert!(matches!(&s[2].kind, StmtKind::Assign { value: Expr { kind: ExprKind::Bool(true), .. }, .. }));
+        // A predicate still ends before the body.
+        assert_eq!(body("BEGIN /pid / 2/ { exit(); }").len(), 1);
+    }
 }

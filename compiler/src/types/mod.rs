@@ -285,6 +285,13 @@ impl Type {
     pub const U64: Type = Type::Int { bits: 64, signed: false };
     pub const I64: Type = Type::Int { bits: 64, signed: true };
     pub const U32: Type = Type::Int { bits: 32, signed: false };
+    /// bpftrace 0.26's `bool` (`true`, `false`, `let $x: bool`): a 1-bit unsigned integer, as
+    /// bpftrace 0.20 typed its `bool`, printed `true`/`false`.
+    pub const BOOL: Type = Type::Int { bits: 1, signed: false };
+
+    pub fn is_bool(&self) -> bool {
+        *self == Type::BOOL
+    }
 
     pub fn is_int(&self) -> bool {
         matches!(self, Type::Int { .. })
@@ -343,6 +350,7 @@ impl Type {
     /// How values of this type are stored in maps and events.
     pub fn layout(&self) -> btc_bpfprog::Ty {
         match self {
+            Type::Int { bits: 1, signed: false } => btc_bpfprog::Ty::Runtime(btc_bpfprog::RuntimeTy::Bool { bytes: 8 }),
             // Integers travel as 64-bit values with their signedness (as bpftrace stores them).
             Type::Int { signed, .. } => btc_bpfprog::Ty::Int { bytes: 8, signed: *signed },
             // Pointers travel as their address; the runtime prints them in hex.
@@ -368,6 +376,7 @@ impl Type {
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Type::Int { bits: 1, signed: false } => write!(f, "bool"),
             Type::Int { bits, signed: true } => write!(f, "int{bits}"),
             Type::Int { bits, signed: false } => write!(f, "uint{bits}"),
             Type::Str { len } => write!(f, "string[{len}]"),
@@ -423,6 +432,7 @@ impl Type {
     /// [`Type::layout`] lays it out.
     pub fn member_layout(&self) -> btc_bpfprog::Ty {
         match self {
+            Type::Int { bits: 1, signed: false } => btc_bpfprog::Ty::Runtime(btc_bpfprog::RuntimeTy::Bool { bytes: 1 }),
             Type::Int { bits, signed } => btc_bpfprog::Ty::Int { bytes: (*bits / 8).max(1), signed: *signed },
             other => other.layout(),
         }
@@ -438,6 +448,7 @@ impl Type {
     /// for structs copied by value.
     pub fn memory_layout(&self) -> btc_bpfprog::Ty {
         match self {
+            Type::Int { bits: 1, signed: false } => btc_bpfprog::Ty::Runtime(btc_bpfprog::RuntimeTy::Bool { bytes: 1 }),
             Type::Int { bits, signed } => btc_bpfprog::Ty::Int { bytes: (*bits / 8).max(1), signed: *signed },
             Type::Array { elem, count } => btc_bpfprog::Ty::Array { elem: Box::new(elem.memory_layout()), count: *count },
             other => other.layout(),

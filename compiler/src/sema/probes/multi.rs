@@ -6,7 +6,7 @@
 //! bpftrace), and in btc also `func` and `args`, which are compile-time values of each program.
 
 use super::{has_wildcard, split_attach, ResolvedProbe};
-use crate::ast::{Block, Expr, ExprKind, Probe, StmtKind};
+use crate::ast::{Block, Expr, ExprKind, Probe};
 use btc_bpfprog::ProbeKind;
 
 /// The builtins whose value differs between the functions of a wildcard.
@@ -56,45 +56,15 @@ fn uses_builtins(probe: &Probe, names: &[&str]) -> bool {
 }
 
 fn block_uses(b: &Block, names: &[&str]) -> bool {
-    b.stmts.iter().any(|s| match &s.kind {
-        StmtKind::Expr(e) => expr_uses(e, names),
-        StmtKind::Assign { target, value, .. } => expr_uses(target, names) || expr_uses(value, names),
-        StmtKind::If { cond, then, els } => {
-            expr_uses(cond, names) || block_uses(then, names) || els.as_ref().is_some_and(|b| block_uses(b, names))
-        }
-        StmtKind::While { cond: e, body } | StmtKind::Unroll { count: e, body } | StmtKind::For { map: e, body, .. } => {
-            expr_uses(e, names) || block_uses(body, names)
-        }
-        StmtKind::Block(b) => block_uses(b, names),
-        StmtKind::Break | StmtKind::Continue | StmtKind::Return => false,
-    })
+    let mut found = false;
+    crate::ast::visit_block(b, &mut |e| found |= matches!(&e.kind, ExprKind::Builtin(n) if names.contains(&n.as_str())));
+    found
 }
 
 fn expr_uses(e: &Expr, names: &[&str]) -> bool {
-    let any = |es: &[Expr]| es.iter().any(|x| expr_uses(x, names));
-    match &e.kind {
-        ExprKind::Builtin(b) => names.contains(&b.as_str()),
-        ExprKind::Call { args, .. } | ExprKind::Tuple(args) | ExprKind::Map { keys: args, .. } => any(args),
-        ExprKind::Unary { expr, .. }
-        | ExprKind::Field { expr, .. }
-        | ExprKind::Arrow { expr, .. }
-        | ExprKind::Cast { expr, .. }
-        | ExprKind::IncDec { target: expr, .. }
-        | ExprKind::SizeofExpr(expr) => expr_uses(expr, names),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { expr: lhs, index: rhs } => {
-            expr_uses(lhs, names) || expr_uses(rhs, names)
-        }
-        ExprKind::Ternary { cond, then, els } => {
-            expr_uses(cond, names) || expr_uses(then, names) || expr_uses(els, names)
-        }
-        ExprKind::Int(_)
-        | ExprKind::Str(_)
-        | ExprKind::Var(_)
-        | ExprKind::Positional(_)
-        | ExprKind::ParamCount
-        | ExprKind::SizeofType(_)
-        | ExprKind::Offsetof { .. } => false,
-    }
+    let mut found = false;
+    crate::ast::visit_expr(e, &mut |e| found |= matches!(&e.kind, ExprKind::Builtin(n) if names.contains(&n.as_str())));
+    found
 }
 
 #[cfg(test)]

@@ -50,6 +50,25 @@ pub const HARDWARE_EVENTS: &[PerfEvent] = &[
 
 /// `interval:UNIT:N` and `profile:UNIT:N`.
 pub(super) fn timer(cx: &Cx<'_>, provider: &str, rest: &[String]) -> Resolved {
+    // bpftrace 0.26: `interval:1s`, `interval:1000000` (nanoseconds), named `interval:us:N`.
+    let single = match rest {
+        [v] if v.starts_with(|c: char| c.is_ascii_digit()) => Some(v),
+        _ => None,
+    };
+    if let Some(value) = single {
+        let ns = if value.ends_with(|c: char| c.is_ascii_alphabetic()) {
+            crate::syntax::parse_duration(value)
+        } else {
+            crate::syntax::parse_int(value)
+        }
+        .ok_or_else(|| cx.err(format!("Invalid rate of {provider} probe: {value}")))?;
+        if ns < 1000 {
+            return Err(cx.err(format!("Invalid rate of {provider} probe. Minimum is 1000 or 1us. Found: {ns} nanoseconds")));
+        }
+        let name = format!("{provider}:us:{}", ns / 1000);
+        let kind = if provider == "interval" { ProbeKind::Interval { period_ns: ns } } else { ProbeKind::Profile { period_ns: ns } };
+        return cx.single(kind, name);
+    }
     let [unit, value] = rest else {
         return Err(cx.err(format!(
             "{provider} probe needs a unit and a value, e.g. {provider}:s:1 or {provider}:hz:99"
