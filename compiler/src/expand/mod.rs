@@ -493,3 +493,6 @@ impl Expander<'_> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -157,7 +157,7 @@ fn syntax_error(source: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     let found = next_token(rest);
     let end = pos + found.len();
     // Some tokens that fail to lex say more about the problem than the grammar can.
-    if found == "\"" {
+    if found == "\"" && !rest[1..].contains('"') {
         return Diagnostic::error(Span::new(pos, pos + 1), "unterminated string literal");
     }
     if found == "'" {
