@@ -2,7 +2,8 @@ use super::*;
 use btc_bpfprog::Ty;
 
 fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
-    MapInfo { name: name.into(), bpf_name: format!("m_{}", name.trim_start_matches('@')), key, scalar, value }, lru: false }
+    MapInfo { name: name.into(), bpf_name: format!("m_{}", name.trim_start_matches('@')), key, scalar, value, lru: false }
+}
 
 fn text(info: &MapInfo, entries: &RawEntries) -> String {
     String::from_utf8_lossy(&format_map(info, entries, 0, 0).expect("map formats")).into_owned()
