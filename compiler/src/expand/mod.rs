@@ -25,6 +25,10 @@ use std::collections::HashMap;
 /// Deepest chain of macro calls expanded (each level recurses).
 const MAX_DEPTH: usize = 64;
 
+/// Most expressions expansion may build: macros whose bodies use an argument several times
+/// grow exponentially with nesting, and must end in an error rather than exhaust memory.
+const MAX_NODES: u32 = 1 << 20;
+
 /// Resolves the imports of `prog` (relative to `dir`), then expands every macro call.
 /// Returns where copied code came from, for diagnostics and for [`real_spans`].
 pub fn expand(prog: &mut Program, dir: &std::path::Path, diags: &mut Diagnostics) -> Origins {
@@ -34,7 +38,7 @@ pub fn expand(prog: &mut Program, dir: &std::path::Path, diags: &mut Diagnostics
         return origins;
     }
     let macros = std::mem::take(&mut prog.macros);
-    let mut x = Expander { defs: HashMap::new(), origins: &mut origins, diags, next_id: 0, calls: 0, stack: Vec::new() };
+    let mut x = Expander { defs: HashMap::new(), origins: &mut origins, diags, next_id: 0, calls: 0, stack: Vec::new(), too_big: false };
     x.collect(&macros);
     let top = Env::top();
     let mut probes = std::mem::take(&mut prog.probes);
@@ -133,7 +137,7 @@ impl Env {
 
     fn span(&self, s: Span) -> Span {
         match self.base {
-            Some(b) if s.start >= self.from && s.end <= self.from + self.len => {
+            Some(b) if s.start >= self.from && s.end <= self.from.saturating_add(self.len) => {
                 Span { start: b + (s.start - self.from), end: b + (s.end - self.from) }
             }
             _ => s,
@@ -156,6 +160,7 @@ struct Expander<'a> {
     next_id: u32,
     calls: u32,
     stack: Vec<String>,
+    too_big: bool,
 }
 
 impl Expander<'_> {
@@ -407,6 +412,13 @@ impl Expander<'_> {
             let mut chain: Vec<&str> = self.stack[at..].iter().map(String::as_str).collect();
             chain.push(name);
             self.diags.error(span, format!("Recursive macro call detected. Call chain: {}", chain.join(" > ")));
+            return None;
+        }
+        if self.next_id > MAX_NODES {
+            if !self.too_big {
+                self.too_big = true;
+                self.diags.error(span, format!("macro expansion is too large (more than {MAX_NODES} expressions)"));
+            }
             return None;
         }
         if self.stack.len() >= MAX_DEPTH {

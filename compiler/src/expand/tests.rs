@@ -114,3 +114,13 @@ fn imports_report_missing_files() {
     // bpftrace's standard library is built into btc.
     assert_eq!(errors("import \"stdlib\"; begin { }"), "");
 }
+
+#[test]
+fn exponential_expansion_ends_in_an_error() {
+    let mut src = String::from("macro m0(x) { x + x }");
+    for i in 1..40 {
+        src.push_str(&format!(" macro m{i}(x) {{ m{}(x) + m{}(x) }}", i - 1, i - 1));
+    }
+    src.push_str(" begin { print(m39(1)); }");
+    assert!(errors(&src).contains("ERROR: macro expansion is too large"));
+}
