@@ -27,6 +27,8 @@ fn top_level_items_parse_in_any_order_after_imports() {
     assert_eq!(p.map_decls[0].max_entries, 5);
     // A body ending in `;` has no value.
     assert!(!parses("macro m() { 1; } begin { }").macros[0].has_value);
+    assert!(parses("macro m() { 1 // no ; here\n /* nor; here */ } begin { }").macros[0].has_value);
+    assert!(!parses("macro m() { 1 /* c */ ; } begin { }").macros[0].has_value);
 }
 
 #[test]

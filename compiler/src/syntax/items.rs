@@ -82,6 +82,18 @@ fn ends_in_value(body: &Block, source: &str) -> bool {
     if !matches!(last.kind, StmtKind::Expr(_)) {
         return false;
     }
-    let rest = source.get(last.span.end as usize..body.span.end as usize).unwrap_or(";");
-    !rest.contains(';')
+    // Between the statement and the `}` there is only space, comments and any `;`.
+    let mut rest = source.get(last.span.end as usize..body.span.end as usize).unwrap_or(";");
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map_or("", |(_, r)| r);
+        } else if rest.starts_with(';') {
+            return false;
+        } else {
+            rest = &rest[rest.chars().next().map_or(1, char::len_utf8)..];
+        }
+    }
+    true
 }
