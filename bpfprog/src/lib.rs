@@ -266,6 +266,10 @@ pub struct MapInfo {
     pub scalar: bool,
     /// How values are stored and combined.
     pub value: MapValue,
+    /// Declared `lruhash` / `percpulruhash` (bpftrace 0.26): a `BPF_MAP_TYPE_LRU_HASH` or
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH` instead of the (per-CPU) hash map its value implies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lru: bool,
 }
 
 /// What a map stores.

@@ -285,7 +285,7 @@ mod tests {
                 bpf_name: "btc_m0".into(),
                 key: Ty::U64,
                 scalar: true,
-                value: MapValue::Count,
+                value: MapValue::Count, lru: false,
             }],
             formats: vec![],
             config: Default::default(),

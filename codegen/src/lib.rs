@@ -76,6 +76,8 @@ const COUNT_CALLBACK: &str = "btc_count_elem";
 
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+pub const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
+pub const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 
@@ -249,19 +251,26 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
         let index = u32::try_from(i).map_err(|_| "too many maps")?;
         let bpf_name = format!("btc_m{i}");
         let key = sig.key.as_ref().map_or(bp::Ty::U64, |k| k.layout());
+        // A declaration (`let @m = lruhash(n);`) picks the LRU variant and the size.
+        let lru = sig.declared.is_some_and(|d| d.lru);
+        let max_entries = sig.declared.map_or(opts.max_map_keys, |d| d.max_entries);
         let (value, map_type, meta_value) = match &sig.kind {
-            MapKind::Plain(t) => (t.layout(), BPF_MAP_TYPE_HASH, bp::MapValue::Plain { ty: t.layout() }),
+            MapKind::Plain(t) => {
+                let ty = if lru { BPF_MAP_TYPE_LRU_HASH } else { BPF_MAP_TYPE_HASH };
+                (t.layout(), ty, bp::MapValue::Plain { ty: t.layout() })
+            }
             MapKind::Agg(a) => {
                 let mv = a.map_value();
                 let size = mv.value_size();
-                (bp::Ty::tuple(vec![bp::Ty::U64; size as usize / 8]), BPF_MAP_TYPE_PERCPU_HASH, mv)
+                let ty = if lru { BPF_MAP_TYPE_LRU_PERCPU_HASH } else { BPF_MAP_TYPE_PERCPU_HASH };
+                (bp::Ty::tuple(vec![bp::Ty::U64; size as usize / 8]), ty, mv)
             }
         };
         let global = define_map(
             &bpf_name,
             &[
                 ("type", map_type),
-                ("max_entries", opts.max_map_keys),
+                ("max_entries", max_entries),
                 ("key_size", bpf_key_size(&key, &meta_value)),
                 ("value_size", value.size()),
             ],
@@ -272,6 +281,7 @@ pub fn generate(prog: &Program, analysis: &Analysis, opts: &CodegenOptions, emit
             key: key.clone(),
             scalar: sig.key.is_none(),
             value: meta_value,
+            lru,
         });
         maps.insert(
             sig.name.clone(),

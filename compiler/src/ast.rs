@@ -11,6 +11,13 @@ pub struct Program {
     pub preamble: Vec<PreambleItem>,
     pub config: Vec<ConfigItem>,
     pub probes: Vec<Probe>,
+    /// `macro NAME(PARAMS) { ... }` definitions (bpftrace 0.26); expanded away by
+    /// [`crate::expand`] before checking, so later passes never see a macro call.
+    pub macros: Vec<MacroDef>,
+    /// `let @name = KIND(MAX_ENTRIES);` declarations (bpftrace 0.26).
+    pub map_decls: Vec<MapDecl>,
+    /// `import "PATH";` items, resolved (and emptied) by [`crate::expand`].
+    pub imports: Vec<Import>,
     /// Number of expression ids handed out (the length of per-expression side tables).
     pub expr_count: u32,
 }
@@ -25,6 +32,56 @@ pub struct PreambleItem {
 pub struct ConfigItem {
     pub key: String,
     pub value: String,
+    pub span: Span,
+}
+
+/// `macro name(params) { body }`.
+#[derive(Debug, Clone)]
+pub struct MacroDef {
+    pub name: String,
+    pub params: Vec<MacroParam>,
+    pub body: Block,
+    /// The body ends in an expression with no `;` after it: a call is worth that expression.
+    pub has_value: bool,
+    /// `macro NAME`, where arity errors point.
+    pub head: Span,
+    /// The whole definition (expanded code keeps spans inside it).
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacroParamKind {
+    /// `$x`: the argument must be a variable, which the body may assign.
+    Var,
+    /// `@x`: the argument must be a map (no keys), which the body may use and assign.
+    Map,
+    /// `x`: any expression, inserted wherever the body names `x`.
+    Ident,
+}
+
+#[derive(Debug, Clone)]
+pub struct MacroParam {
+    pub kind: MacroParamKind,
+    /// As written, with its `$` or `@`.
+    pub name: String,
+    pub span: Span,
+}
+
+/// `let @name = kind(max_entries);`
+#[derive(Debug, Clone)]
+pub struct MapDecl {
+    pub name: String,
+    pub name_span: Span,
+    /// `hash`, `lruhash`, `percpuhash`, `percpulruhash` (others are refused when checked).
+    pub kind: String,
+    pub max_entries: u64,
+    pub span: Span,
+}
+
+/// `import "path";`
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub path: String,
     pub span: Span,
 }
 

@@ -9,6 +9,7 @@ pub mod ast;
 pub mod catalogue;
 pub mod ast_print;
 pub mod diag;
+pub mod expand;
 pub mod sema;
 pub mod settings;
 pub mod suggest;
@@ -136,6 +137,12 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         diags.items.extend(directive_diags);
         return Err(CompileError::Script(diags));
     };
+    // Imports and macros next: the passes after them see one program with no macro calls.
+    let origins = expand::expand(&mut program, &script_dir(&opts.file_name), &mut diags);
+    if diags.has_errors() {
+        resolve(&mut diags, &origins, &map);
+        return Err(CompileError::Script(diags));
+    }
     // Declarations (`let`, loop variables) get variables of their own.
     sema::scope::resolve(&mut program, &mut diags);
     // The config block and the positional parameters come next: they change types and values.
@@ -147,7 +154,7 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         sema::positional::substitute(&mut program, given, settings.strlen_bytes(opts.strlen), &mut diags);
     let consts = sema::consteval::substitute(&mut program, types, &mut diags);
     if diags.has_errors() {
-        remap(&mut diags, &map);
+        resolve(&mut diags, &origins, &map);
         diags.items.extend(directive_diags);
         return Err(CompileError::Script(diags));
     }
@@ -169,11 +176,29 @@ pub fn check(source: &str, types: &dyn TypeSource, opts: &CompileOptions) -> Res
         at_run_time: opts.process_flags_at_run_time && opts.pid.is_none() && !opts.has_child,
     };
     let analysis = sema::analyse_with(&program, db, &pre, &check_opts, &mut diags);
-    remap(&mut diags, &map);
+    resolve(&mut diags, &origins, &map);
     if diags.has_errors() {
         return Err(CompileError::Script(diags));
     }
+    expand::real_spans(&mut program, &origins);
     Ok(Checked { program, analysis, warnings: diags, settings, source: text, requires, consts })
+}
+
+/// The directory `import` paths are relative to: the script's, or the current one for `-e`.
+fn script_dir(file_name: &str) -> std::path::PathBuf {
+    match std::path::Path::new(file_name).parent() {
+        Some(p) if file_name != "stdin" && !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// Maps diagnostics of expanded or imported code ([`expand::origins`]), then of C-macro
+/// expanded text, back to the script as written.
+fn resolve(diags: &mut Diagnostics, origins: &expand::origins::Origins, map: &types::expand::SourceMap) {
+    if !origins.items.is_empty() {
+        diags.items.iter_mut().for_each(|d| origins.resolve(d));
+    }
+    remap(diags, map);
 }
 
 /// Maps diagnostics in macro-expanded text back to the script as written.

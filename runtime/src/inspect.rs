@@ -28,6 +28,8 @@ const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
 const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
 const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
+const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 
 /// Reads and checks an object: what [`crate::run_object`] does before anything else.
@@ -122,7 +124,12 @@ pub fn check(meta: &Metadata, programs: &[ProgramFacts], maps: &[MapFacts]) -> R
             return Err(format!("it has no map {} for {}", info.bpf_name, info.name));
         };
         let key = if info.value.bucketed() { hist_bucket_offset(&info.key) + 8 } else { info.key.size() };
-        let ty = if matches!(info.value, MapValue::Plain { .. }) { BPF_MAP_TYPE_HASH } else { BPF_MAP_TYPE_PERCPU_HASH };
+        let ty = match (matches!(info.value, MapValue::Plain { .. }), info.lru) {
+            (true, false) => BPF_MAP_TYPE_HASH,
+            (true, true) => BPF_MAP_TYPE_LRU_HASH,
+            (false, false) => BPF_MAP_TYPE_PERCPU_HASH,
+            (false, true) => BPF_MAP_TYPE_LRU_PERCPU_HASH,
+        };
         if m.map_type != ty || m.key_size != key || m.value_size != info.value.value_size() {
             return Err(format!(
                 "map {} ({}) is a {} of {}-byte keys and {}-byte values, not the {}-byte keys and {}-byte values its metadata describes",
@@ -200,7 +207,7 @@ mod tests {
             source: Default::default(),
             requires: Default::default(),
             probes: vec![Probe { prog: "btc_p0".into(), name: "BEGIN".into(), kind: ProbeKind::Begin, process: None }],
-            maps: vec![MapInfo { name: "@".into(), bpf_name: "btc_m0".into(), key: Ty::U64, scalar: true, value: MapValue::Count }],
+            maps: vec![MapInfo { name: "@".into(), bpf_name: "btc_m0".into(), key: Ty::U64, scalar: true, value: MapValue::Count, lru: false }],
             formats: vec![],
             config: Default::default(),
             values: vec![],

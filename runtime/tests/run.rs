@@ -24,15 +24,15 @@ fn begin_fixture() -> Vec<u8> {
                 bpf_name: "m_a".into(),
                 key: Ty::U64,
                 scalar: true,
-                value: MapValue::Plain { ty: Ty::I64 },
+                value: MapValue::Plain { ty: Ty::I64 }, lru: false,
             },
-            MapInfo { name: "@c".into(), bpf_name: "m_c".into(), key: Ty::Str { len: 8 }, scalar: false, value: MapValue::Count },
+            MapInfo { name: "@c".into(), bpf_name: "m_c".into(), key: Ty::Str { len: 8 }, scalar: false, value: MapValue::Count, lru: false },
             MapInfo {
                 name: "@".into(),
                 bpf_name: "m_s".into(),
                 key: Ty::Int { bytes: 4, signed: true },
                 scalar: false,
-                value: MapValue::Plain { ty: Ty::Str { len: 8 } },
+                value: MapValue::Plain { ty: Ty::Str { len: 8 } }, lru: false,
             },
         ],
         vec![

@@ -17,7 +17,7 @@ fn interval_fixture() -> Vec<u8> {
             },
             Probe { prog: "fx_sig_end".into(), name: "END".into(), kind: ProbeKind::End, process: None },
         ],
-        vec![MapInfo { name: "@n".into(), bpf_name: "m_n".into(), key: Ty::U64, scalar: true, value: MapValue::Count }],
+        vec![MapInfo { name: "@n".into(), bpf_name: "m_n".into(), key: Ty::U64, scalar: true, value: MapValue::Count, lru: false }],
         vec![FormatInfo { fmt: "bye\n".into(), args: Ty::tuple(vec![]) }],
     );
     common::build("interval", &meta)

@@ -23,6 +23,8 @@ pub struct MapSig {
     pub kind: MapKind,
     /// Where the signature was fixed (for notes in mismatch errors).
     pub defined_at: Span,
+    /// What `let @name = kind(n);` declares (by [`super::map_decls::apply`]).
+    pub declared: Option<super::map_decls::Declared>,
 }
 
 impl MapSig {
@@ -463,7 +465,7 @@ impl Checker<'_> {
 
     pub(crate) fn define_map(&mut self, name: &str, span: Span, key: Option<Type>, kind: MapKind) {
         let Some(sig) = self.maps.get_mut(name) else {
-            self.maps.sigs.push(MapSig { name: name.to_string(), key, kind, defined_at: span });
+            self.maps.sigs.push(MapSig { name: name.to_string(), key, kind, defined_at: span, declared: None });
             return;
         };
         let first = sig.defined_at;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod consteval;
 pub mod format;
 pub mod lang26;
+pub mod map_decls;
 pub mod positional;
 pub mod probe_builtins;
 pub mod probes;
@@ -38,6 +39,7 @@ pub struct Analysis {
 /// 1. `probes::resolve` — attach points are expanded first, because the types of `args` depend on
 ///    the probe (tracepoint format files).
 /// 2. `check::check` — types every expression per probe instance and fixes map signatures.
+///    `map_decls::apply` then checks map declarations against those signatures.
 /// 3. `calls_skb::mark_tp_btf` — picks the program type of rawtracepoint probes that call
 ///    skboutput() (which the checker allowed only where BTF types the tracepoint).
 pub fn analyse(prog: &Program, types: &dyn TypeSource, opts: &CheckOptions, diags: &mut Diagnostics) -> Analysis {
@@ -75,7 +77,8 @@ pub fn analyse_with(
     if prog.probes.is_empty() {
         diags.error(crate::diag::Span::new(0, 0), "the program has no probes");
     }
-    let (mut instances, maps) = check::check(prog, resolved, &db, opts, diags);
+    let (mut instances, mut maps) = check::check(prog, resolved, &db, opts, diags);
+    map_decls::apply(prog, &mut maps, diags);
     // 3. Rawtracepoint probes that call skboutput() become tp_btf programs (checked in 2).
     calls_skb::mark_tp_btf(prog, &mut instances);
     Analysis { instances, maps }

@@ -6,6 +6,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 mod escapes;
+mod items;
 pub use escapes::unescape;
 
 #[derive(pest_derive::Parser)]
@@ -61,6 +62,9 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Program> {
                 .push(PreambleItem { text: pair.as_str().to_string(), span: Span::from_pest(pair.as_span()) }),
             Rule::config_item => prog.config.push(b.config_item(pair)),
             Rule::probe => prog.probes.push(b.probe(pair)),
+            Rule::import_item => prog.imports.extend(b.import_item(pair)),
+            Rule::map_decl => prog.map_decls.extend(b.map_decl(pair)),
+            Rule::macro_def => prog.macros.extend(b.macro_def(pair, source)),
             _ => {}
         }
     }
@@ -154,7 +158,7 @@ fn syntax_error(source: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     let found = next_token(rest);
     let end = pos + found.len();
     // Some tokens that fail to lex say more about the problem than the grammar can.
-    if found == "\"" {
+    if found == "\"" && !rest[1..].contains('"') {
         return Diagnostic::error(Span::new(pos, pos + 1), "unterminated string literal");
     }
     if found == "'" {

@@ -140,7 +140,7 @@ proptest! {
             source: Default::default(),
             requires: Default::default(),
             probes: vec![],
-            maps: vec![MapInfo { name: "@m".into(), bpf_name: "btc_m0".into(), key, scalar, value: map }],
+            maps: vec![MapInfo { name: "@m".into(), bpf_name: "btc_m0".into(), key, scalar, value: map, lru: false }],
             formats: vec![FormatInfo { fmt, args }],
             config: Default::default(),
             values: vec![value],

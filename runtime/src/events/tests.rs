@@ -30,14 +30,14 @@ fn meta() -> Metadata {
                 bpf_name: "m_b".into(),
                 key: Ty::U64,
                 scalar: true,
-                value: MapValue::Count,
+                value: MapValue::Count, lru: false,
             },
             MapInfo {
                 name: "@a".into(),
                 bpf_name: "m_a".into(),
                 key: Ty::Str { len: 4 },
                 scalar: false,
-                value: MapValue::Plain { ty: Ty::I64 },
+                value: MapValue::Plain { ty: Ty::I64 }, lru: false,
             },
         ],
         formats: vec![

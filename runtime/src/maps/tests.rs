@@ -3,7 +3,7 @@ use btc_bpfprog::Ty;
 use crate::value::{Int, Value};
 
 fn map(name: &str, key: Ty, scalar: bool, value: MapValue) -> MapInfo {
-    MapInfo { name: name.into(), bpf_name: format!("m_{}", name.trim_start_matches('@')), key, scalar, value }
+    MapInfo { name: name.into(), bpf_name: format!("m_{}", name.trim_start_matches('@')), key, scalar, value, lru: false }
 }
 
 fn text(info: &MapInfo, entries: &RawEntries) -> String {
