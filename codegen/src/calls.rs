@@ -1,5 +1,5 @@
 //! Function calls. `call` dispatches on the catalogue's function (`crate::catalogue`): core
-//! functions (printf, exit, print), map functions (delete, clear, zero, len) and string
+//! functions (printf, exit, print), map functions (delete, clear, zero, len, has_key) and string
 //! functions (str, strncmp, strcontains) here, the other groups in their files. Aggregates
 //! (count, sum, hist, ...) appear only as map assignments (see maps.rs).
 
@@ -88,6 +88,12 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let buf = self.event_buffer(0, kind, index)?;
                 self.emit_event(buf, HDR)?;
                 Ok(Val::Void)
+            }
+            MapFn::HasKey => {
+                let [Expr { kind: ExprKind::Map { name, .. }, .. }, key] = args else {
+                    return Err(llvm_err("has_key"));
+                };
+                self.map_has_key(name, key)
             }
             MapFn::Len => {
                 let Some(Expr { kind: ExprKind::Map { name: map, .. }, .. }) = args.first() else {

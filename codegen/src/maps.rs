@@ -322,6 +322,16 @@ impl<'ctx> FnCx<'_, 'ctx> {
         Ok(())
     }
 
+    /// `has_key(@m, key)`: 1 when the lookup finds the key, else 0 (a bool).
+    pub fn map_has_key(&mut self, name: &str, key: &Expr) -> R<Val<'ctx>> {
+        let (map, _, _, _, _) = self.map_global(name)?;
+        let key = self.map_key(name, std::slice::from_ref(key))?;
+        let p = self.lookup(map, key)?;
+        let found = self.b.build_is_not_null(p, "has_key").map_err(llvm_err)?;
+        let v = self.b.build_int_z_extend(found, self.m.context.i64_type(), "has_key64").map_err(llvm_err)?;
+        Ok(Val::Int(v))
+    }
+
     /// `len(@m)`: bpf_for_each_map_elem with a callback that only continues; the helper returns
     /// how many elements it visited.
     pub fn map_len(&mut self, name: &str) -> R<Val<'ctx>> {

@@ -57,6 +57,8 @@ pub enum MapFn {
     Clear,
     Zero,
     Len,
+    /// `has_key(@m, key)`: whether the key is in the map, a bool (bpftrace 0.26).
+    HasKey,
 }
 
 /// Strings read in the program: `str`, `strncmp`, `strcontains`.
@@ -142,6 +144,7 @@ const FUNCTIONS: &[(&str, Func)] = &[
     ("clear", Func::Map(MapFn::Clear)),
     ("zero", Func::Map(MapFn::Zero)),
     ("len", Func::Map(MapFn::Len)),
+    ("has_key", Func::Map(MapFn::HasKey)),
     ("str", Func::Text(Text::Str)),
     ("strncmp", Func::Text(Text::Strncmp)),
     ("strcontains", Func::Text(Text::Strcontains)),
@@ -180,7 +183,7 @@ const INTERNAL: &[(&str, Internal)] =
     &[("$load", Internal::LoadValue), ("$param", Internal::ParamInt), ("$param_str", Internal::ParamStr)];
 
 /// Functions of bpftrace that btc doesn't have: named in the error instead of "unknown".
-pub const NOT_IMPLEMENTED: &[&str] = &["percpu_kaddr", "has_key"];
+pub const NOT_IMPLEMENTED: &[&str] = &["percpu_kaddr"];
 
 impl Func {
     /// The function a script means by `name`; `None` for names no script can call.

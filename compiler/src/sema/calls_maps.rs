@@ -1,5 +1,5 @@
 //! Typing map functions: the aggregates (count, sum, min, max, avg, stats, hist, lhist) and
-//! delete, clear, zero.
+//! delete, clear, zero, len, has_key.
 
 use super::check::Checker;
 use crate::ast::*;
@@ -93,6 +93,25 @@ impl Checker<'_> {
                 }
                 Type::U64
             }
+            MapFn::HasKey => {
+                if !self.arity(e, name, args, 2, 2) {
+                    return Type::BOOL;
+                }
+                match args {
+                    [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }, k] if keys.is_empty() => {
+                        let key = self.map_key(std::slice::from_ref(k));
+                        self.map_arg(m, mname, keys);
+                        self.has_key_key(e, k, mname, key);
+                    }
+                    [first, k] => {
+                        self.expr(first);
+                        self.expr(k);
+                        self.err(first.span, "has_key() expects a map as its first argument: has_key(@map, key)");
+                    }
+                    _ => {}
+                }
+                Type::BOOL
+            }
             MapFn::Clear | MapFn::Zero => {
                 match args {
                     [m @ Expr { kind: ExprKind::Map { name: mname, keys }, .. }] if keys.is_empty() => {
@@ -127,6 +146,35 @@ impl Checker<'_> {
         self.diags.push(d);
     }
 
+    /// has_key()'s key must fit a map with keys (bpftrace's messages). A longer string in the key
+    /// widens the map's key: cut to the map's size it could match a stored key it differs from.
+    /// Integers keep the map's type (a bool key stays a bool).
+    fn has_key_key(&mut self, e: &Expr, k: &Expr, name: &str, key: Option<Type>) {
+        let Some(sig) = self.maps.get_mut(name) else { return };
+        let bucketed = matches!(sig.kind, super::check::MapKind::Agg(AggKind::Hist { .. } | AggKind::Lhist { .. }));
+        let (span, msg) = match (&sig.key, &key) {
+            (None, _) => (e.span, "call to has_key() expects a map with explicit keys (non-scalar map)".to_string()),
+            (Some(_), _) if bucketed => (e.span, "has_key() of a hist() or lhist() map is not supported".to_string()),
+            (Some(a), Some(b)) => match super::check::unify(a, b) {
+                Some(_) => {
+                    sig.key = Some(longer_strings(a, b));
+                    return;
+                }
+                None => (
+                    k.span,
+                    format!("Argument mismatch for {name}: trying to access with arguments: '{b}' when map expects arguments: '{a}'"),
+                ),
+            },
+            // The key's own type was wrong: reported where it was typed.
+            (Some(_), None) => return,
+        };
+        let defined_at = sig.defined_at;
+        if self.final_pass {
+            let d = crate::diag::Diagnostic::error(span, msg).with_note(defined_at, format!("{name} was first used here"));
+            self.diags.push(d);
+        }
+    }
+
     /// A map named as a function argument: it must exist; its keys are typed.
     fn map_arg(&mut self, m: &Expr, name: &str, keys: &[Expr]) {
         for k in keys {
@@ -136,5 +184,14 @@ impl Checker<'_> {
             self.err(m.span, format!("undefined map: {name}"));
         }
         self.set(m, Type::Void);
+    }
+}
+
+/// `map` (a map's key type, which `key` unifies with) with its strings as long as `key`'s.
+fn longer_strings(map: &Type, key: &Type) -> Type {
+    match (map, key) {
+        (Type::Str { len: a }, Type::Str { len: b }) => Type::Str { len: (*a).max(*b) },
+        (Type::Tuple(xs), Type::Tuple(ys)) => Type::Tuple(xs.iter().zip(ys).map(|(x, y)| longer_strings(x, y)).collect()),
+        _ => map.clone(),
     }
 }
