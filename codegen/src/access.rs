@@ -148,7 +148,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
     /// pointer the verifier knows may be NULL (the last call of an iterator passes NULL).
     fn is_iter_ctx_field(&self, e: &Expr) -> bool {
         matches!(self.inst.probe.kind, btc_bpfprog::ProbeKind::Iter { .. })
-            && matches!(&e.kind, ExprKind::Arrow { expr, .. } if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx"))
+            && matches!(&e.kind, ExprKind::Arrow { expr, .. } | ExprKind::Field { expr, .. } if matches!(&expr.kind, ExprKind::Builtin(b) if b == "ctx"))
     }
 
     /// Ends the program for this element when `ptr` is NULL, so the verifier lets later code do
@@ -174,7 +174,8 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 let ptr = self.pointer_value(expr)?;
                 Ok(Some((Place::Probed { ptr, user, core_root: None }, None)))
             }
-            ExprKind::Arrow { expr, field, .. } => {
+            // `p->f`, and `p.f` through a pointer (bpftrace 0.26's implicit dereference).
+            ExprKind::Arrow { expr, field, .. } | ExprKind::Field { expr, field, .. } if self.ty(expr).is_ptr() => {
                 let Type::Ptr { pointee, user } = self.ty(expr) else { return Ok(None) };
                 let Type::Struct(s) = &*pointee else { return Ok(None) };
                 // The context is loaded directly, as the verifier requires (through casts of
@@ -190,6 +191,7 @@ impl<'ctx> FnCx<'_, 'ctx> {
                 }
                 self.member(Place::Probed { ptr, user, core_root: None }, s, field).map(Some)
             }
+            ExprKind::Arrow { .. } => Ok(None),
             ExprKind::Field { expr, field, .. } => {
                 let Type::Struct(s) = self.ty(expr) else { return Ok(None) };
                 let base = self.value_place(expr)?;

@@ -65,18 +65,16 @@ impl CoreTypes<'_> {
     /// Notes the struct field `e` reads, if any (the visitor reaches every expression).
     fn expr(&mut self, inst: &Instance, e: &Expr) {
         match &e.kind {
-            ExprKind::Field { expr, field, .. } => {
-                if let Type::Struct(s) = inst.ty(expr) {
-                    self.note(&s, field);
-                }
-            }
-            ExprKind::Arrow { expr, field, .. } => {
-                if let Type::Ptr { pointee, .. } = inst.ty(expr) {
+            // `.` reads a struct value's field, or through a pointer as `->` does (bpftrace 0.26).
+            ExprKind::Field { expr, field, .. } | ExprKind::Arrow { expr, field, .. } => match inst.ty(expr) {
+                Type::Struct(s) => self.note(&s, field),
+                Type::Ptr { pointee, .. } => {
                     if let Type::Struct(s) = &*pointee {
                         self.note(s, field);
                     }
                 }
-            }
+                _ => {}
+            },
             _ => {}
         }
     }

@@ -28,9 +28,15 @@ impl Checker<'_> {
                     Type::I64
                 }
             },
-            Type::Ptr { ref pointee, .. } if matches!(**pointee, Type::Struct(_)) => {
-                let d = Diagnostic::error(field_span, format!("can't access field '{field}' of a pointer ({t})"))
-                    .with_hint(format!("use '->{field}' to access a field through a pointer"));
+            // bpftrace 0.26 reads a field through a pointer with `.` as with `->` (one level of
+            // pointer only; bpftrace 0.20 refuses it, so no 0.20 script changes meaning).
+            Type::Ptr { pointee, .. } if matches!(*pointee, Type::Struct(_)) => {
+                let Type::Struct(s) = *pointee else { return Type::I64 };
+                self.struct_field(&s, field, field_span)
+            }
+            Type::Ptr { ref pointee, .. } if matches!(&**pointee, Type::Ptr { pointee, .. } if matches!(**pointee, Type::Struct(_))) => {
+                let d = Diagnostic::error(field_span, format!("can't access field '{field}' of a pointer to a pointer ({t})"))
+                    .with_hint(format!("'.' reads through one pointer only: dereference the other first, '(*x).{field}'"));
                 self.diags.push(d);
                 Type::I64
             }
@@ -296,7 +302,7 @@ impl Checker<'_> {
         let in_memory = match &expr.kind {
             ExprKind::Arrow { .. } | ExprKind::Index { .. } => true,
             ExprKind::Unary { op: UnaryOp::Deref, .. } => true,
-            ExprKind::Field { expr: base, .. } => matches!(self.type_of(base), Some(Type::Struct(_))),
+            ExprKind::Field { expr: base, .. } => matches!(self.type_of(base), Some(Type::Struct(_) | Type::Ptr { .. })),
             _ => false,
         };
         if !in_memory {
@@ -313,10 +319,13 @@ impl Checker<'_> {
     /// True when an access expression reads user memory.
     fn is_user_memory(&self, e: &Expr) -> bool {
         match &e.kind {
-            ExprKind::Arrow { expr, .. } | ExprKind::Unary { expr, .. } | ExprKind::Index { expr, .. } => {
+            // A field read through a pointer with `.` (bpftrace 0.26) is in that pointer's space.
+            ExprKind::Arrow { expr, .. }
+            | ExprKind::Unary { expr, .. }
+            | ExprKind::Index { expr, .. }
+            | ExprKind::Field { expr, .. } => {
                 matches!(self.type_of(expr), Some(Type::Ptr { user: true, .. })) || self.is_user_memory(expr)
             }
-            ExprKind::Field { expr, .. } => self.is_user_memory(expr),
             _ => false,
         }
     }
