@@ -253,10 +253,7 @@ impl Printer {
             }
         }
         match self.services.format {
-            OutputFormat::Text if self.services.compat.v026() => {
-                out.extend(crate::maps::render_entries_026(info, &entries, div))
-            }
-            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries, div)),
+            OutputFormat::Text => out.extend(crate::maps::render_entries(info, &entries, div, self.services.compat.v026())),
             OutputFormat::Json => out.extend(crate::json::map_entries(info, &entries, self.services.compat)),
         }
         Ok(())

@@ -213,13 +213,16 @@ pub fn format_map(
     top: u64,
     div: u64,
 ) -> Result<Vec<u8>, MapError> {
-    Ok(render_entries(info, &top_div(decode_map(info, raw)?, top, div), div))
+    Ok(render_entries(info, &top_div(decode_map(info, raw)?, top, div), div, false))
 }
 
-/// Renders decoded entries (see [`format_map`]). Entries whose values are stacks, symbols or
-/// addresses are not separated by newlines, as bpftrace prints them. `div` divides the counts
-/// of log2 histograms (`print(@h, top, div)`).
-pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
+/// Renders decoded entries (see [`format_map`]) as bpftrace 0.20 prints them, or as 0.26 does
+/// with `v026`: `@name:` (no trailing space) before a histogram, stats as a record
+/// (`{ .count = C, .average = A, .total = T }`), and no empty lines after avg/stats maps or
+/// empty maps. Entries whose values are stacks, symbols or addresses are not separated by
+/// newlines, as bpftrace prints them. `div` divides the counts of log2 histograms
+/// (`print(@h, top, div)`).
+pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64, v026: bool) -> Vec<u8> {
     let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
     let mut out = Vec::new();
     for e in entries {
@@ -237,14 +240,25 @@ pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
             }
             EntryValue::Stats { total, count } => {
                 let avg = average(*total, *count);
-                out.extend_from_slice(format!(": count {count}, average {avg}, total {total}\n").as_bytes());
+                let text = if v026 {
+                    format!(": {{ .count = {count}, .average = {avg}, .total = {total} }}\n")
+                } else {
+                    format!(": count {count}, average {avg}, total {total}\n")
+                };
+                out.extend_from_slice(text.as_bytes());
             }
             EntryValue::Buckets(b) => {
-                out.extend_from_slice(b": \n");
+                out.extend_from_slice(if v026 { b":\n" } else { b": \n" });
                 hist::render(&info.value, b, div, &mut out);
                 out.push(b'\n');
             }
         }
+    }
+    if v026 {
+        if !entries.is_empty() && !separator {
+            out.push(b'\n');
+        }
+        return out;
     }
     // An empty map prints an empty line (as do entries not separated by newlines); avg and
     // stats maps end with one more, even when empty.
@@ -252,42 +266,6 @@ pub fn render_entries(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
         out.push(b'\n');
     }
     if matches!(info.value, MapValue::Avg | MapValue::Stats) {
-        out.push(b'\n');
-    }
-    out
-}
-
-/// Renders decoded entries as bpftrace 0.26 prints them: `@name:` (no trailing space) before a
-/// histogram, stats as a record (`{ .count = C, .average = A, .total = T }`), and no empty
-/// lines after avg/stats maps or empty maps.
-pub fn render_entries_026(info: &MapInfo, entries: &[Entry], div: u64) -> Vec<u8> {
-    let separator = !matches!(&info.value, MapValue::Plain { ty } if crate::resolve::value_needs_no_separator(ty));
-    let mut out = Vec::new();
-    for e in entries {
-        write_key(info, &e.key, &mut out);
-        match &e.value {
-            EntryValue::Scalar(v) => {
-                out.extend_from_slice(b": ");
-                v.render(&mut out);
-                if separator {
-                    out.push(b'\n');
-                }
-            }
-            EntryValue::Avg { total, count } => {
-                out.extend_from_slice(format!(": {}\n", average(*total, *count)).as_bytes());
-            }
-            EntryValue::Stats { total, count } => {
-                let avg = average(*total, *count);
-                out.extend_from_slice(format!(": {{ .count = {count}, .average = {avg}, .total = {total} }}\n").as_bytes());
-            }
-            EntryValue::Buckets(b) => {
-                out.extend_from_slice(b":\n");
-                hist::render(&info.value, b, div, &mut out);
-                out.push(b'\n');
-            }
-        }
-    }
-    if !entries.is_empty() && !separator {
         out.push(b'\n');
     }
     out

@@ -219,11 +219,11 @@ fn bpftrace_026_text() {
     let info = |value: MapValue, scalar: bool| map("@m", Ty::U64, scalar, value);
     let stats = vec![Entry { key: Value::Int(Int::unsigned(0)), value: EntryValue::Stats { total: 12, count: 2 } }];
     assert_eq!(
-        String::from_utf8_lossy(&render_entries_026(&info(MapValue::Stats, true), &stats, 0)),
+        String::from_utf8_lossy(&render_entries(&info(MapValue::Stats, true), &stats, 0, true)),
         "@m: { .count = 2, .average = 6, .total = 12 }\n"
     );
     let hist = vec![Entry { key: Value::Int(Int::unsigned(0)), value: EntryValue::Buckets(BTreeMap::from([(3, 1)])) }];
-    let text = render_entries_026(&info(MapValue::Hist { k: 0 }, true), &hist, 0);
+    let text = render_entries(&info(MapValue::Hist { k: 0 }, true), &hist, 0, true);
     assert!(String::from_utf8_lossy(&text).starts_with("@m:\n[2, 4)"));
-    assert!(render_entries_026(&info(MapValue::Avg, true), &[], 0).is_empty());
+    assert!(render_entries(&info(MapValue::Avg, true), &[], 0, true).is_empty());
 }
